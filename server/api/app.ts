@@ -1,0 +1,43 @@
+/**
+ * The HTTP API: token authentication first on every route (unknown routes included),
+ * JSON bodies only on /v1, BerthError → `{error: {code, message, hint}}` with its status.
+ */
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { BerthError, toBerthError, type Logger } from '../core/index.js';
+import { requireToken } from './auth.js';
+import type { StatusReport } from './types.js';
+
+export interface ApiOptions {
+  token: string;
+  log: Logger;
+  status: () => Promise<StatusReport>;
+}
+
+export function createApi(o: ApiOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requireToken(o.token));
+
+  const v1 = express.Router();
+  v1.use(express.json({ limit: '1mb' }));
+  v1.get('/status', async (_req, res) => {
+    res.json(await o.status());
+  });
+  app.use('/v1', v1);
+
+  app.use((req, _res, next) => {
+    next(new BerthError('E_API_NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  });
+
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    const e = (err as { type?: string }).type === 'entity.parse.failed'
+      ? new BerthError('E_API_BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`)
+      : toBerthError(err);
+    if (e.code === 'E_INTERNAL') o.log.error({ err, method: req.method, path: req.path }, 'request failed');
+    else o.log.debug({ code: e.code, method: req.method, path: req.path }, e.message);
+    res.status(e.httpStatus).json(e.toJSON());
+  };
+  app.use(onError);
+  return app;
+}

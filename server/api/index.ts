@@ -1,0 +1,2 @@
+export { createApi, type ApiOptions } from './app.js';
+export type { StatusReport, ServiceHealth } from './types.js';

@@ -1,0 +1,37 @@
+import { BerthError, errorTable, type ErrorCode } from '../core/index.js';
+import type { CliSettings } from './settings.js';
+
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+  if ((err as Error).name === 'TimeoutError') return 'no answer in time';
+  return cause?.message ?? (err as Error).message;
+}
+
+/** Call the API and return its JSON; API errors come back as the BerthError they were. */
+export async function apiRequest<T>(settings: CliSettings, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${settings.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${settings.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new BerthError('E_CLI_UNREACHABLE', `cannot reach the Berth API at ${settings.url} (from ${settings.source}): ${networkReason(err)}`, { cause: err });
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BerthError('E_CLI_BAD_RESPONSE', `${method} ${path} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+  if (res.ok) return json as T;
+  const e = (json as { error?: { code?: string; message?: string; hint?: string } }).error;
+  if (e?.code && e.code in errorTable && e.message) {
+    throw new BerthError(e.code as ErrorCode, e.message, { hint: e.hint });
+  }
+  throw new BerthError('E_CLI_BAD_RESPONSE', `${method} ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+}

@@ -1,0 +1,2 @@
+export { loadConfig, defaultConfigFile } from './load.js';
+export { configKeys, type BerthConfig, type ConfigKey } from './schema.js';

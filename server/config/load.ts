@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseEnvFile } from 'dotenv';
+import { BerthError } from '../core/index.js';
+import { configKeys, type BerthConfig, type ConfigKey } from './schema.js';
+
+/** The default config file; `BERTH_CONFIG` (environment only) names another. */
+export const defaultConfigFile = '/etc/berth/berth.conf';
+
+interface Source {
+  value: string;
+  from: string;
+}
+
+function readConfigFile(path: string, required: boolean): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    if (!required && (cause as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new BerthError('E_CONFIG_FILE_UNREADABLE', `cannot read config file ${path}: ${(cause as Error).message}`, { cause });
+  }
+  const bad = text
+    .split('\n')
+    .map((line, i) => ({ line: line.trim(), n: i + 1 }))
+    .find(({ line }) => line !== '' && !line.startsWith('#') && !/^(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=/.test(line));
+  if (bad) {
+    throw new BerthError('E_CONFIG_FILE_UNREADABLE', `config file ${path} line ${bad.n} is not KEY=VALUE: ${JSON.stringify(bad.line)}`);
+  }
+  return parseEnvFile(text);
+}
+
+/**
+ * Read the configuration from the environment and the config file (the environment wins),
+ * validate every key and report every bad one at once, naming key, value, source and what
+ * is allowed. Unknown BERTH_* keys are errors too: a typo must not silently fall back.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
+  const file = env.BERTH_CONFIG ?? defaultConfigFile;
+  const fromFile = readConfigFile(file, env.BERTH_CONFIG !== undefined);
+  const sources = new Map<string, Source>();
+  for (const [k, v] of Object.entries(fromFile)) sources.set(k, { value: v, from: file });
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('BERTH_') && v !== undefined) sources.set(k, { value: v, from: 'environment' });
+
+  const problems: string[] = [];
+  const known = new Set<string>([...Object.keys(configKeys), 'BERTH_CONFIG', 'BERTH_API_URL', 'BERTH_TOKEN']);
+  for (const [k, s] of sources) {
+    if (!known.has(k)) problems.push(`${k} (from ${s.from}) is not a Berth setting; known settings: ${Object.keys(configKeys).join(', ')}`);
+  }
+  const values = {} as Record<ConfigKey, unknown>;
+  for (const [name, spec] of Object.entries(configKeys) as [ConfigKey, (typeof configKeys)[ConfigKey]][]) {
+    const source = sources.get(name);
+    const raw = source?.value ?? spec.default;
+    if (raw === undefined) continue;
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) values[name] = parsed.data;
+    else problems.push(`${name}=${JSON.stringify(raw)} (from ${source?.from ?? 'default'}) is not allowed: must be ${spec.allowed}`);
+  }
+  if (problems.length > 0) {
+    throw new BerthError('E_CONFIG_INVALID', `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`, {
+      details: { problems },
+    });
+  }
+  return {
+    home: values.BERTH_HOME as string,
+    apiHost: values.BERTH_API_HOST as string,
+    apiPort: values.BERTH_API_PORT as number,
+    httpPort: values.BERTH_HTTP_PORT as number,
+    domain: values.BERTH_DOMAIN as string,
+    logLevel: values.BERTH_LOG_LEVEL as BerthConfig['logLevel'],
+    redisUrl: values.BERTH_REDIS_URL as string | undefined,
+    nginxMode: values.BERTH_NGINX_MODE as BerthConfig['nginxMode'],
+    redisServer: values.BERTH_REDIS_SERVER as string,
+    nginx: values.BERTH_NGINX as string,
+  };
+}

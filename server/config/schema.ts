@@ -1,0 +1,101 @@
+/**
+ * Every configuration key Berth reads, once: its zod schema, its default and the rule
+ * in words. `docs/configuration.md` lists the same keys; a unit test keeps them in sync.
+ */
+import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+
+const port = (min: number) => z.coerce.number().int().min(min).max(65535);
+const absolutePath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
+const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/);
+
+interface KeySpec<S extends z.ZodType> {
+  schema: S;
+  default: string | undefined;
+  /** What is allowed, in words: ends every error message about this key. */
+  allowed: string;
+  /** What the key does, for docs/configuration.md. */
+  doc: string;
+}
+
+const key = <S extends z.ZodType>(spec: KeySpec<S>): KeySpec<S> => spec;
+
+export const configKeys = {
+  BERTH_HOME: key({
+    schema: absolutePath,
+    default: '/var/lib/berth',
+    allowed: 'an absolute path',
+    doc: 'Where Berth keeps all its state: apps, images, its Redis and nginx, logs, the API token.',
+  }),
+  BERTH_API_HOST: key({
+    schema: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address'),
+    default: '0.0.0.0',
+    allowed: 'an IPv4 or IPv6 address to listen on (0.0.0.0 for every interface)',
+    doc: 'The address the API and git smart-HTTP server listen on.',
+  }),
+  BERTH_API_PORT: key({
+    schema: port(0),
+    default: '7070',
+    allowed: 'an integer from 0 to 65535 (0 picks a free port)',
+    doc: 'The port of the API and git smart-HTTP server. The port in use is written to BERTH_HOME/cli.json.',
+  }),
+  BERTH_HTTP_PORT: key({
+    schema: port(1),
+    default: '80',
+    allowed: 'an integer from 1 to 65535',
+    doc: 'The port nginx serves apps on.',
+  }),
+  BERTH_DOMAIN: key({
+    schema: hostname,
+    default: 'localhost',
+    allowed: 'a lowercase DNS name such as example.com',
+    doc: 'Apps are served at <app>.<BERTH_DOMAIN> unless given domains of their own.',
+  }),
+  BERTH_LOG_LEVEL: key({
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+    default: 'info',
+    allowed: 'one of trace, debug, info, warn, error, fatal',
+    doc: 'The daemon log\'s level.',
+  }),
+  BERTH_REDIS_URL: key({
+    schema: z.string().refine((u) => /^rediss?:\/\//.test(u) && URL.canParse(u), 'must be a redis:// URL'),
+    default: undefined,
+    allowed: 'a redis:// or rediss:// URL, e.g. redis://:password@127.0.0.1:6379/0',
+    doc: 'An external Redis to use instead of the embedded one. Unset: Berth starts its own.',
+  }),
+  BERTH_NGINX_MODE: key({
+    schema: z.enum(['embedded', 'external']),
+    default: 'embedded',
+    allowed: 'embedded or external',
+    doc: 'embedded: Berth runs its own nginx under BERTH_HOME/nginx. external: a system nginx that Berth does not start; Berth only checks it answers on BERTH_HTTP_PORT.',
+  }),
+  BERTH_REDIS_SERVER: key({
+    schema: absolutePath,
+    default: '/usr/bin/redis-server',
+    allowed: 'an absolute path to a redis-server binary',
+    doc: 'The redis-server the embedded Redis runs.',
+  }),
+  BERTH_NGINX: key({
+    schema: absolutePath,
+    default: '/usr/sbin/nginx',
+    allowed: 'an absolute path to an nginx binary',
+    doc: 'The nginx binary the embedded nginx runs.',
+  }),
+} as const;
+
+export type ConfigKey = keyof typeof configKeys;
+
+/** The validated configuration. */
+export interface BerthConfig {
+  home: string;
+  apiHost: string;
+  apiPort: number;
+  httpPort: number;
+  domain: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  redisUrl: string | undefined;
+  nginxMode: 'embedded' | 'external';
+  redisServer: string;
+  nginx: string;
+}

@@ -1,0 +1,157 @@
+/**
+ * Berth's one error type and its code table (STYLE.md 6.4, after fastify's lib/errors.js).
+ *
+ * Every error a user can see has a code `E_<AREA>_<WHAT>`, an HTTP status, a description
+ * (what it means) and a hint (what to do). `docs/errors.md` lists the same table; a unit
+ * test fails when the two drift apart.
+ */
+
+interface ErrorSpec {
+  /** HTTP status the API answers with. */
+  readonly status: number;
+  /** What the error means, for docs/errors.md. */
+  readonly description: string;
+  /** What to do about it; shown after the message by the CLI and the API. */
+  readonly hint: string;
+}
+
+export const errorTable = {
+  E_CONFIG_INVALID: {
+    status: 500,
+    description: 'A configuration value (environment variable or config file) is not allowed.',
+    hint: 'Fix or remove the value named in the message; `docs/configuration.md` lists every key and what it accepts.',
+  },
+  E_CONFIG_FILE_UNREADABLE: {
+    status: 500,
+    description: 'The configuration file named by BERTH_CONFIG (default /etc/berth/berth.conf) exists but cannot be read or parsed.',
+    hint: 'Check the file\'s permissions and that every line is KEY=VALUE.',
+  },
+  E_NAME_INVALID: {
+    status: 400,
+    description: 'A name (app, process type, config key, container id) contains a character or has a length that is not allowed.',
+    hint: 'Use only the characters the message lists; nothing is renamed for you.',
+  },
+  E_API_UNAUTHORIZED: {
+    status: 401,
+    description: 'The request carried no API token or a wrong one.',
+    hint: 'Send `Authorization: Bearer <token>`; the token is in BERTH_HOME/api-token (mode 0600) on the server.',
+  },
+  E_API_NOT_FOUND: {
+    status: 404,
+    description: 'No API route matches the method and path.',
+    hint: 'Check the path and method; `docs/api.md` lists the routes.',
+  },
+  E_API_BAD_REQUEST: {
+    status: 400,
+    description: 'The request body is not valid JSON or does not have the expected shape.',
+    hint: 'Send a JSON body as the route documents it.',
+  },
+  E_INTERNAL: {
+    status: 500,
+    description: 'An unexpected failure inside Berth.',
+    hint: 'Look in the daemon log (BERTH_HOME/logs/daemon.log) for the cause, and report it with that log.',
+  },
+  E_DAEMON_PORT_IN_USE: {
+    status: 500,
+    description: 'The daemon, its nginx or its Redis cannot listen on a port because something else holds it.',
+    hint: 'Stop the program named in the message, or choose another port (BERTH_API_PORT, BERTH_HTTP_PORT).',
+  },
+  E_DAEMON_ALREADY_RUNNING: {
+    status: 500,
+    description: 'Another Berth daemon already runs with the same BERTH_HOME.',
+    hint: 'Use the running daemon (`berth status`), or stop it first (kill the PID in BERTH_HOME/daemon.pid).',
+  },
+  E_CLI_NOT_CONFIGURED: {
+    status: 400,
+    description: 'The CLI cannot tell which Berth API to talk to, or with which token.',
+    hint: 'Set BERTH_API_URL and BERTH_TOKEN, or run `sudo scripts/up` on the server, which writes ~/.config/berth/cli.json.',
+  },
+  E_CLI_UNREACHABLE: {
+    status: 502,
+    description: 'The CLI could not reach the Berth API.',
+    hint: 'Check that the daemon runs (`sudo scripts/up` starts it) and that the URL is right.',
+  },
+  E_CLI_BAD_RESPONSE: {
+    status: 502,
+    description: 'The Berth API answered with something the CLI does not understand.',
+    hint: 'Make sure the CLI and the daemon are the same version (`berth version`).',
+  },
+  E_EXEC_NOT_FOUND: {
+    status: 500,
+    description: 'A program Berth needs is not installed.',
+    hint: 'Install it with the command in the message (`sudo scripts/up` installs everything Berth needs).',
+  },
+  E_EXEC_FAILED: {
+    status: 500,
+    description: 'A program Berth ran exited with an error.',
+    hint: 'Read the program\'s own output quoted in the message.',
+  },
+  E_FILE_WRITE_FAILED: {
+    status: 500,
+    description: 'A state file could not be written; the previous version is unchanged.',
+    hint: 'Check free disk space and permissions under BERTH_HOME.',
+  },
+  E_REDIS_UNAVAILABLE: {
+    status: 503,
+    description: 'Berth\'s Redis could not be started or reached.',
+    hint: 'Read the Redis log (BERTH_HOME/redis/redis.log); check BERTH_REDIS_URL if you use an external Redis.',
+  },
+  E_NGINX_UNAVAILABLE: {
+    status: 503,
+    description: 'Berth\'s nginx could not be started or reached.',
+    hint: 'Read the nginx error log (BERTH_HOME/nginx/logs/error.log).',
+  },
+  E_NGINX_CONFIG_REJECTED: {
+    status: 500,
+    description: '`nginx -t` rejected a configuration Berth generated; the running configuration is unchanged.',
+    hint: 'The message quotes nginx\'s own words; fix the value it points at (a domain or a custom snippet).',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+export interface BerthErrorOptions {
+  /** Overrides the table's hint when the situation allows a more precise one. */
+  hint?: string;
+  /** The lower-level error this one wraps (the TS form of crun_error_wrap). */
+  cause?: unknown;
+  /** Structured facts for logs and the API (key, value, path…). */
+  details?: Record<string, unknown>;
+}
+
+/** The error every Berth layer throws. Never throw strings; wrap with `cause`. */
+export class BerthError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: BerthErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BerthError';
+    this.code = code;
+    this.hint = options.hint ?? errorTable[code].hint;
+    this.details = options.details ?? {};
+  }
+
+  /** The HTTP status the API answers this error with. */
+  get httpStatus(): number {
+    return errorTable[this.code].status;
+  }
+
+  /** The API's rendering: `{error: {code, message, hint}}`. */
+  toJSON(): { error: { code: ErrorCode; message: string; hint: string; details?: Record<string, unknown> } } {
+    const body = { code: this.code, message: this.message, hint: this.hint };
+    return { error: Object.keys(this.details).length > 0 ? { ...body, details: this.details } : body };
+  }
+}
+
+export function isBerthError(value: unknown): value is BerthError {
+  return value instanceof BerthError;
+}
+
+/** Any thrown value as a BerthError: BerthErrors pass through, the rest become E_INTERNAL. */
+export function toBerthError(value: unknown): BerthError {
+  if (value instanceof BerthError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new BerthError('E_INTERNAL', message, { cause: value });
+}

@@ -1,0 +1,10 @@
+export { BerthError, errorTable, isBerthError, toBerthError, type ErrorCode, type BerthErrorOptions } from './errors.js';
+export { validateAppName, validateProcessType, validateConfigKey, validateContainerId } from './names.js';
+export { run, start, formatCommand, type RunOptions, type RunResult } from './exec.js';
+export { writeFileAtomic, removeStaleTempFiles, type AtomicWriteOptions } from './atomic-file.js';
+export { markers, stepLine, detailLines, failLines, renderError } from './output.js';
+export { createLogger, type Logger, type Level, type LoggerOptions } from './log.js';
+export { berthVersion, nodeVersion, nodeBinary } from './version.js';
+export { whoListensOn, describePortHolder, freePort, type PortHolder } from './ports.js';
+export { Supervisor, type SupervisorOptions } from './supervisor.js';
+export { livePid, killStale } from './pidfile.js';

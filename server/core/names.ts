@@ -1,0 +1,93 @@
+/**
+ * Name validation: reject and name the bad character, never repair (crun's validate_id,
+ * not piku's sanitize_app_name).
+ */
+import { BerthError } from './errors.js';
+
+interface NameRule {
+  /** What is being named, for the message ("app name"). */
+  readonly kind: string;
+  readonly maxLength: number;
+  /** Characters allowed anywhere. */
+  readonly allowed: RegExp;
+  /** Characters allowed first. */
+  readonly first: RegExp;
+  /** Characters allowed last (defaults to `allowed`). */
+  readonly last?: RegExp;
+  /** The rule in words, ending every message. */
+  readonly rule: string;
+}
+
+const describeChar = (ch: string): string => {
+  const code = ch.codePointAt(0) ?? 0;
+  return code < 0x20 || code === 0x7f || ch.trim() === '' ? `U+${code.toString(16).padStart(4, '0').toUpperCase()}` : `'${ch}'`;
+};
+
+function checkName(value: string, r: NameRule): string {
+  const shown = JSON.stringify(value);
+  const fail = (why: string): never => {
+    throw new BerthError('E_NAME_INVALID', `invalid ${r.kind} ${shown}: ${why}; ${r.rule}`, {
+      details: { kind: r.kind, value },
+    });
+  };
+  if (value.length === 0) fail('it is empty');
+  const chars = [...value];
+  if (chars.length > r.maxLength) fail(`it is ${chars.length} characters long, more than ${r.maxLength}`);
+  chars.forEach((ch, i) => {
+    if (!r.allowed.test(ch)) fail(`character ${describeChar(ch)} at position ${i + 1} is not allowed`);
+  });
+  const first = chars[0] ?? '';
+  if (!r.first.test(first)) fail(`it starts with ${describeChar(first)}`);
+  const last = chars[chars.length - 1] ?? '';
+  if (r.last && !r.last.test(last)) fail(`it ends with ${describeChar(last)}`);
+  return value;
+}
+
+/**
+ * App names become hostname labels (`<app>.<domain>`) and directory names: lowercase
+ * letters, digits and dashes, 1 to 63 characters, starting with a letter and, as DNS
+ * labels must, not ending with a dash.
+ */
+export function validateAppName(name: string): string {
+  return checkName(name, {
+    kind: 'app name',
+    maxLength: 63,
+    allowed: /^[a-z0-9-]$/,
+    first: /^[a-z]$/,
+    last: /^[a-z0-9]$/,
+    rule: 'app names use lowercase letters, digits and dashes, start with a letter, do not end with a dash, and are 1 to 63 characters long',
+  });
+}
+
+/** Procfile process types (`web`, `worker`, `release`): as Heroku allows. */
+export function validateProcessType(name: string): string {
+  return checkName(name, {
+    kind: 'process type',
+    maxLength: 63,
+    allowed: /^[a-zA-Z0-9_-]$/,
+    first: /^[a-zA-Z0-9]$/,
+    rule: 'process types use letters, digits, "_" and "-", start with a letter or digit, and are 1 to 63 characters long',
+  });
+}
+
+/** Config var keys: what a POSIX shell accepts as a variable name. */
+export function validateConfigKey(name: string): string {
+  return checkName(name, {
+    kind: 'config key',
+    maxLength: 255,
+    allowed: /^[A-Za-z0-9_]$/,
+    first: /^[A-Za-z_]$/,
+    rule: 'config keys use letters, digits and "_", do not start with a digit, and are 1 to 255 characters long',
+  });
+}
+
+/** Container ids, as berth-runtime accepts them. */
+export function validateContainerId(id: string): string {
+  return checkName(id, {
+    kind: 'container id',
+    maxLength: 128,
+    allowed: /^[A-Za-z0-9_.-]$/,
+    first: /^[A-Za-z0-9]$/,
+    rule: 'container ids use letters, digits, "_", "." and "-", start with a letter or digit, and are 1 to 128 characters long',
+  });
+}

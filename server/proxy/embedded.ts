@@ -1,0 +1,101 @@
+/**
+ * Berth's own nginx: its own prefix under BERTH_HOME/nginx, started in the foreground
+ * (`daemon off`) under a Supervisor, checked with `nginx -t` before every start and reload.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChildProcess } from 'node:child_process';
+import { BerthError, Supervisor, describePortHolder, killStale, run, start, writeFileAtomic, type Logger } from '../core/index.js';
+import { nginxPaths, renderMainConfig } from './main-config.js';
+import { probeNginx } from './health.js';
+
+export interface EmbeddedNginxOptions {
+  prefix: string;
+  port: number;
+  /** @defaultValue '/usr/sbin/nginx' */
+  binary?: string;
+  log: Logger;
+}
+
+export interface EmbeddedNginx {
+  supervisor: Supervisor;
+  /** Check the current configuration and reload; a rejected configuration is not applied. */
+  reload(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const baseArgs = (prefix: string) => {
+  const p = nginxPaths(prefix);
+  return ['-p', `${prefix}/`, '-c', p.config, '-e', p.errorLog];
+};
+
+/** `nginx -t` on the configuration under `prefix`; throws E_NGINX_CONFIG_REJECTED quoting nginx. */
+export async function testNginxConfig(binary: string, prefix: string): Promise<void> {
+  const result = await run(binary, [...baseArgs(prefix), '-t', '-q'], { allowFailure: true, installHint: 'nginx' });
+  if (result.code !== 0) {
+    throw new BerthError('E_NGINX_CONFIG_REJECTED', `nginx -t rejected ${nginxPaths(prefix).config}:\n${result.stderr.trim()}`);
+  }
+}
+
+async function lastLines(file: string, n: number): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-n).join('\n');
+}
+
+async function waitReady(child: ChildProcess, o: EmbeddedNginxOptions): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let last: unknown;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const probe = await probeNginx(o.port, 1000);
+      if (probe.defaultServer) return;
+      last = new Error(`something else answers on port ${o.port} (HTTP ${probe.status}, without Berth's marker)`);
+    } catch (err) {
+      last = err;
+    }
+    await sleep(50);
+  }
+  const { errorLog } = nginxPaths(o.prefix);
+  const tail = await lastLines(errorLog, 5);
+  if (/Address already in use/.test(tail) || /without Berth's marker/.test(String(last))) {
+    throw new BerthError('E_DAEMON_PORT_IN_USE', `nginx cannot listen: ${await describePortHolder(o.port)}`, { cause: last, details: { port: o.port } });
+  }
+  throw new BerthError('E_NGINX_UNAVAILABLE', `nginx did not come up on port ${o.port}${child.exitCode !== null ? ` (exited with code ${child.exitCode})` : ''}:\n${tail}`, { cause: last });
+}
+
+/** Write the main config, check it, start nginx and wait until it answers. */
+export async function startEmbeddedNginx(o: EmbeddedNginxOptions): Promise<EmbeddedNginx> {
+  const binary = o.binary ?? '/usr/sbin/nginx';
+  const p = nginxPaths(o.prefix);
+  for (const dir of [o.prefix, p.sites, p.temp, `${o.prefix}/logs`]) await mkdir(dir, { recursive: true, mode: 0o755 });
+  const isRoot = process.getuid?.() === 0;
+  const config = renderMainConfig({ prefix: o.prefix, port: o.port, ipv6: existsSync('/proc/net/if_inet6'), user: isRoot ? 'www-data' : undefined });
+  await writeFileAtomic(p.config, config, { mode: 0o644 });
+  await testNginxConfig(binary, o.prefix);
+  // An nginx left running by a daemon that was SIGKILLed still holds the port.
+  await killStale(p.pid, p.config);
+  const supervisor = new Supervisor({
+    name: 'nginx',
+    log: o.log,
+    spawn: () => start(binary, [...baseArgs(o.prefix), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, installHint: 'nginx' }),
+    ready: (child) => waitReady(child, o),
+  });
+  await supervisor.start();
+  return {
+    supervisor,
+    async reload() {
+      await testNginxConfig(binary, o.prefix);
+      const pid = supervisor.pid;
+      if (pid === undefined) throw new BerthError('E_NGINX_UNAVAILABLE', 'nginx is not running; it cannot be reloaded');
+      process.kill(pid, 'SIGHUP');
+    },
+    stop: () => supervisor.stop(),
+  };
+}
+
+/** `nginx -v` → "1.22.1". */
+export async function nginxVersion(binary: string): Promise<string> {
+  const r = await run(binary, ['-v'], { installHint: 'nginx' });
+  return /nginx\/(\S+)/.exec(r.stderr)?.[1] ?? 'unknown';
+}

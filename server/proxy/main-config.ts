@@ -1,0 +1,62 @@
+/**
+ * The embedded nginx's main configuration. Every value in it is Berth's own (validated
+ * integers and paths under BERTH_HOME), so it is rendered from a template; per-app server
+ * blocks, whose values come from users, are built in conf.d/ by the proxy renderer.
+ */
+import { join } from 'node:path';
+
+export interface MainConfigOptions {
+  /** nginx prefix directory (BERTH_HOME/nginx). */
+  prefix: string;
+  /** Port apps are served on. */
+  port: number;
+  /** Also listen on [::] (when the host has IPv6). */
+  ipv6: boolean;
+  /** Worker user; only meaningful when the master runs as root. */
+  user?: string;
+}
+
+export const nginxPaths = (prefix: string) => ({
+  config: join(prefix, 'nginx.conf'),
+  pid: join(prefix, 'nginx.pid'),
+  errorLog: join(prefix, 'logs', 'error.log'),
+  accessLog: join(prefix, 'logs', 'access.log'),
+  sites: join(prefix, 'conf.d'),
+  temp: join(prefix, 'tmp'),
+});
+
+export function renderMainConfig(o: MainConfigOptions): string {
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new RangeError(`bad nginx port ${o.port}`);
+  const p = nginxPaths(o.prefix);
+  const listen = [`listen ${o.port} default_server;`, ...(o.ipv6 ? [`listen [::]:${o.port} default_server;`] : [])];
+  return `# Written by Berth at every start; edit nothing here (apps live in conf.d/).
+${o.user ? `user ${o.user};\n` : ''}worker_processes auto;
+pid ${p.pid};
+error_log ${p.errorLog} warn;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log ${p.accessLog};
+    server_tokens off;
+    client_body_temp_path ${p.temp}/client_body;
+    proxy_temp_path ${p.temp}/proxy;
+    fastcgi_temp_path ${p.temp}/fastcgi;
+    uwsgi_temp_path ${p.temp}/uwsgi;
+    scgi_temp_path ${p.temp}/scgi;
+
+    # Unknown hosts get a 404, never some app's page.
+    server {
+        ${listen.join('\n        ')}
+        server_name _;
+        default_type text/plain;
+        add_header X-Berth-Default-Server 1 always;
+        return 404 "404: no app is served at this address\\n";
+    }
+
+    include ${p.sites}/*.conf;
+}
+`;
+}
