@@ -42,7 +42,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
   for (const [k, v] of Object.entries(env)) if (k.startsWith('BERTH_') && v !== undefined) sources.set(k, { value: v, from: 'environment' });
 
   const problems: string[] = [];
-  const known = new Set<string>([...Object.keys(configKeys), 'BERTH_CONFIG', 'BERTH_API_URL', 'BERTH_TOKEN']);
+  // The CLI's own variables may share the environment with the daemon's.
+  const known = new Set<string>([...Object.keys(configKeys), 'BERTH_CONFIG', 'BERTH_API_URL', 'BERTH_TOKEN', 'BERTH_CLI_CONFIG']);
   for (const [k, s] of sources) {
     if (!known.has(k)) problems.push(`${k} (from ${s.from}) is not a Berth setting; known settings: ${Object.keys(configKeys).join(', ')}`);
   }

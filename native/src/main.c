@@ -1,0 +1,215 @@
+/*
+ * Berth runtime: global options and subcommand dispatch.
+ *
+ *   berth-runtime [--root DIR] [--log-format text|json] [--debug] COMMAND [ARG...]
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "main.h"
+#include "utils.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.0.0-dev"
+#endif
+
+#define BERTH_OCI_SPEC_VERSION "1.2.0"
+
+/* One line per subcommand, kept in alphabetical order.  To add one, write
+   cmd-NAME.c/.h with berth_cmd_NAME (see main.h) and add it here, e.g.
+     { "create", berth_cmd_create, "create a container from an OCI bundle" },  */
+static const struct berth_command commands[] = {
+  { NULL, NULL, NULL },
+};
+
+/* Compile-time features, printed by --version like crun's "+SECCOMP ...".  */
+static const char *const features[] = {
+  "+SECCOMP",
+  NULL,
+};
+
+enum
+{
+  OPT_ROOT = 256,
+  OPT_LOG_FORMAT,
+  OPT_DEBUG,
+};
+
+static const struct option global_options[] = {
+  { "root", required_argument, NULL, OPT_ROOT },
+  { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+  { "debug", no_argument, NULL, OPT_DEBUG },
+  { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'v' },
+  { NULL, 0, NULL, 0 },
+};
+
+static const struct berth_command *
+find_command (const char *name)
+{
+  const struct berth_command *cmd;
+
+  for (cmd = commands; cmd->name; cmd++)
+    if (strcmp (cmd->name, name) == 0)
+      return cmd;
+  return NULL;
+}
+
+static int
+finish_stdout (void)
+{
+  if (fflush (stdout) == EOF || ferror (stdout))
+    {
+      perror ("berth-runtime: write to stdout");
+      return BERTH_EXIT_FAILURE;
+    }
+  return 0;
+}
+
+static int
+print_help (void)
+{
+  const struct berth_command *cmd;
+
+  printf ("Usage: berth-runtime [OPTION...] COMMAND [ARG...]\n"
+          "\n"
+          "Berth's OCI container runtime.\n"
+          "\n"
+          "Commands:\n");
+  if (commands[0].name == NULL)
+    printf ("  (none yet)\n");
+  for (cmd = commands; cmd->name; cmd++)
+    printf ("  %-12s %s\n", cmd->name, cmd->summary);
+  printf ("\n"
+          "Options:\n"
+          "      --root=DIR           state directory (default " BERTH_DEFAULT_ROOT ")\n"
+          "      --log-format=FORMAT  errors on stderr as `text` (default) or `json` lines\n"
+          "      --debug              print debugging information\n"
+          "  -h, --help               print this help and exit\n"
+          "  -v, --version            print version information and exit\n");
+  return finish_stdout ();
+}
+
+static int
+print_version (void)
+{
+  const char *const *f;
+
+  printf ("berth-runtime %s\n", BERTH_VERSION);
+  printf ("spec: %s\n", BERTH_OCI_SPEC_VERSION);
+  for (f = features; *f; f++)
+    printf ("%s%s", f == features ? "" : " ", *f);
+  printf ("\n");
+  return finish_stdout ();
+}
+
+/* Report err (already set) and return the exit code for it.  */
+static int
+report_error (struct berth_global_args *global, berth_error_t *err)
+{
+  int is_usage = (*err)->op && strcmp ((*err)->op, BERTH_OP_USAGE) == 0;
+
+  berth_error_write (*err, stderr, global->log_format);
+  if (is_usage && global->log_format == BERTH_LOG_FORMAT_TEXT)
+    fprintf (stderr, "Try `berth-runtime --help` for more information.\n");
+  berth_error_release (err);
+  return is_usage ? BERTH_EXIT_USAGE : BERTH_EXIT_FAILURE;
+}
+
+static int usage_error (struct berth_global_args *global, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static int
+usage_error (struct berth_global_args *global, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  berth_error_t err = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  msg = xvasprintf (fmt, ap);
+  va_end (ap);
+
+  berth_make_error_op (&err, 0, BERTH_OP_USAGE, "%s", msg);
+  return report_error (global, &err);
+}
+
+int
+main (int argc, char **argv)
+{
+  struct berth_global_args global = {
+    .root = BERTH_DEFAULT_ROOT,
+    .log_format = BERTH_LOG_FORMAT_TEXT,
+    .debug = false,
+  };
+  const struct berth_command *cmd;
+  berth_error_t err = NULL;
+  char short_opt[3] = "-?";
+  const char *arg;
+  int c;
+
+  opterr = 0; /* we print our own messages */
+  while ((c = getopt_long (argc, argv, "+:hv", global_options, NULL)) != -1)
+    {
+      switch (c)
+        {
+        case OPT_ROOT:
+          if (*optarg == '\0')
+            return usage_error (&global, "option `--root` needs a non-empty directory");
+          global.root = optarg;
+          break;
+
+        case OPT_LOG_FORMAT:
+          if (berth_log_format_parse (optarg, &global.log_format, &err) < 0)
+            {
+              free (err->op);
+              err->op = xstrdup (BERTH_OP_USAGE);
+              return report_error (&global, &err);
+            }
+          break;
+
+        case OPT_DEBUG:
+          global.debug = true;
+          break;
+
+        case 'h':
+          return print_help ();
+
+        case 'v':
+          return print_version ();
+
+        case ':':
+          return usage_error (&global, "option `%s` requires an argument", argv[optind - 1]);
+
+        default:
+          /* optopt is 0 for an unknown long option, the option's value for a
+             known long option given an argument, else the unknown short one.  */
+          if (optopt == 0)
+            return usage_error (&global, "unrecognized option `%s`", argv[optind - 1]);
+          if (optopt >= OPT_ROOT || optopt == 'h' || optopt == 'v')
+            {
+              arg = argv[optind - 1];
+              return usage_error (&global, "option `%.*s` does not take an argument",
+                                  (int) strcspn (arg, "="), arg);
+            }
+          short_opt[1] = (char) optopt;
+          return usage_error (&global, "unrecognized option `%s`", short_opt);
+        }
+    }
+
+  if (optind >= argc)
+    return usage_error (&global, "no command given");
+
+  cmd = find_command (argv[optind]);
+  if (cmd == NULL)
+    return usage_error (&global, "unknown command `%s`", argv[optind]);
+
+  if (cmd->handler (&global, argc - optind, argv + optind, &err) < 0)
+    return report_error (&global, &err);
+
+  return finish_stdout ();
+}
