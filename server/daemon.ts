@@ -41,7 +41,7 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
       if (err.code === 'EADDRINUSE') {
         reject(new BerthError('E_DAEMON_PORT_IN_USE', `the API cannot listen on ${host}:${port}: ${await describePortHolder(port)}`, { cause: err, details: { port } }));
       } else {
-        reject(new BerthError('E_INTERNAL', `the API cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+        reject(new BerthError('E_BERTH_INTERNAL', `the API cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
       }
     };
     server.once('error', onError);
@@ -149,4 +149,5 @@ export async function runDaemon(config: BerthConfig, log: Logger): Promise<void>
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  process.on('SIGHUP', shutdown); // the terminal of a foreground daemon closed
 }

@@ -34,7 +34,7 @@ export function createApi(o: ApiOptions): Express {
     const e = (err as { type?: string }).type === 'entity.parse.failed'
       ? new BerthError('E_API_BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`)
       : toBerthError(err);
-    if (e.code === 'E_INTERNAL') o.log.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (e.code === 'E_BERTH_INTERNAL') o.log.error({ err, method: req.method, path: req.path }, 'request failed');
     else o.log.debug({ code: e.code, method: req.method, path: req.path }, e.message);
     res.status(e.httpStatus).json(e.toJSON());
   };

@@ -43,9 +43,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 
   const problems: string[] = [];
   // The CLI's own variables may share the environment with the daemon's.
-  const known = new Set<string>([...Object.keys(configKeys), 'BERTH_CONFIG', 'BERTH_API_URL', 'BERTH_TOKEN', 'BERTH_CLI_CONFIG']);
+  const cliOnly = new Set<string>(['BERTH_CONFIG', 'BERTH_API_URL', 'BERTH_TOKEN', 'BERTH_CLI_CONFIG']);
   for (const [k, s] of sources) {
-    if (!known.has(k)) problems.push(`${k} (from ${s.from}) is not a Berth setting; known settings: ${Object.keys(configKeys).join(', ')}`);
+    if (k in configKeys || (cliOnly.has(k) && s.from === 'environment')) continue;
+    problems.push(cliOnly.has(k)
+      ? `${k} (from ${s.from}) has no effect in the config file; set it in the environment`
+      : `${k} (from ${s.from}) is not a Berth setting; known settings: ${Object.keys(configKeys).join(', ')}`);
   }
   const values = {} as Record<ConfigKey, unknown>;
   for (const [name, spec] of Object.entries(configKeys) as [ConfigKey, (typeof configKeys)[ConfigKey]][]) {

@@ -45,7 +45,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   } catch (cause) {
     await unlink(temp).catch(() => undefined);
     const e = cause as NodeJS.ErrnoException;
-    throw new BerthError('E_FILE_WRITE_FAILED', `cannot write ${path}: ${e.code ?? ''} ${e.message}`.replace('  ', ' '), {
+    throw new BerthError('E_FILE_WRITE_FAILED', `cannot write ${path}: ${e.message}`, {
       cause,
       details: { path },
     });

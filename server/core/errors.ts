@@ -46,7 +46,7 @@ export const errorTable = {
     description: 'The request body is not valid JSON or does not have the expected shape.',
     hint: 'Send a JSON body as the route documents it.',
   },
-  E_INTERNAL: {
+  E_BERTH_INTERNAL: {
     status: 500,
     description: 'An unexpected failure inside Berth.',
     hint: 'Look in the daemon log (BERTH_HOME/logs/daemon.log) for the cause, and report it with that log.',
@@ -149,9 +149,14 @@ export function isBerthError(value: unknown): value is BerthError {
   return value instanceof BerthError;
 }
 
-/** Any thrown value as a BerthError: BerthErrors pass through, the rest become E_INTERNAL. */
+/** Any thrown value as a BerthError: BerthErrors pass through, the rest become E_BERTH_INTERNAL. */
 export function toBerthError(value: unknown): BerthError {
   if (value instanceof BerthError) return value;
-  const message = value instanceof Error ? value.message : String(value);
-  return new BerthError('E_INTERNAL', message, { cause: value });
+  let message: string;
+  try {
+    message = value instanceof Error ? value.message : String(value);
+  } catch {
+    message = Object.prototype.toString.call(value); // an object without toString
+  }
+  return new BerthError('E_BERTH_INTERNAL', message, { cause: value });
 }

@@ -42,6 +42,7 @@ function notFound(file: string, installHint: string | undefined, cause: unknown)
 /** Run a program to completion and collect its output. */
 export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
     const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env,
@@ -62,7 +63,8 @@ export function run(file: string, args: readonly string[], options: RunOptions =
     child.on('close', (code, signal) => {
       const result = { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
       if (code === 0 || options.allowFailure) return resolve(result);
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const timedOut = signal === 'SIGKILL' && options.timeoutMs !== undefined && Date.now() - startedAt >= options.timeoutMs;
+      const how = timedOut ? `timed out after ${options.timeoutMs} ms and was killed` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const said = result.stderr.trim() || result.stdout.trim();
       const tail = said.split('\n').slice(-20).join('\n');
       reject(new BerthError('E_EXEC_FAILED', `${formatCommand(file, args)} ${how}${tail ? `:\n${tail}` : ''}`, {

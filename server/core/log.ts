@@ -1,5 +1,5 @@
 import { pino, type Logger, type Level } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type { Logger, Level };
 
@@ -17,6 +17,8 @@ export function createLogger(options: LoggerOptions): Logger {
   const isTty = (destination as { isTTY?: boolean }).isTTY === true;
   const base = { level: options.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   if (options.pretty ?? isTty) {
+    // pino-pretty is loaded only when a terminal needs it (the daemon's log is JSON).
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(base, pretty({ destination: destination as never, sync: true, colorize: isTty }));
   }
   return pino(base, destination as never);

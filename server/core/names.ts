@@ -18,13 +18,17 @@ interface NameRule {
   readonly rule: string;
 }
 
-const describeChar = (ch: string): string => {
-  const code = ch.codePointAt(0) ?? 0;
-  return code < 0x20 || code === 0x7f || ch.trim() === '' ? `U+${code.toString(16).padStart(4, '0').toUpperCase()}` : `'${ch}'`;
-};
+/** Control, format (bidi, zero-width) and space characters are shown by code point, never raw. */
+const unprintable = /[\p{Cc}\p{Cf}\p{Z}]/u;
+const codePoint = (ch: string): string => `U+${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0').toUpperCase()}`;
+const describeChar = (ch: string): string => (unprintable.test(ch) ? codePoint(ch) : `'${ch}'`);
+/** JSON.stringify, also escaping what it leaves raw (C1 controls, bidi overrides, zero-width and odd spaces). */
+const quote = (value: string): string =>
+  JSON.stringify(value).replace(/[\p{Cc}\p{Cf}\p{Z}]/gu, (ch) =>
+    ch === ' ' ? ch : [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`).join(''));
 
 function checkName(value: string, r: NameRule): string {
-  const shown = JSON.stringify(value);
+  const shown = quote(value);
   const fail = (why: string): never => {
     throw new BerthError('E_NAME_INVALID', `invalid ${r.kind} ${shown}: ${why}; ${r.rule}`, {
       details: { kind: r.kind, value },

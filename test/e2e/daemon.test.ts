@@ -14,7 +14,7 @@ import { isAlive, pidsMatching } from '../helpers/processes.js';
 interface Status {
   berth: { version: string; node: string; pid: number; uptimeSeconds: number };
   redis: { healthy: boolean; mode: string; pid?: number; restarts?: number; version?: string };
-  nginx: { healthy: boolean; mode: string; pid?: number; port: number; version?: string };
+  nginx: { healthy: boolean; mode: string; pid?: number; restarts?: number; port: number; version?: string };
 }
 
 test('berth status reports the daemon, its Redis and its nginx as healthy', async (t) => {
@@ -28,7 +28,7 @@ test('berth status reports the daemon, its Redis and its nginx as healthy', asyn
   const json = await runCli(['status', '--format', 'json'], d.env);
   t.is(json.code, 0, json.stderr);
   const s = JSON.parse(json.stdout) as Status;
-  t.is(s.berth.pid, d.child.pid);
+  t.is(s.berth.pid, d.child.pid ?? -1);
   t.regex(s.berth.node, /^v24\./);
   t.true(s.redis.healthy);
   t.regex(s.redis.version ?? '', /^\d+\.\d+/);

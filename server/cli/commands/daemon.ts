@@ -1,7 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../../config/index.js';
-import { createLogger } from '../../core/index.js';
-import { runDaemon } from '../../daemon.js';
 
 export const daemonCommand = new Command('daemon')
   .description('run the Berth daemon in the foreground (scripts/up starts it in the background)')
@@ -12,6 +10,8 @@ export const daemonCommand = new Command('daemon')
       process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return;
     }
+    // Loaded here, not at the top: other commands need neither express nor ioredis.
+    const [{ createLogger }, { runDaemon }] = await Promise.all([import('../../core/index.js'), import('../../daemon.js')]);
     const log = createLogger({ level: config.logLevel });
     try {
       await runDaemon(config, log);
