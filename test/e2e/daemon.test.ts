@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { daemonEnv, runCli, spawnDaemon, startTestDaemon } from '../helpers/start-daemon.js';
 import { httpGet, waitFor } from '../helpers/http.js';
 import { isAlive, pidsMatching } from '../helpers/processes.js';
+import { startTestRedis } from '../helpers/start-redis.js';
+import { startTestNginx } from '../helpers/start-nginx.js';
 
 interface Status {
   berth: { version: string; node: string; pid: number; uptimeSeconds: number };
@@ -151,4 +153,22 @@ test('usage errors exit 2; --version names the Node it runs on', async (t) => {
     t.is(r.code, 2, args.join(' '));
     t.regex(r.stderr, /error: .*\n.*--help/, args.join(' '));
   }
+});
+
+test('with an external Redis and nginx configured, the daemon starts neither and checks both', async (t) => {
+  const redis = await startTestRedis(t);
+  const nginx = await startTestNginx(t);
+  const url = `redis://:${redis.endpoint.password}@127.0.0.1:${redis.port}/0`;
+  const d = await startTestDaemon(t, { BERTH_REDIS_URL: url, BERTH_NGINX_MODE: 'external', BERTH_HTTP_PORT: String(nginx.port) });
+  const s = JSON.parse((await runCli(['status', '--format', 'json'], d.env)).stdout) as Status;
+  t.like(s.redis, { mode: 'external', healthy: true });
+  t.like(s.nginx, { mode: 'external', healthy: true, port: nginx.port });
+  t.is(s.redis.pid, undefined);
+  t.deepEqual(pidsMatching(d.home), [], 'no Redis or nginx runs under the daemon\'s home');
+
+  // When the external Redis goes away, status says so (and exits 1) instead of hiding it.
+  await redis.stop();
+  const down = await runCli(['status'], d.env);
+  t.is(down.code, 1);
+  t.regex(down.stdout, /^redis\s+external\s+UNHEALTHY: /m);
 });
