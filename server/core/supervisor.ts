@@ -45,6 +45,8 @@ export class Supervisor {
   private child: ChildProcess | undefined;
   private stopping = false;
   private restartCount = 0;
+  /** A restart in progress, which stop() waits for so it never misses the new child. */
+  private relaunch: Promise<void> | undefined;
   private readonly options: SupervisorOptions;
 
   constructor(options: SupervisorOptions) {
@@ -100,7 +102,8 @@ export class Supervisor {
       await sleep(delay);
       if (this.stopping) return;
       try {
-        await this.launch();
+        this.relaunch = this.launch();
+        await this.relaunch;
         this.restartCount++;
         log.info({ child: name, childPid: this.child?.pid }, `${name} restarted (pid ${this.child?.pid})`);
         return;
@@ -113,11 +116,20 @@ export class Supervisor {
   /** Stop the child and wait until it has exited. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.relaunch?.catch(() => undefined);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
-    const timeout = sleep(this.options.stopTimeoutMs ?? 10_000).then(() => 'timeout' as const);
-    if ((await Promise.race([exited(child).then(() => 'exited' as const), timeout])) === 'timeout') {
+    // Cancel the grace timer once the child has exited: left running, it would hold the
+    // event loop open for the whole grace period after stop() resolved.
+    const grace = new AbortController();
+    const timeout = sleep(this.options.stopTimeoutMs ?? 10_000, undefined, { signal: grace.signal }).then(
+      () => 'timeout' as const,
+      () => 'exited' as const,
+    );
+    const outcome = await Promise.race([exited(child).then(() => 'exited' as const), timeout]);
+    grace.abort();
+    if (outcome === 'timeout') {
       this.options.log.warn({ child: this.options.name }, `${this.options.name} did not stop on SIGTERM; killing it`);
       child.kill('SIGKILL');
       await exited(child);

@@ -2,7 +2,7 @@
  * Berth's own nginx: its own prefix under BERTH_HOME/nginx, started in the foreground
  * (`daemon off`) under a Supervisor, checked with `nginx -t` before every start and reload.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
@@ -38,12 +38,13 @@ export async function testNginxConfig(binary: string, prefix: string): Promise<v
   }
 }
 
-async function lastLines(file: string, n: number): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+/** The last lines `file` gained after byte `from`: what this start of nginx logged. */
+async function linesSince(file: string, from: number, n: number): Promise<string> {
+  const text = (await readFile(file).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
   return text.trim().split('\n').slice(-n).join('\n');
 }
 
-async function waitReady(child: ChildProcess, o: EmbeddedNginxOptions): Promise<void> {
+async function waitReady(child: ChildProcess, o: EmbeddedNginxOptions, logOffset: number): Promise<void> {
   const deadline = Date.now() + 15_000;
   let last: unknown;
   while (Date.now() < deadline && child.exitCode === null) {
@@ -57,7 +58,7 @@ async function waitReady(child: ChildProcess, o: EmbeddedNginxOptions): Promise<
     await sleep(50);
   }
   const { errorLog } = nginxPaths(o.prefix);
-  const tail = await lastLines(errorLog, 5);
+  const tail = await linesSince(errorLog, logOffset, 5);
   if (/Address already in use/.test(tail) || /without Berth's marker/.test(String(last))) {
     throw new BerthError('E_DAEMON_PORT_IN_USE', `nginx cannot listen: ${await describePortHolder(o.port)}`, { cause: last, details: { port: o.port } });
   }
@@ -75,11 +76,15 @@ export async function startEmbeddedNginx(o: EmbeddedNginxOptions): Promise<Embed
   await testNginxConfig(binary, o.prefix);
   // An nginx left running by a daemon that was SIGKILLed still holds the port.
   await killStale(p.pid, p.config);
+  let logOffset = 0;
   const supervisor = new Supervisor({
     name: 'nginx',
     log: o.log,
-    spawn: () => start(binary, [...baseArgs(o.prefix), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, installHint: 'nginx' }),
-    ready: (child) => waitReady(child, o),
+    spawn: async () => {
+      logOffset = (await stat(p.errorLog).catch(() => ({ size: 0 }))).size;
+      return start(binary, [...baseArgs(o.prefix), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, installHint: 'nginx' });
+    },
+    ready: (child) => waitReady(child, o, logOffset),
   });
   await supervisor.start();
   return {

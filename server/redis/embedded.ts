@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { BerthError, Supervisor, describePortHolder, killStale, start, writeFileAtomic, type Logger } from '../core/index.js';
+import { BerthError, Supervisor, describePortHolder, killStale, start, whoListensOn, writeFileAtomic, type Logger } from '../core/index.js';
 import type { RedisEndpoint } from './types.js';
 
 export interface EmbeddedRedisOptions {
@@ -46,7 +46,7 @@ export function renderRedisConfig(o: { dir: string; port?: number; password: str
   ].join('\n');
 }
 
-async function waitReady(endpoint: RedisEndpoint, child: { exitCode: number | null }, o: EmbeddedRedisOptions): Promise<void> {
+async function waitReady(endpoint: RedisEndpoint, child: { exitCode: number | null; pid?: number }, o: EmbeddedRedisOptions): Promise<void> {
   const deadline = Date.now() + 15_000;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -64,8 +64,13 @@ async function waitReady(endpoint: RedisEndpoint, child: { exitCode: number | nu
     await sleep(50);
   }
   const logFile = join(o.dir, 'redis.log');
-  const portNote = o.port !== undefined ? ` (${await describePortHolder(o.port)})` : '';
-  throw new BerthError('E_REDIS_UNAVAILABLE', `redis-server did not come up${child.exitCode !== null ? ` (exited with code ${child.exitCode})` : ''}${portNote}; see ${logFile}`, { cause: last });
+  // Blame the port only when another program really listens on it: describePortHolder
+  // says "in use" even for a free port, which would mislead when Redis failed otherwise.
+  const holder = o.port !== undefined ? await whoListensOn(o.port).catch(() => undefined) : undefined;
+  if (o.port !== undefined && holder !== undefined && holder.pid !== child.pid) {
+    throw new BerthError('E_DAEMON_PORT_IN_USE', `redis-server cannot listen: ${await describePortHolder(o.port)}; see ${logFile}`, { cause: last, details: { port: o.port } });
+  }
+  throw new BerthError('E_REDIS_UNAVAILABLE', `redis-server did not come up${child.exitCode !== null ? ` (exited with code ${child.exitCode})` : ''}; see ${logFile}`, { cause: last });
 }
 
 export interface EmbeddedRedis {
