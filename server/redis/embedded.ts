@@ -7,8 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { BerthError, Supervisor, describePortHolder, killStale, start, whoListensOn, writeFileAtomic, type Logger } from '../core/index.js';
+import { failFastClient } from './health.js';
 import type { RedisEndpoint } from './types.js';
 
 export interface EmbeddedRedisOptions {
@@ -51,8 +51,7 @@ async function waitReady(endpoint: RedisEndpoint, child: { exitCode: number | nu
   let last: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    const client = new Redis({ ...endpoint, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-    client.on('error', () => undefined);
+    const client = failFastClient(endpoint, 1000);
     try {
       await client.connect();
       if ((await client.ping()) === 'PONG') return;

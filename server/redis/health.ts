@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisEndpoint } from './types.js';
 
 /** Parse a redis:// URL into an endpoint (for BERTH_REDIS_URL). */
@@ -15,8 +15,12 @@ export function endpointFromUrl(url: string): RedisEndpoint {
   };
 }
 
-/** PING and read the server version, within `timeoutMs`. */
-export async function probeRedis(endpoint: RedisEndpoint, timeoutMs = 2000): Promise<{ version: string }> {
+/**
+ * An ioredis client that fails fast instead of retrying: for health checks and readiness
+ * probes, a wrong password or a dead server is an answer, not something to wait out.
+ * Connect with `connect()`; `error` events surface through the rejected command instead.
+ */
+export function failFastClient(endpoint: RedisEndpoint, timeoutMs = 2000, extra: RedisOptions = {}): Redis {
   const client = new Redis({
     ...endpoint,
     lazyConnect: true,
@@ -25,8 +29,15 @@ export async function probeRedis(endpoint: RedisEndpoint, timeoutMs = 2000): Pro
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    ...extra,
   });
   client.on('error', () => undefined);
+  return client;
+}
+
+/** PING and read the server version, within `timeoutMs`. */
+export async function probeRedis(endpoint: RedisEndpoint, timeoutMs = 2000): Promise<{ version: string }> {
+  const client = failFastClient(endpoint, timeoutMs);
   try {
     await client.connect();
     await client.ping();

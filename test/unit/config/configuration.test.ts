@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configKeys, defaultConfigFile, loadConfig, type ConfigKey } from '../../../server/config/index.js';
 import { BerthError, type ErrorCode } from '../../../server/core/index.js';
+import { tableCells as cells } from '../../helpers/markdown.js';
 
 const docUrl = new URL('../../../docs/configuration.md', import.meta.url);
 
@@ -19,16 +20,6 @@ interface DocRow {
   default: string;
   allowed: string;
   doc: string;
-}
-
-/** The cells of a GFM table row: split on unescaped `|`, then undo the doc's escapes. */
-function cells(line: string): string[] {
-  return line
-    .trim()
-    .replace(/^\|/, '')
-    .replace(/(?<!\\)\|$/, '')
-    .split(/(?<!\\)\|/)
-    .map((c) => c.trim().replaceAll('\\|', '|').replaceAll('\\<', '<'));
 }
 
 const unquote = (cell: string): string => cell.replace(/^`(.*)`$/, '$1');

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { BerthError, errorTable, isBerthError, toBerthError, type ErrorCode } from '../../../server/core/index.js';
+import { tableCells as cells } from '../../helpers/markdown.js';
 
 const docUrl = new URL('../../../docs/errors.md', import.meta.url);
 
@@ -13,16 +14,6 @@ interface DocRow {
   status: string;
   description: string;
   hint: string;
-}
-
-/** The cells of a GFM table row: split on unescaped `|`, then undo the doc's escapes. */
-function cells(line: string): string[] {
-  return line
-    .trim()
-    .replace(/^\|/, '')
-    .replace(/(?<!\\)\|$/, '')
-    .split(/(?<!\\)\|/)
-    .map((c) => c.trim().replaceAll('\\|', '|').replaceAll('\\<', '<'));
 }
 
 async function docRows(): Promise<DocRow[]> {
