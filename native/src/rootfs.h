@@ -1,0 +1,48 @@
+/*
+ * Berth runtime: the container's root filesystem, set up inside the container's new
+ * mount namespace by the container process before it executes the user program.
+ */
+#ifndef BERTH_ROOTFS_H
+#define BERTH_ROOTFS_H
+
+#include "error.h"
+#include "oci-config.h"
+
+struct berth_rootfs_options
+{
+  /* Slave end of the container's pseudo-terminal, or -1: bind-mounted on /dev/console.  */
+  int console_fd;
+  /* Called after the mounts are in place and before pivot_root (createContainer hooks
+     run here, with the host's files still visible), or NULL.  Returns < 0 with *err set
+     to abort.  */
+  int (*before_pivot) (void *arg, berth_error_t *err);
+  void *before_pivot_arg;
+};
+
+/*
+ * In the calling process, which must already be in its own mount namespace:
+ *  1. make "/" rslave/rprivate per linux.rootfsPropagation (default MS_REC|MS_PRIVATE);
+ *  2. mount the root: overlayfs of c->overlay_lower + <overlay_writable>/{upper,work} (created
+ *     here) on c->root_path when layered, else bind c->root_path onto itself;
+ *  3. every entry of c->mounts, in order: destinations resolved inside the root without
+ *     following symlinks out of it (openat2 RESOLVE_IN_ROOT), created when missing (a
+ *     directory, or an empty file for a file bind); bind/rbind, tmpfs, proc, sysfs, devpts,
+ *     mqueue, cgroup (v1 and v2); flags, data and propagation from the options; ro bind
+ *     mounts remounted read-only;
+ *  4. when /dev is a fresh tmpfs: the standard devices (null zero full random urandom tty),
+ *     /dev/fd, /dev/std{in,out,err}, /dev/ptmx -> pts/ptmx, /dev/shm if missing; /dev/console
+ *     from options->console_fd;
+ *  5. options->before_pivot;
+ *  6. pivot_root into the root and detach the old root;
+ *  7. root.readonly: remount "/" read-only; linux.sysctl written under /proc/sys.
+ * On failure, *err names the call and its object ("mount overlay on /x/rootfs: Invalid
+ * argument").  Nothing needs undoing by the caller: the mount namespace dies with it.
+ */
+int berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_options *options,
+                        berth_error_t *err);
+
+/* Remove <writable> (upper/ and work/ and the directory itself) after the container is
+   gone.  A missing directory is success.  */
+int berth_rootfs_remove_writable (const char *writable, berth_error_t *err);
+
+#endif

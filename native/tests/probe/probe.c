@@ -1,0 +1,2 @@
+/* Placeholder: the probe is being written. */
+int main (void) { return 0; }
