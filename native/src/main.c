@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "cmd-spec.h"
+#include "commands.h"
 #include "main.h"
 #include "utils.h"
 
@@ -23,6 +25,16 @@
    cmd-NAME.c/.h with berth_cmd_NAME (see main.h) and add it here, e.g.
      { "create", berth_cmd_create, "create a container from an OCI bundle" },  */
 static const struct berth_command commands[] = {
+  { "create", berth_cmd_create, "create a container from an OCI bundle; it waits for start" },
+  { "delete", berth_cmd_delete, "delete a stopped container (--force: any container)" },
+  { "exec", berth_cmd_exec, "run a new process in a running container" },
+  { "kill", berth_cmd_kill, "send a signal to a container's process" },
+  { "list", berth_cmd_list, "list containers" },
+  { "ps", berth_cmd_ps, "list the processes of a container" },
+  { "run", berth_cmd_run, "create and start a container; in the foreground, exit with its status" },
+  { "spec", berth_cmd_spec, "write Berth's default config.json" },
+  { "start", berth_cmd_start, "start a created container" },
+  { "state", berth_cmd_state, "print a container's OCI state as JSON" },
   { NULL, NULL, NULL },
 };
 
@@ -145,6 +157,7 @@ main (int argc, char **argv)
     .root = BERTH_DEFAULT_ROOT,
     .log_format = BERTH_LOG_FORMAT_TEXT,
     .debug = false,
+    .exit_code = 0,
   };
   const struct berth_command *cmd;
   berth_error_t err = NULL;
@@ -209,7 +222,13 @@ main (int argc, char **argv)
     return usage_error (&global, "unknown command `%s`", argv[optind]);
 
   if (cmd->handler (&global, argc - optind, argv + optind, &err) < 0)
-    return report_error (&global, &err);
+    {
+      int code = report_error (&global, &err);
+      /* run reports why the program could not start, and exits 127 or 126 as a shell would.  */
+      return global.exit_code ? global.exit_code : code;
+    }
 
-  return finish_stdout ();
+  if (finish_stdout () != 0)
+    return BERTH_EXIT_FAILURE;
+  return global.exit_code;
 }

@@ -32,6 +32,7 @@ struct berth_global_args
   const char *root;                 /* --root: state directory */
   enum berth_log_format log_format; /* --log-format: how errors go to stderr */
   bool debug;                       /* --debug */
+  int exit_code;                    /* set by a handler to exit with it (run: the container's status) */
 };
 
 typedef int (*berth_command_handler) (struct berth_global_args *global, int argc, char **argv,

@@ -2,6 +2,8 @@
  * Berth runtime: allocation and file helpers.  See utils.h.
  */
 #include <errno.h>
+#include <ftw.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -119,8 +121,8 @@ berth_read_file (const char *path, char **out, size_t *len, berth_error_t *err)
   return 0;
 }
 
-static int
-write_all (int fd, const void *data, size_t len)
+int
+berth_write_all (int fd, const void *data, size_t len)
 {
   const char *p = data;
 
@@ -148,7 +150,7 @@ write_tmp_and_rename (int *fdp, const char *tmp, const char *path, const void *d
   if (fchmod (*fdp, mode) < 0)
     return berth_make_error_op (err, errno, "fchmod", "fchmod `%s`", tmp);
 
-  if (write_all (*fdp, data, len) < 0)
+  if (berth_write_all (*fdp, data, len) < 0)
     return berth_make_error_op (err, errno, "write", "write `%s`", tmp);
 
   if (fsync (*fdp) < 0)
@@ -366,4 +368,98 @@ berth_validate_id (const char *id, berth_error_t *err)
     }
 
   return 0;
+}
+
+/* ---- trees, processes, time.  */
+
+
+
+
+static int
+remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+  (void) st;
+  (void) ftw;
+  if (type == FTW_DP || type == FTW_D)
+    return rmdir (path) < 0 && errno != ENOENT ? -1 : 0;
+  return unlink (path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int
+make_searchable (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+  (void) ftw;
+  /* overlayfs leaves work/work with mode 000; root can remove it, but be safe for non-root.  */
+  if (type == FTW_D && (st->st_mode & 0700) != 0700)
+    chmod (path, (st->st_mode | 0700) & 07777);
+  return 0;
+}
+
+int
+berth_remove_tree (const char *path, berth_error_t *err)
+{
+  struct stat st;
+
+  if (lstat (path, &st) < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      return berth_make_error_op (err, errno, "lstat", "lstat %s", path);
+    }
+  if (! S_ISDIR (st.st_mode))
+    {
+      if (unlink (path) < 0 && errno != ENOENT)
+        return berth_make_error_op (err, errno, "unlink", "unlink %s", path);
+      return 0;
+    }
+  nftw (path, make_searchable, 32, FTW_PHYS);
+  if (nftw (path, remove_entry, 32, FTW_PHYS | FTW_DEPTH) < 0)
+    return berth_make_error_op (err, errno, "remove", "remove %s", path);
+  return 0;
+}
+
+unsigned long long
+berth_pid_start_time (pid_t pid)
+{
+  cleanup_free char *path = xasprintf ("/proc/%d/stat", (int) pid);
+  cleanup_free char *buf = NULL;
+  unsigned long long start = 0;
+  berth_error_t err = NULL;
+  const char *p;
+  int field;
+
+  if (pid <= 0 || berth_read_file (path, &buf, NULL, &err) < 0)
+    {
+      berth_error_release (&err);
+      return 0;
+    }
+  /* The command name (field 2) may contain spaces and ')': start after the last ')'.  */
+  p = strrchr (buf, ')');
+  if (p == NULL)
+    return 0;
+  p += 2;
+  if (*p == 'Z' || *p == 'X') /* a zombie is gone for our purposes */
+    return 0;
+  for (field = 3; field < 22 && p; field++)
+    {
+      p = strchr (p, ' ');
+      if (p)
+        p++;
+    }
+  if (p == NULL || sscanf (p, "%llu", &start) != 1)
+    return 0;
+  return start;
+}
+
+void
+berth_time_now_rfc3339 (char *buf, size_t size)
+{
+  struct timespec ts;
+  struct tm tm;
+  char base[32];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (base, sizeof (base), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (buf, size, "%s.%09ldZ", base, ts.tv_nsec);
 }

@@ -101,6 +101,19 @@ int berth_read_file (const char *path, char **out, size_t *len, berth_error_t *e
 int berth_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
                              berth_error_t *err);
 
+/* write(2) all of data, retrying short writes and EINTR.  Returns 0, or -1 with errno set.  */
+int berth_write_all (int fd, const void *data, size_t len);
+
+/* Remove path recursively without following symlinks; a missing path is success.  */
+int berth_remove_tree (const char *path, berth_error_t *err);
+
+/* The start time (clock ticks since boot, /proc/<pid>/stat field 22) of pid, or 0 when
+   pid does not exist.  Together with the pid it names one process, whatever reuse.  */
+unsigned long long berth_pid_start_time (pid_t pid);
+
+/* RFC 3339 UTC time with nanoseconds ("2026-11-23T18:20:01.123456789Z") of now.  */
+void berth_time_now_rfc3339 (char *buf, size_t size);
+
 /* mkdir -p: create path and missing parents with mode (the umask applies).
    An existing directory is success; an existing non-directory is ENOTDIR.  */
 int berth_mkdir_p (const char *path, mode_t mode, berth_error_t *err);

@@ -1,0 +1,734 @@
+/*
+ * Berth runtime: the container lifecycle.  See container.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "hooks.h"
+#include "log.h"
+#include "loop.h"
+#include "main.h"
+#include "namespaces.h"
+#include "process.h"
+#include "rootfs.h"
+#include "spawn.h"
+#include "status.h"
+#include "terminal.h"
+#include "utils.h"
+
+/* ---- helpers.  */
+
+static int
+resolve_bundle (const char *bundle, char **out, berth_error_t *err)
+{
+  char buf[PATH_MAX];
+  if (realpath (bundle ? bundle : ".", buf) == NULL)
+    return berth_make_error_op (err, errno, "bundle", "bundle %s", bundle ? bundle : ".");
+  *out = xstrdup (buf);
+  return 0;
+}
+
+static int
+load_config (const char *bundle, struct berth_config **c, berth_error_t *err)
+{
+  if (berth_config_load (bundle, c, err) < 0)
+    return -1;
+  if ((*c)->process == NULL)
+    {
+      berth_config_free (*c);
+      *c = NULL;
+      return berth_make_error_op (err, 0, "config", "%s/config.json has no process: nothing to run", bundle);
+    }
+  /* The root filesystem is set up by mounting: without a mount namespace of its own, that
+     would rearrange the host's mounts.  */
+  if (! berth_config_has_namespace (*c, CLONE_NEWNS) || berth_config_namespace (*c, CLONE_NEWNS)->path)
+    {
+      berth_config_free (*c);
+      *c = NULL;
+      return berth_make_error_op (err, 0, "config", "%s/config.json: linux.namespaces needs a new mount namespace", bundle);
+    }
+  return 0;
+}
+
+/* Keep the bundle's config.json with the state: delete runs its poststop hooks and exec
+   reads the process defaults even if the bundle is gone by then.  */
+static int
+copy_config (const char *bundle, const char *state_dir, berth_error_t *err)
+{
+  cleanup_free char *from = xasprintf ("%s/config.json", bundle);
+  cleanup_free char *to = xasprintf ("%s/config.json", state_dir);
+  cleanup_free char *data = NULL;
+  size_t len;
+
+  if (berth_read_file (from, &data, &len, err) < 0)
+    return -1;
+  return berth_write_file_atomic (to, data, len, 0600, err);
+}
+
+static struct berth_state *
+new_state (const char *id, const char *dir, const char *bundle, const struct berth_config *c, const char *cgroup)
+{
+  struct berth_state *s = xmalloc0 (sizeof (*s));
+  char now[64];
+
+  berth_time_now_rfc3339 (now, sizeof (now));
+  s->id = xstrdup (id);
+  s->dir = xstrdup (dir);
+  s->bundle = xstrdup (bundle);
+  s->rootfs = xstrdup (c->root_path);
+  s->cgroup = xstrdup (cgroup);
+  s->created = xstrdup (now);
+  s->writable = c->overlay_writable ? xstrdup (c->overlay_writable) : NULL;
+  /* Annotations are shared with the config, not copied: cleared before free.  */
+  s->annotation_keys = c->annotation_keys;
+  s->annotation_values = c->annotation_values;
+  s->n_annotations = c->n_annotations;
+  return s;
+}
+
+static void
+free_new_state (struct berth_state *s)
+{
+  if (s == NULL)
+    return;
+  s->annotation_keys = s->annotation_values = NULL;
+  s->n_annotations = 0;
+  berth_state_free (s);
+}
+
+static int
+write_pid_file (const char *path, pid_t pid, berth_error_t *err)
+{
+  char buf[32];
+  int len;
+
+  if (path == NULL)
+    return 0;
+  len = snprintf (buf, sizeof (buf), "%d", (int) pid);
+  return berth_write_file_atomic (path, buf, (size_t) len, 0644, err);
+}
+
+/* Remove the state directory, the cgroup and the writable layer of a dead container.  */
+static int
+cleanup_container (const char *dir, const char *cgroup, const char *writable, berth_error_t *err)
+{
+  if (cgroup && berth_cgroup_destroy (cgroup, err) < 0)
+    return -1;
+  if (writable && berth_rootfs_remove_writable (writable, err) < 0)
+    return -1;
+  return berth_remove_tree (dir, err);
+}
+
+/* ---- create: the monitor.  */
+
+struct report
+{
+  int status;
+  pid_t pid;
+  char op[32];
+  char msg[4000];
+};
+
+static void __attribute__ ((noreturn))
+monitor_main (const char *id, const char *dir, const char *bundle, struct berth_config *c, const char *cgroup,
+              const struct berth_create_options *o, int report_fd)
+{
+  struct report r = { 0 };
+  berth_error_t err = NULL;
+  struct berth_log *log = NULL;
+  struct berth_state *st = NULL;
+  struct berth_loop loop = { .winch_from = -1, .winch_to = -1 };
+  int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, master = -1, devnull, status = 0;
+  struct berth_spawn sp = { .id = id, .bundle = bundle, .state_dir = dir, .cgroup = cgroup, .config = c,
+                            .wait_fifo = true, .stdio = { -1, -1, -1 } };
+  sigset_t old;
+  pid_t pid;
+
+  setsid ();
+  /* Never hold the caller's stdio: it would wait for our end of its pipes.  */
+  devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0)
+    {
+      dup2 (devnull, 0);
+      dup2 (devnull, 1);
+      dup2 (devnull, 2);
+    }
+  if (! c->process->terminal)
+    {
+      cleanup_free char *log_path = xasprintf ("%s/container.log", dir);
+      if (pipe2 (out, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0)
+        {
+          berth_make_error_op (&err, errno, "pipe", "pipe for the container's output");
+          goto fail;
+        }
+      if (berth_log_open (log_path, c->log_max_size, c->log_max_files, &log, &err) < 0)
+        goto fail;
+      sp.stdio[0] = devnull;
+      sp.stdio[1] = out[1];
+      sp.stdio[2] = errp[1];
+    }
+  berth_loop_block (&old);
+  if (berth_spawn (&sp, &old, &pid, &master, &err) < 0)
+    goto fail;
+  if (master >= 0)
+    {
+      if (berth_terminal_send (o->console_socket, master, &err) < 0)
+        {
+          kill (pid, SIGKILL);
+          goto fail;
+        }
+      close (master);
+    }
+  st = new_state (id, dir, bundle, c, cgroup);
+  st->pid = pid;
+  st->pid_start = berth_pid_start_time (pid);
+  st->monitor_pid = getpid ();
+  st->detached = true;
+  if (berth_state_save (st, &err) < 0)
+    {
+      kill (pid, SIGKILL);
+      goto fail;
+    }
+  r.pid = pid;
+  berth_write_all (report_fd, &r, sizeof (r));
+  close (report_fd);
+  if (out[1] >= 0)
+    close (out[1]);
+  if (errp[1] >= 0)
+    close (errp[1]);
+
+  loop.child = pid;
+  if (log)
+    {
+      loop.log = log;
+      loop.pumps[0] = (struct berth_pump){ .from = out[0], .to = -1, .stream = "stdout" };
+      loop.pumps[1] = (struct berth_pump){ .from = errp[0], .to = -1, .stream = "stderr" };
+      loop.n_pumps = 2;
+    }
+  if (berth_loop_run (&loop, &status, &err) < 0)
+    {
+      berth_error_release (&err);
+      waitpid (pid, &status, 0);
+    }
+  berth_log_close (log, &err);
+  berth_error_release (&err);
+  berth_state_write_exit (dir, status, &err);
+  _exit (0);
+
+fail:
+  r.status = err->status ? err->status : -1;
+  snprintf (r.op, sizeof (r.op), "%s", err->op ? err->op : "");
+  snprintf (r.msg, sizeof (r.msg), "%s", err->msg);
+  berth_write_all (report_fd, &r, sizeof (r));
+  _exit (1);
+}
+
+int
+berth_container_create (const char *root, const char *id, const struct berth_create_options *o, berth_error_t *err)
+{
+  cleanup_free char *bundle = NULL;
+  cleanup_free char *dir = NULL;
+  cleanup_free char *fifo = NULL;
+  cleanup_free char *cgroup = NULL;
+  cleanup_config struct berth_config *c = NULL;
+  struct report r;
+  int fds[2];
+  pid_t monitor;
+  ssize_t n;
+
+  if (berth_validate_id (id, err) < 0)
+    return -1;
+  if (resolve_bundle (o->bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0)
+    return -1;
+  if (c->process->terminal && o->console_socket == NULL)
+    return berth_make_error_op (err, 0, "create", "process.terminal is true: create needs --console-socket to hand the terminal to");
+  cgroup = berth_cgroup_path_for (c->cgroups_path, id);
+  if (berth_state_dir_create (root, id, &dir, err) < 0)
+    return -1;
+  fifo = xasprintf ("%s/exec.fifo", dir);
+  if (mkfifo (fifo, 0600) < 0)
+    {
+      berth_make_error_op (err, errno, "mkfifo", "mkfifo %s", fifo);
+      goto fail;
+    }
+  if (copy_config (bundle, dir, err) < 0)
+    goto fail;
+  if (pipe2 (fds, O_CLOEXEC) < 0)
+    {
+      berth_make_error_op (err, errno, "pipe", "pipe to the monitor");
+      goto fail;
+    }
+  monitor = fork ();
+  if (monitor < 0)
+    {
+      berth_make_error_op (err, errno, "fork", "fork the monitor");
+      close (fds[0]);
+      close (fds[1]);
+      goto fail;
+    }
+  if (monitor == 0)
+    {
+      close (fds[0]);
+      monitor_main (id, dir, bundle, c, cgroup, o, fds[1]);
+    }
+  close (fds[1]);
+  do
+    n = read (fds[0], &r, sizeof (r));
+  while (n < 0 && errno == EINTR);
+  close (fds[0]);
+  if (n != (ssize_t) sizeof (r))
+    {
+      berth_make_error_op (err, 0, "create", "the monitor of `%s` died while creating it", id);
+      waitpid (monitor, NULL, 0);
+      goto fail;
+    }
+  if (r.status != 0)
+    {
+      berth_make_error_op (err, 0, r.op[0] ? r.op : NULL, "%s", r.msg);
+      (*err)->status = r.status > 0 ? r.status : 0;
+      waitpid (monitor, NULL, 0);
+      goto fail;
+    }
+  if (write_pid_file (o->pid_file, r.pid, err) < 0)
+    {
+      kill (r.pid, SIGKILL);
+      goto fail;
+    }
+  return 0;
+
+fail:
+  {
+    berth_error_t ignored = NULL;
+    if (cleanup_container (dir, cgroup, c->overlay_writable, &ignored) < 0)
+      berth_error_release (&ignored);
+  }
+  return -1;
+}
+
+/* ---- start.  */
+
+static struct berth_config *
+state_config (const struct berth_state *s)
+{
+  cleanup_free char *path = xasprintf ("%s/config.json", s->dir);
+  cleanup_free char *data = NULL;
+  struct berth_config *c = NULL;
+  berth_error_t err = NULL;
+  size_t len;
+
+  if (berth_read_file (path, &data, &len, &err) < 0 || berth_config_parse (data, len, s->bundle, &c, &err) < 0)
+    {
+      berth_error_release (&err);
+      return NULL;
+    }
+  return c;
+}
+
+static void
+run_hooks_warn (const struct berth_state *s, enum berth_status status, int which)
+{
+  cleanup_config struct berth_config *c = state_config (s);
+  struct berth_state view = *s;
+  cleanup_free char *json = NULL;
+
+  if (c == NULL)
+    return;
+  view.status = status;
+  json = berth_state_to_json (&view, false);
+  if (which == 0)
+    berth_hooks_run_warn (&c->hooks.poststart, "poststart", json);
+  else
+    berth_hooks_run_warn (&c->hooks.poststop, "poststop", json);
+}
+
+int
+berth_container_start (const char *root, const char *id, berth_error_t *err)
+{
+  cleanup_state struct berth_state *s = NULL;
+  cleanup_free char *fifo = NULL;
+  cleanup_close int fd = -1;
+  char byte;
+
+  if (berth_state_load (root, id, &s, err) < 0)
+    return -1;
+  if (s->status != BERTH_STATUS_CREATED)
+    return berth_make_error_op (err, 0, "start", "container `%s` is %s, not created: only a created container can be started",
+                                id, berth_status_name (s->status));
+  fifo = xasprintf ("%s/exec.fifo", s->dir);
+  fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "open", "open %s", fifo);
+  for (;;)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      ssize_t n;
+
+      if (poll (&p, 1, 100) < 0 && errno != EINTR)
+        return berth_make_error_op (err, errno, "poll", "poll %s", fifo);
+      n = read (fd, &byte, 1);
+      if (n == 1)
+        break;
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return berth_make_error_op (err, errno, "read", "read %s", fifo);
+      if (berth_pid_start_time (s->pid) != s->pid_start)
+        return berth_make_error_op (err, 0, "start", "the process of container `%s` died before it could start", id);
+    }
+  if (unlink (fifo) < 0)
+    return berth_make_error_op (err, errno, "unlink", "unlink %s", fifo);
+  s->status = BERTH_STATUS_RUNNING;
+  run_hooks_warn (s, BERTH_STATUS_RUNNING, 0);
+  return 0;
+}
+
+/* ---- run.  */
+
+static int
+run_foreground (const char *root, const char *id, const struct berth_run_options *o, int *exit_code,
+                berth_error_t *err)
+{
+  cleanup_free char *bundle = NULL;
+  cleanup_free char *dir = NULL;
+  cleanup_free char *cgroup = NULL;
+  cleanup_config struct berth_config *c = NULL;
+  struct berth_state *st = NULL;
+  struct berth_spawn sp = { .id = id, .stdio = { -1, -1, -1 } };
+  struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1 };
+  struct termios saved;
+  bool raw = false;
+  int master = -1, status = 0, ret = -1;
+  sigset_t old;
+  pid_t pid;
+
+  if (berth_validate_id (id, err) < 0)
+    return -1;
+  if (resolve_bundle (o->create.bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0)
+    return -1;
+  if (o->tty)
+    c->process->terminal = true;
+  cgroup = berth_cgroup_path_for (c->cgroups_path, id);
+  if (berth_state_dir_create (root, id, &dir, err) < 0)
+    return -1;
+  if (copy_config (bundle, dir, err) < 0)
+    goto out;
+  sp.bundle = bundle;
+  sp.state_dir = dir;
+  sp.cgroup = cgroup;
+  sp.config = c;
+  berth_loop_block (&old);
+  if (berth_spawn (&sp, &old, &pid, &master, err) < 0)
+    {
+      berth_loop_unblock (&old);
+      if ((*err)->op && strcmp ((*err)->op, "exec") == 0)
+        *exit_code = (*err)->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND;
+      goto out;
+    }
+  st = new_state (id, dir, bundle, c, cgroup);
+  st->pid = pid;
+  st->pid_start = berth_pid_start_time (pid);
+  st->monitor_pid = getpid ();
+  if (berth_state_save (st, err) < 0)
+    {
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+      berth_loop_unblock (&old);
+      goto out;
+    }
+  if (c->hooks.poststart.n)
+    run_hooks_warn (st, BERTH_STATUS_RUNNING, 0);
+  loop.child = pid;
+  if (master >= 0 && isatty (STDIN_FILENO))
+    {
+      berth_terminal_copy_size (STDIN_FILENO, master);
+      if (berth_terminal_raw (STDIN_FILENO, &saved, err) < 0)
+        {
+          kill (pid, SIGKILL);
+          waitpid (pid, NULL, 0);
+          berth_loop_unblock (&old);
+          goto out;
+        }
+      raw = true;
+    }
+  if (master >= 0)
+    {
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = master, .to = STDOUT_FILENO, .stream = "stdout" };
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = STDIN_FILENO, .to = master, .stream = "stdin" };
+      if (raw)
+        {
+          loop.winch_from = STDIN_FILENO;
+          loop.winch_to = master;
+          loop.forward_signals = false; /* the terminal delivers ^C to the container itself */
+        }
+    }
+  ret = berth_loop_run (&loop, &status, err);
+  berth_loop_unblock (&old);
+  if (ret == 0)
+    *exit_code = berth_exit_code (status);
+  if (c->hooks.poststop.n)
+    run_hooks_warn (st, BERTH_STATUS_STOPPED, 1);
+
+out:
+  if (raw)
+    tcsetattr (STDIN_FILENO, TCSANOW, &saved);
+  if (master >= 0)
+    close (master);
+  free_new_state (st);
+  {
+    berth_error_t e2 = NULL;
+    if (cleanup_container (dir, cgroup, c->overlay_writable, &e2) < 0)
+      {
+        if (ret == 0)
+          {
+            *err = e2;
+            return -1;
+          }
+        berth_error_release (&e2);
+      }
+  }
+  return ret;
+}
+
+int
+berth_container_run (const char *root, const char *id, const struct berth_run_options *o, int *exit_code,
+                     berth_error_t *err)
+{
+  *exit_code = 0;
+  if (! o->detach)
+    return run_foreground (root, id, o, exit_code, err);
+  if (berth_container_create (root, id, &o->create, err) < 0)
+    return -1;
+  if (berth_container_start (root, id, err) < 0)
+    {
+      berth_error_t ignored = NULL;
+      if (berth_container_delete (root, id, true, &ignored) < 0)
+        berth_error_release (&ignored);
+      return -1;
+    }
+  return 0;
+}
+
+/* ---- state, kill, delete.  */
+
+int
+berth_container_state (const char *root, const char *id, berth_error_t *err)
+{
+  cleanup_state struct berth_state *s = NULL;
+  cleanup_free char *json = NULL;
+
+  if (berth_state_load (root, id, &s, err) < 0)
+    return -1;
+  json = berth_state_to_json (s, true);
+  printf ("%s\n", json);
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  int sig;
+} signal_names[] = {
+  { "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT }, { "ILL", SIGILL },   { "TRAP", SIGTRAP },
+  { "ABRT", SIGABRT }, { "IOT", SIGIOT },     { "BUS", SIGBUS },   { "FPE", SIGFPE },   { "KILL", SIGKILL },
+  { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },   { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+  { "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+  { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU }, { "URG", SIGURG },   { "XCPU", SIGXCPU },
+  { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+  { "PWR", SIGPWR },   { "SYS", SIGSYS },
+};
+
+int
+berth_parse_signal (const char *name, int *sig, berth_error_t *err)
+{
+  const char *n = name;
+  char *end;
+  long v;
+  size_t i;
+
+  v = strtol (name, &end, 10);
+  if (*name && *end == '\0')
+    {
+      if (v <= 0 || v >= NSIG)
+        return berth_make_error_op (err, 0, BERTH_OP_USAGE, "invalid signal `%s`: a number from 1 to %d", name, NSIG - 1);
+      *sig = (int) v;
+      return 0;
+    }
+  if (strncasecmp (n, "SIG", 3) == 0)
+    n += 3;
+  for (i = 0; i < BERTH_ARRAY_SIZE (signal_names); i++)
+    if (strcasecmp (n, signal_names[i].name) == 0)
+      {
+        *sig = signal_names[i].sig;
+        return 0;
+      }
+  return berth_make_error_op (err, 0, BERTH_OP_USAGE, "invalid signal `%s`: use a name such as TERM or KILL, or a number", name);
+}
+
+int
+berth_container_kill (const char *root, const char *id, int sig, bool all, berth_error_t *err)
+{
+  cleanup_state struct berth_state *s = NULL;
+
+  if (berth_state_load (root, id, &s, err) < 0)
+    return -1;
+  if (s->status != BERTH_STATUS_CREATED && s->status != BERTH_STATUS_RUNNING)
+    return berth_make_error_op (err, 0, "kill", "container `%s` is %s: only a created or running container can be signalled",
+                                id, berth_status_name (s->status));
+  if (all)
+    {
+      cleanup_free pid_t *pids = NULL;
+      size_t n = 0, i;
+      if (berth_cgroup_pids (s->cgroup, &pids, &n, err) < 0)
+        return -1;
+      for (i = 0; i < n; i++)
+        kill (pids[i], sig);
+      return 0;
+    }
+  if (kill (s->pid, sig) < 0)
+    return berth_make_error_op (err, errno, "kill", "kill -%d %d (container `%s`)", sig, (int) s->pid, id);
+  return 0;
+}
+
+static bool
+wait_gone (pid_t pid, unsigned long long start, int ms)
+{
+  for (; ms > 0; ms -= 10)
+    {
+      if (berth_pid_start_time (pid) != start)
+        return true;
+      poll (NULL, 0, 10);
+    }
+  return berth_pid_start_time (pid) != start;
+}
+
+int
+berth_container_delete (const char *root, const char *id, bool force, berth_error_t *err)
+{
+  cleanup_state struct berth_state *s = NULL;
+
+  if (berth_state_load (root, id, &s, err) < 0)
+    return -1;
+  if (s->status == BERTH_STATUS_CREATING && ! force)
+    return berth_make_error_op (err, 0, "delete", "container `%s` is still being created: use --force to remove what is left", id);
+  if ((s->status == BERTH_STATUS_RUNNING || s->status == BERTH_STATUS_CREATED) && ! force)
+    return berth_make_error_op (err, 0, "delete",
+                                "container `%s` is %s: stop it first (kill) or use delete --force", id,
+                                berth_status_name (s->status));
+  if (s->status == BERTH_STATUS_RUNNING || s->status == BERTH_STATUS_CREATED)
+    {
+      kill (s->pid, SIGKILL);
+      if (! wait_gone (s->pid, s->pid_start, 5000))
+        return berth_make_error_op (err, 0, "delete", "container `%s` (pid %d) did not die after SIGKILL", id, (int) s->pid);
+    }
+  if (s->cgroup)
+    {
+      /* Without a pid namespace, the program's children outlive it: kill what is left.  */
+      cleanup_free pid_t *pids = NULL;
+      size_t n = 0, i;
+      berth_error_t ignored = NULL;
+      if (berth_cgroup_pids (s->cgroup, &pids, &n, &ignored) < 0)
+        berth_error_release (&ignored);
+      for (i = 0; i < n; i++)
+        kill (pids[i], SIGKILL);
+    }
+  if (s->status != BERTH_STATUS_CREATING)
+    {
+      /* The monitor exits once it has recorded the exit status.  */
+      if (s->monitor_pid > 0 && s->monitor_pid != getpid ())
+        {
+          int ms;
+          for (ms = 0; ms < 2000 && kill (s->monitor_pid, 0) == 0; ms += 10)
+            {
+              cleanup_free char *exit_path = xasprintf ("%s/exit.json", s->dir);
+              if (access (exit_path, F_OK) == 0)
+                break;
+              poll (NULL, 0, 10);
+            }
+        }
+      s->status = BERTH_STATUS_STOPPED;
+      run_hooks_warn (s, BERTH_STATUS_STOPPED, 1);
+    }
+  return cleanup_container (s->dir, s->cgroup, s->writable, err);
+}
+
+/* ---- list, ps.  */
+
+int
+berth_container_list (const char *root, bool json, bool quiet, berth_error_t *err)
+{
+  cleanup_dir DIR *d = opendir (root);
+  struct dirent *de;
+  bool first = true;
+
+  if (d == NULL)
+    {
+      if (errno != ENOENT)
+        return berth_make_error_op (err, errno, "opendir", "opendir %s", root);
+    }
+  if (json)
+    printf ("[");
+  else if (! quiet)
+    printf ("%-24s %-8s %-10s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+  while (d && (de = readdir (d)))
+    {
+      cleanup_state struct berth_state *s = NULL;
+      berth_error_t ignored = NULL;
+
+      if (de->d_name[0] == '.')
+        continue;
+      if (berth_state_load (root, de->d_name, &s, &ignored) < 0)
+        {
+          berth_error_release (&ignored);
+          continue;
+        }
+      if (json)
+        {
+          cleanup_free char *one = berth_state_to_json (s, false);
+          printf ("%s%s", first ? "" : ",", one);
+        }
+      else if (quiet)
+        printf ("%s\n", s->id);
+      else
+        printf ("%-24s %-8d %-10s %-32s %s\n", s->id,
+                s->status == BERTH_STATUS_STOPPED ? 0 : (int) s->pid, berth_status_name (s->status),
+                s->bundle ? s->bundle : "", s->created ? s->created : "");
+      first = false;
+    }
+  if (json)
+    printf ("]\n");
+  return 0;
+}
+
+int
+berth_container_ps (const char *root, const char *id, bool json, berth_error_t *err)
+{
+  cleanup_state struct berth_state *s = NULL;
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0, i;
+
+  if (berth_state_load (root, id, &s, err) < 0)
+    return -1;
+  if (s->cgroup && berth_cgroup_pids (s->cgroup, &pids, &n, err) < 0)
+    return -1;
+  if (json)
+    printf ("[");
+  else
+    printf ("PID\n");
+  for (i = 0; i < n; i++)
+    printf (json ? "%s%d" : "%.0s%d\n", i ? "," : "", (int) pids[i]);
+  if (json)
+    printf ("]\n");
+  return 0;
+}

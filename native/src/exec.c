@@ -1,0 +1,215 @@
+/*
+ * Berth runtime: exec, a new process in a running container (runtime-spec has no exec;
+ * this follows runc and crun): join its cgroup and namespaces, then fork the process,
+ * which lands in the container's pid namespace.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "loop.h"
+#include "namespaces.h"
+#include "process.h"
+#include "status.h"
+#include "terminal.h"
+#include "utils.h"
+
+/* The process to run: --process FILE, or the container's process with args, env and
+   cwd replaced as asked.  */
+static int
+exec_process (const struct berth_state *s, const struct berth_exec_options *o, struct berth_config **cfg,
+              struct berth_process **out, berth_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("%s/config.json", s->dir);
+  cleanup_free char *data = NULL;
+  size_t len, n_env = 0, n_add = 0, i;
+  struct berth_process *p;
+
+  if (o->process_file)
+    {
+      if (berth_read_file (o->process_file, &data, &len, err) < 0 || berth_process_parse (data, len, out, err) < 0)
+        return -1;
+      if (o->tty)
+        (*out)->terminal = true;
+      return 0;
+    }
+  if (berth_read_file (path, &data, &len, err) < 0 || berth_config_parse (data, len, s->bundle, cfg, err) < 0)
+    return berth_error_wrap (err, "read the configuration of container `%s`", s->id);
+  p = (*cfg)->process;
+  /* Reuse the container's process struct: args, env and cwd swapped for ours.  */
+  for (i = 0; p->args && p->args[i]; i++)
+    free (p->args[i]);
+  free (p->args);
+  for (i = 0; o->args[i]; i++)
+    ;
+  p->args = xmalloc0 (sizeof (char *) * (i + 1));
+  for (i = 0; o->args[i]; i++)
+    p->args[i] = xstrdup (o->args[i]);
+  for (n_env = 0; p->env && p->env[n_env]; n_env++)
+    ;
+  for (n_add = 0; o->env && o->env[n_add]; n_add++)
+    ;
+  p->env = xrealloc (p->env, sizeof (char *) * (n_env + n_add + 1));
+  for (i = 0; i < n_add; i++)
+    {
+      size_t key = strcspn (o->env[i], "="), j;
+      for (j = 0; j < n_env; j++)
+        if (strncmp (p->env[j], o->env[i], key) == 0 && p->env[j][key] == '=')
+          break;
+      if (j < n_env)
+        free (p->env[j]);
+      else
+        n_env++;
+      p->env[j] = xstrdup (o->env[i]);
+    }
+  p->env[n_env] = NULL;
+  if (o->cwd)
+    {
+      free (p->cwd);
+      p->cwd = xstrdup (o->cwd);
+    }
+  p->terminal = o->tty; /* the container's own terminal setting is not the exec's */
+  *out = p;
+  return 0;
+}
+
+static void __attribute__ ((noreturn))
+exec_child (struct berth_process *p, int console, bool detach)
+{
+  berth_error_t err = NULL;
+  cleanup_free char *exe = NULL;
+
+  if (console >= 0)
+    {
+      if (berth_terminal_become (console, &err) < 0)
+        goto fail;
+    }
+  else if (detach)
+    {
+      int null = open ("/dev/null", O_RDWR);
+      if (null >= 0)
+        {
+          dup2 (null, 0);
+          dup2 (null, 1);
+          dup2 (null, 2);
+        }
+      setsid ();
+    }
+  berth_process_default_home (p);
+  if (berth_process_find (p, &exe, &err) < 0 || berth_process_apply (p, &err) < 0)
+    goto fail;
+  syscall (SYS_close_range, 3U, ~0U, 0U);
+  berth_process_exec (p, exe, &err);
+fail:
+  dprintf (STDERR_FILENO, "berth-runtime: %s\n", err->msg);
+  _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
+}
+
+int
+berth_container_exec (const char *root, const char *id, const struct berth_exec_options *o, int *exit_code,
+                      berth_error_t *err)
+{
+  cleanup_state struct berth_state *s = NULL;
+  cleanup_config struct berth_config *cfg = NULL;
+  struct berth_process *p = NULL, *owned = NULL;
+  struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1 };
+  struct termios saved;
+  bool raw = false;
+  int master = -1, slave = -1, status = 0, ret = -1;
+  sigset_t old;
+  pid_t pid;
+  char buf[32];
+
+  *exit_code = 0;
+  if (berth_state_load (root, id, &s, err) < 0)
+    return -1;
+  if (s->status != BERTH_STATUS_RUNNING)
+    return berth_make_error_op (err, 0, "exec", "container `%s` is %s: exec needs a running container", id,
+                                berth_status_name (s->status));
+  if (exec_process (s, o, &cfg, &p, err) < 0)
+    return -1;
+  if (o->process_file)
+    owned = p;
+  /* Join the cgroup first (our children inherit it), then the namespaces.  */
+  if (s->cgroup && berth_cgroup_enter (s->cgroup, getpid (), err) < 0)
+    goto out;
+  if (berth_ns_join_process (s->pid, err) < 0)
+    goto out;
+  /* In the container's mount namespace now: the terminal comes from its own devpts.  */
+  if (p->terminal)
+    {
+      if (berth_terminal_open (&master, &slave, p->console_width, p->console_height, err) < 0)
+        goto out;
+      if (isatty (STDIN_FILENO))
+        {
+          berth_terminal_copy_size (STDIN_FILENO, master);
+          if (berth_terminal_raw (STDIN_FILENO, &saved, err) < 0)
+            goto out;
+          raw = true;
+        }
+    }
+  berth_loop_block (&old);
+  pid = fork ();
+  if (pid < 0)
+    {
+      berth_make_error_op (err, errno, "fork", "fork the exec process");
+      berth_loop_unblock (&old);
+      goto out;
+    }
+  if (pid == 0)
+    {
+      berth_loop_unblock (&old);
+      if (master >= 0)
+        close (master);
+      exec_child (p, slave, o->detach);
+    }
+  if (o->pid_file)
+    {
+      int len = snprintf (buf, sizeof (buf), "%d", (int) pid);
+      if (berth_write_file_atomic (o->pid_file, buf, (size_t) len, 0644, err) < 0)
+        {
+          kill (pid, SIGKILL);
+          berth_loop_unblock (&old);
+          goto out;
+        }
+    }
+  if (o->detach)
+    {
+      berth_loop_unblock (&old);
+      ret = 0;
+      goto out;
+    }
+  loop.child = pid;
+  if (master >= 0)
+    {
+      close (slave);
+      slave = -1;
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = master, .to = STDOUT_FILENO, .stream = "stdout" };
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = STDIN_FILENO, .to = master, .stream = "stdin" };
+      if (raw)
+        {
+          loop.winch_from = STDIN_FILENO;
+          loop.winch_to = master;
+          loop.forward_signals = false;
+        }
+    }
+  ret = berth_loop_run (&loop, &status, err);
+  berth_loop_unblock (&old);
+  if (ret == 0)
+    *exit_code = berth_exit_code (status);
+out:
+  if (raw)
+    tcsetattr (STDIN_FILENO, TCSANOW, &saved);
+  if (master >= 0)
+    close (master);
+  if (slave >= 0)
+    close (slave);
+  berth_process_free (owned);
+  return ret;
+}

@@ -1,0 +1,1722 @@
+/*
+ * Berth runtime: config.json (OCI runtime-spec 1.0.2 to 1.2).  See oci-config.h.
+ *
+ * The JSON is parsed with json-c into a tree, then walked into struct berth_config.
+ * Every field is checked as it is read; an error names the field's JSON path
+ * ("mounts[3].destination") and what is wrong with it, and the entry points prefix
+ * "config.json: " (or "process.json: ").  Results are built inside the struct being
+ * returned, whose arrays are allocated zeroed at their final size first, so that
+ * berth_config_free/berth_process_free release a half-built struct on any error.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "oci-config.h"
+#include "utils.h"
+
+#define CONFIG_OP "config"
+#define DEFAULT_LOG_MAX_SIZE (10ULL * 1024 * 1024)
+#define DEFAULT_LOG_MAX_FILES 3
+#define MAX_LOG_MAX_FILES 100
+
+/* ---- errors and JSON paths.  */
+
+static int config_error (berth_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* A validation error (not a system error): op "config", status 0.  */
+static int
+config_error (berth_error_t *err, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  return berth_make_error_op (err, 0, CONFIG_OP, "%s", msg);
+}
+
+/* "parent.key", or "key" at the top level (parent "").  */
+static char *
+field_path (const char *parent, const char *key)
+{
+  return *parent ? xasprintf ("%s.%s", parent, key) : xstrdup (key);
+}
+
+/* "parent[i]".  */
+static char *
+element_path (const char *parent, size_t i)
+{
+  return xasprintf ("%s[%zu]", parent, i);
+}
+
+static void
+free_strv (char **v)
+{
+  char **p;
+
+  if (v == NULL)
+    return;
+  for (p = v; *p; p++)
+    free (*p);
+  free (v);
+}
+
+static void
+cleanup_jsonp (json_object **o)
+{
+  json_object_put (*o);
+}
+#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
+
+static void
+cleanup_processp (struct berth_process **p)
+{
+  berth_process_free (*p);
+}
+#define cleanup_process __attribute__ ((cleanup (cleanup_processp)))
+
+/* ---- typed access to the JSON tree.  */
+
+/* The member `key` of obj, or NULL when it is absent or null.  */
+static json_object *
+member (json_object *obj, const char *key)
+{
+  json_object *v = NULL;
+
+  if (!json_object_object_get_ex (obj, key, &v))
+    return NULL;
+  return v;
+}
+
+static bool
+is_string (json_object *v)
+{
+  return json_object_is_type (v, json_type_string)
+         && strlen (json_object_get_string (v)) == (size_t) json_object_get_string_len (v);
+}
+
+static int
+require_object (json_object *v, const char *where, berth_error_t *err)
+{
+  if (!json_object_is_type (v, json_type_object))
+    return config_error (err, "%s must be an object", where);
+  return 0;
+}
+
+static int
+require_array (json_object *v, const char *where, berth_error_t *err)
+{
+  if (!json_object_is_type (v, json_type_array))
+    return config_error (err, "%s must be an array", where);
+  return 0;
+}
+
+/* A string without NUL characters, borrowed from v.  */
+static int
+get_string (json_object *v, const char *where, const char **out, berth_error_t *err)
+{
+  if (!json_object_is_type (v, json_type_string))
+    return config_error (err, "%s must be a string", where);
+  if (!is_string (v))
+    return config_error (err, "%s must not contain a NUL character", where);
+  *out = json_object_get_string (v);
+  return 0;
+}
+
+static int
+get_int (json_object *v, const char *where, int64_t min, int64_t max, int64_t *out,
+         berth_error_t *err)
+{
+  int64_t n;
+
+  if (!json_object_is_type (v, json_type_int))
+    return config_error (err, "%s must be an integer", where);
+  n = json_object_get_int64 (v); /* clamped to INT64_MAX above it */
+  if (n < min || n > max)
+    return config_error (err, "%s must be an integer from %" PRId64 " to %" PRId64, where, min, max);
+  *out = n;
+  return 0;
+}
+
+static int
+get_uint64 (json_object *v, const char *where, uint64_t *out, berth_error_t *err)
+{
+  if (!json_object_is_type (v, json_type_int) || json_object_get_int64 (v) < 0)
+    return config_error (err, "%s must be a non-negative integer", where);
+  *out = json_object_get_uint64 (v);
+  return 0;
+}
+
+/* An array of strings, copied into a new NULL-terminated vector.  */
+static int
+get_strv (json_object *v, const char *where, bool non_empty, char ***out, berth_error_t *err)
+{
+  size_t i, n;
+  char **strv;
+
+  if (!json_object_is_type (v, json_type_array)
+      || (non_empty && json_object_array_length (v) == 0))
+    return config_error (err, "%s must be %s array of strings", where, non_empty ? "a non-empty" : "an");
+
+  n = json_object_array_length (v);
+  for (i = 0; i < n; i++)
+    {
+      json_object *e = json_object_array_get_idx (v, i);
+      if (!is_string (e))
+        return config_error (err, "%s[%zu] must be a string", where, i);
+    }
+
+  strv = xmalloc0 ((n + 1) * sizeof (char *));
+  for (i = 0; i < n; i++)
+    strv[i] = xstrdup (json_object_get_string (json_object_array_get_idx (v, i)));
+  *out = strv;
+  return 0;
+}
+
+/* Optional members: absent (or null) leaves *out alone and sets *present (when given) to false.  */
+
+static int
+opt_string (json_object *obj, const char *parent, const char *key, char **out, berth_error_t *err)
+{
+  json_object *v = member (obj, key);
+  cleanup_free char *where = NULL;
+  const char *s;
+  int ret;
+
+  if (v == NULL)
+    return 0;
+  where = field_path (parent, key);
+  ret = get_string (v, where, &s, err);
+  if (ret < 0)
+    return ret;
+  *out = xstrdup (s);
+  return 0;
+}
+
+static int
+opt_bool (json_object *obj, const char *parent, const char *key, bool *out, berth_error_t *err)
+{
+  json_object *v = member (obj, key);
+  cleanup_free char *where = NULL;
+
+  if (v == NULL)
+    return 0;
+  if (!json_object_is_type (v, json_type_boolean))
+    {
+      where = field_path (parent, key);
+      return config_error (err, "%s must be a boolean", where);
+    }
+  *out = json_object_get_boolean (v);
+  return 0;
+}
+
+static int
+opt_int (json_object *obj, const char *parent, const char *key, int64_t min, int64_t max,
+         int64_t *out, bool *present, berth_error_t *err)
+{
+  json_object *v = member (obj, key);
+  cleanup_free char *where = NULL;
+
+  *present = v != NULL;
+  if (v == NULL)
+    return 0;
+  where = field_path (parent, key);
+  return get_int (v, where, min, max, out, err);
+}
+
+static int
+req_int (json_object *obj, const char *parent, const char *key, int64_t min, int64_t max,
+         int64_t *out, berth_error_t *err)
+{
+  cleanup_free char *where = NULL;
+  bool present;
+  int ret;
+
+  ret = opt_int (obj, parent, key, min, max, out, &present, err);
+  if (ret < 0 || present)
+    return ret;
+  where = field_path (parent, key);
+  return config_error (err, "%s is required", where);
+}
+
+static int
+opt_strv (json_object *obj, const char *parent, const char *key, char ***out, berth_error_t *err)
+{
+  json_object *v = member (obj, key);
+  cleanup_free char *where = NULL;
+
+  if (v == NULL)
+    return 0;
+  where = field_path (parent, key);
+  return get_strv (v, where, false, out, err);
+}
+
+/* An object of strings (linux.sysctl, annotations) into two parallel arrays, in file order.  */
+static int
+get_string_map (json_object *v, const char *where, char ***keys, char ***values, size_t *n,
+                berth_error_t *err)
+{
+  struct json_object_iterator it, end;
+  size_t i;
+
+  if (require_object (v, where, err) < 0)
+    return -1;
+  *n = (size_t) json_object_object_length (v);
+  if (*n == 0)
+    return 0;
+  *keys = xmalloc0 (*n * sizeof (char *));
+  *values = xmalloc0 (*n * sizeof (char *));
+
+  it = json_object_iter_begin (v);
+  end = json_object_iter_end (v);
+  for (i = 0; !json_object_iter_equal (&it, &end); json_object_iter_next (&it), i++)
+    {
+      const char *key = json_object_iter_peek_name (&it);
+      json_object *value = json_object_iter_peek_value (&it);
+
+      if (*key == '\0')
+        return config_error (err, "%s keys must not be empty", where);
+      if (!is_string (value))
+        return config_error (err, "%s[\"%s\"] must be a string", where, key);
+      (*keys)[i] = xstrdup (key);
+      (*values)[i] = xstrdup (json_object_get_string (value));
+    }
+  return 0;
+}
+
+/* ---- features Berth does not implement yet: rejected, never silently ignored.  */
+
+struct unsupported
+{
+  const char *key;
+  bool empty_ok; /* an empty string, array or object is accepted */
+};
+
+/* The isolation/limits work brings these (capabilities, seccomp, masked paths, cgroup
+   resources, devices, user namespaces and the rest).  */
+static const struct unsupported process_unsupported[] = {
+  { "capabilities", false }, { "apparmorProfile", true }, { "selinuxLabel", true },
+  { "ioPriority", false },   { "scheduler", false },      { "execCPUAffinity", false },
+};
+
+static const struct unsupported linux_unsupported[] = {
+  { "seccomp", false },     { "maskedPaths", true },  { "readonlyPaths", true },
+  { "resources", true },    { "devices", true },      { "uidMappings", true },
+  { "gidMappings", true },  { "intelRdt", false },    { "personality", false },
+  { "mountLabel", true },   { "timeOffsets", false }, { "memoryPolicy", false },
+};
+
+/* Idmapped mounts (runtime-spec 1.1).  */
+static const struct unsupported mount_unsupported[] = {
+  { "uidMappings", true },
+  { "gidMappings", true },
+};
+
+static bool
+is_empty (json_object *v)
+{
+  switch (json_object_get_type (v))
+    {
+    case json_type_string:
+      return json_object_get_string_len (v) == 0;
+    case json_type_array:
+      return json_object_array_length (v) == 0;
+    case json_type_object:
+      return json_object_object_length (v) == 0;
+    default:
+      return false;
+    }
+}
+
+static int
+check_unsupported (json_object *obj, const char *parent, const struct unsupported *table, size_t n,
+                   berth_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      json_object *v = member (obj, table[i].key);
+      cleanup_free char *where = NULL;
+
+      if (v == NULL || (table[i].empty_ok && is_empty (v)))
+        continue;
+      where = field_path (parent, table[i].key);
+      return config_error (err, "%s is not supported yet", where);
+    }
+  return 0;
+}
+
+/* ---- process.  */
+
+typedef int (*process_step) (json_object *obj, const char *where, struct berth_process *p,
+                             berth_error_t *err);
+
+static int
+check_process_unsupported (json_object *obj, const char *where, struct berth_process *p,
+                           berth_error_t *err)
+{
+  (void) p;
+  return check_unsupported (obj, where, process_unsupported, BERTH_ARRAY_SIZE (process_unsupported),
+                            err);
+}
+
+static int
+parse_terminal (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  json_object *size = member (obj, "consoleSize");
+  cleanup_free char *w = NULL;
+  int64_t height, width;
+  int ret;
+
+  ret = opt_bool (obj, where, "terminal", &p->terminal, err);
+  if (ret < 0 || size == NULL)
+    return ret;
+  w = field_path (where, "consoleSize");
+  ret = require_object (size, w, err);
+  if (ret < 0)
+    return ret;
+  ret = req_int (size, w, "height", 0, UINT_MAX, &height, err);
+  if (ret < 0)
+    return ret;
+  ret = req_int (size, w, "width", 0, UINT_MAX, &width, err);
+  if (ret < 0)
+    return ret;
+  p->console_height = (unsigned) height;
+  p->console_width = (unsigned) width;
+  return 0;
+}
+
+/* uid_t/gid_t: (uid_t) -1 means "unchanged" to the kernel, so it is not a valid id.  */
+#define MAX_ID ((int64_t) UINT32_MAX - 1)
+
+static int
+parse_additional_gids (json_object *user, const char *where, struct berth_process *p,
+                       berth_error_t *err)
+{
+  json_object *gids = member (user, "additionalGids");
+  cleanup_free char *w = NULL;
+  size_t i, n;
+  int64_t gid = 0;
+
+  if (gids == NULL)
+    return 0;
+  w = field_path (where, "additionalGids");
+  if (require_array (gids, w, err) < 0)
+    return -1;
+  n = json_object_array_length (gids);
+  if (n == 0)
+    return 0;
+  p->additional_gids = xmalloc0 (n * sizeof (gid_t));
+  p->n_additional_gids = n;
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *e = element_path (w, i);
+      if (get_int (json_object_array_get_idx (gids, i), e, 0, MAX_ID, &gid, err) < 0)
+        return -1;
+      p->additional_gids[i] = (gid_t) gid;
+    }
+  return 0;
+}
+
+/* process.user.  Missing uid/gid default to 0, as runc and crun do.  */
+static int
+parse_user (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  json_object *user = member (obj, "user");
+  cleanup_free char *w = NULL;
+  int64_t v = 0;
+  bool present;
+
+  if (user == NULL)
+    return 0;
+  w = field_path (where, "user");
+  if (require_object (user, w, err) < 0)
+    return -1;
+  if (opt_int (user, w, "uid", 0, MAX_ID, &v, &present, err) < 0)
+    return -1;
+  p->uid = present ? (uid_t) v : 0;
+  if (opt_int (user, w, "gid", 0, MAX_ID, &v, &present, err) < 0)
+    return -1;
+  p->gid = present ? (gid_t) v : 0;
+  if (opt_int (user, w, "umask", 0, 0777, &v, &p->has_umask, err) < 0)
+    return -1;
+  if (p->has_umask)
+    p->umask = (mode_t) v;
+  return parse_additional_gids (user, w, p, err);
+}
+
+static int
+parse_args (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  json_object *args = member (obj, "args");
+  cleanup_free char *w = field_path (where, "args");
+
+  if (args == NULL)
+    return config_error (err, "%s must be a non-empty array of strings", w);
+  return get_strv (args, w, true, &p->args, err);
+}
+
+static int
+parse_env (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  cleanup_free char *w = field_path (where, "env");
+  char **e;
+
+  if (opt_strv (obj, where, "env", &p->env, err) < 0)
+    return -1;
+  if (p->env == NULL)
+    {
+      p->env = xmalloc0 (sizeof (char *));
+      return 0;
+    }
+  for (e = p->env; *e; e++)
+    if (**e == '=' || strchr (*e, '=') == NULL)
+      return config_error (err, "%s[%zu] \"%s\" must be KEY=VALUE with a non-empty KEY", w,
+                           (size_t) (e - p->env), *e);
+  return 0;
+}
+
+static int
+parse_cwd (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  cleanup_free char *w = field_path (where, "cwd");
+
+  if (opt_string (obj, where, "cwd", &p->cwd, err) < 0)
+    return -1;
+  if (p->cwd == NULL)
+    return config_error (err, "%s is required (an absolute path)", w);
+  if (p->cwd[0] != '/')
+    return config_error (err, "%s \"%s\" must be an absolute path", w, p->cwd);
+  return 0;
+}
+
+struct rlimit_name
+{
+  const char *name;
+  int resource;
+};
+
+#define RLIMIT_NAME(r) { #r, r }
+static const struct rlimit_name rlimit_names[] = {
+  RLIMIT_NAME (RLIMIT_AS),      RLIMIT_NAME (RLIMIT_CORE),   RLIMIT_NAME (RLIMIT_CPU),
+  RLIMIT_NAME (RLIMIT_DATA),    RLIMIT_NAME (RLIMIT_FSIZE),  RLIMIT_NAME (RLIMIT_LOCKS),
+  RLIMIT_NAME (RLIMIT_MEMLOCK), RLIMIT_NAME (RLIMIT_MSGQUEUE), RLIMIT_NAME (RLIMIT_NICE),
+  RLIMIT_NAME (RLIMIT_NOFILE),  RLIMIT_NAME (RLIMIT_NPROC),  RLIMIT_NAME (RLIMIT_RSS),
+  RLIMIT_NAME (RLIMIT_RTPRIO),  RLIMIT_NAME (RLIMIT_RTTIME), RLIMIT_NAME (RLIMIT_SIGPENDING),
+  RLIMIT_NAME (RLIMIT_STACK),
+};
+
+static int
+rlimit_resource (const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (rlimit_names); i++)
+    if (strcmp (rlimit_names[i].name, name) == 0)
+      return rlimit_names[i].resource;
+  return -1;
+}
+
+static int
+req_uint64 (json_object *obj, const char *where, const char *key, uint64_t *out, berth_error_t *err)
+{
+  json_object *v = member (obj, key);
+  cleanup_free char *w = field_path (where, key);
+
+  if (v == NULL)
+    return config_error (err, "%s is required", w);
+  return get_uint64 (v, w, out, err);
+}
+
+static int
+parse_rlimit (json_object *v, const char *where, struct berth_rlimit *r, berth_error_t *err)
+{
+  cleanup_free char *w = field_path (where, "type");
+
+  if (require_object (v, where, err) < 0 || opt_string (v, where, "type", &r->type, err) < 0)
+    return -1;
+  if (r->type == NULL)
+    return config_error (err, "%s is required", w);
+  r->resource = rlimit_resource (r->type);
+  if (r->resource < 0)
+    return config_error (err, "%s \"%s\" is not a known rlimit", w, r->type);
+  if (req_uint64 (v, where, "soft", &r->soft, err) < 0 || req_uint64 (v, where, "hard", &r->hard, err) < 0)
+    return -1;
+  if (r->soft > r->hard)
+    return config_error (err, "%s.soft %" PRIu64 " is greater than %s.hard %" PRIu64, where, r->soft,
+                         where, r->hard);
+  return 0;
+}
+
+static int
+parse_rlimits (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  json_object *arr = member (obj, "rlimits");
+  cleanup_free char *w = NULL;
+  size_t i, j, n;
+
+  if (arr == NULL)
+    return 0;
+  w = field_path (where, "rlimits");
+  if (require_array (arr, w, err) < 0)
+    return -1;
+  n = json_object_array_length (arr);
+  if (n == 0)
+    return 0;
+  p->rlimits = xmalloc0 (n * sizeof (struct berth_rlimit));
+  p->n_rlimits = n;
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *e = element_path (w, i);
+
+      if (parse_rlimit (json_object_array_get_idx (arr, i), e, &p->rlimits[i], err) < 0)
+        return -1;
+      for (j = 0; j < i; j++)
+        if (p->rlimits[j].resource == p->rlimits[i].resource)
+          return config_error (err, "%s.type \"%s\" is given twice (also in %s[%zu])", e,
+                               p->rlimits[i].type, w, j);
+    }
+  return 0;
+}
+
+static int
+parse_process_flags (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  int64_t v;
+
+  if (opt_bool (obj, where, "noNewPrivileges", &p->no_new_privileges, err) < 0)
+    return -1;
+  if (opt_int (obj, where, "oomScoreAdj", -1000, 1000, &v, &p->has_oom_score_adj, err) < 0)
+    return -1;
+  if (p->has_oom_score_adj)
+    p->oom_score_adj = (int) v;
+  return 0;
+}
+
+static const process_step process_steps[] = {
+  check_process_unsupported, parse_terminal, parse_user,   parse_args,
+  parse_env,                 parse_cwd,          parse_rlimits, parse_process_flags,
+};
+
+/* A process object found at `where` ("process", or "" for a process.json).  */
+static int
+process_from_json (json_object *obj, const char *where, struct berth_process **out,
+                   berth_error_t *err)
+{
+  cleanup_process struct berth_process *p = NULL;
+  size_t i;
+
+  if (require_object (obj, *where ? where : "the process", err) < 0)
+    return -1;
+  p = xmalloc0 (sizeof (*p));
+  for (i = 0; i < BERTH_ARRAY_SIZE (process_steps); i++)
+    if (process_steps[i](obj, where, p, err) < 0)
+      return -1;
+  *out = steal_pointer (&p);
+  return 0;
+}
+
+/* ---- mounts.  */
+
+enum mount_option_kind
+{
+  MOUNT_FLAG_SET,
+  MOUNT_FLAG_CLEAR,
+  MOUNT_PROPAGATION,
+};
+
+struct mount_option
+{
+  const char *name;
+  enum mount_option_kind kind;
+  unsigned long flags;
+};
+
+static const struct mount_option mount_options[] = {
+  { "ro", MOUNT_FLAG_SET, MS_RDONLY },                 { "rw", MOUNT_FLAG_CLEAR, MS_RDONLY },
+  { "nosuid", MOUNT_FLAG_SET, MS_NOSUID },             { "suid", MOUNT_FLAG_CLEAR, MS_NOSUID },
+  { "nodev", MOUNT_FLAG_SET, MS_NODEV },               { "dev", MOUNT_FLAG_CLEAR, MS_NODEV },
+  { "noexec", MOUNT_FLAG_SET, MS_NOEXEC },             { "exec", MOUNT_FLAG_CLEAR, MS_NOEXEC },
+  { "sync", MOUNT_FLAG_SET, MS_SYNCHRONOUS },          { "async", MOUNT_FLAG_CLEAR, MS_SYNCHRONOUS },
+  { "mand", MOUNT_FLAG_SET, MS_MANDLOCK },             { "nomand", MOUNT_FLAG_CLEAR, MS_MANDLOCK },
+  { "noatime", MOUNT_FLAG_SET, MS_NOATIME },           { "atime", MOUNT_FLAG_CLEAR, MS_NOATIME },
+  { "nodiratime", MOUNT_FLAG_SET, MS_NODIRATIME },     { "diratime", MOUNT_FLAG_CLEAR, MS_NODIRATIME },
+  { "relatime", MOUNT_FLAG_SET, MS_RELATIME },         { "norelatime", MOUNT_FLAG_CLEAR, MS_RELATIME },
+  { "strictatime", MOUNT_FLAG_SET, MS_STRICTATIME },   { "nostrictatime", MOUNT_FLAG_CLEAR, MS_STRICTATIME },
+  { "dirsync", MOUNT_FLAG_SET, MS_DIRSYNC },           { "remount", MOUNT_FLAG_SET, MS_REMOUNT },
+  { "bind", MOUNT_FLAG_SET, MS_BIND },                 { "rbind", MOUNT_FLAG_SET, MS_BIND | MS_REC },
+  { "private", MOUNT_PROPAGATION, MS_PRIVATE },        { "rprivate", MOUNT_PROPAGATION, MS_PRIVATE | MS_REC },
+  { "shared", MOUNT_PROPAGATION, MS_SHARED },          { "rshared", MOUNT_PROPAGATION, MS_SHARED | MS_REC },
+  { "slave", MOUNT_PROPAGATION, MS_SLAVE },            { "rslave", MOUNT_PROPAGATION, MS_SLAVE | MS_REC },
+  { "unbindable", MOUNT_PROPAGATION, MS_UNBINDABLE },  { "runbindable", MOUNT_PROPAGATION, MS_UNBINDABLE | MS_REC },
+};
+
+static const struct mount_option *
+find_mount_option (const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (mount_options); i++)
+    if (strcmp (mount_options[i].name, name) == 0)
+      return &mount_options[i];
+  return NULL;
+}
+
+static void
+append_data (char **data, const char *opt)
+{
+  char *d = *data ? xasprintf ("%s,%s", *data, opt) : xstrdup (opt);
+
+  free (*data);
+  *data = d;
+}
+
+/* m->options into flags, propagation (the last one given wins) and data.  */
+static int
+parse_mount_options (struct berth_mount *m, const char *where, berth_error_t *err)
+{
+  char **o;
+
+  for (o = m->options; o && *o; o++)
+    {
+      const struct mount_option *opt = find_mount_option (*o);
+
+      if (**o == '\0')
+        return config_error (err, "%s.options[%zu] must not be empty", where, (size_t) (o - m->options));
+      if (opt == NULL)
+        append_data (&m->data, *o);
+      else if (opt->kind == MOUNT_FLAG_SET)
+        m->flags |= opt->flags;
+      else if (opt->kind == MOUNT_FLAG_CLEAR)
+        m->flags &= ~opt->flags;
+      else
+        m->propagation = opt->flags;
+    }
+  return 0;
+}
+
+/* An absolute path as is; a relative one resolved against the bundle directory.  */
+static int
+resolve_in_bundle (const char *bundle, const char *path, const char *where, char **out,
+                   berth_error_t *err)
+{
+  size_t len;
+
+  if (path[0] == '/')
+    {
+      *out = xstrdup (path);
+      return 0;
+    }
+  if (bundle == NULL || bundle[0] != '/')
+    return berth_make_error_op (err, EINVAL, CONFIG_OP,
+                                "%s \"%s\" is relative and the bundle directory `%s` is not absolute",
+                                where, path, bundle ? bundle : "");
+  while (path[0] == '.' && path[1] == '/')
+    for (path++; *path == '/'; path++)
+      ;
+  len = strlen (bundle);
+  while (len > 1 && bundle[len - 1] == '/')
+    len--;
+  if (*path == '\0')
+    *out = strndup (bundle, len);
+  else
+    *out = xasprintf ("%.*s/%s", len == 1 ? 0 : (int) len, bundle, path);
+  if (*out == NULL)
+    abort ();
+  return 0;
+}
+
+/* A bind mount needs a source; a relative one is relative to the bundle (config.md "Mounts").  */
+static int
+resolve_bind_source (struct berth_mount *m, const char *where, const char *bundle,
+                     berth_error_t *err)
+{
+  cleanup_free char *source = steal_pointer (&m->source);
+  cleanup_free char *w = field_path (where, "source");
+
+  if (source == NULL || *source == '\0')
+    return config_error (err, "%s is required for a bind mount", w);
+  return resolve_in_bundle (bundle, source, w, &m->source, err);
+}
+
+static int
+parse_mount (json_object *v, const char *where, const char *bundle, struct berth_mount *m,
+             berth_error_t *err)
+{
+  cleanup_free char *dest = field_path (where, "destination");
+
+  if (require_object (v, where, err) < 0 || opt_string (v, where, "destination", &m->destination, err) < 0)
+    return -1;
+  if (m->destination == NULL)
+    return config_error (err, "%s is required", dest);
+  if (m->destination[0] != '/')
+    return config_error (err, "%s \"%s\" must be an absolute path", dest, m->destination);
+  if (opt_string (v, where, "type", &m->type, err) < 0 || opt_string (v, where, "source", &m->source, err) < 0
+      || opt_strv (v, where, "options", &m->options, err) < 0)
+    return -1;
+  if (check_unsupported (v, where, mount_unsupported, BERTH_ARRAY_SIZE (mount_unsupported), err) < 0)
+    return -1;
+  if (parse_mount_options (m, where, err) < 0)
+    return -1;
+  if (m->type && strcmp (m->type, "bind") == 0)
+    m->flags |= MS_BIND;
+  if (m->flags & MS_BIND)
+    return resolve_bind_source (m, where, bundle, err);
+  return 0;
+}
+
+static int
+parse_mounts (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  json_object *arr = member (root, "mounts");
+  size_t i, n;
+
+  if (arr == NULL)
+    return 0;
+  if (require_array (arr, "mounts", err) < 0)
+    return -1;
+  n = json_object_array_length (arr);
+  if (n == 0)
+    return 0;
+  c->mounts = xmalloc0 (n * sizeof (struct berth_mount));
+  c->n_mounts = n;
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *w = element_path ("mounts", i);
+
+      if (parse_mount (json_object_array_get_idx (arr, i), w, bundle, &c->mounts[i], err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* ---- linux.  */
+
+struct namespace_name
+{
+  const char *name;
+  int type; /* 0: a namespace Berth does not support yet */
+};
+
+static const struct namespace_name namespace_names[] = {
+  { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+  { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },     { "cgroup", CLONE_NEWCGROUP },
+  { "user", 0 },           { "time", 0 },
+};
+
+static int
+parse_namespace (json_object *v, const char *where, struct berth_config *c, size_t i,
+                 berth_error_t *err)
+{
+  struct berth_namespace *ns = &c->namespaces[i];
+  cleanup_free char *type = NULL;
+  cleanup_free char *w = field_path (where, "type");
+  size_t k;
+
+  if (require_object (v, where, err) < 0 || opt_string (v, where, "type", &type, err) < 0
+      || opt_string (v, where, "path", &ns->path, err) < 0)
+    return -1;
+  if (type == NULL)
+    return config_error (err, "%s is required", w);
+  for (k = 0; k < BERTH_ARRAY_SIZE (namespace_names); k++)
+    if (strcmp (namespace_names[k].name, type) == 0)
+      break;
+  if (k == BERTH_ARRAY_SIZE (namespace_names))
+    return config_error (err, "%s \"%s\" is not a namespace type", w, type);
+  if (namespace_names[k].type == 0)
+    return config_error (err, "%s \"%s\" is not supported", w, type);
+  ns->type = namespace_names[k].type;
+  if (ns->path && *ns->path == '\0')
+    free (steal_pointer (&ns->path));
+  if (ns->path && ns->path[0] != '/')
+    return config_error (err, "%s.path \"%s\" must be an absolute path", where, ns->path);
+  for (k = 0; k < i; k++)
+    if (c->namespaces[k].type == ns->type)
+      return config_error (err, "%s \"%s\" is given twice (also in linux.namespaces[%zu])", w, type, k);
+  return 0;
+}
+
+static int
+parse_namespaces (json_object *linux_, struct berth_config *c, berth_error_t *err)
+{
+  json_object *arr = member (linux_, "namespaces");
+  size_t i, n;
+
+  if (arr == NULL)
+    return 0;
+  if (require_array (arr, "linux.namespaces", err) < 0)
+    return -1;
+  n = json_object_array_length (arr);
+  if (n == 0)
+    return 0;
+  c->namespaces = xmalloc0 (n * sizeof (struct berth_namespace));
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *w = element_path ("linux.namespaces", i);
+
+      c->n_namespaces = i + 1;
+      if (parse_namespace (json_object_array_get_idx (arr, i), w, c, i, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static const struct mount_option *
+find_propagation (const char *name)
+{
+  const struct mount_option *opt = find_mount_option (name);
+
+  return opt && opt->kind == MOUNT_PROPAGATION ? opt : NULL;
+}
+
+static int
+parse_rootfs_propagation (json_object *linux_, struct berth_config *c, berth_error_t *err)
+{
+  json_object *v = member (linux_, "rootfsPropagation");
+  const struct mount_option *opt;
+  const char *s;
+
+  if (v == NULL)
+    return 0;
+  if (get_string (v, "linux.rootfsPropagation", &s, err) < 0)
+    return -1;
+  if (*s == '\0')
+    return 0;
+  opt = find_propagation (s);
+  if (opt == NULL)
+    return config_error (err,
+                         "linux.rootfsPropagation \"%s\" must be one of private, rprivate, slave, "
+                         "rslave, shared, rshared, unbindable, runbindable",
+                         s);
+  c->rootfs_propagation = opt->flags;
+  return 0;
+}
+
+static int
+parse_linux (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  json_object *linux_ = member (root, "linux");
+  json_object *sysctl;
+
+  (void) bundle;
+  if (linux_ == NULL)
+    return 0;
+  if (require_object (linux_, "linux", err) < 0)
+    return -1;
+  if (check_unsupported (linux_, "linux", linux_unsupported, BERTH_ARRAY_SIZE (linux_unsupported), err) < 0)
+    return -1;
+  if (parse_namespaces (linux_, c, err) < 0)
+    return -1;
+  if (opt_string (linux_, "linux", "cgroupsPath", &c->cgroups_path, err) < 0)
+    return -1;
+  if (c->cgroups_path && *c->cgroups_path == '\0')
+    free (steal_pointer (&c->cgroups_path));
+  sysctl = member (linux_, "sysctl");
+  if (sysctl
+      && get_string_map (sysctl, "linux.sysctl", &c->sysctl_keys, &c->sysctl_values, &c->n_sysctl, err) < 0)
+    return -1;
+  return parse_rootfs_propagation (linux_, c, err);
+}
+
+/* ---- hooks.  */
+
+struct hook_kind
+{
+  const char *name;
+  size_t offset; /* of the list in struct berth_hooks */
+};
+
+static const struct hook_kind hook_kinds[] = {
+  { "prestart", offsetof (struct berth_hooks, prestart) },
+  { "createRuntime", offsetof (struct berth_hooks, create_runtime) },
+  { "createContainer", offsetof (struct berth_hooks, create_container) },
+  { "startContainer", offsetof (struct berth_hooks, start_container) },
+  { "poststart", offsetof (struct berth_hooks, poststart) },
+  { "poststop", offsetof (struct berth_hooks, poststop) },
+};
+
+static int
+parse_hook (json_object *v, const char *where, struct berth_hook *h, berth_error_t *err)
+{
+  cleanup_free char *w = field_path (where, "path");
+  json_object *timeout;
+
+  if (require_object (v, where, err) < 0 || opt_string (v, where, "path", &h->path, err) < 0)
+    return -1;
+  if (h->path == NULL)
+    return config_error (err, "%s is required", w);
+  if (h->path[0] != '/')
+    return config_error (err, "%s \"%s\" must be an absolute path", w, h->path);
+  if (opt_strv (v, where, "args", &h->args, err) < 0 || opt_strv (v, where, "env", &h->env, err) < 0)
+    return -1;
+  timeout = member (v, "timeout");
+  if (timeout == NULL)
+    return 0;
+  if (!json_object_is_type (timeout, json_type_int) || json_object_get_int64 (timeout) <= 0
+      || json_object_get_int64 (timeout) > INT_MAX)
+    return config_error (err, "%s.timeout must be a positive integer (seconds)", where);
+  h->timeout = (int) json_object_get_int64 (timeout);
+  return 0;
+}
+
+static int
+parse_hook_list (json_object *arr, const char *where, struct berth_hook_list *list,
+                 berth_error_t *err)
+{
+  size_t i, n;
+
+  if (require_array (arr, where, err) < 0)
+    return -1;
+  n = json_object_array_length (arr);
+  if (n == 0)
+    return 0;
+  list->hooks = xmalloc0 (n * sizeof (struct berth_hook));
+  list->n = n;
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *w = element_path (where, i);
+
+      if (parse_hook (json_object_array_get_idx (arr, i), w, &list->hooks[i], err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+parse_hooks (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  json_object *hooks = member (root, "hooks");
+  size_t i;
+
+  (void) bundle;
+  if (hooks == NULL)
+    return 0;
+  if (require_object (hooks, "hooks", err) < 0)
+    return -1;
+  for (i = 0; i < BERTH_ARRAY_SIZE (hook_kinds); i++)
+    {
+      json_object *arr = member (hooks, hook_kinds[i].name);
+      struct berth_hook_list *list = (struct berth_hook_list *) ((char *) &c->hooks + hook_kinds[i].offset);
+      cleanup_free char *w = NULL;
+
+      if (arr == NULL)
+        continue;
+      w = field_path ("hooks", hook_kinds[i].name);
+      if (parse_hook_list (arr, w, list, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* ---- annotations, and Berth's own.  */
+
+static int annotation_error (berth_error_t *err, const char *key, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* "annotations["<key>"] <message>".  */
+static int
+annotation_error (berth_error_t *err, const char *key, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  return config_error (err, "annotations[\"%s\"] %s", key, msg);
+}
+
+/* berth.rootfs.lower: ":"-separated absolute directories, top layer first.  */
+static int
+parse_lower (const char *value, char ***out, berth_error_t *err)
+{
+  const char *key = BERTH_ANNOTATION_LOWER;
+  const char *p, *end;
+  size_t i, n = 1;
+  char **layers;
+
+  for (p = value; *p; p++)
+    n += *p == ':';
+  for (p = value; p; p = end ? end + 1 : NULL)
+    {
+      end = strchr (p, ':');
+      if (p == end || *p == '\0')
+        return annotation_error (err, key, "\"%s\" has an empty layer path", value);
+      if (*p != '/')
+        return annotation_error (err, key, "layer \"%.*s\" must be an absolute path",
+                                 end ? (int) (end - p) : (int) strlen (p), p);
+    }
+  layers = xmalloc0 ((n + 1) * sizeof (char *));
+  for (i = 0, p = value; i < n; i++, p = end + 1)
+    {
+      end = strchrnul (p, ':');
+      layers[i] = strndup (p, (size_t) (end - p));
+      if (layers[i] == NULL)
+        abort ();
+    }
+  *out = layers;
+  return 0;
+}
+
+static int
+parse_rootfs_annotations (struct berth_config *c, berth_error_t *err)
+{
+  const char *lower = berth_config_annotation (c, BERTH_ANNOTATION_LOWER);
+  const char *writable = berth_config_annotation (c, BERTH_ANNOTATION_WRITABLE);
+
+  if (lower && writable == NULL)
+    return annotation_error (err, BERTH_ANNOTATION_LOWER, "needs annotations[\"%s\"]", BERTH_ANNOTATION_WRITABLE);
+  if (writable && lower == NULL)
+    return annotation_error (err, BERTH_ANNOTATION_WRITABLE, "needs annotations[\"%s\"]", BERTH_ANNOTATION_LOWER);
+  if (lower == NULL)
+    return 0;
+  if (writable[0] != '/')
+    return annotation_error (err, BERTH_ANNOTATION_WRITABLE, "\"%s\" must be an absolute path", writable);
+  if (parse_lower (lower, &c->overlay_lower, err) < 0)
+    return -1;
+  c->overlay_writable = xstrdup (writable);
+  return 0;
+}
+
+/* Leading decimal digits of s into *out.  Returns the first byte after them, or NULL when
+   there are none or they overflow.  */
+static const char *
+parse_decimal (const char *s, uint64_t *out)
+{
+  uint64_t n = 0;
+  const char *p;
+
+  for (p = s; *p >= '0' && *p <= '9'; p++)
+    {
+      if (n > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
+        return NULL;
+      n = n * 10 + (uint64_t) (*p - '0');
+    }
+  *out = n;
+  return p == s ? NULL : p;
+}
+
+/* A positive byte count with an optional k, m or g suffix (powers of 1024).  */
+static bool
+parse_size (const char *s, uint64_t *out)
+{
+  const char *p = parse_decimal (s, out);
+  uint64_t unit = 1;
+
+  if (p == NULL)
+    return false;
+  if (*p == 'k' || *p == 'K')
+    unit = 1024;
+  else if (*p == 'm' || *p == 'M')
+    unit = 1024 * 1024;
+  else if (*p == 'g' || *p == 'G')
+    unit = 1024 * 1024 * 1024;
+  if (unit != 1)
+    p++;
+  if (*p != '\0' || *out == 0 || *out > UINT64_MAX / unit)
+    return false;
+  *out *= unit;
+  return true;
+}
+
+static int
+parse_log_annotations (struct berth_config *c, berth_error_t *err)
+{
+  const char *size = berth_config_annotation (c, BERTH_ANNOTATION_LOG_MAX_SIZE);
+  const char *files = berth_config_annotation (c, BERTH_ANNOTATION_LOG_MAX_FILES);
+  const char *end;
+  uint64_t n;
+
+  if (size && !parse_size (size, &c->log_max_size))
+    return annotation_error (err, BERTH_ANNOTATION_LOG_MAX_SIZE,
+                             "\"%s\" must be a positive number of bytes with an optional k, m or g suffix",
+                             size);
+  if (files == NULL)
+    return 0;
+  end = parse_decimal (files, &n);
+  if (end == NULL || *end != '\0' || n < 1 || n > MAX_LOG_MAX_FILES)
+    return annotation_error (err, BERTH_ANNOTATION_LOG_MAX_FILES, "\"%s\" must be an integer from 1 to %d",
+                             files, MAX_LOG_MAX_FILES);
+  c->log_max_files = (unsigned) n;
+  return 0;
+}
+
+static int
+parse_annotations (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  json_object *v = member (root, "annotations");
+  const char *init;
+
+  (void) bundle;
+  if (v && get_string_map (v, "annotations", &c->annotation_keys, &c->annotation_values, &c->n_annotations, err) < 0)
+    return -1;
+  if (parse_rootfs_annotations (c, err) < 0 || parse_log_annotations (c, err) < 0)
+    return -1;
+  init = berth_config_annotation (c, BERTH_ANNOTATION_INIT);
+  if (init && strcmp (init, "true") != 0 && strcmp (init, "false") != 0)
+    return annotation_error (err, BERTH_ANNOTATION_INIT, "\"%s\" must be \"true\" or \"false\"", init);
+  c->init = init && strcmp (init, "true") == 0;
+  return 0;
+}
+
+/* ---- the top level.  */
+
+typedef int (*config_step) (json_object *root, const char *bundle, struct berth_config *c,
+                            berth_error_t *err);
+
+static int
+check_platforms (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  static const char *const platforms[] = { "windows", "solaris", "vm", "zos" };
+  size_t i;
+
+  (void) bundle;
+  (void) c;
+  for (i = 0; i < BERTH_ARRAY_SIZE (platforms); i++)
+    if (member (root, platforms[i]))
+      return config_error (err, "%s is not supported: Berth runs Linux containers", platforms[i]);
+  return 0;
+}
+
+/* 1.0.x, 1.1.x or 1.2.x, with an optional "-pre.release" or "+build" suffix.  */
+static bool
+oci_version_supported (const char *v)
+{
+  const char *p = v + 4;
+
+  if (strncmp (v, "1.", 2) != 0 || v[2] < '0' || v[2] > '2' || v[3] != '.')
+    return false;
+  if (*p < '0' || *p > '9')
+    return false;
+  p += strspn (p, "0123456789");
+  return *p == '\0' || ((*p == '-' || *p == '+') && p[1] != '\0');
+}
+
+static int
+parse_oci_version (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  (void) bundle;
+  if (opt_string (root, "", "ociVersion", &c->oci_version, err) < 0)
+    return -1;
+  if (c->oci_version == NULL)
+    return config_error (err, "ociVersion is required");
+  if (!oci_version_supported (c->oci_version))
+    return config_error (err, "ociVersion \"%s\" is not supported (use 1.0.x, 1.1.x or 1.2.x)",
+                         c->oci_version);
+  return 0;
+}
+
+static int
+parse_root (json_object *json, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  json_object *root = member (json, "root");
+  json_object *path;
+  const char *s;
+
+  if (root == NULL)
+    return config_error (err, "root.path is required");
+  if (require_object (root, "root", err) < 0)
+    return -1;
+  path = member (root, "path");
+  if (path == NULL)
+    return config_error (err, "root.path is required");
+  if (get_string (path, "root.path", &s, err) < 0)
+    return -1;
+  if (*s == '\0')
+    return config_error (err, "root.path must not be empty");
+  if (resolve_in_bundle (bundle, s, "root.path", &c->root_path, err) < 0)
+    return -1;
+  return opt_bool (root, "root", "readonly", &c->root_readonly, err);
+}
+
+static int
+parse_process_member (json_object *root, const char *bundle, struct berth_config *c,
+                      berth_error_t *err)
+{
+  json_object *process = member (root, "process");
+
+  (void) bundle;
+  if (process == NULL)
+    return 0;
+  return process_from_json (process, "process", &c->process, err);
+}
+
+static int
+parse_names (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  (void) bundle;
+  if (opt_string (root, "", "hostname", &c->hostname, err) < 0
+      || opt_string (root, "", "domainname", &c->domainname, err) < 0)
+    return -1;
+  /* An empty name means "not set".  */
+  if (c->hostname && *c->hostname == '\0')
+    free (steal_pointer (&c->hostname));
+  if (c->domainname && *c->domainname == '\0')
+    free (steal_pointer (&c->domainname));
+  return 0;
+}
+
+struct sysctl_rule
+{
+  const char *prefix;
+  bool exact;
+  int ns;
+  const char *ns_name;
+};
+
+/* The namespaced sysctls, as runc allows them.  */
+static const struct sysctl_rule sysctl_rules[] = {
+  { "kernel.msg", false, CLONE_NEWIPC, "ipc" },
+  { "kernel.sem", true, CLONE_NEWIPC, "ipc" },
+  { "kernel.shm", false, CLONE_NEWIPC, "ipc" },
+  { "fs.mqueue.", false, CLONE_NEWIPC, "ipc" },
+  { "net.", false, CLONE_NEWNET, "network" },
+  { "kernel.hostname", true, CLONE_NEWUTS, "uts" },
+  { "kernel.domainname", true, CLONE_NEWUTS, "uts" },
+};
+
+static int
+check_sysctl (const struct berth_config *c, const char *key, berth_error_t *err)
+{
+  size_t i, len;
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (sysctl_rules); i++)
+    {
+      const struct sysctl_rule *r = &sysctl_rules[i];
+
+      len = strlen (r->prefix);
+      if (r->exact ? strcmp (key, r->prefix) != 0 : (strncmp (key, r->prefix, len) != 0 || key[len] == '\0'))
+        continue;
+      if (!berth_config_has_namespace (c, r->ns))
+        return config_error (err, "linux.sysctl \"%s\" needs a new %s namespace in linux.namespaces", key,
+                             r->ns_name);
+      return 0;
+    }
+  return config_error (err, "linux.sysctl \"%s\" is not a namespaced sysctl and cannot be set for a container",
+                       key);
+}
+
+/* What the spec asks runtimes to refuse once all fields are read.  */
+static int
+check_semantics (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
+{
+  size_t i;
+
+  (void) root;
+  (void) bundle;
+  if (c->hostname && !berth_config_has_namespace (c, CLONE_NEWUTS))
+    return config_error (err, "hostname needs a new uts namespace in linux.namespaces");
+  if (c->domainname && !berth_config_has_namespace (c, CLONE_NEWUTS))
+    return config_error (err, "domainname needs a new uts namespace in linux.namespaces");
+  for (i = 0; i < c->n_sysctl; i++)
+    if (check_sysctl (c, c->sysctl_keys[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+static const config_step config_steps[] = {
+  check_platforms, parse_oci_version, parse_root,        parse_process_member, parse_names,
+  parse_mounts,    parse_linux,       parse_hooks,       parse_annotations,    check_semantics,
+};
+
+/* Line and column (1-based) of byte offset `off` in json.  */
+static void
+line_column (const char *json, size_t off, size_t *line, size_t *column)
+{
+  size_t i, start = 0;
+
+  *line = 1;
+  for (i = 0; i < off; i++)
+    if (json[i] == '\n')
+      {
+        (*line)++;
+        start = i + 1;
+      }
+  *column = off - start + 1;
+}
+
+static void
+cleanup_tokenerp (struct json_tokener **tok)
+{
+  if (*tok)
+    json_tokener_free (*tok);
+}
+
+static int
+parse_json (const char *json, size_t len, json_object **out, berth_error_t *err)
+{
+  __attribute__ ((cleanup (cleanup_tokenerp))) struct json_tokener *tok = NULL;
+  enum json_tokener_error jerr;
+  size_t line, column, end;
+
+  if (len > INT_MAX - 1)
+    return config_error (err, "the file is too large (%zu bytes)", len);
+  tok = json_tokener_new ();
+  if (tok == NULL)
+    abort ();
+  json_tokener_set_flags (tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+  *out = json_tokener_parse_ex (tok, json, (int) len);
+  jerr = json_tokener_get_error (tok);
+  if (jerr == json_tokener_continue)
+    {
+      /* End of input: a NUL byte finishes a top-level number, or shows truncation.  */
+      *out = json_tokener_parse_ex (tok, "", 1);
+      jerr = json_tokener_get_error (tok);
+      if (jerr != json_tokener_success)
+        return config_error (err, "invalid JSON: unexpected end of input");
+      return 0;
+    }
+  end = json_tokener_get_parse_end (tok);
+  if (jerr == json_tokener_success && end >= len)
+    return 0;
+  line_column (json, end < len ? end : len, &line, &column);
+  return config_error (err, "invalid JSON at line %zu, column %zu: %s", line, column,
+                       jerr == json_tokener_success ? "unexpected data after the JSON value"
+                                                    : json_tokener_error_desc (jerr));
+}
+
+static int
+config_from_json (json_object *root, const char *bundle, struct berth_config **out, berth_error_t *err)
+{
+  cleanup_config struct berth_config *c = NULL;
+  size_t i;
+
+  if (!json_object_is_type (root, json_type_object))
+    return config_error (err, "the top level must be a JSON object");
+  c = xmalloc0 (sizeof (*c));
+  c->log_max_size = DEFAULT_LOG_MAX_SIZE;
+  c->log_max_files = DEFAULT_LOG_MAX_FILES;
+  for (i = 0; i < BERTH_ARRAY_SIZE (config_steps); i++)
+    if (config_steps[i](root, bundle, c, err) < 0)
+      return -1;
+  *out = steal_pointer (&c);
+  return 0;
+}
+
+int
+berth_config_parse (const char *json, size_t len, const char *bundle, struct berth_config **out,
+                    berth_error_t *err)
+{
+  cleanup_json json_object *root = NULL;
+  int ret;
+
+  ret = parse_json (json, len, &root, err);
+  if (ret == 0)
+    ret = config_from_json (root, bundle, out, err);
+  if (ret < 0)
+    return berth_error_wrap (err, "config.json");
+  return 0;
+}
+
+int
+berth_config_load (const char *bundle, struct berth_config **out, berth_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  int ret;
+
+  if (bundle == NULL || bundle[0] != '/')
+    return berth_make_error_op (err, EINVAL, CONFIG_OP, "bundle `%s` must be an absolute path",
+                                bundle ? bundle : "");
+  path = xasprintf ("%s/config.json", bundle);
+  ret = berth_read_file (path, &data, &len, err);
+  if (ret < 0)
+    return ret;
+  return berth_config_parse (data, len, bundle, out, err);
+}
+
+int
+berth_process_parse (const char *json, size_t len, struct berth_process **out, berth_error_t *err)
+{
+  cleanup_json json_object *root = NULL;
+  int ret;
+
+  ret = parse_json (json, len, &root, err);
+  if (ret == 0)
+    ret = process_from_json (root, "", out, err);
+  if (ret < 0)
+    return berth_error_wrap (err, "process.json");
+  return 0;
+}
+
+/* ---- lookups.  */
+
+const struct berth_namespace *
+berth_config_namespace (const struct berth_config *c, int type)
+{
+  size_t i;
+
+  for (i = 0; i < c->n_namespaces; i++)
+    if (c->namespaces[i].type == type)
+      return &c->namespaces[i];
+  return NULL;
+}
+
+bool
+berth_config_has_namespace (const struct berth_config *c, int type)
+{
+  return berth_config_namespace (c, type) != NULL;
+}
+
+const char *
+berth_config_annotation (const struct berth_config *c, const char *key)
+{
+  size_t i;
+
+  for (i = 0; i < c->n_annotations; i++)
+    if (c->annotation_keys[i] && strcmp (c->annotation_keys[i], key) == 0)
+      return c->annotation_values[i];
+  return NULL;
+}
+
+/* ---- freeing.  */
+
+void
+berth_process_free (struct berth_process *p)
+{
+  size_t i;
+
+  if (p == NULL)
+    return;
+  free (p->additional_gids);
+  free_strv (p->args);
+  free_strv (p->env);
+  free (p->cwd);
+  for (i = 0; i < p->n_rlimits; i++)
+    free (p->rlimits[i].type);
+  free (p->rlimits);
+  free (p);
+}
+
+static void
+free_mounts (struct berth_mount *mounts, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      free (mounts[i].destination);
+      free (mounts[i].type);
+      free (mounts[i].source);
+      free_strv (mounts[i].options);
+      free (mounts[i].data);
+    }
+  free (mounts);
+}
+
+static void
+free_hook_list (struct berth_hook_list *list)
+{
+  size_t i;
+
+  for (i = 0; i < list->n; i++)
+    {
+      free (list->hooks[i].path);
+      free_strv (list->hooks[i].args);
+      free_strv (list->hooks[i].env);
+    }
+  free (list->hooks);
+}
+
+static void
+free_string_map (char **keys, char **values, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      free (keys ? keys[i] : NULL);
+      free (values ? values[i] : NULL);
+    }
+  free (keys);
+  free (values);
+}
+
+void
+berth_config_free (struct berth_config *c)
+{
+  size_t i;
+
+  if (c == NULL)
+    return;
+  free (c->oci_version);
+  berth_process_free (c->process);
+  free (c->root_path);
+  free (c->hostname);
+  free (c->domainname);
+  free_mounts (c->mounts, c->n_mounts);
+  for (i = 0; i < c->n_namespaces; i++)
+    free (c->namespaces[i].path);
+  free (c->namespaces);
+  free (c->cgroups_path);
+  free_string_map (c->sysctl_keys, c->sysctl_values, c->n_sysctl);
+  for (i = 0; i < BERTH_ARRAY_SIZE (hook_kinds); i++)
+    free_hook_list ((struct berth_hook_list *) ((char *) &c->hooks + hook_kinds[i].offset));
+  free_string_map (c->annotation_keys, c->annotation_values, c->n_annotations);
+  free_strv (c->overlay_lower);
+  free (c->overlay_writable);
+  free (c);
+}
+
+/* ---- the default config of `berth-runtime spec`.  */
+
+static json_object *
+jcheck (json_object *o)
+{
+  if (o == NULL)
+    abort (); /* out of memory, as xmalloc0 */
+  return o;
+}
+
+static json_object *
+jstring (const char *s)
+{
+  return jcheck (json_object_new_string (s));
+}
+
+static json_object *
+jstrv (const char *const *v)
+{
+  json_object *arr = jcheck (json_object_new_array ());
+
+  for (; *v; v++)
+    json_object_array_add (arr, jstring (*v));
+  return arr;
+}
+
+static void
+jset (json_object *obj, const char *key, json_object *value)
+{
+  if (json_object_object_add (obj, key, value) < 0)
+    abort ();
+}
+
+static json_object *
+default_process (void)
+{
+  static const char *const args[] = { "sh", NULL };
+  static const char *const env[] = {
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "TERM=xterm",
+    NULL,
+  };
+  json_object *process = jcheck (json_object_new_object ());
+  json_object *user = jcheck (json_object_new_object ());
+  json_object *rlimit = jcheck (json_object_new_object ());
+  json_object *rlimits = jcheck (json_object_new_array ());
+
+  jset (user, "uid", jcheck (json_object_new_int (0)));
+  jset (user, "gid", jcheck (json_object_new_int (0)));
+  jset (rlimit, "type", jstring ("RLIMIT_NOFILE"));
+  jset (rlimit, "hard", jcheck (json_object_new_int (1024)));
+  jset (rlimit, "soft", jcheck (json_object_new_int (1024)));
+  json_object_array_add (rlimits, rlimit);
+
+  jset (process, "terminal", jcheck (json_object_new_boolean (0)));
+  jset (process, "user", user);
+  jset (process, "args", jstrv (args));
+  jset (process, "env", jstrv (env));
+  jset (process, "cwd", jstring ("/"));
+  /* No capabilities yet: they come with the isolation/limits work, with seccomp,
+     maskedPaths and readonlyPaths, which this runtime still rejects.  */
+  jset (process, "rlimits", rlimits);
+  jset (process, "noNewPrivileges", jcheck (json_object_new_boolean (1)));
+  return process;
+}
+
+struct default_mount
+{
+  const char *destination;
+  const char *type;
+  const char *source;
+  const char *const *options;
+};
+
+/* crun's default mounts.  */
+static const struct default_mount default_mounts[] = {
+  { "/proc", "proc", "proc", NULL },
+  { "/dev", "tmpfs", "tmpfs", (const char *const[]){ "nosuid", "strictatime", "mode=755", "size=65536k", NULL } },
+  { "/dev/pts", "devpts", "devpts",
+    (const char *const[]){ "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL } },
+  { "/dev/shm", "tmpfs", "shm",
+    (const char *const[]){ "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL } },
+  { "/dev/mqueue", "mqueue", "mqueue", (const char *const[]){ "nosuid", "noexec", "nodev", NULL } },
+  { "/sys", "sysfs", "sysfs", (const char *const[]){ "nosuid", "noexec", "nodev", "ro", NULL } },
+  { "/sys/fs/cgroup", "cgroup", "cgroup",
+    (const char *const[]){ "nosuid", "noexec", "nodev", "relatime", "ro", NULL } },
+};
+
+static json_object *
+default_mounts_json (void)
+{
+  json_object *mounts = jcheck (json_object_new_array ());
+  size_t i;
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (default_mounts); i++)
+    {
+      const struct default_mount *d = &default_mounts[i];
+      json_object *m = jcheck (json_object_new_object ());
+
+      jset (m, "destination", jstring (d->destination));
+      jset (m, "type", jstring (d->type));
+      jset (m, "source", jstring (d->source));
+      if (d->options)
+        jset (m, "options", jstrv (d->options));
+      json_object_array_add (mounts, m);
+    }
+  return mounts;
+}
+
+static json_object *
+default_linux (void)
+{
+  static const char *const types[] = { "pid", "network", "ipc", "uts", "mount", "cgroup" };
+  json_object *linux_ = jcheck (json_object_new_object ());
+  json_object *namespaces = jcheck (json_object_new_array ());
+  size_t i;
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (types); i++)
+    {
+      json_object *ns = jcheck (json_object_new_object ());
+
+      jset (ns, "type", jstring (types[i]));
+      json_object_array_add (namespaces, ns);
+    }
+  jset (linux_, "namespaces", namespaces);
+  return linux_;
+}
+
+char *
+berth_config_default_json (void)
+{
+  cleanup_json json_object *config = jcheck (json_object_new_object ());
+  json_object *root = jcheck (json_object_new_object ());
+  const char *s;
+
+  jset (root, "path", jstring ("rootfs"));
+  jset (root, "readonly", jcheck (json_object_new_boolean (1)));
+
+  jset (config, "ociVersion", jstring ("1.2.0"));
+  jset (config, "process", default_process ());
+  jset (config, "root", root);
+  jset (config, "hostname", jstring ("berth"));
+  jset (config, "mounts", default_mounts_json ());
+  jset (config, "linux", default_linux ());
+
+  s = json_object_to_json_string_ext (config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                                  | JSON_C_TO_STRING_NOSLASHESCAPE);
+  if (s == NULL)
+    abort ();
+  return xasprintf ("%s\n", s);
+}

@@ -1,0 +1,239 @@
+/*
+ * Berth runtime: the container's process.  See process.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "process.h"
+#include "utils.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *
+env_get (char **env, const char *name)
+{
+  size_t len = strlen (name);
+  for (; env && *env; env++)
+    if (strncmp (*env, name, len) == 0 && (*env)[len] == '=')
+      return *env + len + 1;
+  return NULL;
+}
+
+static int
+check_executable (const char *path, int *why)
+{
+  struct stat st;
+  if (stat (path, &st) < 0)
+    {
+      *why = errno;
+      return -1;
+    }
+  if (S_ISDIR (st.st_mode) || access (path, X_OK) < 0)
+    {
+      *why = EACCES;
+      return -1;
+    }
+  return 0;
+}
+
+int
+berth_process_find (const struct berth_process *p, char **path, berth_error_t *err)
+{
+  const char *name = p->args[0];
+  const char *search;
+  int why = ENOENT;
+
+  if (strchr (name, '/'))
+    {
+      if (check_executable (name, &why) < 0)
+        return berth_make_error_op (err, why, "exec", "exec %s", name);
+      *path = xstrdup (name);
+      return 0;
+    }
+  search = env_get (p->env, "PATH");
+  if (search == NULL)
+    search = DEFAULT_PATH;
+  while (*search)
+    {
+      size_t len = strcspn (search, ":");
+      cleanup_free char *candidate = xasprintf ("%.*s/%s", (int) (len ? len : 1), len ? search : ".", name);
+      int this_why = 0;
+
+      if (check_executable (candidate, &this_why) == 0)
+        {
+          *path = steal_pointer (&candidate);
+          return 0;
+        }
+      if (this_why == EACCES)
+        why = EACCES;
+      search += len;
+      if (*search == ':')
+        search++;
+    }
+  return berth_make_error_op (err, why, "exec", "exec %s: not found in PATH %s", name,
+                              env_get (p->env, "PATH") ? env_get (p->env, "PATH") : DEFAULT_PATH);
+}
+
+int
+berth_process_apply (const struct berth_process *p, berth_error_t *err)
+{
+  size_t i;
+
+  if (p->has_umask)
+    umask (p->umask);
+  for (i = 0; i < p->n_rlimits; i++)
+    {
+      struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
+      if (setrlimit (p->rlimits[i].resource, &rl) < 0)
+        return berth_make_error_op (err, errno, "setrlimit", "setrlimit %s soft %llu hard %llu", p->rlimits[i].type,
+                                    (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+    }
+  if (p->has_oom_score_adj)
+    {
+      char buf[16];
+      cleanup_close int fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      int len = snprintf (buf, sizeof (buf), "%d", p->oom_score_adj);
+      if (fd < 0 || berth_write_all (fd, buf, (size_t) len) < 0)
+        return berth_make_error_op (err, errno, "write", "write %d to /proc/self/oom_score_adj", p->oom_score_adj);
+    }
+  if (chdir (p->cwd) < 0)
+    return berth_make_error_op (err, errno, "chdir", "chdir %s", p->cwd);
+  if (setgroups (p->n_additional_gids, p->additional_gids) < 0)
+    return berth_make_error_op (err, errno, "setgroups", "setgroups (%zu groups)", p->n_additional_gids);
+  if (setresgid (p->gid, p->gid, p->gid) < 0)
+    return berth_make_error_op (err, errno, "setgid", "setgid %u", (unsigned) p->gid);
+  if (setresuid (p->uid, p->uid, p->uid) < 0)
+    return berth_make_error_op (err, errno, "setuid", "setuid %u", (unsigned) p->uid);
+  if (p->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return berth_make_error_op (err, errno, "prctl", "prctl PR_SET_NO_NEW_PRIVS");
+  return 0;
+}
+
+int
+berth_process_exec (const struct berth_process *p, const char *path, berth_error_t *err)
+{
+  static char *empty_env[] = { NULL };
+  execve (path, p->args, p->env ? p->env : empty_env);
+  return berth_make_error_op (err, errno, "exec", "exec %s", path);
+}
+
+/* ---- the tiny init.  */
+
+static pid_t init_child;
+
+static void __attribute__ ((noreturn))
+init_loop (void)
+{
+  sigset_t all;
+  int child_status = 0;
+
+  sigfillset (&all);
+  for (;;)
+    {
+      siginfo_t info;
+      int sig = sigwaitinfo (&all, &info);
+
+      if (sig < 0)
+        continue;
+      if (sig != SIGCHLD)
+        {
+          /* Forward to the program; a signal it does not handle ends it as it would
+             without an init.  */
+          kill (init_child, sig);
+          continue;
+        }
+      for (;;)
+        {
+          int status;
+          pid_t pid = waitpid (-1, &status, WNOHANG);
+          if (pid <= 0)
+            break;
+          if (pid == init_child)
+            child_status = status;
+          if (pid == init_child)
+            {
+              /* The program is done: its status is the container's.  Remaining processes
+                 die with the pid namespace when we exit.  */
+              if (WIFSIGNALED (child_status))
+                _exit (128 + WTERMSIG (child_status));
+              _exit (WEXITSTATUS (child_status));
+            }
+        }
+    }
+}
+
+int
+berth_init_fork (berth_error_t *err)
+{
+  sigset_t all, old;
+  pid_t pid;
+
+  sigfillset (&all);
+  if (sigprocmask (SIG_SETMASK, &all, &old) < 0)
+    return berth_make_error_op (err, errno, "sigprocmask", "sigprocmask for the init");
+  pid = fork ();
+  if (pid < 0)
+    return berth_make_error_op (err, errno, "fork", "fork the program under the init");
+  if (pid == 0)
+    {
+      sigprocmask (SIG_SETMASK, &old, NULL);
+      return 0;
+    }
+  init_child = pid;
+  prctl (PR_SET_NAME, "berth-init", 0, 0, 0);
+  init_loop ();
+}
+
+/* The home directory of uid in the container's /etc/passwd, or "/".  */
+static char *
+passwd_home (uid_t uid)
+{
+  cleanup_file FILE *f = fopen ("/etc/passwd", "re");
+  char line[1024];
+
+  while (f && fgets (line, sizeof (line), f))
+    {
+      char *fields[7] = { 0 };
+      char *p = line, *end;
+      int i;
+
+      for (i = 0; i < 7 && p; i++)
+        {
+          fields[i] = p;
+          p = strchr (p, ':');
+          if (p)
+            *p++ = '\0';
+        }
+      if (i < 6 || fields[2] == NULL || fields[5] == NULL)
+        continue;
+      if (strtoul (fields[2], &end, 10) == uid && *end == '\0' && fields[5][0] == '/')
+        return xstrdup (fields[5]);
+    }
+  return xstrdup ("/");
+}
+
+void
+berth_process_default_home (struct berth_process *p)
+{
+  cleanup_free char *home = NULL;
+  size_t n;
+
+  if (env_get (p->env, "HOME"))
+    return;
+  home = passwd_home (p->uid);
+  for (n = 0; p->env && p->env[n]; n++)
+    ;
+  p->env = xrealloc (p->env, sizeof (char *) * (n + 2));
+  p->env[n] = xasprintf ("HOME=%s", home);
+  p->env[n + 1] = NULL;
+}

@@ -1,0 +1,960 @@
+/*
+ * Berth runtime: the container's root filesystem (see rootfs.h).
+ *
+ * Everything here runs in the container process, in its own mount namespace, before it
+ * executes the user program; nothing is undone on failure (the namespace dies with the
+ * process).
+ *
+ * Mount destinations are resolved inside the root one component at a time with
+ * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS): a symlink met on the way is read and
+ * followed by hand, still relative to the root, so `/etc -> /host/etc` or `../../..` lands
+ * inside the root and a dangling one gets its target created inside the root.  Each mount
+ * then goes onto "/proc/self/fd/N" of an O_PATH fd of the resolved target, never onto a
+ * path the kernel would walk again.
+ *
+ * Overlay options go through mount(2), so the whole "lowerdir=...,upperdir=...,workdir=..."
+ * must fit in one page: a longer one is refused (E2BIG) rather than handed to fsconfig(2)
+ * (Debian 12's kernel 6.1 has no "lowerdir+", so fsconfig would not lift the limit there).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "rootfs.h"
+#include "utils.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+/* What MS_REMOUNT | MS_BIND can change on one mount.  */
+#define PER_MOUNT_FLAGS                                                                  \
+  (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME \
+   | MS_STRICTATIME)
+#define MAX_SYMLINKS 40
+#define PROC_FD_PATH_SIZE 32
+
+/* ---- small helpers.  */
+
+static const char *
+proc_fd_path (char *buf, int fd)
+{
+  snprintf (buf, PROC_FD_PATH_SIZE, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+/* openat2(2); glibc 2.36 has no wrapper.  Retries EAGAIN, which RESOLVE_IN_ROOT returns
+   when a rename or mount raced with a ".." lookup.  */
+static int
+sys_openat2 (int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+  struct open_how how = { .flags = flags, .resolve = resolve };
+  int tries = 0;
+  long fd;
+
+  do
+    fd = syscall (SYS_openat2, dirfd, path, &how, sizeof (how));
+  while (fd < 0 && errno == EAGAIN && ++tries < 32);
+  return (int) fd;
+}
+
+/* O_PATH fd of `rel`, a canonical path from the root ("" is the root itself): no symlink
+   is followed anywhere, so a component replaced by a symlink since it was checked fails
+   with ELOOP instead of leading elsewhere.  -1 with errno set on failure.  */
+static int
+open_in_root (int rootfd, const char *rel, int flags)
+{
+  return sys_openat2 (rootfd, *rel ? rel : ".", O_PATH | O_CLOEXEC | flags,
+                      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+static int
+openat2_error (berth_error_t *err, int errno_, const char *rel)
+{
+  if (errno_ == ENOSYS)
+    return berth_make_error_op (err, errno_, "openat2", "openat2 `/%s` (needs Linux 5.6 or later)", rel);
+  return berth_make_error_op (err, errno_, "openat2", "openat2 `/%s`", rel);
+}
+
+/* ST_* of statvfs(3) as MS_* flags for a bind remount.  */
+static unsigned long
+statvfs_to_mount_flags (unsigned long f)
+{
+  unsigned long flags = 0;
+
+  if (f & ST_RDONLY)
+    flags |= MS_RDONLY;
+  if (f & ST_NOSUID)
+    flags |= MS_NOSUID;
+  if (f & ST_NODEV)
+    flags |= MS_NODEV;
+  if (f & ST_NOEXEC)
+    flags |= MS_NOEXEC;
+  if (f & ST_NOATIME)
+    flags |= MS_NOATIME;
+  if (f & ST_NODIRATIME)
+    flags |= MS_NODIRATIME;
+  if (f & ST_RELATIME)
+    flags |= MS_RELATIME;
+  return flags;
+}
+
+static const char *
+propagation_name (unsigned long flags)
+{
+  bool rec = (flags & MS_REC) != 0;
+
+  if (flags & MS_SHARED)
+    return rec ? "rshared" : "shared";
+  if (flags & MS_SLAVE)
+    return rec ? "rslave" : "slave";
+  if (flags & MS_UNBINDABLE)
+    return rec ? "runbindable" : "unbindable";
+  return rec ? "rprivate" : "private";
+}
+
+/* ---- resolving a destination inside the root.  */
+
+/* Create `name` in the directory `parent` (canonical) of the root: a directory, or an
+   empty file.  An existing entry is left alone (the caller opens it again).  */
+static int
+create_in_root (int rootfd, const char *parent, const char *name, bool file, berth_error_t *err)
+{
+  cleanup_close int dirfd = open_in_root (rootfd, parent, O_DIRECTORY);
+  const char *sep = *parent ? "/" : "";
+
+  if (dirfd < 0)
+    return openat2_error (err, errno, parent);
+  if (file)
+    {
+      int fd = openat (dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0 && errno != EEXIST)
+        return berth_make_error_op (err, errno, "openat", "create file `/%s%s%s`", parent, sep, name);
+      if (fd >= 0)
+        close (fd);
+      return 0;
+    }
+  if (mkdirat (dirfd, name, 0755) < 0 && errno != EEXIST)
+    return berth_make_error_op (err, errno, "mkdirat", "mkdirat `/%s%s%s`", parent, sep, name);
+  return 0;
+}
+
+/*
+ * Resolve the container path `path` inside the root open at rootfd, creating what is
+ * missing: directories, and for the last component a directory or (create_file) an empty
+ * file.  Symlinks are followed as the container would (absolute ones from its root, ".."
+ * stops at its root).  Returns an O_PATH fd of the target and sets *canonical to its
+ * symlink-free path from the root ("dev/pts"; "" for the root itself).
+ */
+static int
+resolve_in_root (int rootfd, const char *path, bool create_file, char **canonical, berth_error_t *err)
+{
+  cleanup_free char *rest = xstrdup (path);
+  cleanup_free char *cur = xstrdup ("");
+  cleanup_close int fd = -1;
+  char *p = rest;
+  int links = 0;
+
+  for (;;)
+    {
+      cleanup_free char *next = NULL;
+      char *comp;
+      struct stat st;
+      bool last;
+
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      comp = p;
+      while (*p != '\0' && *p != '/')
+        p++;
+      if (*p != '\0')
+        *p++ = '\0';
+      last = p[strspn (p, "/")] == '\0';
+
+      if (strcmp (comp, ".") == 0)
+        continue;
+      if (strcmp (comp, "..") == 0)
+        {
+          char *slash = strrchr (cur, '/');
+          *(slash ? slash : cur) = '\0';
+          continue;
+        }
+
+      next = *cur ? xasprintf ("%s/%s", cur, comp) : xstrdup (comp);
+      if (fd >= 0)
+        close (steal_fd (&fd));
+      fd = open_in_root (rootfd, next, O_NOFOLLOW);
+      if (fd < 0 && errno == ENOENT)
+        {
+          if (create_in_root (rootfd, cur, comp, last && create_file, err) < 0)
+            return -1;
+          fd = open_in_root (rootfd, next, O_NOFOLLOW);
+        }
+      if (fd < 0)
+        return openat2_error (err, errno, next);
+      if (fstat (fd, &st) < 0)
+        return berth_make_error_op (err, errno, "fstat", "fstat `/%s`", next);
+
+      if (S_ISLNK (st.st_mode))
+        {
+          char target[PATH_MAX];
+          ssize_t len;
+
+          if (++links > MAX_SYMLINKS)
+            return berth_make_error_op (err, ELOOP, "readlinkat", "resolve `%s` in the root", path);
+          len = readlinkat (fd, "", target, sizeof (target));
+          if (len < 0)
+            return berth_make_error_op (err, errno, "readlinkat", "readlinkat `/%s`", next);
+          if ((size_t) len >= sizeof (target))
+            return berth_make_error_op (err, ENAMETOOLONG, "readlinkat", "readlinkat `/%s`", next);
+          if (len == 0)
+            return berth_make_error_op (err, ENOENT, "readlinkat", "empty symlink `/%s`", next);
+          target[len] = '\0';
+          if (target[0] == '/')
+            cur[0] = '\0';
+          /* The target's components, then what followed the link.  */
+          {
+            char *joined = xasprintf ("%s/%s", target, p);
+            free (rest);
+            rest = joined;
+            p = rest;
+          }
+          continue;
+        }
+      if (! last && ! S_ISDIR (st.st_mode))
+        return berth_make_error_op (err, ENOTDIR, "openat2", "`/%s` is not a directory", next);
+      free (cur);
+      cur = steal_pointer (&next);
+    }
+
+  if (fd >= 0)
+    close (steal_fd (&fd));
+  fd = open_in_root (rootfd, cur, 0);
+  if (fd < 0)
+    return openat2_error (err, errno, cur);
+  *canonical = steal_pointer (&cur);
+  return steal_fd (&fd);
+}
+
+/* ---- 1-2: propagation and the root mount.  */
+
+/* pivot_root(2) refuses a new root whose parent mount is shared, and a shared parent
+   would also carry the root mount into the peers' namespaces (the host's, when "/" is
+   shared there): make the mount holding root_path private.  Walks up from root_path
+   itself until mount(MS_PRIVATE) finds a mount point (EINVAL means "not a mount point").  */
+static int
+make_parent_mount_private (const char *root_path, berth_error_t *err)
+{
+  cleanup_free char *dir = xstrdup (root_path);
+
+  for (;;)
+    {
+      char *slash;
+
+      if (mount (NULL, dir, NULL, MS_PRIVATE, NULL) == 0)
+        return 0;
+      if (errno != EINVAL || strcmp (dir, "/") == 0)
+        return berth_make_error_op (err, errno, "mount", "make the mount holding `%s` private (at `%s`)",
+                                    root_path, dir);
+      slash = strrchr (dir, '/');
+      if (slash == NULL)
+        return berth_make_error_op (err, EINVAL, "mount", "make the mount holding `%s` private", root_path);
+      if (slash == dir)
+        slash[1] = '\0';
+      else
+        *slash = '\0';
+    }
+}
+
+static int
+check_overlay_path (const char *what, const char *path, berth_error_t *err)
+{
+  const char *bad;
+
+  if (path == NULL || path[0] != '/')
+    return berth_make_error_op (err, EINVAL, "mount", "overlay %s `%s` is not an absolute path", what,
+                                path ? path : "");
+  /* ',' separates mount options, ':' lower layers, '\' escapes; a newline would corrupt
+     /proc/self/mountinfo.  */
+  bad = strpbrk (path, ",:\\\n");
+  if (bad)
+    return berth_make_error_op (err, EINVAL, "mount",
+                                "overlay %s `%s` contains %s, which overlayfs mount options cannot carry",
+                                what, path,
+                                *bad == '\n' ? "a newline" : *bad == ',' ? "','" : *bad == ':' ? "':'" : "'\\'");
+  return 0;
+}
+
+static int
+mount_overlay_root (const struct berth_config *c, berth_error_t *err)
+{
+  cleanup_free char *upper = NULL;
+  cleanup_free char *work = NULL;
+  cleanup_free char *lower = NULL;
+  cleanup_free char *data = NULL;
+  long page = sysconf (_SC_PAGESIZE);
+  size_t i, len = 0;
+  char *o;
+
+  if (c->overlay_lower[0] == NULL)
+    return berth_make_error_op (err, EINVAL, "mount", "mount overlay on `%s`: no lower layer", c->root_path);
+  if (c->overlay_writable == NULL)
+    return berth_make_error_op (err, EINVAL, "mount",
+                                "mount overlay on `%s`: layers without a writable directory (%s)",
+                                c->root_path, BERTH_ANNOTATION_WRITABLE);
+  for (i = 0; c->overlay_lower[i]; i++)
+    {
+      if (check_overlay_path ("lower layer", c->overlay_lower[i], err) < 0)
+        return -1;
+      len += strlen (c->overlay_lower[i]) + 1;
+    }
+  if (check_overlay_path ("writable directory", c->overlay_writable, err) < 0)
+    return -1;
+
+  lower = xmalloc0 (len + 1);
+  for (i = 0, o = lower; c->overlay_lower[i]; i++)
+    o = stpcpy (stpcpy (o, i ? ":" : ""), c->overlay_lower[i]);
+  upper = xasprintf ("%s/upper", c->overlay_writable);
+  work = xasprintf ("%s/work", c->overlay_writable);
+  data = xasprintf ("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+  if (page > 0 && strlen (data) >= (size_t) page)
+    return berth_make_error_op (err, E2BIG, "mount",
+                                "mount overlay on `%s`: the options take %zu bytes, more than one page "
+                                "(%ld): too many or too long layer paths",
+                                c->root_path, strlen (data), page);
+
+  if (berth_mkdir_p (c->overlay_writable, 0755, err) < 0 || berth_mkdir_p (upper, 0755, err) < 0
+      || berth_mkdir_p (work, 0755, err) < 0)
+    return berth_error_wrap (err, "mount overlay on `%s`", c->root_path);
+
+  if (mount ("overlay", c->root_path, "overlay", 0, data) < 0)
+    return berth_make_error_op (err, errno, "mount", "mount overlay on `%s`", c->root_path);
+  return 0;
+}
+
+static int
+mount_root (const struct berth_config *c, berth_error_t *err)
+{
+  if (c->overlay_lower)
+    return mount_overlay_root (c, err);
+  if (mount (c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "bind mount `%s` on itself", c->root_path);
+  return 0;
+}
+
+/* ---- 3: the mounts of config.json.  */
+
+/* MS_REMOUNT | MS_BIND with `flags`.  A mount copied into a less privileged namespace has
+   its flags locked (EPERM when a remount would clear one): then add the flags the mount
+   has now, which are the source's (statvfs of the new bind mount), and try again.  */
+static int
+remount_bind (int fd, const char *dest, unsigned long flags, berth_error_t *err)
+{
+  char path[PROC_FD_PATH_SIZE];
+  struct statvfs sv;
+
+  proc_fd_path (path, fd);
+  if (mount (NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL) == 0)
+    return 0;
+  if (errno != EPERM)
+    return berth_make_error_op (err, errno, "mount", "remount bind mount `%s`", dest);
+  if (fstatvfs (fd, &sv) < 0)
+    return berth_make_error_op (err, errno, "fstatvfs", "fstatvfs `%s`", dest);
+  flags |= statvfs_to_mount_flags (sv.f_flag);
+  if (mount (NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "remount bind mount `%s` (keeping its locked flags)",
+                                dest);
+  return 0;
+}
+
+static bool
+is_bind_mount (const struct berth_mount *m)
+{
+  return (m->flags & MS_BIND) || m->type == NULL || strcmp (m->type, "bind") == 0;
+}
+
+static int
+do_mount (const struct berth_config *c, int rootfd, const struct berth_mount *m, bool *dev_tmpfs,
+          berth_error_t *err)
+{
+  cleanup_free char *canonical = NULL;
+  cleanup_close int fd = -1;
+  char path[PROC_FD_PATH_SIZE];
+  const char *dest = m->destination;
+  bool bind = is_bind_mount (m);
+  bool file = false;
+
+  if (dest == NULL)
+    return berth_make_error_op (err, EINVAL, "mount", "mount %s: no destination", bind ? "bind" : m->type);
+  if (bind)
+    {
+      struct stat st;
+
+      if (m->source == NULL)
+        return berth_make_error_op (err, EINVAL, "mount", "bind mount on `%s`: no source", dest);
+      if (stat (m->source, &st) < 0)
+        return berth_make_error_op (err, errno, "stat", "bind mount `%s` on `%s`", m->source, dest);
+      file = ! S_ISDIR (st.st_mode);
+    }
+
+  fd = resolve_in_root (rootfd, dest, file, &canonical, err);
+  if (fd < 0)
+    return berth_error_wrap (err, "mount %s on `%s`", bind ? "bind" : m->type, dest);
+  if (canonical[0] == '\0') /* "/a/.." or a symlink to "/" */
+    return berth_make_error_op (err, EINVAL, "mount", "mount %s on `%s`: the destination is the root",
+                                bind ? "bind" : m->type, dest);
+  proc_fd_path (path, fd);
+
+  if (bind)
+    {
+      if (mount (m->source, path, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+        return berth_make_error_op (err, errno, "mount", "bind mount `%s` on `%s`", m->source, dest);
+    }
+  else if (strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0)
+    {
+      /* berth_cgroup_mount mounts what the host has (cgroup2, or v1 hierarchies under a
+         tmpfs) on a path of this namespace: the host-visible path of the resolved target,
+         which has no symlink left to follow.  */
+      cleanup_free char *host = xasprintf ("%s/%s", c->root_path, canonical);
+      if (berth_cgroup_mount (host, m->flags & PER_MOUNT_FLAGS, err) < 0)
+        return berth_error_wrap (err, "mount %s on `%s`", m->type, dest);
+    }
+  else
+    {
+      unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT | MS_MOVE | PROPAGATION_FLAGS);
+      if (mount (m->source ? m->source : m->type, path, m->type, flags, m->data) < 0)
+        return berth_make_error_op (err, errno, "mount", "mount %s on `%s`", m->type, dest);
+    }
+
+  if (strcmp (canonical, "dev") == 0)
+    *dev_tmpfs = ! bind && strcmp (m->type, "tmpfs") == 0;
+
+  if (! (bind && (m->flags & PER_MOUNT_FLAGS)) && m->propagation == 0)
+    return 0;
+  /* The fd still names the directory under the new mount: open it again through the root
+     to reach the mount itself.  */
+  close (steal_fd (&fd));
+  fd = open_in_root (rootfd, canonical, 0);
+  if (fd < 0)
+    return openat2_error (err, errno, canonical);
+  proc_fd_path (path, fd);
+
+  if (bind && (m->flags & PER_MOUNT_FLAGS) && remount_bind (fd, dest, m->flags & PER_MOUNT_FLAGS, err) < 0)
+    return -1;
+  if (m->propagation && mount (NULL, path, NULL, m->propagation, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "make `%s` %s", dest, propagation_name (m->propagation));
+  return 0;
+}
+
+/* ---- 4: /dev.  */
+
+static const struct
+{
+  const char *name;
+  unsigned major, minor;
+} dev_nodes[] = {
+  { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const struct
+{
+  const char *name, *target;
+} dev_links[] = {
+  { "fd", "/proc/self/fd" },     { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+  { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" },
+};
+
+/* mknod needs CAP_MKNOD in the initial user namespace: inside a user namespace it fails
+   with EPERM, and the host's node is bind-mounted onto an empty file instead (as runc and
+   crun do for rootless containers).  */
+static int
+bind_host_device (int devfd, const char *name, berth_error_t *err)
+{
+  cleanup_free char *host = xasprintf ("/dev/%s", name);
+  char path[PROC_FD_PATH_SIZE];
+  cleanup_close int fd = openat (devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "openat", "create file `/dev/%s`", name);
+  close (steal_fd (&fd));
+  fd = openat (devfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "openat", "open `/dev/%s`", name);
+  if (mount (host, proc_fd_path (path, fd), NULL, MS_BIND, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "bind mount `%s` on `/dev/%s`", host, name);
+  return 0;
+}
+
+static int
+setup_dev (int rootfd, berth_error_t *err)
+{
+  cleanup_close int devfd = open_in_root (rootfd, "dev", O_DIRECTORY);
+  size_t i;
+
+  if (devfd < 0)
+    return openat2_error (err, errno, "dev");
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (dev_nodes); i++)
+    {
+      const char *name = dev_nodes[i].name;
+
+      if (mknodat (devfd, name, S_IFCHR | 0666, makedev (dev_nodes[i].major, dev_nodes[i].minor)) == 0)
+        {
+          /* The umask applied to mknod; /dev is a fresh tmpfs of ours, nothing to race.  */
+          if (fchmodat (devfd, name, 0666, 0) < 0)
+            return berth_make_error_op (err, errno, "fchmodat", "chmod `/dev/%s`", name);
+          continue;
+        }
+      if (errno == EEXIST) /* a mount of config.json put it there */
+        continue;
+      if (errno != EPERM)
+        return berth_make_error_op (err, errno, "mknodat", "mknod `/dev/%s`", name);
+      if (bind_host_device (devfd, name, err) < 0)
+        return -1;
+    }
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (dev_links); i++)
+    if (symlinkat (dev_links[i].target, devfd, dev_links[i].name) < 0 && errno != EEXIST)
+      return berth_make_error_op (err, errno, "symlinkat", "symlink `/dev/%s` -> `%s`", dev_links[i].name,
+                                  dev_links[i].target);
+
+  if (mkdirat (devfd, "shm", 01777) == 0)
+    {
+      if (fchmodat (devfd, "shm", 01777, 0) < 0)
+        return berth_make_error_op (err, errno, "fchmodat", "chmod `/dev/shm`");
+    }
+  else if (errno != EEXIST)
+    return berth_make_error_op (err, errno, "mkdirat", "mkdir `/dev/shm`");
+  return 0;
+}
+
+static int
+setup_console (int rootfd, int console_fd, berth_error_t *err)
+{
+  cleanup_free char *canonical = NULL;
+  cleanup_close int fd = -1;
+  char source[PROC_FD_PATH_SIZE], target[PROC_FD_PATH_SIZE];
+
+  fd = resolve_in_root (rootfd, "/dev/console", true, &canonical, err);
+  if (fd < 0)
+    return berth_error_wrap (err, "create `/dev/console`");
+  if (mount (proc_fd_path (source, console_fd), proc_fd_path (target, fd), NULL, MS_BIND, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "bind mount the console (fd %d) on `/dev/console`",
+                                console_fd);
+  return 0;
+}
+
+/* ---- 6-7: pivot_root, read-only root, sysctl.  */
+
+static int
+pivot_into (const char *root_path, berth_error_t *err)
+{
+  if (chdir (root_path) < 0)
+    return berth_make_error_op (err, errno, "chdir", "chdir `%s`", root_path);
+  /* The old root ends up mounted on top of the new one, at ".".  */
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    return berth_make_error_op (err, errno, "pivot_root", "pivot_root into `%s`", root_path);
+  /* rslave, not rprivate (as runc): unmounting must not propagate to the host, but a
+     private copy could pin mounts the host is trying to release.  */
+  if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "make the old root rslave");
+  if (umount2 (".", MNT_DETACH) < 0)
+    return berth_make_error_op (err, errno, "umount2", "detach the old root");
+  if (chdir ("/") < 0)
+    return berth_make_error_op (err, errno, "chdir", "chdir `/`");
+  return 0;
+}
+
+/* Only MS_RDONLY is added: the root keeps nosuid/nodev/noexec/atime flags it has (a
+   remount that cleared them would fail with EPERM when they are locked, and silently
+   widen the mount when they are not).  */
+static int
+remount_root_readonly (berth_error_t *err)
+{
+  struct statvfs sv;
+  unsigned long flags;
+
+  if (statvfs ("/", &sv) < 0)
+    return berth_make_error_op (err, errno, "statvfs", "statvfs `/`");
+  flags = statvfs_to_mount_flags (sv.f_flag) | MS_RDONLY;
+  if (mount (NULL, "/", NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "remount `/` read-only");
+  return 0;
+}
+
+/* "net.ipv4.ip_forward" -> /proc/sys/net/ipv4/ip_forward.  A key that already has '/' is
+   taken as a path, as sysctl(8) does ("net/ipv4/conf/eth0.100/forwarding").  */
+static int
+write_sysctls (const struct berth_config *c, berth_error_t *err)
+{
+  cleanup_close int sysfd = -1;
+  size_t i;
+
+  if (c->n_sysctl == 0)
+    return 0;
+  sysfd = open ("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (sysfd < 0)
+    return berth_make_error_op (err, errno, "open", "sysctl `%s`: open `/proc/sys`", c->sysctl_keys[0]);
+
+  for (i = 0; i < c->n_sysctl; i++)
+    {
+      const char *key = c->sysctl_keys[i];
+      const char *value = c->sysctl_values[i] ? c->sysctl_values[i] : "";
+      cleanup_free char *rel = xstrdup (key ? key : "");
+      cleanup_close int fd = -1;
+      size_t len = strlen (value);
+      ssize_t n;
+      char *q;
+
+      if (strchr (rel, '/') == NULL)
+        for (q = rel; *q; q++)
+          if (*q == '.')
+            *q = '/';
+      if (rel[0] == '\0' || rel[0] == '/')
+        return berth_make_error_op (err, EINVAL, "sysctl", "invalid sysctl key `%s`", rel);
+
+      /* RESOLVE_BENEATH: ".." cannot leave /proc/sys.  */
+      fd = sys_openat2 (sysfd, rel, O_WRONLY | O_CLOEXEC,
+                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+      if (fd < 0)
+        return berth_make_error_op (err, errno, "open", "sysctl `%s`: open `/proc/sys/%s`", key, rel);
+      n = write (fd, value, len);
+      if (n < 0)
+        return berth_make_error_op (err, errno, "write", "sysctl `%s`: write `%s` to `/proc/sys/%s`", key,
+                                    value, rel);
+      if ((size_t) n != len)
+        return berth_make_error_op (err, EIO, "write", "sysctl `%s`: short write to `/proc/sys/%s`", key, rel);
+    }
+  return 0;
+}
+
+int
+berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_options *options,
+                    berth_error_t *err)
+{
+  cleanup_close int rootfd = -1;
+  unsigned long propagation = c->rootfs_propagation & PROPAGATION_FLAGS;
+  bool dev_tmpfs = false;
+  size_t i;
+
+  if (c->root_path == NULL || c->root_path[0] != '/')
+    return berth_make_error_op (err, EINVAL, "mount", "root path `%s` is not absolute",
+                                c->root_path ? c->root_path : "");
+
+  /* 1.  A shared "/" would make pivot_root fail (the namespace root is its own parent) and
+     send mounts to the peers: receive only (rslave) until after pivot_root.  */
+  if (propagation == 0 || (propagation & MS_SHARED))
+    propagation = propagation ? MS_SLAVE : MS_PRIVATE;
+  if (mount (NULL, "/", NULL, MS_REC | propagation, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "make `/` %s", propagation_name (MS_REC | propagation));
+  if (make_parent_mount_private (c->root_path, err) < 0)
+    return -1;
+
+  /* 2.  */
+  if (mount_root (c, err) < 0)
+    return -1;
+  rootfd = open (c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return berth_make_error_op (err, errno, "open", "open `%s`", c->root_path);
+
+  /* 3-4.  Container paths in messages; the root is named once, here.  */
+  for (i = 0; i < c->n_mounts; i++)
+    if (do_mount (c, rootfd, &c->mounts[i], &dev_tmpfs, err) < 0)
+      return berth_error_wrap (err, "rootfs `%s`", c->root_path);
+  if (dev_tmpfs && setup_dev (rootfd, err) < 0)
+    return berth_error_wrap (err, "rootfs `%s`", c->root_path);
+  if (options && options->console_fd >= 0 && setup_console (rootfd, options->console_fd, err) < 0)
+    return berth_error_wrap (err, "rootfs `%s`", c->root_path);
+  close (steal_fd (&rootfd));
+
+  /* 5.  */
+  if (options && options->before_pivot && options->before_pivot (options->before_pivot_arg, err) < 0)
+    return -1;
+
+  /* 6.  */
+  if (pivot_into (c->root_path, err) < 0)
+    return -1;
+  if ((c->rootfs_propagation & PROPAGATION_FLAGS & ~MS_PRIVATE) != 0
+      && mount (NULL, "/", NULL, c->rootfs_propagation, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "make `/` %s", propagation_name (c->rootfs_propagation));
+
+  /* 7.  */
+  if (c->root_readonly && remount_root_readonly (err) < 0)
+    return -1;
+  return write_sysctls (c, err);
+}
+
+/* ---- removing <writable>.  */
+
+/*
+ * An iterative walk holding one directory fd whatever the depth (a container can nest
+ * directories deeper than the fd limit or PATH_MAX allows a path-based walk): descend with
+ * openat(name), come back with openat("..") checked against the recorded parent.  Symlinks
+ * are never followed, and a directory on another device (a mount point) is an error rather
+ * than something to empty.
+ */
+struct rm_level
+{
+  char *name; /* in the parent directory; NULL for the top */
+  dev_t dev;
+  ino_t ino;
+  char **subdirs; /* left to visit */
+  size_t n, next;
+};
+
+static void
+rm_level_clear_subdirs (struct rm_level *l)
+{
+  size_t i;
+
+  for (i = 0; i < l->n; i++)
+    free (l->subdirs[i]);
+  free (l->subdirs);
+  l->subdirs = NULL;
+  l->n = l->next = 0;
+}
+
+struct rm_stack
+{
+  const char *top;
+  struct rm_level *levels;
+  size_t depth, alloc;
+};
+
+static void
+rm_stack_free (struct rm_stack *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->depth; i++)
+    {
+      rm_level_clear_subdirs (&s->levels[i]);
+      free (s->levels[i].name);
+    }
+  free (s->levels);
+}
+
+/* The path of the current directory (and `name` in it, when not NULL), for messages.  */
+static char *
+rm_path (const struct rm_stack *s, const char *name)
+{
+  size_t i, len = strlen (s->top) + (name ? strlen (name) + 1 : 0) + 1;
+  char *buf, *o;
+
+  for (i = 1; i < s->depth; i++)
+    len += strlen (s->levels[i].name) + 1;
+  buf = xmalloc0 (len);
+  o = stpcpy (buf, s->top);
+  for (i = 1; i < s->depth; i++)
+    o = stpcpy (stpcpy (o, "/"), s->levels[i].name);
+  if (name)
+    stpcpy (stpcpy (o, "/"), name);
+  return buf;
+}
+
+/* "<what> `<path>`" with op; what defaults to op.  */
+static int
+rm_error (const struct rm_stack *s, int errno_, const char *op, const char *what, const char *name,
+          berth_error_t *err)
+{
+  cleanup_free char *path = rm_path (s, name);
+  return berth_make_error_op (err, errno_, op, "%s `%s`", what ? what : op, path);
+}
+
+/* Unlink every non-directory of the directory open at fd; list its subdirectories in l.  */
+static int
+rm_scan (const struct rm_stack *s, int fd, struct rm_level *l, berth_error_t *err)
+{
+  cleanup_dir DIR *dir = NULL;
+  size_t alloc = 0;
+  int dup_fd;
+
+  rm_level_clear_subdirs (l);
+  dup_fd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup_fd < 0)
+    return rm_error (s, errno, "open", NULL, NULL, err);
+  dir = fdopendir (dup_fd);
+  if (dir == NULL)
+    {
+      int saved = errno;
+      close (dup_fd);
+      return rm_error (s, saved, "fdopendir", NULL, NULL, err);
+    }
+
+  for (;;)
+    {
+      struct dirent *de;
+      bool is_dir;
+
+      errno = 0;
+      de = readdir (dir);
+      if (de == NULL)
+        {
+          if (errno != 0)
+            return rm_error (s, errno, "readdir", NULL, NULL, err);
+          return 0;
+        }
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+
+      is_dir = de->d_type == DT_DIR;
+      if (de->d_type == DT_UNKNOWN)
+        {
+          struct stat st;
+          if (fstatat (fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            {
+              if (errno == ENOENT)
+                continue;
+              return rm_error (s, errno, "fstatat", NULL, de->d_name, err);
+            }
+          is_dir = S_ISDIR (st.st_mode);
+        }
+      if (is_dir)
+        {
+          if (l->n == alloc)
+            {
+              alloc = alloc ? alloc * 2 : 8;
+              l->subdirs = xrealloc (l->subdirs, alloc * sizeof (char *));
+            }
+          l->subdirs[l->n++] = xstrdup (de->d_name);
+        }
+      else if (unlinkat (fd, de->d_name, 0) < 0 && errno != ENOENT)
+        return rm_error (s, errno, "unlinkat", "unlink", de->d_name, err);
+    }
+}
+
+/* Open the subdirectory `name` of fd for reading, making it readable and writable by us
+   first when needed (overlayfs leaves work/work with mode 000; root does not care, others
+   do).  Returns -1 with errno set.  */
+static int
+rm_open_subdir (int fd, const char *name, struct stat *st)
+{
+  int child = openat (fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (child < 0 && errno == EACCES)
+    {
+      if (fchmodat (fd, name, 0700, 0) < 0)
+        return -1;
+      child = openat (fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+  if (child < 0)
+    return -1;
+  if (fstat (child, st) < 0 || ((st->st_mode & 0700) != 0700 && fchmod (child, (st->st_mode & 07777) | 0700) < 0))
+    {
+      int saved = errno;
+      close (child);
+      errno = saved;
+      return -1;
+    }
+  return child;
+}
+
+int
+berth_rootfs_remove_writable (const char *writable, berth_error_t *err)
+{
+  struct rm_stack s __attribute__ ((cleanup (rm_stack_free))) = { .top = writable };
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  if (lstat (writable, &st) < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      return berth_make_error_op (err, errno, "lstat", "lstat `%s`", writable);
+    }
+  if (! S_ISDIR (st.st_mode))
+    {
+      if (unlink (writable) < 0 && errno != ENOENT)
+        return berth_make_error_op (err, errno, "unlink", "unlink `%s`", writable);
+      return 0;
+    }
+  fd = rm_open_subdir (AT_FDCWD, writable, &st);
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "open", "open `%s`", writable);
+
+  s.alloc = 16;
+  s.levels = xmalloc0 (s.alloc * sizeof (*s.levels));
+  s.levels[0].dev = st.st_dev;
+  s.levels[0].ino = st.st_ino;
+  s.depth = 1;
+
+  for (;;)
+    {
+      struct rm_level *l = &s.levels[s.depth - 1];
+      struct rm_level *parent;
+      cleanup_close int up = -1;
+      cleanup_free char *name = NULL;
+
+      if (l->next < l->n)
+        {
+          const char *sub = l->subdirs[l->next++];
+          int child = rm_open_subdir (fd, sub, &st);
+
+          if (child < 0)
+            {
+              if (errno == ENOENT)
+                continue;
+              return rm_error (&s, errno, "openat", "open", sub, err);
+            }
+          if (st.st_dev != s.levels[0].dev)
+            {
+              close (child);
+              return rm_error (&s, EBUSY, "rmdir", "refusing to remove the mount point", sub, err);
+            }
+          if (s.depth == s.alloc)
+            {
+              s.alloc *= 2;
+              s.levels = xrealloc (s.levels, s.alloc * sizeof (*s.levels));
+            }
+          s.levels[s.depth] = (struct rm_level){ .name = xstrdup (sub), .dev = st.st_dev, .ino = st.st_ino };
+          s.depth++;
+          close (fd);
+          fd = child;
+          continue;
+        }
+
+      /* Everything listed was visited: scan again; an empty scan means it is empty.  */
+      if (rm_scan (&s, fd, l, err) < 0)
+        return -1;
+      if (l->n > 0)
+        continue;
+
+      if (s.depth == 1)
+        {
+          close (steal_fd (&fd));
+          if (rmdir (writable) < 0 && errno != ENOENT)
+            return berth_make_error_op (err, errno, "rmdir", "rmdir `%s`", writable);
+          return 0;
+        }
+
+      parent = &s.levels[s.depth - 2];
+      up = openat (fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (up < 0)
+        return rm_error (&s, errno, "openat", "open", "..", err);
+      if (fstat (up, &st) < 0)
+        return rm_error (&s, errno, "fstat", NULL, "..", err);
+      if (st.st_dev != parent->dev || st.st_ino != parent->ino)
+        return rm_error (&s, EXDEV, "openat", "directory moved during removal: the parent of", NULL, err);
+      close (fd);
+      fd = steal_fd (&up);
+      name = steal_pointer (&l->name);
+      rm_level_clear_subdirs (l);
+      s.depth--;
+      if (unlinkat (fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return rm_error (&s, errno, "unlinkat", "rmdir", name, err);
+    }
+}

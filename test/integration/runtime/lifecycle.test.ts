@@ -1,0 +1,201 @@
+/**
+ * berth-runtime's lifecycle, for real: create, start, state, kill, delete, run, exec, ps,
+ * list, the monitor and its log, hooks and errors. Every test ends with a leak check.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { waitFor } from '../../helpers/http.js';
+import { containerId, leftovers, makeBundle, readJsonLines, runtimeError, useRuntime } from '../../helpers/runtime.js';
+
+interface State {
+  ociVersion: string;
+  id: string;
+  status: 'creating' | 'created' | 'running' | 'stopped';
+  pid: number;
+  bundle: string;
+  annotations: Record<string, string>;
+  exitCode?: number;
+}
+
+test('create → created, start → running, kill → stopped with its exit code, delete → nothing left', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'signals']);
+  const id = containerId();
+
+  const created = rt.run(['create', '--bundle', b.dir, id]);
+  t.is(created.status, 0, created.stderr);
+  let state = JSON.parse(rt.run(['state', id]).stdout) as State;
+  t.is(state.status, 'created');
+  t.true(state.pid > 0);
+  t.is(state.bundle, b.dir);
+  t.is(state.ociVersion, '1.2.0');
+  t.true(existsSync(`/proc/${state.pid}`), 'the container process exists while created');
+
+  const started = rt.run(['start', id]);
+  t.is(started.status, 0, started.stderr);
+  state = JSON.parse(rt.run(['state', id]).stdout) as State;
+  t.is(state.status, 'running');
+  t.is(rt.run(['start', id]).status, 1, 'a running container cannot be started again');
+
+  const ps = rt.run(['ps', '--format', 'json', id]);
+  t.deepEqual(JSON.parse(ps.stdout), [state.pid]);
+
+  t.is(rt.run(['kill', id, 'TERM']).status, 0);
+  state = await waitFor('the container to stop', async () => {
+    const s = JSON.parse(rt.run(['state', id]).stdout) as State;
+    return s.status === 'stopped' && s.exitCode !== undefined ? s : undefined;
+  });
+  t.is(state.exitCode, 0, 'the probe exits 0 on SIGTERM');
+  t.is(state.pid, 0);
+
+  const deleted = rt.run(['delete', id]);
+  t.is(deleted.status, 0, deleted.stderr);
+  t.false(existsSync(join(rt.root, id)));
+  t.is(rt.run(['state', id]).status, 1);
+  t.deepEqual(leftovers(id), []);
+});
+
+test('run in the foreground exits with the container\'s status and deletes it', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'exit', '3']);
+  const id = containerId();
+  const r = rt.run(['run', '--bundle', b.dir, id]);
+  t.is(r.status, 3, r.stderr);
+  t.false(existsSync(join(rt.root, id)));
+  t.deepEqual(leftovers(id), []);
+
+  const echo = await makeBundle(t, ['/probe', 'echo', 'hello from inside']);
+  const out = rt.run(['run', '--bundle', echo.dir, containerId()]);
+  t.is(out.status, 0, out.stderr);
+  t.is(out.stdout, 'hello from inside\n');
+});
+
+test('a program that does not exist: create fails naming it; run exits 127', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/nope']);
+  const id = containerId();
+  const created = rt.run(['create', '--bundle', b.dir, id]);
+  t.is(created.status, 1);
+  t.regex(runtimeError(created.stderr)?.msg ?? '', /exec \/nope: No such file or directory/);
+  t.false(existsSync(join(rt.root, id)), 'a failed create leaves no state');
+  t.deepEqual(leftovers(id), []);
+
+  const run = rt.run(['run', '--bundle', b.dir, id]);
+  t.is(run.status, 127);
+  t.regex(run.stderr, /exec \/nope: No such file or directory/);
+  t.deepEqual(leftovers(id), []);
+});
+
+test('bad input: an id with a bad character, a duplicate id, a missing bundle, deleting a running container', async (t) => {
+  const rt = await useRuntime(t);
+  const bad = rt.run(['create', '--bundle', '/nonexistent', 'a/b']);
+  t.is(bad.status, 1);
+  t.regex(runtimeError(bad.stderr)?.msg ?? '', /'\/' at position 1/);
+
+  const missing = rt.run(['create', '--bundle', '/nonexistent-bundle', containerId()]);
+  t.is(missing.status, 1);
+  t.regex(runtimeError(missing.stderr)?.msg ?? '', /nonexistent-bundle.*No such file or directory/);
+
+  const b = await makeBundle(t, ['/probe', 'sleep', '60']);
+  const id = containerId();
+  t.is(rt.run(['run', '-d', '--bundle', b.dir, id]).status, 0);
+  const dup = rt.run(['create', '--bundle', b.dir, id]);
+  t.is(dup.status, 1);
+  t.regex(runtimeError(dup.stderr)?.msg ?? '', new RegExp(`container \`${id}\` already exists`));
+  t.is((JSON.parse(rt.run(['state', id]).stdout) as State).status, 'running', 'the duplicate did not touch the first');
+
+  const del = rt.run(['delete', id]);
+  t.is(del.status, 1);
+  t.regex(runtimeError(del.stderr)?.msg ?? '', /is running: stop it first/);
+  t.is(rt.run(['delete', '--force', id]).status, 0);
+  t.deepEqual(leftovers(id), []);
+
+  const usage = rt.run(['kill']);
+  t.is(usage.status, 2);
+  const badSignal = rt.run(['kill', id, 'NOPE']);
+  t.is(badSignal.status, 2);
+});
+
+test('the monitor owns the output: JSON lines in the log, the exit status kept after the caller is gone', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'lines', '50']);
+  const id = containerId();
+  t.is(rt.run(['run', '-d', '--bundle', b.dir, id]).status, 0);
+  const state = await waitFor('the container to finish', async () => {
+    const s = JSON.parse(rt.run(['state', id]).stdout) as State;
+    return s.status === 'stopped' && s.exitCode !== undefined ? s : undefined;
+  });
+  t.is(state.exitCode, 0);
+  const lines = await readJsonLines(join(rt.root, id, 'container.log'));
+  t.is(lines.length, 50);
+  t.like(lines[0], { stream: 'stdout' });
+  t.regex(String(lines[0]?.log), /\n$/);
+  t.regex(String(lines[0]?.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+  t.is(rt.run(['delete', id]).status, 0);
+  t.deepEqual(leftovers(id), []);
+});
+
+test('exec runs in the container\'s namespaces and returns the exit status', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'sleep', '60'], (c) => {
+    c.hostname = 'inside';
+  });
+  const id = containerId();
+  t.is(rt.run(['run', '-d', '--bundle', b.dir, id]).status, 0);
+  const report = rt.run(['exec', id, '/probe', 'report']);
+  t.is(report.status, 0, report.stderr);
+  const r = JSON.parse(report.stdout) as { hostname: string; pid: number };
+  t.is(r.hostname, 'inside');
+  t.true(r.pid > 1, 'a new process in the container\'s pid namespace');
+  t.is(rt.run(['exec', id, '/probe', 'exit', '7']).status, 7);
+  const env = rt.run(['exec', '--env', 'GREETING=hi', id, '/bin/sh', '-c', 'echo $GREETING']);
+  t.is(env.stdout, 'hi\n');
+  const missing = rt.run(['exec', id, '/nope']);
+  t.is(missing.status, 127);
+  t.regex(missing.stderr, /exec \/nope: No such file or directory/);
+  t.is(rt.run(['delete', '--force', id]).status, 0);
+  t.deepEqual(leftovers(id), []);
+});
+
+test('hooks: createRuntime and poststop run with the state on stdin', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'exit', '0']);
+  const hook = join(b.dir, 'hook.sh');
+  await writeFile(hook, '#!/bin/sh\ncat > "$1"\n');
+  await chmod(hook, 0o755);
+  b.config.hooks = {
+    createRuntime: [{ path: hook, args: ['hook.sh', join(b.dir, 'create-runtime.json')] }],
+    poststop: [{ path: hook, args: ['hook.sh', join(b.dir, 'poststop.json')] }],
+  };
+  await b.save();
+  const id = containerId();
+  t.is(rt.run(['run', '--bundle', b.dir, id]).status, 0);
+  const created = JSON.parse(await readFile(join(b.dir, 'create-runtime.json'), 'utf8')) as State;
+  t.like(created, { id, status: 'creating', bundle: b.dir });
+  t.true(created.pid > 0);
+  const stopped = JSON.parse(await readFile(join(b.dir, 'poststop.json'), 'utf8')) as State;
+  t.like(stopped, { id, status: 'stopped' });
+
+  b.config.hooks = { createRuntime: [{ path: '/bin/false' }] };
+  await b.save();
+  const failing = rt.run(['create', '--bundle', b.dir, id]);
+  t.is(failing.status, 1);
+  t.regex(runtimeError(failing.stderr)?.msg ?? '', /hook createRuntime\[0\] \/bin\/false: exited with status 1/);
+  t.deepEqual(leftovers(id), []);
+});
+
+test('list shows containers with their status', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'sleep', '60']);
+  const a = containerId();
+  const c = containerId();
+  t.is(rt.run(['create', '--bundle', b.dir, a]).status, 0);
+  t.is(rt.run(['run', '-d', '--bundle', b.dir, c]).status, 0);
+  const list = JSON.parse(rt.run(['list', '--format', 'json']).stdout) as State[];
+  t.deepEqual(list.map((s) => [s.id, s.status]).sort(), [[a, 'created'], [c, 'running']].sort());
+  t.regex(rt.run(['list']).stdout, new RegExp(`^${a}\\s+\\d+\\s+created`, 'm'));
+  for (const id of [a, c]) t.is(rt.run(['delete', '--force', id]).status, 0);
+  t.deepEqual([...leftovers(a), ...leftovers(c)], []);
+});
