@@ -440,7 +440,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   st->pid = pid;
   st->pid_start = berth_pid_start_time (pid);
   st->monitor_pid = getpid ();
-  if (berth_state_save (st, err) < 0)
+  if (berth_state_save (st, err) < 0 || write_pid_file (o->create.pid_file, pid, err) < 0)
     {
       kill (pid, SIGKILL);
       waitpid (pid, NULL, 0);

@@ -49,12 +49,14 @@ enum
   OPT_ROOT = 256,
   OPT_LOG_FORMAT,
   OPT_DEBUG,
+  OPT_LOG,
 };
 
 static const struct option global_options[] = {
   { "root", required_argument, NULL, OPT_ROOT },
   { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
   { "debug", no_argument, NULL, OPT_DEBUG },
+  { "log", required_argument, NULL, OPT_LOG },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'v' },
   { NULL, 0, NULL, 0 },
@@ -99,6 +101,7 @@ print_help (void)
   printf ("\n"
           "Options:\n"
           "      --root=DIR           state directory (default " BERTH_DEFAULT_ROOT ")\n"
+          "      --log=FILE           also append errors to FILE\n"
           "      --log-format=FORMAT  errors on stderr as `text` (default) or `json` lines\n"
           "      --debug              print debugging information\n"
           "  -h, --help               print this help and exit\n"
@@ -126,6 +129,16 @@ report_error (struct berth_global_args *global, berth_error_t *err)
   int is_usage = (*err)->op && strcmp ((*err)->op, BERTH_OP_USAGE) == 0;
 
   berth_error_write (*err, stderr, global->log_format);
+  if (global->log_file)
+    {
+      /* As crun's --log: the same line appended to a file the caller keeps.  */
+      FILE *log = fopen (global->log_file, "ae");
+      if (log)
+        {
+          berth_error_write (*err, log, global->log_format);
+          fclose (log);
+        }
+    }
   if (is_usage && global->log_format == BERTH_LOG_FORMAT_TEXT)
     fprintf (stderr, "Try `berth-runtime --help` for more information.\n");
   berth_error_release (err);
@@ -183,6 +196,13 @@ main (int argc, char **argv)
               err->op = xstrdup (BERTH_OP_USAGE);
               return report_error (&global, &err);
             }
+          break;
+
+        case OPT_LOG:
+          if (*optarg == '\0')
+            return usage_error (&global, "option `--log` needs a file name");
+          /* crun accepts "file:PATH"; so do we.  */
+          global.log_file = strncmp (optarg, "file:", 5) == 0 ? optarg + 5 : optarg;
           break;
 
         case OPT_DEBUG:

@@ -31,6 +31,7 @@ struct berth_global_args
 {
   const char *root;                 /* --root: state directory */
   enum berth_log_format log_format; /* --log-format: how errors go to stderr */
+  const char *log_file;             /* --log: errors are also appended there */
   bool debug;                       /* --debug */
   int exit_code;                    /* set by a handler to exit with it (run: the container's status) */
 };
