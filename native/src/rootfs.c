@@ -552,9 +552,33 @@ setup_console (int rootfd, int console_fd, berth_error_t *err)
   fd = resolve_in_root (rootfd, "/dev/console", true, &canonical, err);
   if (fd < 0)
     return berth_error_wrap (err, "create `/dev/console`");
-  if (mount (proc_fd_path (source, console_fd), proc_fd_path (target, fd), NULL, MS_BIND, NULL) < 0)
+  if (mount (proc_fd_path (source, console_fd), proc_fd_path (target, fd), NULL, MS_BIND, NULL) == 0)
+    return 0;
+  if (errno != EINVAL)
     return berth_make_error_op (err, errno, "mount", "bind mount the console (fd %d) on `/dev/console`",
                                 console_fd);
+
+  /* The terminal was opened by the runtime before this mount namespace was unshared, so its
+     fd names a mount of the old namespace, which the kernel refuses to bind from (EINVAL).
+     Bind the same pty through its path in this namespace, once sure it is the same file.  */
+  {
+    char pty[PATH_MAX];
+    struct stat want, got;
+    ssize_t len = readlink (source, pty, sizeof (pty) - 1);
+
+    if (len < 0)
+      return berth_make_error_op (err, errno, "readlink", "readlink `%s` (the console)", source);
+    pty[len] = '\0';
+    if (fstat (console_fd, &want) < 0)
+      return berth_make_error_op (err, errno, "fstat", "fstat the console (fd %d)", console_fd);
+    if (pty[0] != '/' || stat (pty, &got) < 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+      return berth_make_error_op (err, EINVAL, "mount",
+                                  "bind mount the console (fd %d) on `/dev/console`: its fd is from another "
+                                  "mount namespace and `%s` is not the same file here",
+                                  console_fd, pty);
+    if (mount (pty, target, NULL, MS_BIND, NULL) < 0)
+      return berth_make_error_op (err, errno, "mount", "bind mount the console `%s` on `/dev/console`", pty);
+  }
   return 0;
 }
 
@@ -563,11 +587,20 @@ setup_console (int rootfd, int console_fd, berth_error_t *err)
 static int
 pivot_into (const char *root_path, berth_error_t *err)
 {
+  cleanup_close int oldroot = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (oldroot < 0)
+    return berth_make_error_op (err, errno, "open", "open `/`");
   if (chdir (root_path) < 0)
     return berth_make_error_op (err, errno, "chdir", "chdir `%s`", root_path);
-  /* The old root ends up mounted on top of the new one, at ".".  */
+  /* The old root ends up mounted on top of the new one.  */
   if (syscall (SYS_pivot_root, ".", ".") < 0)
     return berth_make_error_op (err, errno, "pivot_root", "pivot_root into `%s`", root_path);
+  /* "." is still the new root's directory, and a lookup of "." does not cross the mount
+     stacked on it: move to the old root itself first (as runc), or the next call would
+     make the whole new tree rslave and undo the mounts' own propagation.  */
+  if (fchdir (oldroot) < 0)
+    return berth_make_error_op (err, errno, "fchdir", "fchdir to the old root");
   /* rslave, not rprivate (as runc): unmounting must not propagate to the host, but a
      private copy could pin mounts the host is trying to release.  */
   if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)

@@ -37,6 +37,10 @@ struct berth_rootfs_options
  *  7. root.readonly: remount "/" read-only; linux.sysctl written under /proc/sys.
  * On failure, *err names the call and its object ("mount overlay on /x/rootfs: Invalid
  * argument").  Nothing needs undoing by the caller: the mount namespace dies with it.
+ * Paths in messages: host paths (root_path, layers, writable, bind sources) as the host
+ * sees them; paths inside the container as the container sees them, with the root named
+ * once in front for steps 3-4: "rootfs `/b/rootfs`: mount proc on `/proc`: Operation not
+ * permitted".  /dev/console (step 4) is made whenever console_fd >= 0, tmpfs /dev or not.
  */
 int berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_options *options,
                         berth_error_t *err);
