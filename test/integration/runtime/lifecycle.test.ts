@@ -199,3 +199,42 @@ test('list shows containers with their status', async (t) => {
   for (const id of [a, c]) t.is(rt.run(['delete', '--force', id]).status, 0);
   t.deepEqual([...leftovers(a), ...leftovers(c)], []);
 });
+
+test('a namespace joined by path: the second container shares the first one\'s network namespace', async (t) => {
+  const rt = await useRuntime(t);
+  const a = containerId();
+  const first = await makeBundle(t, ['/probe', 'sleep', '60']);
+  t.is(rt.run(['run', '-d', '--bundle', first.dir, a]).status, 0);
+  const pid = (JSON.parse(rt.run(['state', a]).stdout) as State).pid;
+  const second = await makeBundle(t, ['/probe', 'report'], (c) => {
+    c.linux.namespaces = c.linux.namespaces.map((ns) => (ns.type === 'network' ? { type: 'network', path: `/proc/${pid}/ns/net` } : ns));
+  });
+  const b = containerId();
+  const r = rt.run(['run', '--bundle', second.dir, b]);
+  t.is(r.status, 0, r.stderr);
+  const theirs = JSON.parse(rt.run(['exec', a, '/probe', 'report']).stdout) as { namespaces: Record<string, number> };
+  const ours = JSON.parse(r.stdout) as { namespaces: Record<string, number> };
+  t.is(ours.namespaces.net, theirs.namespaces.net);
+  t.not(ours.namespaces.uts, theirs.namespaces.uts, 'the other namespaces are its own');
+  t.is(rt.run(['delete', '--force', a]).status, 0);
+  t.deepEqual([...leftovers(a), ...leftovers(b)], []);
+});
+
+test('what is not implemented yet is refused naming the field, and nothing is left', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'exit', '0'], (c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
+  });
+  const id = containerId();
+  const r = rt.run(['create', '--bundle', b.dir, id]);
+  t.is(r.status, 1);
+  t.regex(runtimeError(r.stderr)?.msg ?? '', /linux\.seccomp/);
+  t.false(existsSync(join(rt.root, id)));
+  b.config.linux.seccomp = undefined;
+  b.config.process.args = [];
+  await b.save();
+  const empty = rt.run(['create', '--bundle', b.dir, id]);
+  t.is(empty.status, 1);
+  t.regex(runtimeError(empty.stderr)?.msg ?? '', /process\.args/);
+  t.deepEqual(leftovers(id), []);
+});

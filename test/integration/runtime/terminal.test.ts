@@ -78,3 +78,20 @@ test('run -t from a terminal: a real pty with the configured size, and Ctrl-C re
   t.regex(got.out(), /30/, 'and 30 rows high');
   t.deepEqual(leftovers(id), []);
 });
+
+test('exec -t gives the new process a terminal of its own', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'sleep', '60']);
+  const id = containerId();
+  t.is(rt.run(['run', '-d', '--bundle', b.dir, id]).status, 0);
+  const command = [runtimeBinary, '--root', rt.root, 'exec', '-t', id, '/probe', 'tty'].join(' ');
+  const script = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const got = collect(script);
+  t.teardown(() => script.kill('SIGKILL'));
+  t.is(await got.done, 0, got.out());
+  t.regex(got.out(), /true/);
+  const plain = rt.run(['exec', id, '/probe', 'tty']);
+  t.regex(plain.stdout, /false/, 'without -t there is no terminal');
+  t.is(rt.run(['delete', '--force', id]).status, 0);
+  t.deepEqual(leftovers(id), []);
+});
