@@ -76,7 +76,7 @@ copy_config (const char *bundle, const char *state_dir, berth_error_t *err)
 
   if (berth_read_file (from, &data, &len, err) < 0)
     return -1;
-  return berth_write_file_atomic (to, data, len, 0600, err);
+  return berth_write_file_replace (to, data, len, 0600, err);
 }
 
 static struct berth_state *
@@ -119,7 +119,7 @@ write_pid_file (const char *path, pid_t pid, berth_error_t *err)
   if (path == NULL)
     return 0;
   len = snprintf (buf, sizeof (buf), "%d", (int) pid);
-  return berth_write_file_atomic (path, buf, (size_t) len, 0644, err);
+  return berth_write_file_replace (path, buf, (size_t) len, 0644, err);
 }
 
 /* Remove the state directory, the cgroup and the writable layer of a dead container.  */

@@ -172,7 +172,7 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
   if (o->pid_file)
     {
       int len = snprintf (buf, sizeof (buf), "%d", (int) pid);
-      if (berth_write_file_atomic (o->pid_file, buf, (size_t) len, 0644, err) < 0)
+      if (berth_write_file_replace (o->pid_file, buf, (size_t) len, 0644, err) < 0)
         {
           kill (pid, SIGKILL);
           berth_loop_unblock (&old);

@@ -92,7 +92,7 @@ berth_state_save (const struct berth_state *s, berth_error_t *err)
   json_object_object_add (o, "detached", json_object_new_boolean (s->detached));
   json_object_object_add (o, "annotations", annotations_json (s->annotation_keys, s->annotation_values, s->n_annotations));
   text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
-  ret = berth_write_file_atomic (path, text, strlen (text), 0600, err);
+  ret = berth_write_file_replace (path, text, strlen (text), 0600, err);
   json_object_put (o);
   return ret;
 }
@@ -252,7 +252,7 @@ berth_state_write_exit (const char *dir, int wait_status, berth_error_t *err)
     json_object_object_add (o, "signal", json_object_new_string (strsignal (WTERMSIG (wait_status))));
   json_object_object_add (o, "finishedAt", json_object_new_string (now));
   text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
-  ret = berth_write_file_atomic (path, text, strlen (text), 0600, err);
+  ret = berth_write_file_replace (path, text, strlen (text), 0600, err);
   json_object_put (o);
   return ret;
 }

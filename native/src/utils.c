@@ -145,7 +145,7 @@ berth_write_all (int fd, const void *data, size_t len)
    The caller unlinks tmp on failure.  */
 static int
 write_tmp_and_rename (int *fdp, const char *tmp, const char *path, const void *data, size_t len,
-                      mode_t mode, berth_error_t *err)
+                      mode_t mode, bool durable, berth_error_t *err)
 {
   if (fchmod (*fdp, mode) < 0)
     return berth_make_error_op (err, errno, "fchmod", "fchmod `%s`", tmp);
@@ -153,7 +153,7 @@ write_tmp_and_rename (int *fdp, const char *tmp, const char *path, const void *d
   if (berth_write_all (*fdp, data, len) < 0)
     return berth_make_error_op (err, errno, "write", "write `%s`", tmp);
 
-  if (fsync (*fdp) < 0)
+  if (durable && fsync (*fdp) < 0)
     return berth_make_error_op (err, errno, "fsync", "fsync `%s`", tmp);
 
   if (close (steal_fd (fdp)) < 0)
@@ -165,9 +165,9 @@ write_tmp_and_rename (int *fdp, const char *tmp, const char *path, const void *d
   return 0;
 }
 
-int
-berth_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
-                         berth_error_t *err)
+static int
+write_file_replace (const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                    berth_error_t *err)
 {
   cleanup_free char *dir = NULL;
   cleanup_free char *tmp = NULL;
@@ -202,13 +202,15 @@ berth_write_file_atomic (const char *path, const void *data, size_t len, mode_t 
       return berth_error_wrap (err, "write `%s`", path);
     }
 
-  ret = write_tmp_and_rename (&fd, tmp, path, data, len, mode, err);
+  ret = write_tmp_and_rename (&fd, tmp, path, data, len, mode, durable, err);
   if (ret < 0)
     {
       unlink (tmp); /* best effort: the error being reported is the one above */
       return berth_error_wrap (err, "write `%s`", path);
     }
 
+  if (! durable)
+    return 0;
   /* The new content is in place; make the rename itself durable.  */
   dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0)
@@ -223,6 +225,18 @@ berth_write_file_atomic (const char *path, const void *data, size_t len, mode_t 
     }
 
   return 0;
+}
+
+int
+berth_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, berth_error_t *err)
+{
+  return write_file_replace (path, data, len, mode, true, err);
+}
+
+int
+berth_write_file_replace (const char *path, const void *data, size_t len, mode_t mode, berth_error_t *err)
+{
+  return write_file_replace (path, data, len, mode, false, err);
 }
 
 /* Create one directory; an existing directory is fine.  */

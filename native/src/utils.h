@@ -101,6 +101,12 @@ int berth_read_file (const char *path, char **out, size_t *len, berth_error_t *e
 int berth_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
                              berth_error_t *err);
 
+/* The same without fsync: readers never see a half-written file, but a crash may lose the
+   new version.  For the runtime's state, which lives in /run (tmpfs) and dies with a reboot
+   anyway: fsync there only costs time on every create.  */
+int berth_write_file_replace (const char *path, const void *data, size_t len, mode_t mode,
+                              berth_error_t *err);
+
 /* write(2) all of data, retrying short writes and EINTR.  Returns 0, or -1 with errno set.  */
 int berth_write_all (int fd, const void *data, size_t len);
 

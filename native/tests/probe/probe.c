@@ -17,8 +17,9 @@
  *                      reparented to the namespace's init.  The probe waits for the child
  *                      only, prints {"zombies":[pids]} and sleeps forever.  With no init
  *                      (the probe is PID 1) they stay zombies; with berth.init they vanish.
- *   signals            print "ready", then the name of every signal received (SIGHUP...),
- *                      one per line, flushed; exit 0 after SIGTERM
+ *   signals            print "ready" once every handler is in place, then the name of every
+ *                      signal received (SIGHUP, SIGRTMIN+3...), one per line, flushed; exit
+ *                      0 after SIGTERM.  Signals pending together come lowest number first.
  *   lines N            print "line 1" ... "line N" as fast as stdio allows
  *   tty                {"stdin":b,"stdout":b,"stderr":b,"rows":r,"cols":c} (TIOCGWINSZ on
  *                      stdin; rows/cols are null and "error" says why when it fails)
@@ -883,8 +884,9 @@ ignore_signal (int sig)
   (void) sig;
 }
 
-/* Every catchable signal gets a handler (PID 1 would otherwise drop the default-action
-   ones sent from inside its namespace) and is blocked, then taken with sigwaitinfo.  */
+/* Every catchable signal is blocked and gets a handler (PID 1 would otherwise drop the
+   default-action ones sent from inside its namespace), then is taken with sigwaitinfo.
+   Signals pending together come out lowest number first, as the kernel dequeues them.  */
 static int
 verb_signals (void)
 {
@@ -896,11 +898,12 @@ verb_signals (void)
   sa.sa_handler = ignore_signal;
   sigfillset (&sa.sa_mask);
   sigfillset (&all);
+  /* Block first: a signal arriving between the two steps stays pending, never lost.  */
+  if (sigprocmask (SIG_BLOCK, &all, NULL) < 0)
+    die ("sigprocmask", NULL);
   for (sig = 1; sig <= SIGRTMAX; sig++)
     if (sig != SIGKILL && sig != SIGSTOP)
       sigaction (sig, &sa, NULL); /* glibc's internal RT signals fail here, harmlessly */
-  if (sigprocmask (SIG_BLOCK, &all, NULL) < 0)
-    die ("sigprocmask", NULL);
   puts ("ready");
   finish_stdout ();
   for (;;)
