@@ -72,6 +72,7 @@ berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_e
   if (o.tty && o.detach)
     return berth_cmd_usage (err, "exec: -t and -d together are not supported");
   o.args = argv + optind + 1;
+  o.log_format = global->log_format;
   o.env = env;
   return berth_container_exec (global->root, id, &o, &global->exit_code, err);
 }

@@ -56,6 +56,7 @@ struct berth_exec_options
   bool tty;
   bool detach;
   const char *pid_file;
+  enum berth_log_format log_format; /* how the process reports that it could not start */
 };
 
 int berth_container_exec (const char *root, const char *id, const struct berth_exec_options *o, int *exit_code,

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -80,7 +81,7 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
 }
 
 static void __attribute__ ((noreturn))
-exec_child (struct berth_process *p, int console, bool detach)
+exec_child (struct berth_process *p, int console, bool detach, enum berth_log_format log_format)
 {
   berth_error_t err = NULL;
   cleanup_free char *exe = NULL;
@@ -107,7 +108,8 @@ exec_child (struct berth_process *p, int console, bool detach)
   syscall (SYS_close_range, 3U, ~0U, 0U);
   berth_process_exec (p, exe, &err);
 fail:
-  dprintf (STDERR_FILENO, "berth-runtime: %s\n", err->msg);
+  berth_error_write (err, stderr, log_format);
+  fflush (stderr);
   _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
 }
 
@@ -167,7 +169,7 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       berth_loop_unblock (&old);
       if (master >= 0)
         close (master);
-      exec_child (p, slave, o->detach);
+      exec_child (p, slave, o->detach, o->log_format);
     }
   if (o->pid_file)
     {

@@ -106,6 +106,11 @@ export const errorTable = {
     description: '`nginx -t` rejected a configuration Berth generated; the running configuration is unchanged.',
     hint: 'The message quotes nginx\'s own words; fix the value it points at (a domain or a custom snippet).',
   },
+  E_RUNTIME_FAILED: {
+    status: 500,
+    description: 'berth-runtime failed to create, start, stop or delete a container.',
+    hint: 'The message names the failing call, its object and errno; the runtime\'s own log is in the container\'s state directory.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;
