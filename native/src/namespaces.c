@@ -88,13 +88,20 @@ loopback_up (berth_error_t *err)
 }
 
 int
-berth_ns_setup (const struct berth_config *c, berth_error_t *err)
+berth_ns_unshare_cgroup (const struct berth_config *c, berth_error_t *err)
 {
   const struct berth_namespace *cg = berth_config_namespace (c, CLONE_NEWCGROUP);
-  const struct berth_namespace *net = berth_config_namespace (c, CLONE_NEWNET);
 
   if (cg && cg->path == NULL && unshare (CLONE_NEWCGROUP) < 0)
     return berth_make_error_op (err, errno, "unshare", "unshare cgroup namespace");
+  return 0;
+}
+
+int
+berth_ns_setup (const struct berth_config *c, berth_error_t *err)
+{
+  const struct berth_namespace *net = berth_config_namespace (c, CLONE_NEWNET);
+
   if (c->hostname && sethostname (c->hostname, strlen (c->hostname)) < 0)
     return berth_make_error_op (err, errno, "sethostname", "sethostname `%s`", c->hostname);
   if (c->domainname && setdomainname (c->domainname, strlen (c->domainname)) < 0)

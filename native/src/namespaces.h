@@ -15,9 +15,13 @@ int berth_ns_clone_flags (const struct berth_config *c);
 /* Join the namespaces given by path, of the types in `types` (CLONE_NEW* mask).  */
 int berth_ns_join_paths (const struct berth_config *c, int types, berth_error_t *err);
 
-/* In the new namespaces: unshare the cgroup namespace when asked for, set hostname and
-   domainname, bring up lo in a new network namespace.  */
+/* In the new namespaces: set hostname and domainname, bring up lo in a new network
+   namespace.  */
 int berth_ns_setup (const struct berth_config *c, berth_error_t *err);
+
+/* Unshare the cgroup namespace when the config asks for a new one: call once the process
+   is in its cgroup.  */
+int berth_ns_unshare_cgroup (const struct berth_config *c, berth_error_t *err);
 
 /* Join the namespaces of a running process (exec): every namespace of `pid` that differs
    from ours, the mount namespace last.  The pid namespace applies to our children.  */

@@ -675,6 +675,17 @@ write_sysctls (const struct berth_config *c, berth_error_t *err)
   return 0;
 }
 
+static int
+call_before_cgroup (const struct berth_rootfs_options *options, berth_error_t *err)
+{
+  static bool called; /* once per process: the container process sets up one root */
+
+  if (called || options == NULL || options->before_cgroup == NULL)
+    return 0;
+  called = true;
+  return options->before_cgroup (options->before_pivot_arg, err);
+}
+
 int
 berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_options *options,
                     berth_error_t *err)
@@ -706,8 +717,15 @@ berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_opti
 
   /* 3-4.  Container paths in messages; the root is named once, here.  */
   for (i = 0; i < c->n_mounts; i++)
-    if (do_mount (c, rootfd, &c->mounts[i], &dev_tmpfs, err) < 0)
-      return berth_error_wrap (err, "rootfs `%s`", c->root_path);
+    {
+      const char *type = c->mounts[i].type;
+      if (type && (strcmp (type, "cgroup") == 0 || strcmp (type, "cgroup2") == 0) && call_before_cgroup (options, err) < 0)
+        return -1;
+      if (do_mount (c, rootfd, &c->mounts[i], &dev_tmpfs, err) < 0)
+        return berth_error_wrap (err, "rootfs `%s`", c->root_path);
+    }
+  if (call_before_cgroup (options, err) < 0)
+    return -1;
   if (dev_tmpfs && setup_dev (rootfd, err) < 0)
     return berth_error_wrap (err, "rootfs `%s`", c->root_path);
   if (options && options->console_fd >= 0 && setup_console (rootfd, options->console_fd, err) < 0)

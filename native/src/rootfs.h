@@ -17,6 +17,11 @@ struct berth_rootfs_options
      to abort.  */
   int (*before_pivot) (void *arg, berth_error_t *err);
   void *before_pivot_arg;
+  /* Called once before the first cgroup mount (or, without one, before before_pivot), or
+     NULL: the caller unshares the cgroup namespace there, once the process is in its
+     cgroup, so the mount shows the container's own cgroup as its root.  Everything before
+     it runs while the caller is still creating the cgroup.  */
+  int (*before_cgroup) (void *arg, berth_error_t *err);
 };
 
 /*

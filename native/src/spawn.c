@@ -128,14 +128,34 @@ berth_spawn_hook_state (const struct berth_spawn *s, const char *status, pid_t p
 struct child_ctx
 {
   const struct berth_spawn *s;
-  const char *state_json;
+  int sync_fd;
+  pid_t host_pid; /* our pid as the caller sees it, from GO */
 };
+
+/* The caller has put us in our cgroup (and run its hooks) when GO arrives: only then may
+   the cgroup namespace be unshared.  The mounts before this ran meanwhile.  */
+static int
+wait_for_go (void *arg, berth_error_t *err)
+{
+  struct child_ctx *ctx = arg;
+  struct sync_msg m;
+
+  if (recv_msg (ctx->sync_fd, &m, NULL) < 0 || m.type != SYNC_GO)
+    _exit (1); /* the caller is gone, or failed and will report why */
+  ctx->host_pid = (pid_t) m.status;
+  return berth_ns_unshare_cgroup (ctx->s->config, err);
+}
 
 static int
 create_container_hooks (void *arg, berth_error_t *err)
 {
   struct child_ctx *ctx = arg;
-  return berth_hooks_run (&ctx->s->config->hooks.create_container, "createContainer", ctx->state_json, err);
+  cleanup_free char *state_json = NULL;
+
+  if (ctx->s->config->hooks.create_container.n == 0)
+    return 0;
+  state_json = berth_spawn_hook_state (ctx->s, "creating", ctx->host_pid);
+  return berth_hooks_run (&ctx->s->config->hooks.create_container, "createContainer", state_json, err);
 }
 
 /* Setup up to READY.  Returns the resolved executable.  */
@@ -161,13 +181,12 @@ open_console (const struct berth_process *p, int *master, int *slave, berth_erro
 }
 
 static int
-child_setup (const struct berth_spawn *s, pid_t host_pid, int *fifo, int *master, int *console, char **exe,
+child_setup (const struct berth_spawn *s, struct child_ctx *ctx, int *fifo, int *master, int *console, char **exe,
              berth_error_t *err)
 {
   struct berth_config *c = s->config;
-  cleanup_free char *state_json = berth_spawn_hook_state (s, "creating", host_pid);
-  struct child_ctx ctx = { .s = s, .state_json = state_json };
-  struct berth_rootfs_options ro = { .console_fd = -1, .before_pivot = create_container_hooks, .before_pivot_arg = &ctx };
+  struct berth_rootfs_options ro = { .console_fd = -1, .before_pivot = create_container_hooks, .before_pivot_arg = ctx,
+                                     .before_cgroup = wait_for_go };
 
   if (berth_ns_join_paths (c, ~CLONE_NEWPID, err) < 0)
     return -1;
@@ -242,15 +261,13 @@ fail:
 static void __attribute__ ((noreturn))
 child_main (const struct berth_spawn *s, int sync_fd, const sigset_t *sigmask)
 {
-  struct sync_msg m;
+  struct child_ctx ctx = { .s = s, .sync_fd = sync_fd };
   berth_error_t err = NULL;
   cleanup_free char *exe = NULL;
   int fifo = -1, master = -1, console = -1;
 
   sigprocmask (SIG_SETMASK, sigmask, NULL);
-  if (recv_msg (sync_fd, &m, NULL) < 0 || m.type != SYNC_GO)
-    _exit (1); /* the caller is gone */
-  if (child_setup (s, (pid_t) m.status, &fifo, &master, &console, &exe, &err) < 0)
+  if (child_setup (s, &ctx, &fifo, &master, &console, &exe, &err) < 0)
     {
       send_msg (sync_fd, SYNC_ERROR, err, 0, -1);
       _exit (1);
@@ -260,7 +277,7 @@ child_main (const struct berth_spawn *s, int sync_fd, const sigset_t *sigmask)
   close (sync_fd);
   if (master >= 0)
     close (master);
-  child_run (s, (pid_t) m.status, fifo, console, exe);
+  child_run (s, ctx.host_pid, fifo, console, exe);
 }
 
 /* ---- the caller.  */
@@ -317,11 +334,9 @@ berth_spawn (const struct berth_spawn *s, const sigset_t *sigmask, pid_t *pid_ou
           || berth_hooks_run (&s->config->hooks.create_runtime, "createRuntime", state_json, err) < 0)
         goto fail;
     }
-  if (send_msg (sv[0], SYNC_GO, NULL, (int) pid, -1) < 0)
-    {
-      berth_make_error_op (err, errno, "send", "start the container process");
-      goto fail;
-    }
+  /* The child may have failed already: its ERROR is still queued, so read on even when
+     GO cannot be sent.  */
+  send_msg (sv[0], SYNC_GO, NULL, (int) pid, -1);
   if (recv_msg (sv[0], &m, master) < 0)
     {
       berth_make_error_op (err, 0, "create", "the container process died while being set up");
