@@ -144,7 +144,8 @@ test('writeBundle creates the directory and writes config.json that parses and v
   t.deepEqual(written, spec);
   t.true(ociSpecSchema.safeParse(written).success);
   t.is((await stat(path)).mode & 0o777, 0o600, 'config.json holds the environment: owner only');
-  t.deepEqual(await readdir(dir), ['config.json'], 'no temp file left behind');
+  t.deepEqual((await readdir(dir)).sort(), ['config.json', 'rootfs'], 'no temp file left behind; the layers\' mount point made');
+  t.true((await stat(join(dir, 'rootfs'))).isDirectory());
 });
 
 test('writeBundle replaces an existing config.json', async (t) => {
