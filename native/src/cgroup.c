@@ -676,13 +676,44 @@ berth_cgroup_enter (const char *path, pid_t pid, berth_error_t *err)
   ret = berth_cgroup_mode (&mode, err);
   if (ret < 0)
     return ret;
-  if (mode == BERTH_CGROUP_V2)
-    return berth_cgroup_v2_enter (cached_v2_root, cpath, pid, err);
+  if (mode != BERTH_CGROUP_V2)
+    {
+      ret = berth_cgroup_read_hierarchies (&hs, err);
+      if (ret < 0)
+        return ret;
+    }
+  /* A delete may remove Berth's empty parent ("/berth") between our mkdirs: try again.  */
+  for (int attempt = 0;; attempt++)
+    {
+      ret = mode == BERTH_CGROUP_V2 ? berth_cgroup_v2_enter (cached_v2_root, cpath, pid, err)
+                                    : berth_cgroup_v1_enter (&hs, cpath, pid, err);
+      if (ret == 0 || attempt == 2 || (*err)->status != ENOENT)
+        return ret;
+      berth_error_release (err);
+    }
+}
 
-  ret = berth_cgroup_read_hierarchies (&hs, err);
-  if (ret < 0)
-    return ret;
-  return berth_cgroup_v1_enter (&hs, cpath, pid, err);
+/* After the last container under Berth's default parent is gone, remove the parent too
+   (only "/berth", which Berth made; a cgroupsPath's parents belong to others).  Not
+   retried: a parent still in use is EBUSY, which is fine.  */
+static void
+remove_default_parent (const char *cpath, const struct berth_cgroup_hierarchies *hs, const char *v2_root)
+{
+  size_t i;
+
+  if (strncmp (cpath, "/berth/", 7) != 0 || strchr (cpath + 7, '/') != NULL)
+    return;
+  if (v2_root)
+    {
+      cleanup_free char *dir = xasprintf ("%s/berth", v2_root);
+      rmdir (dir);
+      return;
+    }
+  for (i = 0; i < hs->n; i++)
+    {
+      cleanup_free char *dir = xasprintf ("%s/berth", hs->items[i].mount_point);
+      rmdir (dir);
+    }
 }
 
 int
@@ -723,12 +754,20 @@ berth_cgroup_destroy (const char *path, berth_error_t *err)
   if (ret < 0)
     return ret;
   if (mode == BERTH_CGROUP_V2)
-    return berth_cgroup_v2_destroy (cached_v2_root, cpath, err);
+    {
+      ret = berth_cgroup_v2_destroy (cached_v2_root, cpath, err);
+      if (ret == 0)
+        remove_default_parent (cpath, NULL, cached_v2_root);
+      return ret;
+    }
 
   ret = berth_cgroup_read_hierarchies (&hs, err);
   if (ret < 0)
     return ret;
-  return berth_cgroup_v1_destroy (&hs, cpath, err);
+  ret = berth_cgroup_v1_destroy (&hs, cpath, err);
+  if (ret == 0)
+    remove_default_parent (cpath, &hs, NULL);
+  return ret;
 }
 
 int

@@ -44,8 +44,8 @@ int berth_cgroup_enter (const char *path, pid_t pid, berth_error_t *err);
 int berth_cgroup_pids (const char *path, pid_t **pids, size_t *n, berth_error_t *err);
 
 /* Remove the cgroup from every hierarchy: kill nothing; retries briefly on EBUSY while the
-   last processes exit.  A cgroup that does not exist is success.  Empty parents that Berth
-   created ("/berth") are left in place.  */
+   last processes exit.  A cgroup that does not exist is success.  Berth's own parent
+   ("/berth") is removed too once empty; other parents are left in place.  */
 int berth_cgroup_destroy (const char *path, berth_error_t *err);
 
 /* Mount the cgroup filesystem for the container at `dest` (an absolute path in the current

@@ -238,3 +238,21 @@ test('what is not implemented yet is refused naming the field, and nothing is le
   t.regex(runtimeError(empty.stderr)?.msg ?? '', /process\.args/);
   t.deepEqual(leftovers(id), []);
 });
+
+test('concurrent creates and deletes do not trip over each other (the shared /berth cgroup parent comes and goes)', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'sleep', '60']);
+  const runAsync = (args: string[]) =>
+    new Promise<number | null>((resolve) => {
+      const child = rt.spawnRun(args);
+      child.once('close', (code) => resolve(code));
+    });
+  for (let round = 0; round < 2; round++) {
+    const ids = Array.from({ length: 8 }, () => containerId());
+    const started = await Promise.all(ids.map((id) => runAsync(['run', '-d', '--bundle', b.dir, id])));
+    t.deepEqual(started, ids.map(() => 0), `round ${round}: every create succeeded`);
+    const deleted = await Promise.all(ids.map((id) => runAsync(['delete', '--force', id])));
+    t.deepEqual(deleted, ids.map(() => 0), `round ${round}: every delete succeeded`);
+    t.deepEqual(ids.flatMap((id) => leftovers(id)), []);
+  }
+});
