@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../../helpers/http.js';
 import { containerId, leftovers, makeBundle, readJsonLines, runtimeError, useRuntime } from '../../helpers/runtime.js';
@@ -255,4 +255,55 @@ test('concurrent creates and deletes do not trip over each other (the shared /be
     t.deepEqual(deleted, ids.map(() => 0), `round ${round}: every delete succeeded`);
     t.deepEqual(ids.flatMap((id) => leftovers(id)), []);
   }
+});
+
+test('every hook kind runs at its point of the lifecycle, in order', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/bin/sh', '-c', 'echo program >> /hooklog; sleep 60']);
+  const log = join(b.rootfs, 'hooklog');
+  // Hooks that run in the runtime's mount namespace see the host path; startContainer runs
+  // after pivot_root and resolves its path inside the container.
+  const host = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `echo ${name} >> ${log}`] });
+  b.config.hooks = {
+    prestart: [host('prestart')],
+    createRuntime: [host('createRuntime')],
+    createContainer: [host('createContainer')],
+    startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo startContainer >> /hooklog'] }],
+    poststart: [host('poststart')],
+    poststop: [host('poststop')],
+  };
+  await b.save();
+  const id = containerId();
+  t.is(rt.run(['create', '--bundle', b.dir, id]).status, 0);
+  t.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), ['prestart', 'createRuntime', 'createContainer']);
+  t.is(rt.run(['start', id]).status, 0);
+  await waitFor('the program to start', async () => ((await readFile(log, 'utf8')).includes('program') ? true : undefined));
+  t.is(rt.run(['delete', '--force', id]).status, 0);
+  const lines = (await readFile(log, 'utf8')).trim().split('\n');
+  t.deepEqual([...lines].sort(), ['createContainer', 'createRuntime', 'poststart', 'poststop', 'prestart', 'program', 'startContainer']);
+  t.deepEqual([...lines].sort((x, y) => order(x) - order(y)), lines, `in lifecycle order: ${lines.join(', ')}`);
+  t.deepEqual(leftovers(id), []);
+});
+
+// poststart runs in the runtime after start returns and the program in the container: their
+// relative order is not fixed, so compare by lifecycle rank with the two as equals.
+function order(name: string): number {
+  return ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].indexOf(name === 'program' ? 'poststart' : name);
+}
+
+test('the log rotates by size and keeps the configured number of files', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'lines', '400'], (c) => {
+    c.annotations = { 'berth.log.max-size': '4k', 'berth.log.max-files': '2' };
+  });
+  const id = containerId();
+  t.is(rt.run(['run', '-d', '--bundle', b.dir, id]).status, 0);
+  await waitFor('the container to stop', async () => ((JSON.parse(rt.run(['state', id]).stdout) as State).status === 'stopped' ? true : undefined));
+  const files = (await readdir(join(rt.root, id))).filter((f) => f.startsWith('container.log')).sort();
+  t.deepEqual(files, ['container.log', 'container.log.1']);
+  for (const f of files) t.true((await stat(join(rt.root, id, f))).size <= 4096, f);
+  const last = await readJsonLines(join(rt.root, id, 'container.log'));
+  t.regex(String(last.at(-1)?.log), /400/, 'the newest lines are in container.log');
+  t.is(rt.run(['delete', id]).status, 0);
+  t.deepEqual(leftovers(id), []);
 });
