@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "fixtures.h"
 #include "tap.h"
 #include "utils.h"
 
@@ -39,39 +40,6 @@ cleanup_logp (struct berth_log **log)
 }
 #define cleanup_log __attribute__ ((cleanup (cleanup_logp)))
 
-static int
-remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-  (void) st;
-  (void) type;
-  (void) ftw;
-  return remove (path);
-}
-
-static void
-cleanup_tmpdirp (char **dir)
-{
-  if (*dir)
-    {
-      nftw (*dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-      free (*dir);
-    }
-}
-#define cleanup_tmpdir __attribute__ ((cleanup (cleanup_tmpdirp)))
-
-static char *
-make_tmpdir (void)
-{
-  const char *base = getenv ("TMPDIR");
-  char *dir = xasprintf ("%s/berth-test-log-XXXXXX", base && *base ? base : "/tmp");
-
-  if (mkdtemp (dir) == NULL)
-    {
-      free (dir);
-      return NULL;
-    }
-  return dir;
-}
 
 /* One entry of a log file, parsed back.  */
 struct entry

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "main.h"
 #include "oci-config.h"
+#include "fixtures.h"
 #include "tap.h"
 #include "utils.h"
 
@@ -109,39 +110,6 @@ reject_at (int line, const char *q, const char *msg)
     }                                    \
   while (0)
 
-static int
-remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-  (void) st;
-  (void) type;
-  (void) ftw;
-  return remove (path);
-}
-
-static void
-cleanup_tmpdirp (char **dir)
-{
-  if (*dir)
-    {
-      nftw (*dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-      free (*dir);
-    }
-}
-#define cleanup_tmpdir __attribute__ ((cleanup (cleanup_tmpdirp)))
-
-static char *
-make_tmpdir (void)
-{
-  const char *base = getenv ("TMPDIR");
-  char *dir = xasprintf ("%s/berth-test-XXXXXX", base && *base ? base : "/tmp");
-
-  if (mkdtemp (dir) == NULL)
-    {
-      free (dir);
-      return NULL;
-    }
-  return dir;
-}
 
 static size_t
 strv_len (char **v)

@@ -13,45 +13,12 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fixtures.h"
 #include "tap.h"
 #include "utils.h"
 
 /* ---- fixtures.  */
 
-static int
-remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-  (void) st;
-  (void) type;
-  (void) ftw;
-  return remove (path);
-}
-
-/* A scratch directory removed with everything in it when it goes out of scope.  */
-static void
-cleanup_tmpdirp (char **dir)
-{
-  if (*dir)
-    {
-      nftw (*dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-      free (*dir);
-    }
-}
-#define cleanup_tmpdir __attribute__ ((cleanup (cleanup_tmpdirp)))
-
-static char *
-make_tmpdir (void)
-{
-  const char *base = getenv ("TMPDIR");
-  char *dir = xasprintf ("%s/berth-test-XXXXXX", base && *base ? base : "/tmp");
-
-  if (mkdtemp (dir) == NULL)
-    {
-      free (dir);
-      return NULL;
-    }
-  return dir;
-}
 
 static bool
 is_dir (const char *path)
