@@ -81,25 +81,22 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
   };
 
   try {
-    let redis: EmbeddedRedis | undefined;
-    let redisEndpoint: RedisEndpoint;
-    if (config.redisUrl) {
-      redisEndpoint = endpointFromUrl(config.redisUrl);
-      log.info('using the external Redis in BERTH_REDIS_URL');
-    } else {
-      redis = await startEmbeddedRedis({ dir: files.redis, binary: config.redisServer, log });
-      cleanups.push(() => redis!.stop());
-      redisEndpoint = redis.endpoint;
-      log.info({ childPid: redis.supervisor.pid }, 'embedded Redis is up');
-    }
-
-    let nginx: EmbeddedNginx | undefined;
-    if (config.nginxMode === 'embedded') {
-      nginx = await startEmbeddedNginx({ prefix: files.nginx, port: config.httpPort, binary: config.nginx, log });
-      cleanups.push(() => nginx!.stop());
-      log.info({ childPid: nginx.supervisor.pid, port: config.httpPort }, 'embedded nginx is up');
-    }
-    const nginxVer = config.nginxMode === 'embedded' ? await nginxVersion(config.nginx).catch(() => undefined) : undefined;
+    // Redis, nginx and `nginx -v` start side by side: each takes a few hundred ms.
+    const [redisStart, nginxStart, nginxVer] = await Promise.allSettled([
+      config.redisUrl ? Promise.resolve(undefined) : startEmbeddedRedis({ dir: files.redis, binary: config.redisServer, log }),
+      config.nginxMode === 'embedded' ? startEmbeddedNginx({ prefix: files.nginx, port: config.httpPort, binary: config.nginx, log }) : Promise.resolve(undefined),
+      config.nginxMode === 'embedded' ? nginxVersion(config.nginx) : Promise.resolve(undefined),
+    ]);
+    const redis: EmbeddedRedis | undefined = redisStart.status === 'fulfilled' ? redisStart.value : undefined;
+    const nginx: EmbeddedNginx | undefined = nginxStart.status === 'fulfilled' ? nginxStart.value : undefined;
+    if (redis) cleanups.push(() => redis.stop());
+    if (nginx) cleanups.push(() => nginx.stop());
+    if (redisStart.status === 'rejected') throw redisStart.reason;
+    if (nginxStart.status === 'rejected') throw nginxStart.reason;
+    const redisEndpoint: RedisEndpoint = redis ? redis.endpoint : endpointFromUrl(config.redisUrl!);
+    log.info(redis ? { childPid: redis.supervisor.pid } : {}, redis ? 'embedded Redis is up' : 'using the external Redis in BERTH_REDIS_URL');
+    if (nginx) log.info({ childPid: nginx.supervisor.pid, port: config.httpPort }, 'embedded nginx is up');
+    const nginxVersionText = nginxVer.status === 'fulfilled' ? nginxVer.value : undefined;
 
     const status = async (): Promise<StatusReport> => {
       const redisHealth: ServiceHealth = { mode: redis ? 'embedded' : 'external', healthy: false, pid: redis?.supervisor.pid, restarts: redis?.supervisor.restarts };
@@ -108,7 +105,7 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
         (err: unknown) => Object.assign(redisHealth, { error: err instanceof Error ? err.message : String(err) }),
       );
       const nginxHealth: ServiceHealth & { port: number } = {
-        mode: config.nginxMode, healthy: false, port: config.httpPort, version: nginxVer, pid: nginx?.supervisor.pid, restarts: nginx?.supervisor.restarts,
+        mode: config.nginxMode, healthy: false, port: config.httpPort, version: nginxVersionText, pid: nginx?.supervisor.pid, restarts: nginx?.supervisor.restarts,
       };
       await probeNginx(config.httpPort).then(
         (p) => Object.assign(nginxHealth, p.status === 404 ? { healthy: true } : { error: `unexpected HTTP ${p.status} for an unknown host` }),
