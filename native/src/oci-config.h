@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "caps.h"
 #include "error.h"
 
 /* Berth's own settings, carried in annotations so the bundle still runs under crun.  */
@@ -91,7 +92,23 @@ struct berth_process
   bool no_new_privileges;
   bool has_oom_score_adj;
   int oom_score_adj;
+  bool has_capabilities; /* false: the capabilities are left as they are */
+  struct berth_caps capabilities;
 };
+
+struct berth_device
+{
+  char *path;  /* absolute, inside the container */
+  char type;   /* 'c', 'b', 'u' or 'p' */
+  int64_t major, minor;
+  bool has_file_mode;
+  mode_t file_mode;
+  bool has_uid, has_gid;
+  uid_t uid;
+  gid_t gid;
+};
+
+struct berth_seccomp;
 
 struct berth_config
 {
@@ -114,6 +131,11 @@ struct berth_config
   char **annotation_keys; /* n_annotations of each, in file order */
   char **annotation_values;
   size_t n_annotations;
+  char **masked_paths;   /* NULL-terminated absolute paths, or NULL */
+  char **readonly_paths; /* NULL-terminated absolute paths, or NULL */
+  struct berth_device *devices;
+  size_t n_devices;
+  struct berth_seccomp *seccomp; /* NULL: no filter */
   /* From berth.* annotations: */
   char **overlay_lower; /* NULL-terminated absolute dirs, top first; NULL when not layered */
   char *overlay_writable;
