@@ -61,6 +61,7 @@ load_config (const char *bundle, struct berth_config **c, berth_error_t *err)
       *c = NULL;
       return berth_make_error_op (err, 0, "config", "%s/config.json: linux.namespaces needs a new mount namespace", bundle);
     }
+  berth_process_clamp_rlimits ((*c)->process);
   return 0;
 }
 

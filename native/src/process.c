@@ -237,3 +237,30 @@ berth_process_default_home (struct berth_process *p)
   p->env[n] = xasprintf ("HOME=%s", home);
   p->env[n + 1] = NULL;
 }
+
+void
+berth_process_clamp_rlimits (struct berth_process *p)
+{
+  size_t i;
+
+  for (i = 0; i < p->n_rlimits; i++)
+    {
+      struct berth_rlimit *r = &p->rlimits[i];
+      struct rlimit now;
+
+      if (getrlimit (r->resource, &now) < 0 || now.rlim_max == RLIM_INFINITY || r->hard <= now.rlim_max)
+        continue;
+      /* Raising a hard limit needs CAP_SYS_RESOURCE, which this host may not grant even to
+         root: lower the limit to what it allows, and say so.  */
+      if (prlimit (0, r->resource, &(struct rlimit){ .rlim_cur = now.rlim_cur, .rlim_max = r->hard }, NULL) == 0)
+        {
+          prlimit (0, r->resource, &now, NULL);
+          continue;
+        }
+      fprintf (stderr, "berth-runtime: warning: %s hard limit %llu is above this host's %llu, which it cannot raise (no CAP_SYS_RESOURCE): using %llu\n",
+               r->type, (unsigned long long) r->hard, (unsigned long long) now.rlim_max, (unsigned long long) now.rlim_max);
+      r->hard = now.rlim_max;
+      if (r->soft > r->hard)
+        r->soft = r->hard;
+    }
+}

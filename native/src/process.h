@@ -23,6 +23,11 @@ int berth_process_find (const struct berth_process *p, char **path, berth_error_
    "/"), as runc and crun do.  Call in the container's root.  */
 void berth_process_default_home (struct berth_process *p);
 
+/* Lower each rlimit whose hard limit the host cannot grant (no CAP_SYS_RESOURCE) to the
+   current hard limit, with a warning on stderr.  Call in the runtime before the container
+   process is created: the warning reaches the caller.  */
+void berth_process_clamp_rlimits (struct berth_process *p);
+
 /* Apply umask, rlimits, oom_score_adj, cwd, groups, gid, uid and no_new_privs, in that
    order (cwd before dropping privileges).  */
 int berth_process_apply (const struct berth_process *p, berth_error_t *err);

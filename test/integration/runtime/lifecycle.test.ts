@@ -307,3 +307,15 @@ test('the log rotates by size and keeps the configured number of files', async (
   t.is(rt.run(['delete', id]).status, 0);
   t.deepEqual(leftovers(id), []);
 });
+
+test('an rlimit above what the host can grant is lowered to the host\'s hard limit, with a warning', async (t) => {
+  const rt = await useRuntime(t);
+  const hostHard = Number.parseInt(/Max open files\s+\S+\s+(\S+)/.exec(await readFile('/proc/self/limits', 'utf8'))?.[1] ?? '0', 10);
+  const b = await makeBundle(t, ['/bin/sh', '-c', 'ulimit -Hn; ulimit -Sn'], (c) => {
+    c.process.rlimits = [{ type: 'RLIMIT_NOFILE', hard: hostHard * 64, soft: 512 }];
+  });
+  const r = rt.run(['run', '--bundle', b.dir, containerId()]);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout, `${hostHard}\n512\n`);
+  t.regex(r.stderr, new RegExp(`RLIMIT_NOFILE hard limit ${hostHard * 64} is above this host's ${hostHard}.*using ${hostHard}`));
+});
