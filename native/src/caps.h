@@ -26,6 +26,12 @@ struct berth_caps
    running kernel does not know (above CAP_LAST_CAP) is an error too.  */
 int berth_caps_parse (json_object *obj, const char *where, struct berth_caps *out, berth_error_t *err);
 
+/* The "CAP_*" name of capability number cap, or NULL when it has none.  */
+const char *berth_caps_name (int cap);
+
+/* The number of a "CAP_*" name, or -1 when it is not a capability.  */
+int berth_caps_from_name (const char *name);
+
 /* Docker's default capability set, as "CAP_*" names, NULL-terminated.  */
 extern const char *const berth_caps_docker_default[];
 

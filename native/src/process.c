@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "process.h"
 #include "utils.h"
 
@@ -108,12 +109,18 @@ berth_process_apply (const struct berth_process *p, berth_error_t *err)
     }
   if (chdir (p->cwd) < 0)
     return berth_make_error_op (err, errno, "chdir", "chdir %s", p->cwd);
+  /* The bounding set is cut while we still hold CAP_SETPCAP; KEEPCAPS carries the permitted
+     set across the uid change, and berth_caps_apply then sets the final sets.  */
+  if (p->has_capabilities && berth_caps_apply_bounding (&p->capabilities, err) < 0)
+    return -1;
   if (setgroups (p->n_additional_gids, p->additional_gids) < 0)
     return berth_make_error_op (err, errno, "setgroups", "setgroups (%zu groups)", p->n_additional_gids);
   if (setresgid (p->gid, p->gid, p->gid) < 0)
     return berth_make_error_op (err, errno, "setgid", "setgid %u", (unsigned) p->gid);
   if (setresuid (p->uid, p->uid, p->uid) < 0)
     return berth_make_error_op (err, errno, "setuid", "setuid %u", (unsigned) p->uid);
+  if (p->has_capabilities && berth_caps_apply (&p->capabilities, err) < 0)
+    return -1;
   if (p->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return berth_make_error_op (err, errno, "prctl", "prctl PR_SET_NO_NEW_PRIVS");
   return 0;
