@@ -383,10 +383,27 @@ berth_container_start (const char *root, const char *id, berth_error_t *err)
       n = read (fd, &byte, 1);
       if (n == 1)
         break;
+      if (n == 0 && berth_pid_start_time (s->pid) == s->pid_start)
+        continue; /* no writer yet */
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return berth_make_error_op (err, errno, "read", "read %s", fifo);
       if (berth_pid_start_time (s->pid) != s->pid_start)
         return berth_make_error_op (err, 0, "start", "the process of container `%s` died before it could start", id);
+    }
+  /* The container keeps its end open until it executes the program: wait for that, so
+     poststart hooks run after the program has started.  */
+  for (;;)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      ssize_t n;
+
+      if (poll (&p, 1, 100) < 0 && errno != EINTR)
+        return berth_make_error_op (err, errno, "poll", "poll %s", fifo);
+      n = read (fd, &byte, 1);
+      if (n == 0 || berth_pid_start_time (s->pid) != s->pid_start)
+        break;
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return berth_make_error_op (err, errno, "read", "read %s", fifo);
     }
   if (unlink (fifo) < 0)
     return berth_make_error_op (err, errno, "unlink", "unlink %s", fifo);

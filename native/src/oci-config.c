@@ -304,13 +304,12 @@ struct unsupported
 /* The isolation/limits work brings these (capabilities, seccomp, masked paths, cgroup
    resources, devices, user namespaces and the rest).  */
 static const struct unsupported process_unsupported[] = {
-  { "capabilities", false }, { "apparmorProfile", true }, { "selinuxLabel", true },
+  { "apparmorProfile", true }, { "selinuxLabel", true },
   { "ioPriority", false },   { "scheduler", false },      { "execCPUAffinity", false },
 };
 
 static const struct unsupported linux_unsupported[] = {
-  { "seccomp", false },     { "maskedPaths", true },  { "readonlyPaths", true },
-  { "resources", true },    { "devices", true },      { "uidMappings", true },
+  { "seccomp", false },     { "resources", true },    { "uidMappings", true },
   { "gidMappings", true },  { "intelRdt", false },    { "personality", false },
   { "mountLabel", true },   { "timeOffsets", false }, { "memoryPolicy", false },
 };
@@ -603,9 +602,24 @@ parse_process_flags (json_object *obj, const char *where, struct berth_process *
   return 0;
 }
 
+static int
+parse_capabilities (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
+{
+  json_object *caps;
+  cleanup_free char *field = xasprintf ("%s%scapabilities", where, *where ? "." : "");
+
+  if (! json_object_object_get_ex (obj, "capabilities", &caps) || caps == NULL)
+    return 0;
+  if (berth_caps_parse (caps, field, &p->capabilities, err) < 0)
+    return -1;
+  p->has_capabilities = true;
+  return 0;
+}
+
 static const process_step process_steps[] = {
   check_process_unsupported, parse_terminal, parse_user,   parse_args,
   parse_env,                 parse_cwd,          parse_rlimits, parse_process_flags,
+  parse_capabilities,
 };
 
 /* A process object found at `where` ("process", or "" for a process.json).  */
@@ -902,6 +916,110 @@ parse_rootfs_propagation (json_object *linux_, struct berth_config *c, berth_err
   return 0;
 }
 
+/* ---- linux.maskedPaths, linux.readonlyPaths, linux.devices (applied by rootfs.c).  */
+
+/* An array of absolute paths; an empty array leaves *out NULL.  */
+static int
+parse_path_list (json_object *linux_, const char *key, char ***out, berth_error_t *err)
+{
+  json_object *v = member (linux_, key);
+  cleanup_free char *where = NULL;
+  size_t i;
+
+  if (v == NULL)
+    return 0;
+  where = field_path ("linux", key);
+  if (get_strv (v, where, false, out, err) < 0)
+    return -1;
+  if ((*out)[0] == NULL)
+    {
+      free (steal_pointer (out));
+      return 0;
+    }
+  for (i = 0; (*out)[i]; i++)
+    if ((*out)[i][0] != '/')
+      return config_error (err, "%s[%zu] \"%s\" must be an absolute path", where, i, (*out)[i]);
+  return 0;
+}
+
+/* The kernel's dev_t: 12 bits of major, 20 of minor.  */
+#define MAX_DEV_MAJOR 4095
+#define MAX_DEV_MINOR 1048575
+
+static int
+parse_device (json_object *v, const char *where, struct berth_config *c, size_t i, berth_error_t *err)
+{
+  struct berth_device *d = &c->devices[i];
+  cleanup_free char *type = NULL;
+  int64_t n = 0;
+  size_t k;
+
+  if (require_object (v, where, err) < 0 || opt_string (v, where, "path", &d->path, err) < 0
+      || opt_string (v, where, "type", &type, err) < 0)
+    return -1;
+  if (d->path == NULL)
+    return config_error (err, "%s.path is required", where);
+  if (d->path[0] != '/')
+    return config_error (err, "%s.path \"%s\" must be an absolute path", where, d->path);
+  if (type == NULL)
+    return config_error (err, "%s.type is required", where);
+  if (strlen (type) != 1 || strchr ("cbup", type[0]) == NULL)
+    return config_error (err, "%s.type \"%s\" must be one of c, b, u, p", where, type);
+  d->type = type[0];
+  /* A FIFO has no device numbers: major and minor are ignored.  */
+  if (d->type != 'p')
+    {
+      if (req_int (v, where, "major", 0, MAX_DEV_MAJOR, &n, err) < 0)
+        return -1;
+      d->major = n;
+      if (req_int (v, where, "minor", 0, MAX_DEV_MINOR, &n, err) < 0)
+        return -1;
+      d->minor = n;
+    }
+  if (opt_int (v, where, "fileMode", 0, 07777, &n, &d->has_file_mode, err) < 0)
+    return -1;
+  if (d->has_file_mode)
+    d->file_mode = (mode_t) n;
+  if (opt_int (v, where, "uid", 0, MAX_ID, &n, &d->has_uid, err) < 0)
+    return -1;
+  if (d->has_uid)
+    d->uid = (uid_t) n;
+  if (opt_int (v, where, "gid", 0, MAX_ID, &n, &d->has_gid, err) < 0)
+    return -1;
+  if (d->has_gid)
+    d->gid = (gid_t) n;
+  for (k = 0; k < i; k++)
+    if (strcmp (c->devices[k].path, d->path) == 0)
+      return config_error (err, "%s.path \"%s\" is given twice (also in linux.devices[%zu])", where, d->path,
+                           k);
+  return 0;
+}
+
+static int
+parse_devices (json_object *linux_, struct berth_config *c, berth_error_t *err)
+{
+  json_object *arr = member (linux_, "devices");
+  size_t i, n;
+
+  if (arr == NULL)
+    return 0;
+  if (require_array (arr, "linux.devices", err) < 0)
+    return -1;
+  n = json_object_array_length (arr);
+  if (n == 0)
+    return 0;
+  c->devices = xmalloc0 (n * sizeof (struct berth_device));
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *w = element_path ("linux.devices", i);
+
+      c->n_devices = i + 1;
+      if (parse_device (json_object_array_get_idx (arr, i), w, c, i, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static int
 parse_linux (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
@@ -924,6 +1042,10 @@ parse_linux (json_object *root, const char *bundle, struct berth_config *c, bert
   sysctl = member (linux_, "sysctl");
   if (sysctl
       && get_string_map (sysctl, "linux.sysctl", &c->sysctl_keys, &c->sysctl_values, &c->n_sysctl, err) < 0)
+    return -1;
+  if (parse_path_list (linux_, "maskedPaths", &c->masked_paths, err) < 0
+      || parse_path_list (linux_, "readonlyPaths", &c->readonly_paths, err) < 0
+      || parse_devices (linux_, c, err) < 0)
     return -1;
   return parse_rootfs_propagation (linux_, c, err);
 }
@@ -1564,6 +1686,11 @@ berth_config_free (struct berth_config *c)
   for (i = 0; i < BERTH_ARRAY_SIZE (hook_kinds); i++)
     free_hook_list ((struct berth_hook_list *) ((char *) &c->hooks + hook_kinds[i].offset));
   free_string_map (c->annotation_keys, c->annotation_values, c->n_annotations);
+  free_strv (c->masked_paths);
+  free_strv (c->readonly_paths);
+  for (i = 0; i < c->n_devices; i++)
+    free (c->devices[i].path);
+  free (c->devices);
   free_strv (c->overlay_lower);
   free (c->overlay_writable);
   free (c);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caps.h"
 #include "oci-config.h"
 #include "utils.h"
 
@@ -49,6 +50,19 @@ jset (json_object *obj, const char *key, json_object *value)
     abort ();
 }
 
+/* Docker's default capability set (docs/isolation.md says why each is there); nothing
+   inheritable or ambient, so a non-root program gets none.  */
+static json_object *
+default_capabilities (void)
+{
+  json_object *caps = jcheck (json_object_new_object ());
+
+  jset (caps, "bounding", jstrv (berth_caps_docker_default));
+  jset (caps, "effective", jstrv (berth_caps_docker_default));
+  jset (caps, "permitted", jstrv (berth_caps_docker_default));
+  return caps;
+}
+
 static json_object *
 default_process (void)
 {
@@ -75,8 +89,7 @@ default_process (void)
   jset (process, "args", jstrv (args));
   jset (process, "env", jstrv (env));
   jset (process, "cwd", jstring ("/"));
-  /* No capabilities yet: they come with the isolation/limits work, with seccomp,
-     maskedPaths and readonlyPaths, which this runtime still rejects.  */
+  jset (process, "capabilities", default_capabilities ());
   jset (process, "rlimits", rlimits);
   jset (process, "noNewPrivileges", jcheck (json_object_new_boolean (1)));
   return process;
@@ -125,6 +138,17 @@ default_mounts_json (void)
   return mounts;
 }
 
+/* Docker's masked and read-only kernel paths: what they expose (host memory, keys, timers,
+   firmware, kernel tunables) is the host's, not the container's.  */
+static const char *const masked_paths[] = {
+  "/proc/asound",     "/proc/acpi",       "/proc/kcore",       "/proc/keys",
+  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+  "/proc/scsi",       "/sys/firmware",    "/sys/devices/virtual/powercap", NULL,
+};
+static const char *const readonly_paths[] = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+};
+
 static json_object *
 default_linux (void)
 {
@@ -141,6 +165,8 @@ default_linux (void)
       json_object_array_add (namespaces, ns);
     }
   jset (linux_, "namespaces", namespaces);
+  jset (linux_, "maskedPaths", jstrv (masked_paths));
+  jset (linux_, "readonlyPaths", jstrv (readonly_paths));
   return linux_;
 }
 

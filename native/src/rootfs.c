@@ -19,12 +19,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -127,6 +129,14 @@ propagation_name (unsigned long flags)
 
 /* ---- resolving a destination inside the root.  */
 
+/* What resolve_in_root does with a missing component.  */
+enum in_root_create
+{
+  IN_ROOT_MKDIR,   /* create directories */
+  IN_ROOT_MKFILE,  /* directories, and an empty file for the last component */
+  IN_ROOT_NOCREATE /* create nothing: a missing component fails with ENOENT */
+};
+
 /* Create `name` in the directory `parent` (canonical) of the root: a directory, or an
    empty file.  An existing entry is left alone (the caller opens it again).  */
 static int
@@ -153,13 +163,14 @@ create_in_root (int rootfd, const char *parent, const char *name, bool file, ber
 
 /*
  * Resolve the container path `path` inside the root open at rootfd, creating what is
- * missing: directories, and for the last component a directory or (create_file) an empty
- * file.  Symlinks are followed as the container would (absolute ones from its root, ".."
+ * missing (per `create`): directories, and for the last component a directory or
+ * (IN_ROOT_MKFILE) an empty file; with IN_ROOT_NOCREATE a missing component is ENOENT.  Symlinks are followed as the container would (absolute ones from its root, ".."
  * stops at its root).  Returns an O_PATH fd of the target and sets *canonical to its
  * symlink-free path from the root ("dev/pts"; "" for the root itself).
  */
 static int
-resolve_in_root (int rootfd, const char *path, bool create_file, char **canonical, berth_error_t *err)
+resolve_in_root (int rootfd, const char *path, enum in_root_create create, char **canonical,
+                 berth_error_t *err)
 {
   cleanup_free char *rest = xstrdup (path);
   cleanup_free char *cur = xstrdup ("");
@@ -198,9 +209,9 @@ resolve_in_root (int rootfd, const char *path, bool create_file, char **canonica
       if (fd >= 0)
         close (steal_fd (&fd));
       fd = open_in_root (rootfd, next, O_NOFOLLOW);
-      if (fd < 0 && errno == ENOENT)
+      if (fd < 0 && errno == ENOENT && create != IN_ROOT_NOCREATE)
         {
-          if (create_in_root (rootfd, cur, comp, last && create_file, err) < 0)
+          if (create_in_root (rootfd, cur, comp, last && create == IN_ROOT_MKFILE, err) < 0)
             return -1;
           fd = open_in_root (rootfd, next, O_NOFOLLOW);
         }
@@ -411,7 +422,7 @@ do_mount (const struct berth_config *c, int rootfd, const struct berth_mount *m,
       file = ! S_ISDIR (st.st_mode);
     }
 
-  fd = resolve_in_root (rootfd, dest, file, &canonical, err);
+  fd = resolve_in_root (rootfd, dest, file ? IN_ROOT_MKFILE : IN_ROOT_MKDIR, &canonical, err);
   if (fd < 0)
     return berth_error_wrap (err, "mount %s on `%s`", bind ? "bind" : m->type, dest);
   if (canonical[0] == '\0') /* "/a/.." or a symlink to "/" */
@@ -549,7 +560,7 @@ setup_console (int rootfd, int console_fd, berth_error_t *err)
   cleanup_close int fd = -1;
   char source[PROC_FD_PATH_SIZE], target[PROC_FD_PATH_SIZE];
 
-  fd = resolve_in_root (rootfd, "/dev/console", true, &canonical, err);
+  fd = resolve_in_root (rootfd, "/dev/console", IN_ROOT_MKFILE, &canonical, err);
   if (fd < 0)
     return berth_error_wrap (err, "create `/dev/console`");
   if (mount (proc_fd_path (source, console_fd), proc_fd_path (target, fd), NULL, MS_BIND, NULL) == 0)
@@ -579,6 +590,86 @@ setup_console (int rootfd, int console_fd, berth_error_t *err)
     if (mount (pty, target, NULL, MS_BIND, NULL) < 0)
       return berth_make_error_op (err, errno, "mount", "bind mount the console `%s` on `/dev/console`", pty);
   }
+  return 0;
+}
+
+/* ---- 4b: linux.devices, made before pivot_root with the resolve-in-root helpers.  */
+
+static mode_t
+device_type (char type)
+{
+  switch (type)
+    {
+    case 'b':
+      return S_IFBLK;
+    case 'p':
+      return S_IFIFO;
+    default: /* 'c', and 'u' (unbuffered) is a character device too */
+      return S_IFCHR;
+    }
+}
+
+/* mknod d->path inside the root (missing parents created), then chmod to fileMode (default
+   0666: mknod's mode went through the umask) and chown to uid:gid (default 0:0).  An
+   existing node of the same type and numbers is kept and gets the mode and owner; anything
+   else there is an error.  Without CAP_MKNOD in the initial user namespace mknod fails
+   with EPERM, reported as such (no bind-mount fallback for these).  */
+static int
+create_device (int rootfd, const struct berth_device *d, berth_error_t *err)
+{
+  cleanup_free char *dir = NULL;
+  cleanup_free char *canonical = NULL;
+  cleanup_close int dirfd = -1;
+  cleanup_close int fd = -1;
+  char path[PROC_FD_PATH_SIZE];
+  mode_t type = device_type (d->type);
+  mode_t mode = d->has_file_mode ? d->file_mode & 07777 : 0666;
+  dev_t dev = type == S_IFIFO ? 0 : makedev ((unsigned) d->major, (unsigned) d->minor);
+  uid_t uid = d->has_uid ? d->uid : 0;
+  gid_t gid = d->has_gid ? d->gid : 0;
+  struct stat st;
+  char *name, *end;
+
+  if (d->path == NULL || d->path[0] != '/')
+    return berth_make_error_op (err, EINVAL, "mknodat", "device path `%s` is not absolute",
+                                d->path ? d->path : "");
+  dir = xstrdup (d->path);
+  end = dir + strlen (dir);
+  while (end > dir + 1 && end[-1] == '/')
+    *--end = '\0';
+  name = strrchr (dir, '/') + 1;
+  if (*name == '\0' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return berth_make_error_op (err, EINVAL, "mknodat", "mknod `%s`: the path does not name a file", d->path);
+  name[-1] = '\0'; /* dir is the parent ("" for the root), name the last component */
+
+  dirfd = resolve_in_root (rootfd, *dir ? dir : "/", IN_ROOT_MKDIR, &canonical, err);
+  if (dirfd < 0)
+    return berth_error_wrap (err, "mknod `%s`", d->path);
+  if (mknodat (dirfd, name, type | mode, dev) < 0)
+    {
+      if (errno == EPERM)
+        return berth_make_error_op (err, errno, "mknodat",
+                                    "mknod `%s` (%c %u:%u): creating device nodes needs CAP_MKNOD in the "
+                                    "initial user namespace",
+                                    d->path, d->type, major (dev), minor (dev));
+      if (errno != EEXIST)
+        return berth_make_error_op (err, errno, "mknodat", "mknod `%s` (%c %u:%u)", d->path, d->type,
+                                    major (dev), minor (dev));
+    }
+  /* Through an O_PATH fd of what is there now, never the name again.  */
+  fd = openat (dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "openat", "open `%s`", d->path);
+  if (fstat (fd, &st) < 0)
+    return berth_make_error_op (err, errno, "fstat", "fstat `%s`", d->path);
+  if ((st.st_mode & S_IFMT) != type || (type != S_IFIFO && st.st_rdev != dev))
+    return berth_make_error_op (err, EEXIST, "mknodat", "mknod `%s` (%c %u:%u): another file is already there",
+                                d->path, d->type, major (dev), minor (dev));
+  if (chmod (proc_fd_path (path, fd), mode) < 0)
+    return berth_make_error_op (err, errno, "chmod", "chmod `%s` to %04o", d->path, (unsigned) mode);
+  if (fchownat (fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+    return berth_make_error_op (err, errno, "fchownat", "chown `%s` to %u:%u", d->path, (unsigned) uid,
+                                (unsigned) gid);
   return 0;
 }
 
@@ -675,6 +766,142 @@ write_sysctls (const struct berth_config *c, berth_error_t *err)
   return 0;
 }
 
+/* ---- 8-9: linux.readonlyPaths and linux.maskedPaths, in the container's own root.  */
+
+/* O_PATH fd of the container path `path` resolved inside the root open at rootfd, nothing
+   created; sets *canonical.  A path that does not exist sets *missing and returns -1 with
+   no error.  */
+static int
+open_existing (int rootfd, const char *path, char **canonical, bool *missing, berth_error_t *err)
+{
+  int fd = resolve_in_root (rootfd, path, IN_ROOT_NOCREATE, canonical, err);
+
+  *missing = fd < 0 && *err != NULL && (*err)->status == ENOENT;
+  if (*missing)
+    berth_error_release (err);
+  return fd;
+}
+
+/* What mount(2) gets for the resolved target: its /proc/self/fd link when the container
+   has a proc of its own (no path walked again), else its canonical path, which had no
+   symlink in any component.  buf has PATH_MAX bytes.  */
+static const char *
+target_path (char *buf, int fd, const char *canonical, bool have_proc)
+{
+  if (have_proc)
+    return proc_fd_path (buf, fd);
+  snprintf (buf, PATH_MAX, "/%s", canonical);
+  return buf;
+}
+
+/* Bind mount onto itself (MS_REC), then remount that read-only keeping the flags it has
+   (nosuid/nodev/noexec of /proc: clearing them would widen the mount, or fail when locked).  */
+static int
+readonly_path (int rootfd, const char *path, bool have_proc, berth_error_t *err)
+{
+  cleanup_free char *canonical = NULL;
+  cleanup_close int fd = -1;
+  char target[PATH_MAX];
+  struct statvfs sv;
+  bool missing;
+
+  fd = open_existing (rootfd, path, &canonical, &missing, err);
+  if (missing)
+    return 0;
+  if (fd < 0)
+    return berth_error_wrap (err, "readonly path `%s`", path);
+  if (canonical[0] == '\0')
+    return berth_make_error_op (err, EINVAL, "mount", "readonly path `%s`: the path is the root (use root.readonly)",
+                                path);
+  target_path (target, fd, canonical, have_proc);
+  if (mount (target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "bind mount readonly path `%s` on itself", path);
+
+  /* The fd still names the file under the new mount: open it again to reach the mount.  */
+  close (steal_fd (&fd));
+  fd = open_in_root (rootfd, canonical, 0);
+  if (fd < 0)
+    return openat2_error (err, errno, canonical);
+  if (fstatvfs (fd, &sv) < 0)
+    return berth_make_error_op (err, errno, "fstatvfs", "fstatvfs `%s`", path);
+  target_path (target, fd, canonical, have_proc);
+  if (mount (NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | statvfs_to_mount_flags (sv.f_flag), NULL)
+      < 0)
+    return berth_make_error_op (err, errno, "mount", "remount readonly path `%s` read-only", path);
+  return 0;
+}
+
+/* A directory gets an empty read-only tmpfs, anything else the container's /dev/null.  */
+static int
+mask_path (int rootfd, const char *path, bool have_proc, berth_error_t *err)
+{
+  cleanup_free char *canonical = NULL;
+  cleanup_free char *null_canonical = NULL;
+  cleanup_close int fd = -1;
+  cleanup_close int nullfd = -1;
+  char target[PATH_MAX], source[PATH_MAX];
+  struct stat st;
+  bool missing;
+
+  fd = open_existing (rootfd, path, &canonical, &missing, err);
+  if (missing)
+    return 0;
+  if (fd < 0)
+    return berth_error_wrap (err, "masked path `%s`", path);
+  if (canonical[0] == '\0')
+    return berth_make_error_op (err, EINVAL, "mount", "masked path `%s`: the path is the root", path);
+  if (fstat (fd, &st) < 0)
+    return berth_make_error_op (err, errno, "fstat", "fstat masked path `%s`", path);
+  target_path (target, fd, canonical, have_proc);
+
+  if (S_ISDIR (st.st_mode))
+    {
+      /* tmpfs has no "size=0" (that means unlimited): read-only is what keeps it empty.  */
+      if (mount ("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+        return berth_make_error_op (err, errno, "mount", "mount tmpfs on masked path `%s`", path);
+      return 0;
+    }
+
+  nullfd = open_existing (rootfd, "/dev/null", &null_canonical, &missing, err);
+  if (nullfd < 0 && ! missing)
+    return berth_error_wrap (err, "masked path `%s`", path);
+  if (nullfd < 0 || fstat (nullfd, &st) < 0 || ! S_ISCHR (st.st_mode) || st.st_rdev != makedev (1, 3))
+    return berth_make_error_op (err, ENOENT, "mount",
+                                "masked path `%s`: the container has no `/dev/null` (character device 1:3) "
+                                "to bind mount on it",
+                                path);
+  target_path (source, nullfd, null_canonical, have_proc);
+  if (mount (source, target, NULL, MS_BIND, NULL) < 0)
+    return berth_make_error_op (err, errno, "mount", "bind mount `/dev/null` on masked path `%s`", path);
+  return 0;
+}
+
+/* After write_sysctls: readonlyPaths usually has /proc/sys.  readonlyPaths first, then
+   maskedPaths (as runc): a path in both ends up masked.  */
+static int
+apply_path_lists (const struct berth_config *c, berth_error_t *err)
+{
+  cleanup_close int rootfd = -1;
+  struct statfs sf;
+  bool have_proc;
+  size_t i;
+
+  if (c->readonly_paths == NULL && c->masked_paths == NULL)
+    return 0;
+  rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return berth_make_error_op (err, errno, "open", "open `/`");
+  have_proc = statfs ("/proc/self/fd", &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+
+  for (i = 0; c->readonly_paths && c->readonly_paths[i]; i++)
+    if (readonly_path (rootfd, c->readonly_paths[i], have_proc, err) < 0)
+      return -1;
+  for (i = 0; c->masked_paths && c->masked_paths[i]; i++)
+    if (mask_path (rootfd, c->masked_paths[i], have_proc, err) < 0)
+      return -1;
+  return 0;
+}
+
 static int
 call_before_cgroup (const struct berth_rootfs_options *options, berth_error_t *err)
 {
@@ -730,6 +957,10 @@ berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_opti
     return berth_error_wrap (err, "rootfs `%s`", c->root_path);
   if (options && options->console_fd >= 0 && setup_console (rootfd, options->console_fd, err) < 0)
     return berth_error_wrap (err, "rootfs `%s`", c->root_path);
+  /* 4b.  Before the root can become read-only (step 7).  */
+  for (i = 0; i < c->n_devices; i++)
+    if (create_device (rootfd, &c->devices[i], err) < 0)
+      return berth_error_wrap (err, "rootfs `%s`", c->root_path);
   close (steal_fd (&rootfd));
 
   /* 5.  */
@@ -746,7 +977,11 @@ berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_opti
   /* 7.  */
   if (c->root_readonly && remount_root_readonly (err) < 0)
     return -1;
-  return write_sysctls (c, err);
+  /* 7: sysctl, before 8, which usually makes /proc/sys read-only.  */
+  if (write_sysctls (c, err) < 0)
+    return -1;
+  /* 8-9.  */
+  return apply_path_lists (c, err);
 }
 
 /* ---- removing <writable>.  */

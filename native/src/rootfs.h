@@ -37,9 +37,18 @@ struct berth_rootfs_options
  *  4. when /dev is a fresh tmpfs: the standard devices (null zero full random urandom tty),
  *     /dev/fd, /dev/std{in,out,err}, /dev/ptmx -> pts/ptmx, /dev/shm if missing; /dev/console
  *     from options->console_fd;
+ *  4b. linux.devices: mknod each (c/u -> S_IFCHR, b -> S_IFBLK, p -> S_IFIFO) inside the
+ *     root, missing parents created, then chmod fileMode (default 0666) and chown uid:gid
+ *     (default 0:0); an existing node of the same type and numbers is kept, anything else
+ *     there is EEXIST; no CAP_MKNOD (user namespaces) is a clear EPERM error;
  *  5. options->before_pivot;
  *  6. pivot_root into the root and detach the old root;
  *  7. root.readonly: remount "/" read-only; linux.sysctl written under /proc/sys.
+ *  8. linux.readonlyPaths (after the sysctls, as they usually include /proc/sys): each
+ *     bind-mounted on itself (MS_REC) and remounted read-only with the flags it had;
+ *  9. linux.maskedPaths: a directory gets an empty read-only tmpfs, anything else the
+ *     container's /dev/null bind-mounted on it (no /dev/null there is an error).
+ *     In 8-9 paths are resolved inside the container's root and a missing one is skipped.
  * On failure, *err names the call and its object ("mount overlay on /x/rootfs: Invalid
  * argument").  Nothing needs undoing by the caller: the mount namespace dies with it.
  * Paths in messages: host paths (root_path, layers, writable, bind sources) as the host

@@ -656,8 +656,10 @@ test_process_unsupported (void)
 {
   cleanup_config struct berth_config *c = NULL;
 
-  REJECT (CFG_PROC (",'capabilities':{'bounding':['CAP_CHOWN']}"), "config.json: process.capabilities is not supported yet");
-  REJECT (CFG_PROC (",'capabilities':{}"), "config.json: process.capabilities is not supported yet");
+  REJECT (CFG_PROC (",'capabilities':{'bounding':['CAP_NOPE']}"),
+          "config.json: process.capabilities.bounding[0] \"CAP_NOPE\" is not a capability");
+  REJECT (CFG_PROC (",'capabilities':{'effective':'CAP_CHOWN'}"),
+          "config.json: process.capabilities.effective must be an array of strings");
   REJECT (CFG_PROC (",'apparmorProfile':'docker-default'"), "config.json: process.apparmorProfile is not supported yet");
   REJECT (CFG_PROC (",'selinuxLabel':'system_u:system_r:container_t:s0'"),
           "config.json: process.selinuxLabel is not supported yet");
@@ -699,9 +701,14 @@ test_process_parse (void)
   TAP_CHECK_STR_EQ (err->op, "config");
   berth_error_release (&err);
 
-  TAP_CHECK (process_parse ("{\"args\":[\"x\"],\"cwd\":\"/\",\"capabilities\":{}}", &p, &err) < 0);
-  TAP_CHECK_STR_EQ (err->msg, "process.json: capabilities is not supported yet");
+  TAP_CHECK (process_parse ("{\"args\":[\"x\"],\"cwd\":\"/\",\"capabilities\":{\"ambient\":[\"CAP_X\"]}}", &p, &err) < 0);
+  TAP_CHECK_STR_EQ (err->msg, "process.json: capabilities.ambient[0] \"CAP_X\" is not a capability");
   berth_error_release (&err);
+
+  TAP_CHECK (process_parse ("{\"args\":[\"x\"],\"cwd\":\"/\",\"capabilities\":{\"bounding\":[\"CAP_KILL\"]}}", &p, &err) == 0);
+  TAP_CHECK (p->has_capabilities && p->capabilities.bounding == (1ULL << 5) && p->capabilities.effective == 0);
+  berth_process_free (p);
+  p = NULL;
 
   TAP_CHECK (process_parse ("{\"args\":[\"x\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\"}]}", &p, &err) < 0);
   TAP_CHECK_STR_EQ (err->msg, "process.json: rlimits[0].soft is required");
@@ -869,13 +876,9 @@ test_linux_unsupported (void)
   cleanup_config struct berth_config *c = NULL;
 
   REJECT (CFG_LINUX ("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW'}"), "config.json: linux.seccomp is not supported yet");
-  REJECT (CFG_LINUX ("'maskedPaths':['/proc/kcore']"), "config.json: linux.maskedPaths is not supported yet");
-  REJECT (CFG_LINUX ("'readonlyPaths':['/proc/sys']"), "config.json: linux.readonlyPaths is not supported yet");
   REJECT (CFG_LINUX ("'resources':{'memory':{'limit':1000000}}"), "config.json: linux.resources is not supported yet");
   REJECT (CFG_LINUX ("'resources':{'devices':[{'allow':false,'access':'rwm'}]}"),
           "config.json: linux.resources is not supported yet");
-  REJECT (CFG_LINUX ("'devices':[{'path':'/dev/fuse','type':'c','major':10,'minor':229}]"),
-          "config.json: linux.devices is not supported yet");
   REJECT (CFG_LINUX ("'uidMappings':[{'containerID':0,'hostID':1000,'size':1}]"),
           "config.json: linux.uidMappings is not supported yet");
   REJECT (CFG_LINUX ("'gidMappings':[{'containerID':0,'hostID':1000,'size':1}]"),
@@ -891,6 +894,121 @@ test_linux_unsupported (void)
   ACCEPT (CFG_LINUX ("'maskedPaths':[],'readonlyPaths':[],'resources':{},'devices':[],'uidMappings':[],"
                      "'gidMappings':[],'mountLabel':'','seccomp':null"),
           &c);
+  /* Empty lists are nothing to do.  */
+  TAP_CHECK (c->masked_paths == NULL);
+  TAP_CHECK (c->readonly_paths == NULL);
+  TAP_CHECK (c->devices == NULL);
+  TAP_CHECK_INT_EQ (c->n_devices, 0);
+  return 0;
+}
+
+/* Docker's lists.  */
+#define MASKED                                                                                      \
+  "'maskedPaths':['/proc/asound','/proc/acpi','/proc/kcore','/proc/keys','/proc/latency_stats',"  \
+  "'/proc/timer_list','/proc/timer_stats','/proc/sched_debug','/proc/scsi','/sys/firmware',"       \
+  "'/sys/devices/virtual/powercap']"
+#define READONLY "'readonlyPaths':['/proc/bus','/proc/fs','/proc/irq','/proc/sys','/proc/sysrq-trigger']"
+
+static int
+test_masked_readonly_paths (void)
+{
+  cleanup_config struct berth_config *c = NULL;
+
+  ACCEPT (CFG_LINUX (MASKED "," READONLY), &c);
+  TAP_CHECK_INT_EQ (strv_len (c->masked_paths), 11);
+  TAP_CHECK_STR_EQ (c->masked_paths[0], "/proc/asound");
+  TAP_CHECK_STR_EQ (c->masked_paths[10], "/sys/devices/virtual/powercap");
+  TAP_CHECK_INT_EQ (strv_len (c->readonly_paths), 5);
+  TAP_CHECK_STR_EQ (c->readonly_paths[3], "/proc/sys");
+  TAP_CHECK_STR_EQ (c->readonly_paths[4], "/proc/sysrq-trigger");
+  TAP_CHECK (c->devices == NULL);
+  berth_config_free (steal_pointer (&c));
+
+  ACCEPT (CFG_LINUX ("'maskedPaths':null,'readonlyPaths':['/x']"), &c);
+  TAP_CHECK (c->masked_paths == NULL);
+  TAP_CHECK_INT_EQ (strv_len (c->readonly_paths), 1);
+
+  REJECT (CFG_LINUX ("'maskedPaths':['/proc/kcore','proc/keys']"),
+          "config.json: linux.maskedPaths[1] \"proc/keys\" must be an absolute path");
+  REJECT (CFG_LINUX ("'maskedPaths':['']"), "config.json: linux.maskedPaths[0] \"\" must be an absolute path");
+  REJECT (CFG_LINUX ("'maskedPaths':['/a',7]"), "config.json: linux.maskedPaths[1] must be a string");
+  REJECT (CFG_LINUX ("'maskedPaths':'/proc/kcore'"), "config.json: linux.maskedPaths must be an array of strings");
+  REJECT (CFG_LINUX ("'readonlyPaths':['/proc/sys','/proc/bus','./fs']"),
+          "config.json: linux.readonlyPaths[2] \"./fs\" must be an absolute path");
+  REJECT (CFG_LINUX ("'readonlyPaths':[null]"), "config.json: linux.readonlyPaths[0] must be a string");
+  REJECT (CFG_LINUX ("'readonlyPaths':{}"), "config.json: linux.readonlyPaths must be an array of strings");
+  return 0;
+}
+
+#define DEV(fields) CFG_LINUX ("'devices':[{'path':'/dev/a','type':'c','major':1,'minor':3}," fields "]")
+
+static int
+test_devices (void)
+{
+  cleanup_config struct berth_config *c = NULL;
+  const struct berth_device *d;
+
+  ACCEPT (CFG_LINUX ("'devices':[{'path':'/dev/fuse','type':'c','major':10,'minor':229,'fileMode':438,"
+                     "'uid':0,'gid':0},"
+                     "{'path':'/dev/sda','type':'b','major':8,'minor':0,'fileMode':432,'uid':1000,'gid':6},"
+                     "{'path':'/dev/ttyX','type':'u','major':4095,'minor':1048575},"
+                     "{'path':'/run/fifo','type':'p'},"
+                     "{'path':'/run/fifo2','type':'p','major':-1,'minor':'x','fileMode':0}]"),
+          &c);
+  TAP_CHECK_INT_EQ (c->n_devices, 5);
+  d = &c->devices[0];
+  TAP_CHECK_STR_EQ (d->path, "/dev/fuse");
+  TAP_CHECK (d->type == 'c' && d->major == 10 && d->minor == 229);
+  TAP_CHECK (d->has_file_mode && d->file_mode == 0666);
+  TAP_CHECK (d->has_uid && d->uid == 0 && d->has_gid && d->gid == 0);
+  d = &c->devices[1];
+  TAP_CHECK (d->type == 'b' && d->major == 8 && d->minor == 0);
+  TAP_CHECK (d->file_mode == 0660 && d->uid == 1000 && d->gid == 6);
+  d = &c->devices[2];
+  TAP_CHECK (d->type == 'u' && d->major == 4095 && d->minor == 1048575);
+  TAP_CHECK (! d->has_file_mode && ! d->has_uid && ! d->has_gid);
+  d = &c->devices[3];
+  TAP_CHECK_STR_EQ (d->path, "/run/fifo");
+  TAP_CHECK (d->type == 'p' && d->major == 0 && d->minor == 0 && ! d->has_file_mode);
+  d = &c->devices[4]; /* a FIFO's numbers are ignored */
+  TAP_CHECK (d->type == 'p' && d->major == 0 && d->minor == 0 && d->has_file_mode && d->file_mode == 0);
+  TAP_CHECK (c->masked_paths == NULL && c->readonly_paths == NULL);
+
+  REJECT (CFG_LINUX ("'devices':{}"), "config.json: linux.devices must be an array");
+  REJECT (DEV ("'/dev/b'"), "config.json: linux.devices[1] must be an object");
+  REJECT (DEV ("{'type':'c','major':1,'minor':1}"), "config.json: linux.devices[1].path is required");
+  REJECT (DEV ("{'path':'dev/b','type':'c','major':1,'minor':1}"),
+          "config.json: linux.devices[1].path \"dev/b\" must be an absolute path");
+  REJECT (DEV ("{'path':5,'type':'c','major':1,'minor':1}"), "config.json: linux.devices[1].path must be a string");
+  REJECT (DEV ("{'path':'/dev/b','major':1,'minor':1}"), "config.json: linux.devices[1].type is required");
+  REJECT (DEV ("{'path':'/dev/b','type':'x','major':1,'minor':1}"),
+          "config.json: linux.devices[1].type \"x\" must be one of c, b, u, p");
+  REJECT (DEV ("{'path':'/dev/b','type':'cb','major':1,'minor':1}"),
+          "config.json: linux.devices[1].type \"cb\" must be one of c, b, u, p");
+  REJECT (DEV ("{'path':'/dev/b','type':'','major':1,'minor':1}"),
+          "config.json: linux.devices[1].type \"\" must be one of c, b, u, p");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','minor':1}"), "config.json: linux.devices[1].major is required");
+  REJECT (DEV ("{'path':'/dev/b','type':'b','major':1}"), "config.json: linux.devices[1].minor is required");
+  REJECT (DEV ("{'path':'/dev/b','type':'u','major':-1,'minor':1}"),
+          "config.json: linux.devices[1].major must be an integer from 0 to 4095");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','major':4096,'minor':1}"),
+          "config.json: linux.devices[1].major must be an integer from 0 to 4095");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1048576}"),
+          "config.json: linux.devices[1].minor must be an integer from 0 to 1048575");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','major':'1','minor':1}"),
+          "config.json: linux.devices[1].major must be an integer");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1,'fileMode':4096}"),
+          "config.json: linux.devices[1].fileMode must be an integer from 0 to 4095");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1,'fileMode':-1}"),
+          "config.json: linux.devices[1].fileMode must be an integer from 0 to 4095");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1,'uid':-1}"),
+          "config.json: linux.devices[1].uid must be an integer from 0 to 4294967294");
+  REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1,'gid':4294967295}"),
+          "config.json: linux.devices[1].gid must be an integer from 0 to 4294967294");
+  REJECT (DEV ("{'path':'/dev/a','type':'b','major':8,'minor':0}"),
+          "config.json: linux.devices[1].path \"/dev/a\" is given twice (also in linux.devices[0])");
+  REJECT (DEV ("{'path':'/dev/b','type':'p'},{'path':'/dev/b','type':'p'}"),
+          "config.json: linux.devices[2].path \"/dev/b\" is given twice (also in linux.devices[1])");
   return 0;
 }
 
@@ -1310,6 +1428,8 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_mount_errors),
   TAP_TEST (test_namespaces),
   TAP_TEST (test_linux_unsupported),
+  TAP_TEST (test_masked_readonly_paths),
+  TAP_TEST (test_devices),
   TAP_TEST (test_sysctl),
   TAP_TEST (test_hostname_needs_uts),
   TAP_TEST (test_rootfs_propagation),

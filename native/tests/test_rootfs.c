@@ -744,6 +744,282 @@ test_setup_full (void)
   return 0;
 }
 
+/* ---- 1b. linux.devices, linux.maskedPaths, linux.readonlyPaths (Docker's kind), with a
+   sysctl written before /proc/sys turns read-only.  Some of Docker's paths are missing on
+   some kernels (no /proc/kcore or /proc/sysrq-trigger in a VM): those are checked to be
+   skipped, the ones there to be masked.  */
+
+struct paths_ctx
+{
+  const char *rootfs;
+  bool have_kcore, have_sysrq;
+};
+
+/* stat path: type, numbers, mode and owner.  */
+static int
+check_node_at (int line, const char *path, mode_t type, unsigned maj, unsigned min, mode_t mode, uid_t uid,
+               gid_t gid)
+{
+  struct stat st;
+
+  if (stat (path, &st) < 0)
+    {
+      tap_diag_at (__FILE__, line, "stat %s: %s", path, strerror (errno));
+      return -1;
+    }
+  if ((st.st_mode & S_IFMT) != type || major (st.st_rdev) != maj || minor (st.st_rdev) != min
+      || (st.st_mode & 07777) != mode || st.st_uid != uid || st.st_gid != gid)
+    {
+      tap_diag_at (__FILE__, line, "%s: mode 0%o, dev %u:%u, owner %u:%u; expected mode 0%o, dev %u:%u, owner %u:%u",
+                   path, (unsigned) st.st_mode, major (st.st_rdev), minor (st.st_rdev), (unsigned) st.st_uid,
+                   (unsigned) st.st_gid, (unsigned) (type | mode), maj, min, (unsigned) uid, (unsigned) gid);
+      return -1;
+    }
+  return 0;
+}
+#define CHECK_NODE(path, type, maj, min, mode, uid, gid)                              \
+  do                                                                                  \
+    {                                                                                 \
+      if (check_node_at (__LINE__, path, type, maj, min, mode, uid, gid) < 0)         \
+        return -1;                                                                    \
+    }                                                                                 \
+  while (0)
+
+/* 0 when writing path fails with EROFS at open.  */
+static int
+write_fails_erofs (const char *path)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+
+  if (fd >= 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return errno == EROFS ? 0 : -1;
+}
+
+static int
+child_paths (void *arg)
+{
+  struct paths_ctx *ctx = arg;
+  const unsigned long nse = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  struct berth_mount mounts[] = {
+    mnt ("proc", "proc", "/proc", nse, NULL),
+    mnt ("tmpfs", "tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"),
+    mnt ("sysfs", "sysfs", "/sys", nse | MS_RDONLY, NULL),
+  };
+  char *masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware", "/nonexistent",
+                     "/dangling", "/proc/no/such", NULL };
+  char *readonly[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/missing/too", NULL };
+  struct berth_device devices[] = {
+    { .path = "/dev/berth-test", .type = 'c', .major = 1, .minor = 3, .has_file_mode = true, .file_mode = 0620,
+      .has_uid = true, .uid = 0, .has_gid = true, .gid = 0 },
+    /* Missing parents are created; a FIFO; an owner.  */
+    { .path = "/dev/berth/fifo", .type = 'p', .has_file_mode = true, .file_mode = 0600, .has_uid = true,
+      .uid = 1000, .has_gid = true, .gid = 1001 },
+    /* Defaults: 0666, 0:0.  */
+    { .path = "/dev/berth/blk", .type = 'b', .major = 7, .minor = 200 },
+    { .path = "/dev/berth/unbuffered", .type = 'u', .major = 1, .minor = 5, .has_file_mode = true,
+      .file_mode = 0640, .has_gid = true, .gid = 5 },
+    /* The same node as setup_dev made: kept, mode applied.  */
+    { .path = "/dev/null", .type = 'c', .major = 1, .minor = 3, .has_file_mode = true, .file_mode = 0666 },
+  };
+  char *sysctl_keys[] = { "kernel.domainname" };
+  char *sysctl_values[] = { "berth.paths" };
+  struct berth_config c = {
+    .root_path = (char *) ctx->rootfs,
+    .mounts = mounts,
+    .n_mounts = BERTH_ARRAY_SIZE (mounts),
+    .sysctl_keys = sysctl_keys,
+    .sysctl_values = sysctl_values,
+    .n_sysctl = 1,
+    .masked_paths = masked,
+    .readonly_paths = readonly,
+    .devices = devices,
+    .n_devices = BERTH_ARRAY_SIZE (devices),
+  };
+  struct berth_rootfs_options o = { .console_fd = -1 };
+  cleanup_free char *points = NULL;
+  cleanup_free char *expected_points = NULL;
+  cleanup_free char *keys = NULL;
+  berth_error_t err = NULL;
+  char domain[64] = "", buf[16];
+  struct statvfs sv;
+
+  CHECK_BERTH (berth_rootfs_setup (&c, &o, &err), err);
+
+  /* Masked files are /dev/null: they read empty.  */
+  CHECK_NODE ("/proc/keys", S_IFCHR, 1, 3, 0666, 0, 0);
+  keys = read_str ("/proc/keys");
+  TAP_CHECK_STR_EQ (keys, "");
+  CHECK_NODE ("/proc/timer_list", S_IFCHR, 1, 3, 0666, 0, 0);
+  if (ctx->have_kcore)
+    {
+      cleanup_close int fd = open ("/proc/kcore", O_RDONLY | O_CLOEXEC);
+      CHECK_NODE ("/proc/kcore", S_IFCHR, 1, 3, 0666, 0, 0);
+      TAP_CHECK (fd >= 0);
+      TAP_CHECK_INT_EQ (read (fd, buf, sizeof (buf)), 0);
+    }
+  else
+    TAP_CHECK (! exists ("/proc/kcore"));
+
+  /* A masked directory: an empty read-only tmpfs.  */
+  TAP_CHECK_INT_EQ (fs_type ("/sys/firmware"), TMPFS_MAGIC);
+  TAP_CHECK (is_readonly ("/sys/firmware"));
+  TAP_CHECK_INT_EQ (count_entries ("/sys/firmware"), 0);
+  TAP_CHECK (open ("/sys/firmware/x", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == EROFS);
+  TAP_CHECK (mkdir ("/sys/firmware/d", 0755) < 0 && errno == EROFS);
+
+  /* Missing paths were skipped and not created; the dangling symlink is still one.  */
+  TAP_CHECK (! exists ("/nonexistent"));
+  TAP_CHECK (! exists ("/nowhere"));
+  TAP_CHECK (! exists ("/missing"));
+  {
+    struct stat st;
+    TAP_CHECK (lstat ("/dangling", &st) == 0 && S_ISLNK (st.st_mode));
+  }
+
+  /* The sysctl went in before /proc/sys turned read-only, which keeps nosuid,nodev,noexec.  */
+  TAP_CHECK_INT_EQ (getdomainname (domain, sizeof (domain)), 0);
+  TAP_CHECK_STR_EQ (domain, "berth.paths");
+  TAP_CHECK (str_file_is ("/proc/sys/kernel/domainname", "berth.paths\n"));
+  TAP_CHECK_INT_EQ (write_fails_erofs ("/proc/sys/kernel/domainname"), 0);
+  TAP_CHECK_INT_EQ (statvfs ("/proc/sys", &sv), 0);
+  TAP_CHECK_INT_EQ (sv.f_flag & (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC),
+                    ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC);
+  TAP_CHECK (is_readonly ("/proc/irq"));
+  if (ctx->have_sysrq)
+    TAP_CHECK_INT_EQ (write_fails_erofs ("/proc/sysrq-trigger"), 0);
+  else
+    TAP_CHECK (! exists ("/proc/sysrq-trigger"));
+  /* The rest of /proc is as it was.  */
+  TAP_CHECK (! is_readonly ("/proc"));
+  TAP_CHECK (exists ("/proc/self/status"));
+
+  /* Devices.  */
+  CHECK_NODE ("/dev/berth-test", S_IFCHR, 1, 3, 0620, 0, 0);
+  CHECK_NODE ("/dev/berth/fifo", S_IFIFO, 0, 0, 0600, 1000, 1001);
+  CHECK_NODE ("/dev/berth/blk", S_IFBLK, 7, 200, 0666, 0, 0);
+  CHECK_NODE ("/dev/berth/unbuffered", S_IFCHR, 1, 5, 0640, 0, 5);
+  CHECK_NODE ("/dev/null", S_IFCHR, 1, 3, 0666, 0, 0);
+  {
+    /* The made-up node is the null device.  */
+    cleanup_close int fd = open ("/dev/berth-test", O_RDWR | O_CLOEXEC);
+    TAP_CHECK (fd >= 0);
+    TAP_CHECK_INT_EQ (write (fd, "x", 1), 1);
+    TAP_CHECK_INT_EQ (read (fd, buf, sizeof (buf)), 0);
+  }
+
+  /* Exactly these mounts.  */
+  points = mount_points ();
+  expected_points = xasprintf ("/ /dev /proc%s /proc/irq /proc/keys /proc/sys%s /proc/timer_list /sys /sys/firmware",
+                               ctx->have_kcore ? " /proc/kcore" : "", ctx->have_sysrq ? " /proc/sysrq-trigger" : "");
+  TAP_CHECK_STR_EQ (points, expected_points);
+  return 0;
+}
+
+/* Failures name the call and the path.  */
+static int
+child_paths_errors (void *arg)
+{
+  struct paths_ctx *ctx = arg;
+  struct berth_mount mounts[] = { mnt ("tmpfs", "tmpfs", "/dev", MS_NOSUID, "mode=755") };
+  struct berth_device dev = { .path = "/dev/null", .type = 'c', .major = 1, .minor = 5 };
+  struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = mounts, .n_mounts = 1,
+                            .devices = &dev, .n_devices = 1 };
+  struct berth_rootfs_options o = { .console_fd = -1 };
+  cleanup_free char *expected = NULL;
+  berth_error_t err = NULL;
+
+  /* Another node is there already.  */
+  expected = xasprintf ("rootfs `%s`: mknod `/dev/null` (c 1:5): another file is already there: File exists",
+                        ctx->rootfs);
+  CHECK_ERROR (berth_rootfs_setup (&c, &o, &err), err, EEXIST, expected);
+  TAP_CHECK (berth_rootfs_setup (&c, &o, &err) < 0);
+  TAP_CHECK_STR_EQ (err->op, "mknodat");
+  berth_error_release (&err);
+
+  /* Through a regular file.  */
+  dev = (struct berth_device){ .path = "/file/x", .type = 'b', .major = 8, .minor = 1 };
+  free (expected);
+  expected = xasprintf ("rootfs `%s`: mknod `/file/x` (b 8:1): Not a directory", ctx->rootfs);
+  CHECK_ERROR (berth_rootfs_setup (&c, &o, &err), err, ENOTDIR, expected);
+
+  /* Not a file name.  */
+  dev = (struct berth_device){ .path = "/dev/..", .type = 'p' };
+  free (expected);
+  expected = xasprintf ("rootfs `%s`: mknod `/dev/..`: the path does not name a file: Invalid argument",
+                        ctx->rootfs);
+  CHECK_ERROR (berth_rootfs_setup (&c, &o, &err), err, EINVAL, expected);
+  return 0;
+}
+
+/* A masked file and no /dev/null in the container (no tmpfs /dev: nothing made one).  */
+static int
+child_paths_no_null (void *arg)
+{
+  struct paths_ctx *ctx = arg;
+  struct berth_mount mounts[] = { mnt ("proc", "proc", "/proc", 0, NULL) };
+  char *masked[] = { "/proc/keys", NULL };
+  struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = mounts, .n_mounts = 1,
+                            .masked_paths = masked };
+  struct berth_rootfs_options o = { .console_fd = -1 };
+  berth_error_t err = NULL;
+
+  CHECK_ERROR (berth_rootfs_setup (&c, &o, &err), err, ENOENT,
+               "masked path `/proc/keys`: the container has no `/dev/null` (character device 1:3) to bind "
+               "mount on it: No such file or directory");
+  return 0;
+}
+
+static int
+test_devices_masked_readonly (void)
+{
+  cleanup_tmpdir char *tmp = NULL;
+  cleanup_free char *rootfs = NULL, *host_dev = NULL, *dangling = NULL, *file = NULL;
+  cleanup_free char *nonexistent = NULL, *nowhere = NULL;
+  char domain_before[64] = "", domain_after[64] = "";
+  struct paths_ctx ctx;
+  struct stat st;
+
+  TAP_REQUIRE (geteuid () == 0, NEED_ROOT);
+  tmp = make_tmpdir ();
+  TAP_CHECK (tmp != NULL);
+  rootfs = path_in (tmp, "rootfs");
+  host_dev = path_in (rootfs, "dev");
+  dangling = path_in (rootfs, "dangling");
+  file = path_in (rootfs, "file");
+  nonexistent = path_in (rootfs, "nonexistent");
+  nowhere = path_in (rootfs, "nowhere");
+  TAP_CHECK_INT_EQ (mkdirs (rootfs), 0);
+  TAP_CHECK_INT_EQ (symlink ("/nowhere", dangling), 0);
+  TAP_CHECK_INT_EQ (write_str (file, ""), 0);
+  TAP_CHECK_INT_EQ (getdomainname (domain_before, sizeof (domain_before)), 0);
+  ctx = (struct paths_ctx){ .rootfs = rootfs, .have_kcore = exists ("/proc/kcore"),
+                            .have_sysrq = exists ("/proc/sysrq-trigger") };
+
+  if (run_child (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS, child_paths, &ctx) < 0)
+    return -1;
+  /* No pid namespace: this one never pivots, and LeakSanitizer cannot stop the threads it
+     lists in the host's /proc from a new pid namespace.  */
+  if (run_child (CLONE_NEWNS, child_paths_errors, &ctx) < 0)
+    return -1;
+  if (run_child (CLONE_NEWNS | CLONE_NEWPID, child_paths_no_null, &ctx) < 0)
+    return -1;
+
+  /* Nothing reached the host.  */
+  TAP_CHECK_INT_EQ (count_mounts_under (tmp), 0);
+  TAP_CHECK_INT_EQ (count_entries (host_dev), 0);
+  TAP_CHECK (! exists (nonexistent) && ! exists (nowhere));
+  TAP_CHECK_INT_EQ (getdomainname (domain_after, sizeof (domain_after)), 0);
+  TAP_CHECK_STR_EQ (domain_after, domain_before);
+  TAP_CHECK (! is_readonly ("/proc/sys"));
+  TAP_CHECK (fs_type ("/sys/firmware") != TMPFS_MAGIC);
+  TAP_CHECK (stat ("/proc/keys", &st) == 0 && S_ISREG (st.st_mode));
+  return 0;
+}
+
 /* ---- 2. layered roots.  */
 
 struct layers
@@ -1604,6 +1880,7 @@ test_remove_writable_mount_point (void)
 
 static const struct tap_test tests[] = {
   TAP_TEST (test_setup_full),
+  TAP_TEST (test_devices_masked_readonly),
   TAP_TEST (test_overlay_root),
   TAP_TEST (test_overlay_two_containers),
   TAP_TEST (test_symlink_escape),

@@ -82,12 +82,25 @@ function environment(env: Record<string, string> = {}): string[] {
   return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
 }
 
+/** Docker's default capability set (docs/isolation.md). */
+export const dockerCapabilities = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+] as const;
+
+/** Docker's masked and read-only kernel paths. */
+const maskedPaths = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
+  '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+] as const;
+const readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
+
 /**
  * Berth's default config.json: the same defaults as `berth-runtime spec` (six namespaces,
  * the standard /proc, /dev, /sys mounts, NOFILE 1024, no_new_privs), a writable root at
  * bundle/rootfs, and the layers and init as annotations.
  *
- * No capabilities, seccomp profile, masked paths or resource limits yet: berth-runtime
+ * No seccomp profile or resource limits yet: berth-runtime
  * refuses them until the isolation work lands, and they will be added here with it.
  */
 export function defaultSpec(options: DefaultSpecOptions): OciSpec {
@@ -108,12 +121,15 @@ export function defaultSpec(options: DefaultSpecOptions): OciSpec {
       cwd: options.cwd ?? '/',
       rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }],
       noNewPrivileges: true,
+      capabilities: { bounding: [...dockerCapabilities], effective: [...dockerCapabilities], permitted: [...dockerCapabilities] },
     },
     root: { path: 'rootfs', readonly: false },
     hostname: options.hostname ?? 'berth',
     mounts: defaultMounts.map((m) => ({ ...m, ...(m.options ? { options: [...m.options] } : {}) })),
     linux: {
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      maskedPaths: [...maskedPaths],
+      readonlyPaths: [...readonlyPaths],
     },
   };
   if (Object.keys(annotationMap).length > 0) spec.annotations = annotationMap;

@@ -24,6 +24,7 @@ export {
 } from './oci-spec.js';
 export {
   defaultSpec,
+  dockerCapabilities,
   writeBundle,
   validateSpec,
   describeIssues,

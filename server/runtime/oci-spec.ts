@@ -3,7 +3,7 @@
  * runtime.md "State") that Berth emits and reads back.
  *
  * Config objects are strict: a property outside the subset is a bug in Berth (a typo, or
- * a feature berth-runtime refuses, such as capabilities), so it is rejected rather than
+ * a feature berth-runtime refuses, such as resources), so it is rejected rather than
  * written and silently ignored. The state schema is lenient, because runtimes add fields
  * of their own (berth-runtime and crun write `rootfs`, crun `owner`).
  */
@@ -31,6 +31,9 @@ export const ociRlimitSchema = z.strictObject({
   hard: z.number().int().min(0),
 });
 
+/** config.md "capabilities": names as in capabilities(7). */
+const capabilityName = z.string().regex(/^CAP_[A-Z_]+$/, 'must be a capability name such as CAP_CHOWN');
+
 export const ociProcessSchema = z
   .strictObject({
     terminal: z.boolean().optional(),
@@ -46,6 +49,15 @@ export const ociProcessSchema = z
     cwd: absolutePath,
     rlimits: z.array(ociRlimitSchema).optional(),
     noNewPrivileges: z.boolean().optional(),
+    capabilities: z
+      .strictObject({
+        bounding: z.array(capabilityName).optional(),
+        effective: z.array(capabilityName).optional(),
+        permitted: z.array(capabilityName).optional(),
+        inheritable: z.array(capabilityName).optional(),
+        ambient: z.array(capabilityName).optional(),
+      })
+      .optional(),
     // config.md: "oomScoreAdj ... the range is -1000 to 1000" (proc(5), oom_score_adj).
     oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
   })
@@ -84,6 +96,8 @@ export const ociLinuxSchema = z
     cgroupsPath: z.string().min(1).optional(),
     sysctl: z.record(z.string().min(1), z.string()).optional(),
     rootfsPropagation: z.enum(['private', 'shared', 'slave', 'unbindable', 'rprivate', 'rshared', 'rslave', 'runbindable']).optional(),
+    maskedPaths: z.array(absolutePath).optional(),
+    readonlyPaths: z.array(absolutePath).optional(),
   })
   .superRefine((linux, ctx) => {
     // config-linux.md: "If a namespace type is specified more than once, ... MUST generate an error."

@@ -14,6 +14,7 @@ import {
   DEFAULT_PATH,
   defaultRuntimeBinary,
   defaultSpec,
+  dockerCapabilities,
   ociSpecSchema,
   validateSpec,
   writeBundle,
@@ -67,10 +68,15 @@ test('defaultSpec: the standard /proc, /dev, /sys and cgroup mounts, with their 
   );
 });
 
-test('defaultSpec: no capabilities, seccomp, masked paths or resources yet', (t) => {
-  const spec = defaultSpec({ args: ['true'] }) as unknown as { process: Record<string, unknown>; linux: Record<string, unknown> };
-  t.false('capabilities' in spec.process);
-  for (const key of ['seccomp', 'maskedPaths', 'readonlyPaths', 'resources', 'devices', 'uidMappings']) t.false(key in spec.linux, key);
+test('defaultSpec: Docker\'s capabilities and masked and read-only paths; no seccomp or resources yet', (t) => {
+  const spec = defaultSpec({ args: ['true'] });
+  t.deepEqual(spec.process.capabilities?.bounding, [...dockerCapabilities]);
+  t.deepEqual(spec.process.capabilities?.effective, [...dockerCapabilities]);
+  t.is(spec.process.capabilities?.ambient, undefined, 'nothing ambient: a non-root program gets no capabilities');
+  t.true(spec.linux?.maskedPaths?.includes('/proc/kcore'));
+  t.true(spec.linux?.readonlyPaths?.includes('/proc/sys'));
+  const linux = spec.linux as Record<string, unknown>;
+  for (const key of ['seccomp', 'resources', 'devices', 'uidMappings']) t.false(key in linux, key);
 });
 
 test('defaultSpec: layers become berth.rootfs.lower (top first, ":"-joined) and berth.rootfs.writable', (t) => {
@@ -163,12 +169,12 @@ test('writeBundle refuses an invalid spec, names every problem and writes nothin
   spec.process.cwd = 'app';
   spec.process.env = ['NOEQUALS'];
   spec.linux?.namespaces?.push({ type: 'pid' });
-  (spec.process as Record<string, unknown>).capabilities = { bounding: [] };
+  (spec.process as Record<string, unknown>).ioPriority = { class: 'IOPRIO_CLASS_IDLE' };
   const err = await t.throwsAsync(writeBundle(dir, spec), { instanceOf: BerthError });
   if (!(err instanceof BerthError)) throw new Error('expected a BerthError');
   t.is(err.code, 'E_BERTH_INTERNAL');
   t.true(err.message.startsWith(`invalid OCI config for bundle ${dir}:`), err.message);
-  for (const where of ['process.args', 'process.cwd', 'process.env[0]', 'linux.namespaces[6].type', 'process: Unrecognized key: "capabilities"']) {
+  for (const where of ['process.args', 'process.cwd', 'process.env[0]', 'linux.namespaces[6].type', 'process: Unrecognized key: "ioPriority"']) {
     t.true(err.message.includes(where), `${where} in: ${err.message}`);
   }
   t.regex(err.message, /namespace pid is listed twice/);
