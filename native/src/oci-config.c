@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 
 #include "oci-config.h"
+#include "seccomp.h"
 #include "utils.h"
 
 #define CONFIG_OP "config"
@@ -309,7 +310,7 @@ static const struct unsupported process_unsupported[] = {
 };
 
 static const struct unsupported linux_unsupported[] = {
-  { "seccomp", false },     { "resources", true },    { "uidMappings", true },
+  { "resources", true },    { "uidMappings", true },
   { "gidMappings", true },  { "intelRdt", false },    { "personality", false },
   { "mountLabel", true },   { "timeOffsets", false }, { "memoryPolicy", false },
 };
@@ -1024,7 +1025,7 @@ static int
 parse_linux (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
   json_object *linux_ = member (root, "linux");
-  json_object *sysctl;
+  json_object *sysctl, *seccomp;
 
   (void) bundle;
   if (linux_ == NULL)
@@ -1046,6 +1047,9 @@ parse_linux (json_object *root, const char *bundle, struct berth_config *c, bert
   if (parse_path_list (linux_, "maskedPaths", &c->masked_paths, err) < 0
       || parse_path_list (linux_, "readonlyPaths", &c->readonly_paths, err) < 0
       || parse_devices (linux_, c, err) < 0)
+    return -1;
+  seccomp = member (linux_, "seccomp");
+  if (seccomp && berth_seccomp_parse (seccomp, "linux.seccomp", &c->seccomp, err) < 0)
     return -1;
   return parse_rootfs_propagation (linux_, c, err);
 }
@@ -1693,5 +1697,6 @@ berth_config_free (struct berth_config *c)
   free (c->devices);
   free_strv (c->overlay_lower);
   free (c->overlay_writable);
+  berth_seccomp_free (c->seccomp);
   free (c);
 }

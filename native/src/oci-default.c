@@ -8,6 +8,7 @@
 
 #include "caps.h"
 #include "oci-config.h"
+#include "seccomp.h"
 #include "utils.h"
 
 static void
@@ -167,6 +168,7 @@ default_linux (void)
   jset (linux_, "namespaces", namespaces);
   jset (linux_, "maskedPaths", jstrv (masked_paths));
   jset (linux_, "readonlyPaths", jstrv (readonly_paths));
+  jset (linux_, "seccomp", berth_seccomp_docker_default ());
   return linux_;
 }
 

@@ -18,6 +18,7 @@
 #include "namespaces.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "spawn.h"
 #include "terminal.h"
 #include "status.h"
@@ -232,8 +233,10 @@ child_run (const struct berth_spawn *s, pid_t host_pid, int fifo, int console, c
 
   if (fifo >= 0)
     {
+      /* Tell start we are going, and keep the fifo open until exec: start reads on to
+         end-of-file, so its poststart hooks run once the program is running (runtime.md).  */
       cleanup_free char *path = xasprintf ("/proc/self/fd/%d", fifo);
-      cleanup_close int w = open (path, O_WRONLY | O_CLOEXEC);
+      int w = open (path, O_WRONLY | O_CLOEXEC);
       if (w < 0 || write (w, "0", 1) != 1)
         _exit (1);
       close (fifo);
@@ -246,12 +249,15 @@ child_run (const struct berth_spawn *s, pid_t host_pid, int fifo, int console, c
       if (berth_hooks_run (&c->hooks.start_container, "startContainer", state_json, &err) < 0)
         goto fail;
     }
-  if (c->init && berth_init_fork (&err) < 0)
-    goto fail;
   if (berth_process_apply (c->process, &err) < 0)
     goto fail;
-  /* Nothing of the runtime's leaks into the program.  */
+  /* Nothing of the runtime's leaks into the program (the fifo closes here too).  */
   syscall (SYS_close_range, 3U, ~0U, 0U);
+  if (c->seccomp && berth_seccomp_load (c->seccomp, &err) < 0)
+    goto fail;
+  /* The init runs as the program's user, with its capabilities and filter.  */
+  if (c->init && berth_init_fork (&err) < 0)
+    goto fail;
   berth_process_exec (c->process, exe, &err);
 fail:
   dprintf (STDERR_FILENO, "berth-runtime: %s\n", err->msg);

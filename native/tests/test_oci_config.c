@@ -875,7 +875,8 @@ test_linux_unsupported (void)
 {
   cleanup_config struct berth_config *c = NULL;
 
-  REJECT (CFG_LINUX ("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW'}"), "config.json: linux.seccomp is not supported yet");
+  REJECT (CFG_LINUX ("'seccomp':{'defaultAction':'SCMP_ACT_NOPE'}"),
+          "config.json: linux.seccomp.defaultAction \"SCMP_ACT_NOPE\" is not a seccomp action");
   REJECT (CFG_LINUX ("'resources':{'memory':{'limit':1000000}}"), "config.json: linux.resources is not supported yet");
   REJECT (CFG_LINUX ("'resources':{'devices':[{'allow':false,'access':'rwm'}]}"),
           "config.json: linux.resources is not supported yet");

@@ -3,10 +3,14 @@
  * names the root filesystem. Berth's own settings travel as `berth.`-prefixed annotations
  * (docs/runtime.md, "Berth's annotations"), so the same bundle also runs under crun and runc.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { z } from 'zod';
 import { BerthError, writeFileAtomic } from '../core/index.js';
+import { defaultRuntimeBinary } from './binary.js';
 import { ociSpecSchema, type OciMount, type OciSpec } from './oci-spec.js';
 
 /** The runtime-spec version Berth writes (berth-runtime reads 1.0.2 to 1.2). */
@@ -82,6 +86,29 @@ function environment(env: Record<string, string> = {}): string[] {
   return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
 }
 
+let seccompProfile: Record<string, unknown> | undefined;
+
+/**
+ * Docker's default seccomp profile, as berth-runtime carries it (native/src/seccomp-default.c,
+ * from moby's profiles): read once from `berth-runtime spec`, so the table lives in one place.
+ */
+export function dockerSeccompProfile(binary: string = defaultRuntimeBinary): { defaultAction: string; [k: string]: unknown } {
+  if (seccompProfile === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-spec-'));
+    try {
+      const r = spawnSync(binary, ['spec', '--bundle', dir], { encoding: 'utf8', shell: false });
+      if (r.status !== 0) {
+        throw new BerthError('E_RUNTIME_FAILED', `${binary} spec failed (${r.error?.message ?? r.stderr.trim()}); build it with \`make -C native\``);
+      }
+      const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { linux: { seccomp: Record<string, unknown> } };
+      seccompProfile = spec.linux.seccomp;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return structuredClone(seccompProfile) as { defaultAction: string };
+}
+
 /** Docker's default capability set (docs/isolation.md). */
 export const dockerCapabilities = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
@@ -100,7 +127,7 @@ const readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc
  * the standard /proc, /dev, /sys mounts, NOFILE 1024, no_new_privs), a writable root at
  * bundle/rootfs, and the layers and init as annotations.
  *
- * No seccomp profile or resource limits yet: berth-runtime
+ * No resource limits yet: berth-runtime
  * refuses them until the isolation work lands, and they will be added here with it.
  */
 export function defaultSpec(options: DefaultSpecOptions): OciSpec {
@@ -130,6 +157,7 @@ export function defaultSpec(options: DefaultSpecOptions): OciSpec {
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
       maskedPaths: [...maskedPaths],
       readonlyPaths: [...readonlyPaths],
+      seccomp: dockerSeccompProfile(),
     },
   };
   if (Object.keys(annotationMap).length > 0) spec.annotations = annotationMap;

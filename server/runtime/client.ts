@@ -5,15 +5,14 @@
  * stderr, turned into a RuntimeError. The command line is docs/runtime.md's.
  */
 import { isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BerthError, run, validateContainerId, type RunResult } from '../core/index.js';
+import { defaultRuntimeBinary } from './binary.js';
 import { describeIssues } from './bundle.js';
 import { lastRuntimeError, parseRuntimeError, RuntimeError } from './errors.js';
 import { ociStateSchema, type OciState } from './oci-spec.js';
 
 /** This checkout's build, for the sources (server/runtime/) and the build (dist/runtime/) alike. */
-export const defaultRuntimeBinary = fileURLToPath(new URL('../../native/build/berth-runtime', import.meta.url));
 
 /** A signal as berth-runtime's `kill` takes it: a name (`SIGTERM`, `TERM`) or a number. */
 export type RuntimeSignal = NodeJS.Signals | `SIGRTMIN+${number}` | number;

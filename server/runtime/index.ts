@@ -25,6 +25,7 @@ export {
 export {
   defaultSpec,
   dockerCapabilities,
+  dockerSeccompProfile,
   writeBundle,
   validateSpec,
   describeIssues,
@@ -34,10 +35,10 @@ export {
   type DefaultSpecOptions,
   type RootfsLayers,
 } from './bundle.js';
+export { defaultRuntimeBinary } from './binary.js';
 export {
   RuntimeClient,
   runtimeArgv,
-  defaultRuntimeBinary,
   type RuntimeClientOptions,
   type RuntimeCall,
   type RuntimeGlobals,

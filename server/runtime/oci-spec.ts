@@ -98,6 +98,8 @@ export const ociLinuxSchema = z
     rootfsPropagation: z.enum(['private', 'shared', 'slave', 'unbindable', 'rprivate', 'rshared', 'rslave', 'runbindable']).optional(),
     maskedPaths: z.array(absolutePath).optional(),
     readonlyPaths: z.array(absolutePath).optional(),
+    // config-linux.md "Seccomp": checked in depth by berth-runtime, which names the bad field.
+    seccomp: z.looseObject({ defaultAction: z.string().regex(/^SCMP_ACT_[A-Z_]+$/) }).optional(),
   })
   .superRefine((linux, ctx) => {
     // config-linux.md: "If a namespace type is specified more than once, ... MUST generate an error."

@@ -15,7 +15,7 @@ export const nativeBuild = fileURLToPath(new URL('../../native/build/', import.m
 export const runtimeBinary = join(nativeBuild, 'berth-runtime');
 export const probeBinary = join(nativeBuild, 'berth-probe');
 
-const busyboxApplets = ['sh', 'true', 'false', 'sleep', 'cat', 'echo', 'ls', 'touch', 'id', 'ps', 'mount', 'env', 'mkdir', 'rm', 'kill', 'grep', 'wc'];
+const busyboxApplets = ['sh', 'true', 'false', 'sleep', 'cat', 'echo', 'ls', 'touch', 'id', 'ps', 'mount', 'env', 'mkdir', 'rm', 'kill', 'grep', 'wc', 'unshare', 'test'];
 
 /** A root filesystem with /bin/busybox (and its applets) and /probe. */
 export async function makeRootfs(dir: string): Promise<string> {

@@ -68,7 +68,7 @@ test('defaultSpec: the standard /proc, /dev, /sys and cgroup mounts, with their 
   );
 });
 
-test('defaultSpec: Docker\'s capabilities and masked and read-only paths; no seccomp or resources yet', (t) => {
+test('defaultSpec: Docker\'s capabilities, masked and read-only paths and seccomp profile; no resources yet', (t) => {
   const spec = defaultSpec({ args: ['true'] });
   t.deepEqual(spec.process.capabilities?.bounding, [...dockerCapabilities]);
   t.deepEqual(spec.process.capabilities?.effective, [...dockerCapabilities]);
@@ -76,7 +76,8 @@ test('defaultSpec: Docker\'s capabilities and masked and read-only paths; no sec
   t.true(spec.linux?.maskedPaths?.includes('/proc/kcore'));
   t.true(spec.linux?.readonlyPaths?.includes('/proc/sys'));
   const linux = spec.linux as Record<string, unknown>;
-  for (const key of ['seccomp', 'resources', 'devices', 'uidMappings']) t.false(key in linux, key);
+  t.is(spec.linux?.seccomp?.defaultAction, 'SCMP_ACT_ERRNO');
+  for (const key of ['resources', 'devices', 'uidMappings']) t.false(key in linux, key);
 });
 
 test('defaultSpec: layers become berth.rootfs.lower (top first, ":"-joined) and berth.rootfs.writable', (t) => {
