@@ -25,6 +25,7 @@
 #include "namespaces.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "spawn.h"
 #include "status.h"
 #include "terminal.h"
@@ -63,6 +64,14 @@ load_config (const char *bundle, struct berth_config **c, berth_error_t *err)
     }
   berth_process_clamp_rlimits ((*c)->process);
   return 0;
+}
+
+/* Compile the seccomp filter before the container exists, from the cache when possible.  */
+static int
+prepare_seccomp (const char *root, struct berth_config *c, berth_error_t *err)
+{
+  cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", root);
+  return c->seccomp ? berth_seccomp_compile (c->seccomp, cache, err) : 0;
 }
 
 /* Keep the bundle's config.json with the state: delete runs its poststop hooks and exec
@@ -253,7 +262,8 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
 
   if (berth_validate_id (id, err) < 0)
     return -1;
-  if (resolve_bundle (o->bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0)
+  if (resolve_bundle (o->bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0
+      || prepare_seccomp (root, c, err) < 0)
     return -1;
   if (c->process->terminal && o->console_socket == NULL)
     return berth_make_error_op (err, 0, "create", "process.terminal is true: create needs --console-socket to hand the terminal to");
@@ -433,7 +443,8 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
 
   if (berth_validate_id (id, err) < 0)
     return -1;
-  if (resolve_bundle (o->create.bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0)
+  if (resolve_bundle (o->create.bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0
+      || prepare_seccomp (root, c, err) < 0)
     return -1;
   if (o->tty)
     c->process->terminal = true;

@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "namespaces.h"
 #include "process.h"
+#include "seccomp.h"
 #include "status.h"
 #include "terminal.h"
 #include "utils.h"
@@ -32,16 +33,18 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
   size_t len, n_env = 0, n_add = 0, i;
   struct berth_process *p;
 
+  /* The container's configuration always: its seccomp filter applies to exec'd processes.  */
+  if (berth_read_file (path, &data, &len, err) < 0 || berth_config_parse (data, len, s->bundle, cfg, err) < 0)
+    return berth_error_wrap (err, "read the configuration of container `%s`", s->id);
   if (o->process_file)
     {
-      if (berth_read_file (o->process_file, &data, &len, err) < 0 || berth_process_parse (data, len, out, err) < 0)
+      cleanup_free char *pdata = NULL;
+      if (berth_read_file (o->process_file, &pdata, &len, err) < 0 || berth_process_parse (pdata, len, out, err) < 0)
         return -1;
       if (o->tty)
         (*out)->terminal = true;
       return 0;
     }
-  if (berth_read_file (path, &data, &len, err) < 0 || berth_config_parse (data, len, s->bundle, cfg, err) < 0)
-    return berth_error_wrap (err, "read the configuration of container `%s`", s->id);
   p = (*cfg)->process;
   /* Reuse the container's process struct: args, env and cwd swapped for ours.  */
   for (i = 0; p->args && p->args[i]; i++)
@@ -81,7 +84,8 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
 }
 
 static void __attribute__ ((noreturn))
-exec_child (struct berth_process *p, int console, bool detach, enum berth_log_format log_format)
+exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int console, bool detach,
+            enum berth_log_format log_format)
 {
   berth_error_t err = NULL;
   cleanup_free char *exe = NULL;
@@ -106,6 +110,8 @@ exec_child (struct berth_process *p, int console, bool detach, enum berth_log_fo
   if (berth_process_find (p, &exe, &err) < 0 || berth_process_apply (p, &err) < 0)
     goto fail;
   syscall (SYS_close_range, 3U, ~0U, 0U);
+  if (seccomp && berth_seccomp_load (seccomp, &err) < 0)
+    goto fail;
   berth_process_exec (p, exe, &err);
 fail:
   berth_error_write (err, stderr, log_format);
@@ -136,6 +142,12 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
                                 berth_status_name (s->status));
   if (exec_process (s, o, &cfg, &p, err) < 0)
     return -1;
+  if (cfg->seccomp)
+    {
+      cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", root);
+      if (berth_seccomp_compile (cfg->seccomp, cache, err) < 0)
+        return -1;
+    }
   if (o->process_file)
     owned = p;
   /* Join the cgroup first (our children inherit it), then the namespaces.  */
@@ -169,7 +181,7 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       berth_loop_unblock (&old);
       if (master >= 0)
         close (master);
-      exec_child (p, slave, o->detach, o->log_format);
+      exec_child (p, cfg ? cfg->seccomp : NULL, slave, o->detach, o->log_format);
     }
   if (o->pid_file)
     {

@@ -18,6 +18,11 @@ struct berth_seccomp;
    list syscalls of every architecture).  */
 int berth_seccomp_parse (json_object *obj, const char *where, struct berth_seccomp **out, berth_error_t *err);
 
+/* Compile the filter to BPF now, in the runtime (libseccomp needs ~30 ms for Docker's
+   profile), reusing <cache_dir>/<hash>.bpf when an earlier container compiled the same
+   profile; berth_seccomp_load then only hands the program to the kernel.  */
+int berth_seccomp_compile (struct berth_seccomp *s, const char *cache_dir, berth_error_t *err);
+
 /* Build the filter and load it into the calling process: the last step before execve, after
    no_new_privs (or with CAP_SYS_ADMIN).  */
 int berth_seccomp_load (const struct berth_seccomp *s, berth_error_t *err);

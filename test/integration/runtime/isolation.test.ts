@@ -4,6 +4,8 @@
  * profile, masked and read-only kernel paths. Each check is a real attempt.
  */
 import test from 'ava';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { containerId, leftovers, makeBundle, useRuntime } from '../../helpers/runtime.js';
 
 interface Report {
@@ -48,5 +50,22 @@ test('what a default container cannot do, even as root', async (t) => {
   const answers = r.stdout.trim().split('\n');
   t.is(answers.length, attempts.length, r.stdout);
   for (const [i, [what]] of attempts.entries()) t.is(answers[i], 'denied', what);
+  t.deepEqual(leftovers(id), []);
+});
+
+test('a process exec\'d into a container gets the same filter and capabilities; the compiled filter is cached', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'sleep', '60']);
+  const id = containerId();
+  t.is(rt.run(['run', '-d', '--bundle', b.dir, id]).status, 0);
+  const r = rt.run(['exec', id, '/probe', 'report']);
+  t.is(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  t.is(report.seccomp, 2);
+  t.is(report.capabilities.CapEff, '00000000a80425fb');
+  t.true(report.no_new_privs);
+  const cached = readdirSync(join(rt.root, '.seccomp-cache')).filter((f) => f.endsWith('.bpf'));
+  t.is(cached.length, 1, 'one program for the one profile');
+  t.is(rt.run(['delete', '--force', id]).status, 0);
   t.deepEqual(leftovers(id), []);
 });
