@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -220,6 +221,11 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
     close (out[1]);
   if (errp[1] >= 0)
     close (errp[1]);
+
+  /* The runtime's parse of config.json (Docker's seccomp profile alone is hundreds of
+     objects) is freed but still resident in this fork, and becomes ours alone once the
+     caller exits: give it back, since the monitor lives as long as the container.  */
+  malloc_trim (0);
 
   loop.child = pid;
   if (log)
