@@ -660,6 +660,21 @@ berth_cgroup_mount_propagation (const char *target, unsigned long flags, berth_e
 
 /* ---- the API: dispatch to a backend.  */
 
+/* What every front function starts with: the canonical path, the host's mode, and on v1 the
+   hierarchies.  */
+static int
+prepare (const char *path, char **cpath, enum berth_cgroup_mode *mode, struct berth_cgroup_hierarchies *hs,
+         berth_error_t *err)
+{
+  int ret = canonical_path (path, cpath, err);
+  if (ret < 0)
+    return ret;
+  ret = berth_cgroup_mode (mode, err);
+  if (ret < 0)
+    return ret;
+  return *mode == BERTH_CGROUP_V2 ? 0 : berth_cgroup_read_hierarchies (hs, err);
+}
+
 int
 berth_cgroup_enter (const char *path, pid_t pid, berth_error_t *err)
 {
@@ -668,20 +683,11 @@ berth_cgroup_enter (const char *path, pid_t pid, berth_error_t *err)
   enum berth_cgroup_mode mode;
   int ret;
 
-  ret = canonical_path (path, &cpath, err);
+  ret = prepare (path, &cpath, &mode, &hs, err);
   if (ret < 0)
     return ret;
   if (pid <= 0)
     return berth_make_error_op (err, EINVAL, "cgroup", "enter cgroup %s: bad pid %d", cpath, (int) pid);
-  ret = berth_cgroup_mode (&mode, err);
-  if (ret < 0)
-    return ret;
-  if (mode != BERTH_CGROUP_V2)
-    {
-      ret = berth_cgroup_read_hierarchies (&hs, err);
-      if (ret < 0)
-        return ret;
-    }
   /* A delete may remove Berth's empty parent ("/berth") between our mkdirs: try again.  */
   for (int attempt = 0;; attempt++)
     {
@@ -724,18 +730,11 @@ berth_cgroup_pids (const char *path, pid_t **pids, size_t *n, berth_error_t *err
   enum berth_cgroup_mode mode;
   int ret;
 
-  ret = canonical_path (path, &cpath, err);
-  if (ret < 0)
-    return ret;
-  ret = berth_cgroup_mode (&mode, err);
+  ret = prepare (path, &cpath, &mode, &hs, err);
   if (ret < 0)
     return ret;
   if (mode == BERTH_CGROUP_V2)
     return berth_cgroup_v2_pids (cached_v2_root, cpath, pids, n, err);
-
-  ret = berth_cgroup_read_hierarchies (&hs, err);
-  if (ret < 0)
-    return ret;
   return berth_cgroup_v1_pids (&hs, cpath, pids, n, err);
 }
 
@@ -747,26 +746,13 @@ berth_cgroup_destroy (const char *path, berth_error_t *err)
   enum berth_cgroup_mode mode;
   int ret;
 
-  ret = canonical_path (path, &cpath, err);
+  ret = prepare (path, &cpath, &mode, &hs, err);
   if (ret < 0)
     return ret;
-  ret = berth_cgroup_mode (&mode, err);
-  if (ret < 0)
-    return ret;
-  if (mode == BERTH_CGROUP_V2)
-    {
-      ret = berth_cgroup_v2_destroy (cached_v2_root, cpath, err);
-      if (ret == 0)
-        remove_default_parent (cpath, NULL, cached_v2_root);
-      return ret;
-    }
-
-  ret = berth_cgroup_read_hierarchies (&hs, err);
-  if (ret < 0)
-    return ret;
-  ret = berth_cgroup_v1_destroy (&hs, cpath, err);
+  ret = mode == BERTH_CGROUP_V2 ? berth_cgroup_v2_destroy (cached_v2_root, cpath, err)
+                                : berth_cgroup_v1_destroy (&hs, cpath, err);
   if (ret == 0)
-    remove_default_parent (cpath, &hs, NULL);
+    remove_default_parent (cpath, &hs, mode == BERTH_CGROUP_V2 ? cached_v2_root : NULL);
   return ret;
 }
 
@@ -779,18 +765,11 @@ berth_cgroup_stats (const char *path, struct berth_cgroup_stats *out, berth_erro
   int ret;
 
   out->memory_bytes = out->cpu_usage_ns = out->pids = BERTH_CGROUP_STAT_UNKNOWN;
-  ret = canonical_path (path, &cpath, err);
-  if (ret < 0)
-    return ret;
-  ret = berth_cgroup_mode (&mode, err);
+  ret = prepare (path, &cpath, &mode, &hs, err);
   if (ret < 0)
     return ret;
   if (mode == BERTH_CGROUP_V2)
     return berth_cgroup_v2_stats (cached_v2_root, cpath, out, err);
-
-  ret = berth_cgroup_read_hierarchies (&hs, err);
-  if (ret < 0)
-    return ret;
   return berth_cgroup_v1_stats (&hs, cpath, out, err);
 }
 
