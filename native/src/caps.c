@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "config-json.h"
 #include "utils.h"
 
-#define CAPS_OP "config"
 #define CAP_LAST_CAP_PATH "/proc/sys/kernel/cap_last_cap"
 
 /* ---- names.  */
@@ -154,21 +154,6 @@ kernel_last_cap (int *out, berth_error_t *err)
 
 /* ---- parsing.  */
 
-static int caps_error (berth_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-/* A validation error (not a system error): op "config", status 0, as in oci-config.c.  */
-static int
-caps_error (berth_error_t *err, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  msg = xvasprintf (fmt, ap);
-  va_end (ap);
-  return berth_make_error_op (err, 0, CAPS_OP, "%s", msg);
-}
-
 /* One set ("bounding") of obj into *mask; absent or null is empty.  */
 static int
 parse_set (json_object *obj, const char *where, const char *set, int last_cap, uint64_t *mask,
@@ -183,7 +168,7 @@ parse_set (json_object *obj, const char *where, const char *set, int last_cap, u
     return 0;
   field = *where ? xasprintf ("%s.%s", where, set) : xstrdup (set);
   if (!json_object_is_type (v, json_type_array))
-    return caps_error (err, "%s must be an array of strings", field);
+    return cfg_error (err, "%s must be an array of strings", field);
 
   n = json_object_array_length (v);
   for (i = 0; i < n; i++)
@@ -193,15 +178,15 @@ parse_set (json_object *obj, const char *where, const char *set, int last_cap, u
       int cap;
 
       if (!json_object_is_type (e, json_type_string))
-        return caps_error (err, "%s[%zu] must be a string", field, i);
+        return cfg_error (err, "%s[%zu] must be a string", field, i);
       name = json_object_get_string (e);
       if (strlen (name) != (size_t) json_object_get_string_len (e))
-        return caps_error (err, "%s[%zu] must not contain a NUL character", field, i);
+        return cfg_error (err, "%s[%zu] must not contain a NUL character", field, i);
       cap = berth_caps_from_name (name);
       if (cap < 0)
-        return caps_error (err, "%s[%zu] \"%s\" is not a capability", field, i, name);
+        return cfg_error (err, "%s[%zu] \"%s\" is not a capability", field, i, name);
       if (cap > last_cap)
-        return caps_error (err, "%s[%zu] \"%s\" is not supported by this kernel (its last capability is %s)",
+        return cfg_error (err, "%s[%zu] \"%s\" is not supported by this kernel (its last capability is %s)",
                            field, i, name, berth_caps_name (last_cap) ? berth_caps_name (last_cap) : "?");
       *mask |= UINT64_C (1) << cap;
     }
@@ -218,7 +203,7 @@ berth_caps_parse (json_object *obj, const char *where, struct berth_caps *out, b
   if (where == NULL)
     where = "";
   if (!json_object_is_type (obj, json_type_object))
-    return caps_error (err, "%s must be an object", *where ? where : "capabilities");
+    return cfg_error (err, "%s must be an object", *where ? where : "capabilities");
 
   ret = kernel_last_cap (&last_cap, err);
   if (ret < 0)

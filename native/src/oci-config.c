@@ -19,64 +19,14 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "config-json.h"
 #include "oci-config.h"
 #include "seccomp.h"
 #include "utils.h"
 
-#define CONFIG_OP "config"
 #define DEFAULT_LOG_MAX_SIZE (10ULL * 1024 * 1024)
 #define DEFAULT_LOG_MAX_FILES 3
 #define MAX_LOG_MAX_FILES 100
-
-/* ---- errors and JSON paths.  */
-
-static int config_error (berth_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-/* A validation error (not a system error): op "config", status 0.  */
-static int
-config_error (berth_error_t *err, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  msg = xvasprintf (fmt, ap);
-  va_end (ap);
-  return berth_make_error_op (err, 0, CONFIG_OP, "%s", msg);
-}
-
-/* "parent.key", or "key" at the top level (parent "").  */
-static char *
-field_path (const char *parent, const char *key)
-{
-  return *parent ? xasprintf ("%s.%s", parent, key) : xstrdup (key);
-}
-
-/* "parent[i]".  */
-static char *
-element_path (const char *parent, size_t i)
-{
-  return xasprintf ("%s[%zu]", parent, i);
-}
-
-static void
-free_strv (char **v)
-{
-  char **p;
-
-  if (v == NULL)
-    return;
-  for (p = v; *p; p++)
-    free (*p);
-  free (v);
-}
-
-static void
-cleanup_jsonp (json_object **o)
-{
-  json_object_put (*o);
-}
-#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
 
 static void
 cleanup_processp (struct berth_process **p)
@@ -84,215 +34,6 @@ cleanup_processp (struct berth_process **p)
   berth_process_free (*p);
 }
 #define cleanup_process __attribute__ ((cleanup (cleanup_processp)))
-
-/* ---- typed access to the JSON tree.  */
-
-/* The member `key` of obj, or NULL when it is absent or null.  */
-static json_object *
-member (json_object *obj, const char *key)
-{
-  json_object *v = NULL;
-
-  if (!json_object_object_get_ex (obj, key, &v))
-    return NULL;
-  return v;
-}
-
-static bool
-is_string (json_object *v)
-{
-  return json_object_is_type (v, json_type_string)
-         && strlen (json_object_get_string (v)) == (size_t) json_object_get_string_len (v);
-}
-
-static int
-require_object (json_object *v, const char *where, berth_error_t *err)
-{
-  if (!json_object_is_type (v, json_type_object))
-    return config_error (err, "%s must be an object", where);
-  return 0;
-}
-
-static int
-require_array (json_object *v, const char *where, berth_error_t *err)
-{
-  if (!json_object_is_type (v, json_type_array))
-    return config_error (err, "%s must be an array", where);
-  return 0;
-}
-
-/* A string without NUL characters, borrowed from v.  */
-static int
-get_string (json_object *v, const char *where, const char **out, berth_error_t *err)
-{
-  if (!json_object_is_type (v, json_type_string))
-    return config_error (err, "%s must be a string", where);
-  if (!is_string (v))
-    return config_error (err, "%s must not contain a NUL character", where);
-  *out = json_object_get_string (v);
-  return 0;
-}
-
-static int
-get_int (json_object *v, const char *where, int64_t min, int64_t max, int64_t *out,
-         berth_error_t *err)
-{
-  int64_t n;
-
-  if (!json_object_is_type (v, json_type_int))
-    return config_error (err, "%s must be an integer", where);
-  n = json_object_get_int64 (v); /* clamped to INT64_MAX above it */
-  if (n < min || n > max)
-    return config_error (err, "%s must be an integer from %" PRId64 " to %" PRId64, where, min, max);
-  *out = n;
-  return 0;
-}
-
-static int
-get_uint64 (json_object *v, const char *where, uint64_t *out, berth_error_t *err)
-{
-  if (!json_object_is_type (v, json_type_int) || json_object_get_int64 (v) < 0)
-    return config_error (err, "%s must be a non-negative integer", where);
-  *out = json_object_get_uint64 (v);
-  return 0;
-}
-
-/* An array of strings, copied into a new NULL-terminated vector.  */
-static int
-get_strv (json_object *v, const char *where, bool non_empty, char ***out, berth_error_t *err)
-{
-  size_t i, n;
-  char **strv;
-
-  if (!json_object_is_type (v, json_type_array)
-      || (non_empty && json_object_array_length (v) == 0))
-    return config_error (err, "%s must be %s array of strings", where, non_empty ? "a non-empty" : "an");
-
-  n = json_object_array_length (v);
-  for (i = 0; i < n; i++)
-    {
-      json_object *e = json_object_array_get_idx (v, i);
-      if (!is_string (e))
-        return config_error (err, "%s[%zu] must be a string", where, i);
-    }
-
-  strv = xmalloc0 ((n + 1) * sizeof (char *));
-  for (i = 0; i < n; i++)
-    strv[i] = xstrdup (json_object_get_string (json_object_array_get_idx (v, i)));
-  *out = strv;
-  return 0;
-}
-
-/* Optional members: absent (or null) leaves *out alone and sets *present (when given) to false.  */
-
-static int
-opt_string (json_object *obj, const char *parent, const char *key, char **out, berth_error_t *err)
-{
-  json_object *v = member (obj, key);
-  cleanup_free char *where = NULL;
-  const char *s;
-  int ret;
-
-  if (v == NULL)
-    return 0;
-  where = field_path (parent, key);
-  ret = get_string (v, where, &s, err);
-  if (ret < 0)
-    return ret;
-  *out = xstrdup (s);
-  return 0;
-}
-
-static int
-opt_bool (json_object *obj, const char *parent, const char *key, bool *out, berth_error_t *err)
-{
-  json_object *v = member (obj, key);
-  cleanup_free char *where = NULL;
-
-  if (v == NULL)
-    return 0;
-  if (!json_object_is_type (v, json_type_boolean))
-    {
-      where = field_path (parent, key);
-      return config_error (err, "%s must be a boolean", where);
-    }
-  *out = json_object_get_boolean (v);
-  return 0;
-}
-
-static int
-opt_int (json_object *obj, const char *parent, const char *key, int64_t min, int64_t max,
-         int64_t *out, bool *present, berth_error_t *err)
-{
-  json_object *v = member (obj, key);
-  cleanup_free char *where = NULL;
-
-  *present = v != NULL;
-  if (v == NULL)
-    return 0;
-  where = field_path (parent, key);
-  return get_int (v, where, min, max, out, err);
-}
-
-static int
-req_int (json_object *obj, const char *parent, const char *key, int64_t min, int64_t max,
-         int64_t *out, berth_error_t *err)
-{
-  cleanup_free char *where = NULL;
-  bool present;
-  int ret;
-
-  ret = opt_int (obj, parent, key, min, max, out, &present, err);
-  if (ret < 0 || present)
-    return ret;
-  where = field_path (parent, key);
-  return config_error (err, "%s is required", where);
-}
-
-static int
-opt_strv (json_object *obj, const char *parent, const char *key, char ***out, berth_error_t *err)
-{
-  json_object *v = member (obj, key);
-  cleanup_free char *where = NULL;
-
-  if (v == NULL)
-    return 0;
-  where = field_path (parent, key);
-  return get_strv (v, where, false, out, err);
-}
-
-/* An object of strings (linux.sysctl, annotations) into two parallel arrays, in file order.  */
-static int
-get_string_map (json_object *v, const char *where, char ***keys, char ***values, size_t *n,
-                berth_error_t *err)
-{
-  struct json_object_iterator it, end;
-  size_t i;
-
-  if (require_object (v, where, err) < 0)
-    return -1;
-  *n = (size_t) json_object_object_length (v);
-  if (*n == 0)
-    return 0;
-  *keys = xmalloc0 (*n * sizeof (char *));
-  *values = xmalloc0 (*n * sizeof (char *));
-
-  it = json_object_iter_begin (v);
-  end = json_object_iter_end (v);
-  for (i = 0; !json_object_iter_equal (&it, &end); json_object_iter_next (&it), i++)
-    {
-      const char *key = json_object_iter_peek_name (&it);
-      json_object *value = json_object_iter_peek_value (&it);
-
-      if (*key == '\0')
-        return config_error (err, "%s keys must not be empty", where);
-      if (!is_string (value))
-        return config_error (err, "%s[\"%s\"] must be a string", where, key);
-      (*keys)[i] = xstrdup (key);
-      (*values)[i] = xstrdup (json_object_get_string (value));
-    }
-  return 0;
-}
 
 /* ---- features Berth does not implement yet: rejected, never silently ignored.  */
 
@@ -345,13 +86,13 @@ check_unsupported (json_object *obj, const char *parent, const struct unsupporte
 
   for (i = 0; i < n; i++)
     {
-      json_object *v = member (obj, table[i].key);
+      json_object *v = cfg_member (obj, table[i].key);
       cleanup_free char *where = NULL;
 
       if (v == NULL || (table[i].empty_ok && is_empty (v)))
         continue;
-      where = field_path (parent, table[i].key);
-      return config_error (err, "%s is not supported yet", where);
+      where = cfg_field_path (parent, table[i].key);
+      return cfg_error (err, "%s is not supported yet", where);
     }
   return 0;
 }
@@ -373,22 +114,22 @@ check_process_unsupported (json_object *obj, const char *where, struct berth_pro
 static int
 parse_terminal (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
 {
-  json_object *size = member (obj, "consoleSize");
+  json_object *size = cfg_member (obj, "consoleSize");
   cleanup_free char *w = NULL;
   int64_t height, width;
   int ret;
 
-  ret = opt_bool (obj, where, "terminal", &p->terminal, err);
+  ret = cfg_opt_bool (obj, where, "terminal", &p->terminal, err);
   if (ret < 0 || size == NULL)
     return ret;
-  w = field_path (where, "consoleSize");
-  ret = require_object (size, w, err);
+  w = cfg_field_path (where, "consoleSize");
+  ret = cfg_require_object (size, w, err);
   if (ret < 0)
     return ret;
-  ret = req_int (size, w, "height", 0, UINT_MAX, &height, err);
+  ret = cfg_req_int (size, w, "height", 0, UINT_MAX, &height, err);
   if (ret < 0)
     return ret;
-  ret = req_int (size, w, "width", 0, UINT_MAX, &width, err);
+  ret = cfg_req_int (size, w, "width", 0, UINT_MAX, &width, err);
   if (ret < 0)
     return ret;
   p->console_height = (unsigned) height;
@@ -403,15 +144,15 @@ static int
 parse_additional_gids (json_object *user, const char *where, struct berth_process *p,
                        berth_error_t *err)
 {
-  json_object *gids = member (user, "additionalGids");
+  json_object *gids = cfg_member (user, "additionalGids");
   cleanup_free char *w = NULL;
   size_t i, n;
   int64_t gid = 0;
 
   if (gids == NULL)
     return 0;
-  w = field_path (where, "additionalGids");
-  if (require_array (gids, w, err) < 0)
+  w = cfg_field_path (where, "additionalGids");
+  if (cfg_require_array (gids, w, err) < 0)
     return -1;
   n = json_object_array_length (gids);
   if (n == 0)
@@ -420,8 +161,8 @@ parse_additional_gids (json_object *user, const char *where, struct berth_proces
   p->n_additional_gids = n;
   for (i = 0; i < n; i++)
     {
-      cleanup_free char *e = element_path (w, i);
-      if (get_int (json_object_array_get_idx (gids, i), e, 0, MAX_ID, &gid, err) < 0)
+      cleanup_free char *e = cfg_element_path (w, i);
+      if (cfg_get_int (json_object_array_get_idx (gids, i), e, 0, MAX_ID, &gid, err) < 0)
         return -1;
       p->additional_gids[i] = (gid_t) gid;
     }
@@ -432,23 +173,23 @@ parse_additional_gids (json_object *user, const char *where, struct berth_proces
 static int
 parse_user (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
 {
-  json_object *user = member (obj, "user");
+  json_object *user = cfg_member (obj, "user");
   cleanup_free char *w = NULL;
   int64_t v = 0;
   bool present;
 
   if (user == NULL)
     return 0;
-  w = field_path (where, "user");
-  if (require_object (user, w, err) < 0)
+  w = cfg_field_path (where, "user");
+  if (cfg_require_object (user, w, err) < 0)
     return -1;
-  if (opt_int (user, w, "uid", 0, MAX_ID, &v, &present, err) < 0)
+  if (cfg_opt_int (user, w, "uid", 0, MAX_ID, &v, &present, err) < 0)
     return -1;
   p->uid = present ? (uid_t) v : 0;
-  if (opt_int (user, w, "gid", 0, MAX_ID, &v, &present, err) < 0)
+  if (cfg_opt_int (user, w, "gid", 0, MAX_ID, &v, &present, err) < 0)
     return -1;
   p->gid = present ? (gid_t) v : 0;
-  if (opt_int (user, w, "umask", 0, 0777, &v, &p->has_umask, err) < 0)
+  if (cfg_opt_int (user, w, "umask", 0, 0777, &v, &p->has_umask, err) < 0)
     return -1;
   if (p->has_umask)
     p->umask = (mode_t) v;
@@ -458,21 +199,21 @@ parse_user (json_object *obj, const char *where, struct berth_process *p, berth_
 static int
 parse_args (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
 {
-  json_object *args = member (obj, "args");
-  cleanup_free char *w = field_path (where, "args");
+  json_object *args = cfg_member (obj, "args");
+  cleanup_free char *w = cfg_field_path (where, "args");
 
   if (args == NULL)
-    return config_error (err, "%s must be a non-empty array of strings", w);
-  return get_strv (args, w, true, &p->args, err);
+    return cfg_error (err, "%s must be a non-empty array of strings", w);
+  return cfg_get_strv (args, w, true, &p->args, err);
 }
 
 static int
 parse_env (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
 {
-  cleanup_free char *w = field_path (where, "env");
+  cleanup_free char *w = cfg_field_path (where, "env");
   char **e;
 
-  if (opt_strv (obj, where, "env", &p->env, err) < 0)
+  if (cfg_opt_strv (obj, where, "env", &p->env, err) < 0)
     return -1;
   if (p->env == NULL)
     {
@@ -481,7 +222,7 @@ parse_env (json_object *obj, const char *where, struct berth_process *p, berth_e
     }
   for (e = p->env; *e; e++)
     if (**e == '=' || strchr (*e, '=') == NULL)
-      return config_error (err, "%s[%zu] \"%s\" must be KEY=VALUE with a non-empty KEY", w,
+      return cfg_error (err, "%s[%zu] \"%s\" must be KEY=VALUE with a non-empty KEY", w,
                            (size_t) (e - p->env), *e);
   return 0;
 }
@@ -489,14 +230,14 @@ parse_env (json_object *obj, const char *where, struct berth_process *p, berth_e
 static int
 parse_cwd (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
 {
-  cleanup_free char *w = field_path (where, "cwd");
+  cleanup_free char *w = cfg_field_path (where, "cwd");
 
-  if (opt_string (obj, where, "cwd", &p->cwd, err) < 0)
+  if (cfg_opt_string (obj, where, "cwd", &p->cwd, err) < 0)
     return -1;
   if (p->cwd == NULL)
-    return config_error (err, "%s is required (an absolute path)", w);
+    return cfg_error (err, "%s is required (an absolute path)", w);
   if (p->cwd[0] != '/')
-    return config_error (err, "%s \"%s\" must be an absolute path", w, p->cwd);
+    return cfg_error (err, "%s \"%s\" must be an absolute path", w, p->cwd);
   return 0;
 }
 
@@ -530,30 +271,30 @@ rlimit_resource (const char *name)
 static int
 req_uint64 (json_object *obj, const char *where, const char *key, uint64_t *out, berth_error_t *err)
 {
-  json_object *v = member (obj, key);
-  cleanup_free char *w = field_path (where, key);
+  json_object *v = cfg_member (obj, key);
+  cleanup_free char *w = cfg_field_path (where, key);
 
   if (v == NULL)
-    return config_error (err, "%s is required", w);
-  return get_uint64 (v, w, out, err);
+    return cfg_error (err, "%s is required", w);
+  return cfg_get_uint64 (v, w, out, err);
 }
 
 static int
 parse_rlimit (json_object *v, const char *where, struct berth_rlimit *r, berth_error_t *err)
 {
-  cleanup_free char *w = field_path (where, "type");
+  cleanup_free char *w = cfg_field_path (where, "type");
 
-  if (require_object (v, where, err) < 0 || opt_string (v, where, "type", &r->type, err) < 0)
+  if (cfg_require_object (v, where, err) < 0 || cfg_opt_string (v, where, "type", &r->type, err) < 0)
     return -1;
   if (r->type == NULL)
-    return config_error (err, "%s is required", w);
+    return cfg_error (err, "%s is required", w);
   r->resource = rlimit_resource (r->type);
   if (r->resource < 0)
-    return config_error (err, "%s \"%s\" is not a known rlimit", w, r->type);
+    return cfg_error (err, "%s \"%s\" is not a known rlimit", w, r->type);
   if (req_uint64 (v, where, "soft", &r->soft, err) < 0 || req_uint64 (v, where, "hard", &r->hard, err) < 0)
     return -1;
   if (r->soft > r->hard)
-    return config_error (err, "%s.soft %" PRIu64 " is greater than %s.hard %" PRIu64, where, r->soft,
+    return cfg_error (err, "%s.soft %" PRIu64 " is greater than %s.hard %" PRIu64, where, r->soft,
                          where, r->hard);
   return 0;
 }
@@ -561,14 +302,14 @@ parse_rlimit (json_object *v, const char *where, struct berth_rlimit *r, berth_e
 static int
 parse_rlimits (json_object *obj, const char *where, struct berth_process *p, berth_error_t *err)
 {
-  json_object *arr = member (obj, "rlimits");
+  json_object *arr = cfg_member (obj, "rlimits");
   cleanup_free char *w = NULL;
   size_t i, j, n;
 
   if (arr == NULL)
     return 0;
-  w = field_path (where, "rlimits");
-  if (require_array (arr, w, err) < 0)
+  w = cfg_field_path (where, "rlimits");
+  if (cfg_require_array (arr, w, err) < 0)
     return -1;
   n = json_object_array_length (arr);
   if (n == 0)
@@ -577,13 +318,13 @@ parse_rlimits (json_object *obj, const char *where, struct berth_process *p, ber
   p->n_rlimits = n;
   for (i = 0; i < n; i++)
     {
-      cleanup_free char *e = element_path (w, i);
+      cleanup_free char *e = cfg_element_path (w, i);
 
       if (parse_rlimit (json_object_array_get_idx (arr, i), e, &p->rlimits[i], err) < 0)
         return -1;
       for (j = 0; j < i; j++)
         if (p->rlimits[j].resource == p->rlimits[i].resource)
-          return config_error (err, "%s.type \"%s\" is given twice (also in %s[%zu])", e,
+          return cfg_error (err, "%s.type \"%s\" is given twice (also in %s[%zu])", e,
                                p->rlimits[i].type, w, j);
     }
   return 0;
@@ -594,9 +335,9 @@ parse_process_flags (json_object *obj, const char *where, struct berth_process *
 {
   int64_t v;
 
-  if (opt_bool (obj, where, "noNewPrivileges", &p->no_new_privileges, err) < 0)
+  if (cfg_opt_bool (obj, where, "noNewPrivileges", &p->no_new_privileges, err) < 0)
     return -1;
-  if (opt_int (obj, where, "oomScoreAdj", -1000, 1000, &v, &p->has_oom_score_adj, err) < 0)
+  if (cfg_opt_int (obj, where, "oomScoreAdj", -1000, 1000, &v, &p->has_oom_score_adj, err) < 0)
     return -1;
   if (p->has_oom_score_adj)
     p->oom_score_adj = (int) v;
@@ -631,7 +372,7 @@ process_from_json (json_object *obj, const char *where, struct berth_process **o
   cleanup_process struct berth_process *p = NULL;
   size_t i;
 
-  if (require_object (obj, *where ? where : "the process", err) < 0)
+  if (cfg_require_object (obj, *where ? where : "the process", err) < 0)
     return -1;
   p = xmalloc0 (sizeof (*p));
   for (i = 0; i < BERTH_ARRAY_SIZE (process_steps); i++)
@@ -707,7 +448,7 @@ parse_mount_options (struct berth_mount *m, const char *where, berth_error_t *er
       const struct mount_option *opt = find_mount_option (*o);
 
       if (**o == '\0')
-        return config_error (err, "%s.options[%zu] must not be empty", where, (size_t) (o - m->options));
+        return cfg_error (err, "%s.options[%zu] must not be empty", where, (size_t) (o - m->options));
       if (opt == NULL)
         append_data (&m->data, *o);
       else if (opt->kind == MOUNT_FLAG_SET)
@@ -757,10 +498,10 @@ resolve_bind_source (struct berth_mount *m, const char *where, const char *bundl
                      berth_error_t *err)
 {
   cleanup_free char *source = steal_pointer (&m->source);
-  cleanup_free char *w = field_path (where, "source");
+  cleanup_free char *w = cfg_field_path (where, "source");
 
   if (source == NULL || *source == '\0')
-    return config_error (err, "%s is required for a bind mount", w);
+    return cfg_error (err, "%s is required for a bind mount", w);
   return resolve_in_bundle (bundle, source, w, &m->source, err);
 }
 
@@ -768,16 +509,16 @@ static int
 parse_mount (json_object *v, const char *where, const char *bundle, struct berth_mount *m,
              berth_error_t *err)
 {
-  cleanup_free char *dest = field_path (where, "destination");
+  cleanup_free char *dest = cfg_field_path (where, "destination");
 
-  if (require_object (v, where, err) < 0 || opt_string (v, where, "destination", &m->destination, err) < 0)
+  if (cfg_require_object (v, where, err) < 0 || cfg_opt_string (v, where, "destination", &m->destination, err) < 0)
     return -1;
   if (m->destination == NULL)
-    return config_error (err, "%s is required", dest);
+    return cfg_error (err, "%s is required", dest);
   if (m->destination[0] != '/')
-    return config_error (err, "%s \"%s\" must be an absolute path", dest, m->destination);
-  if (opt_string (v, where, "type", &m->type, err) < 0 || opt_string (v, where, "source", &m->source, err) < 0
-      || opt_strv (v, where, "options", &m->options, err) < 0)
+    return cfg_error (err, "%s \"%s\" must be an absolute path", dest, m->destination);
+  if (cfg_opt_string (v, where, "type", &m->type, err) < 0 || cfg_opt_string (v, where, "source", &m->source, err) < 0
+      || cfg_opt_strv (v, where, "options", &m->options, err) < 0)
     return -1;
   if (check_unsupported (v, where, mount_unsupported, BERTH_ARRAY_SIZE (mount_unsupported), err) < 0)
     return -1;
@@ -793,12 +534,12 @@ parse_mount (json_object *v, const char *where, const char *bundle, struct berth
 static int
 parse_mounts (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
-  json_object *arr = member (root, "mounts");
+  json_object *arr = cfg_member (root, "mounts");
   size_t i, n;
 
   if (arr == NULL)
     return 0;
-  if (require_array (arr, "mounts", err) < 0)
+  if (cfg_require_array (arr, "mounts", err) < 0)
     return -1;
   n = json_object_array_length (arr);
   if (n == 0)
@@ -807,7 +548,7 @@ parse_mounts (json_object *root, const char *bundle, struct berth_config *c, ber
   c->n_mounts = n;
   for (i = 0; i < n; i++)
     {
-      cleanup_free char *w = element_path ("mounts", i);
+      cleanup_free char *w = cfg_element_path ("mounts", i);
 
       if (parse_mount (json_object_array_get_idx (arr, i), w, bundle, &c->mounts[i], err) < 0)
         return -1;
@@ -835,41 +576,41 @@ parse_namespace (json_object *v, const char *where, struct berth_config *c, size
 {
   struct berth_namespace *ns = &c->namespaces[i];
   cleanup_free char *type = NULL;
-  cleanup_free char *w = field_path (where, "type");
+  cleanup_free char *w = cfg_field_path (where, "type");
   size_t k;
 
-  if (require_object (v, where, err) < 0 || opt_string (v, where, "type", &type, err) < 0
-      || opt_string (v, where, "path", &ns->path, err) < 0)
+  if (cfg_require_object (v, where, err) < 0 || cfg_opt_string (v, where, "type", &type, err) < 0
+      || cfg_opt_string (v, where, "path", &ns->path, err) < 0)
     return -1;
   if (type == NULL)
-    return config_error (err, "%s is required", w);
+    return cfg_error (err, "%s is required", w);
   for (k = 0; k < BERTH_ARRAY_SIZE (namespace_names); k++)
     if (strcmp (namespace_names[k].name, type) == 0)
       break;
   if (k == BERTH_ARRAY_SIZE (namespace_names))
-    return config_error (err, "%s \"%s\" is not a namespace type", w, type);
+    return cfg_error (err, "%s \"%s\" is not a namespace type", w, type);
   if (namespace_names[k].type == 0)
-    return config_error (err, "%s \"%s\" is not supported", w, type);
+    return cfg_error (err, "%s \"%s\" is not supported", w, type);
   ns->type = namespace_names[k].type;
   if (ns->path && *ns->path == '\0')
     free (steal_pointer (&ns->path));
   if (ns->path && ns->path[0] != '/')
-    return config_error (err, "%s.path \"%s\" must be an absolute path", where, ns->path);
+    return cfg_error (err, "%s.path \"%s\" must be an absolute path", where, ns->path);
   for (k = 0; k < i; k++)
     if (c->namespaces[k].type == ns->type)
-      return config_error (err, "%s \"%s\" is given twice (also in linux.namespaces[%zu])", w, type, k);
+      return cfg_error (err, "%s \"%s\" is given twice (also in linux.namespaces[%zu])", w, type, k);
   return 0;
 }
 
 static int
 parse_namespaces (json_object *linux_, struct berth_config *c, berth_error_t *err)
 {
-  json_object *arr = member (linux_, "namespaces");
+  json_object *arr = cfg_member (linux_, "namespaces");
   size_t i, n;
 
   if (arr == NULL)
     return 0;
-  if (require_array (arr, "linux.namespaces", err) < 0)
+  if (cfg_require_array (arr, "linux.namespaces", err) < 0)
     return -1;
   n = json_object_array_length (arr);
   if (n == 0)
@@ -877,7 +618,7 @@ parse_namespaces (json_object *linux_, struct berth_config *c, berth_error_t *er
   c->namespaces = xmalloc0 (n * sizeof (struct berth_namespace));
   for (i = 0; i < n; i++)
     {
-      cleanup_free char *w = element_path ("linux.namespaces", i);
+      cleanup_free char *w = cfg_element_path ("linux.namespaces", i);
 
       c->n_namespaces = i + 1;
       if (parse_namespace (json_object_array_get_idx (arr, i), w, c, i, err) < 0)
@@ -897,19 +638,19 @@ find_propagation (const char *name)
 static int
 parse_rootfs_propagation (json_object *linux_, struct berth_config *c, berth_error_t *err)
 {
-  json_object *v = member (linux_, "rootfsPropagation");
+  json_object *v = cfg_member (linux_, "rootfsPropagation");
   const struct mount_option *opt;
   const char *s;
 
   if (v == NULL)
     return 0;
-  if (get_string (v, "linux.rootfsPropagation", &s, err) < 0)
+  if (cfg_get_string (v, "linux.rootfsPropagation", &s, err) < 0)
     return -1;
   if (*s == '\0')
     return 0;
   opt = find_propagation (s);
   if (opt == NULL)
-    return config_error (err,
+    return cfg_error (err,
                          "linux.rootfsPropagation \"%s\" must be one of private, rprivate, slave, "
                          "rslave, shared, rshared, unbindable, runbindable",
                          s);
@@ -923,14 +664,14 @@ parse_rootfs_propagation (json_object *linux_, struct berth_config *c, berth_err
 static int
 parse_path_list (json_object *linux_, const char *key, char ***out, berth_error_t *err)
 {
-  json_object *v = member (linux_, key);
+  json_object *v = cfg_member (linux_, key);
   cleanup_free char *where = NULL;
   size_t i;
 
   if (v == NULL)
     return 0;
-  where = field_path ("linux", key);
-  if (get_strv (v, where, false, out, err) < 0)
+  where = cfg_field_path ("linux", key);
+  if (cfg_get_strv (v, where, false, out, err) < 0)
     return -1;
   if ((*out)[0] == NULL)
     {
@@ -939,7 +680,7 @@ parse_path_list (json_object *linux_, const char *key, char ***out, berth_error_
     }
   for (i = 0; (*out)[i]; i++)
     if ((*out)[i][0] != '/')
-      return config_error (err, "%s[%zu] \"%s\" must be an absolute path", where, i, (*out)[i]);
+      return cfg_error (err, "%s[%zu] \"%s\" must be an absolute path", where, i, (*out)[i]);
   return 0;
 }
 
@@ -955,43 +696,43 @@ parse_device (json_object *v, const char *where, struct berth_config *c, size_t 
   int64_t n = 0;
   size_t k;
 
-  if (require_object (v, where, err) < 0 || opt_string (v, where, "path", &d->path, err) < 0
-      || opt_string (v, where, "type", &type, err) < 0)
+  if (cfg_require_object (v, where, err) < 0 || cfg_opt_string (v, where, "path", &d->path, err) < 0
+      || cfg_opt_string (v, where, "type", &type, err) < 0)
     return -1;
   if (d->path == NULL)
-    return config_error (err, "%s.path is required", where);
+    return cfg_error (err, "%s.path is required", where);
   if (d->path[0] != '/')
-    return config_error (err, "%s.path \"%s\" must be an absolute path", where, d->path);
+    return cfg_error (err, "%s.path \"%s\" must be an absolute path", where, d->path);
   if (type == NULL)
-    return config_error (err, "%s.type is required", where);
+    return cfg_error (err, "%s.type is required", where);
   if (strlen (type) != 1 || strchr ("cbup", type[0]) == NULL)
-    return config_error (err, "%s.type \"%s\" must be one of c, b, u, p", where, type);
+    return cfg_error (err, "%s.type \"%s\" must be one of c, b, u, p", where, type);
   d->type = type[0];
   /* A FIFO has no device numbers: major and minor are ignored.  */
   if (d->type != 'p')
     {
-      if (req_int (v, where, "major", 0, MAX_DEV_MAJOR, &n, err) < 0)
+      if (cfg_req_int (v, where, "major", 0, MAX_DEV_MAJOR, &n, err) < 0)
         return -1;
       d->major = n;
-      if (req_int (v, where, "minor", 0, MAX_DEV_MINOR, &n, err) < 0)
+      if (cfg_req_int (v, where, "minor", 0, MAX_DEV_MINOR, &n, err) < 0)
         return -1;
       d->minor = n;
     }
-  if (opt_int (v, where, "fileMode", 0, 07777, &n, &d->has_file_mode, err) < 0)
+  if (cfg_opt_int (v, where, "fileMode", 0, 07777, &n, &d->has_file_mode, err) < 0)
     return -1;
   if (d->has_file_mode)
     d->file_mode = (mode_t) n;
-  if (opt_int (v, where, "uid", 0, MAX_ID, &n, &d->has_uid, err) < 0)
+  if (cfg_opt_int (v, where, "uid", 0, MAX_ID, &n, &d->has_uid, err) < 0)
     return -1;
   if (d->has_uid)
     d->uid = (uid_t) n;
-  if (opt_int (v, where, "gid", 0, MAX_ID, &n, &d->has_gid, err) < 0)
+  if (cfg_opt_int (v, where, "gid", 0, MAX_ID, &n, &d->has_gid, err) < 0)
     return -1;
   if (d->has_gid)
     d->gid = (gid_t) n;
   for (k = 0; k < i; k++)
     if (strcmp (c->devices[k].path, d->path) == 0)
-      return config_error (err, "%s.path \"%s\" is given twice (also in linux.devices[%zu])", where, d->path,
+      return cfg_error (err, "%s.path \"%s\" is given twice (also in linux.devices[%zu])", where, d->path,
                            k);
   return 0;
 }
@@ -999,12 +740,12 @@ parse_device (json_object *v, const char *where, struct berth_config *c, size_t 
 static int
 parse_devices (json_object *linux_, struct berth_config *c, berth_error_t *err)
 {
-  json_object *arr = member (linux_, "devices");
+  json_object *arr = cfg_member (linux_, "devices");
   size_t i, n;
 
   if (arr == NULL)
     return 0;
-  if (require_array (arr, "linux.devices", err) < 0)
+  if (cfg_require_array (arr, "linux.devices", err) < 0)
     return -1;
   n = json_object_array_length (arr);
   if (n == 0)
@@ -1012,7 +753,7 @@ parse_devices (json_object *linux_, struct berth_config *c, berth_error_t *err)
   c->devices = xmalloc0 (n * sizeof (struct berth_device));
   for (i = 0; i < n; i++)
     {
-      cleanup_free char *w = element_path ("linux.devices", i);
+      cleanup_free char *w = cfg_element_path ("linux.devices", i);
 
       c->n_devices = i + 1;
       if (parse_device (json_object_array_get_idx (arr, i), w, c, i, err) < 0)
@@ -1024,31 +765,31 @@ parse_devices (json_object *linux_, struct berth_config *c, berth_error_t *err)
 static int
 parse_linux (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
-  json_object *linux_ = member (root, "linux");
+  json_object *linux_ = cfg_member (root, "linux");
   json_object *sysctl, *seccomp;
 
   (void) bundle;
   if (linux_ == NULL)
     return 0;
-  if (require_object (linux_, "linux", err) < 0)
+  if (cfg_require_object (linux_, "linux", err) < 0)
     return -1;
   if (check_unsupported (linux_, "linux", linux_unsupported, BERTH_ARRAY_SIZE (linux_unsupported), err) < 0)
     return -1;
   if (parse_namespaces (linux_, c, err) < 0)
     return -1;
-  if (opt_string (linux_, "linux", "cgroupsPath", &c->cgroups_path, err) < 0)
+  if (cfg_opt_string (linux_, "linux", "cgroupsPath", &c->cgroups_path, err) < 0)
     return -1;
   if (c->cgroups_path && *c->cgroups_path == '\0')
     free (steal_pointer (&c->cgroups_path));
-  sysctl = member (linux_, "sysctl");
+  sysctl = cfg_member (linux_, "sysctl");
   if (sysctl
-      && get_string_map (sysctl, "linux.sysctl", &c->sysctl_keys, &c->sysctl_values, &c->n_sysctl, err) < 0)
+      && cfg_get_string_map (sysctl, "linux.sysctl", &c->sysctl_keys, &c->sysctl_values, &c->n_sysctl, err) < 0)
     return -1;
   if (parse_path_list (linux_, "maskedPaths", &c->masked_paths, err) < 0
       || parse_path_list (linux_, "readonlyPaths", &c->readonly_paths, err) < 0
       || parse_devices (linux_, c, err) < 0)
     return -1;
-  seccomp = member (linux_, "seccomp");
+  seccomp = cfg_member (linux_, "seccomp");
   if (seccomp && berth_seccomp_parse (seccomp, "linux.seccomp", &c->seccomp, err) < 0)
     return -1;
   return parse_rootfs_propagation (linux_, c, err);
@@ -1074,23 +815,23 @@ static const struct hook_kind hook_kinds[] = {
 static int
 parse_hook (json_object *v, const char *where, struct berth_hook *h, berth_error_t *err)
 {
-  cleanup_free char *w = field_path (where, "path");
+  cleanup_free char *w = cfg_field_path (where, "path");
   json_object *timeout;
 
-  if (require_object (v, where, err) < 0 || opt_string (v, where, "path", &h->path, err) < 0)
+  if (cfg_require_object (v, where, err) < 0 || cfg_opt_string (v, where, "path", &h->path, err) < 0)
     return -1;
   if (h->path == NULL)
-    return config_error (err, "%s is required", w);
+    return cfg_error (err, "%s is required", w);
   if (h->path[0] != '/')
-    return config_error (err, "%s \"%s\" must be an absolute path", w, h->path);
-  if (opt_strv (v, where, "args", &h->args, err) < 0 || opt_strv (v, where, "env", &h->env, err) < 0)
+    return cfg_error (err, "%s \"%s\" must be an absolute path", w, h->path);
+  if (cfg_opt_strv (v, where, "args", &h->args, err) < 0 || cfg_opt_strv (v, where, "env", &h->env, err) < 0)
     return -1;
-  timeout = member (v, "timeout");
+  timeout = cfg_member (v, "timeout");
   if (timeout == NULL)
     return 0;
   if (!json_object_is_type (timeout, json_type_int) || json_object_get_int64 (timeout) <= 0
       || json_object_get_int64 (timeout) > INT_MAX)
-    return config_error (err, "%s.timeout must be a positive integer (seconds)", where);
+    return cfg_error (err, "%s.timeout must be a positive integer (seconds)", where);
   h->timeout = (int) json_object_get_int64 (timeout);
   return 0;
 }
@@ -1101,7 +842,7 @@ parse_hook_list (json_object *arr, const char *where, struct berth_hook_list *li
 {
   size_t i, n;
 
-  if (require_array (arr, where, err) < 0)
+  if (cfg_require_array (arr, where, err) < 0)
     return -1;
   n = json_object_array_length (arr);
   if (n == 0)
@@ -1110,7 +851,7 @@ parse_hook_list (json_object *arr, const char *where, struct berth_hook_list *li
   list->n = n;
   for (i = 0; i < n; i++)
     {
-      cleanup_free char *w = element_path (where, i);
+      cleanup_free char *w = cfg_element_path (where, i);
 
       if (parse_hook (json_object_array_get_idx (arr, i), w, &list->hooks[i], err) < 0)
         return -1;
@@ -1121,23 +862,23 @@ parse_hook_list (json_object *arr, const char *where, struct berth_hook_list *li
 static int
 parse_hooks (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
-  json_object *hooks = member (root, "hooks");
+  json_object *hooks = cfg_member (root, "hooks");
   size_t i;
 
   (void) bundle;
   if (hooks == NULL)
     return 0;
-  if (require_object (hooks, "hooks", err) < 0)
+  if (cfg_require_object (hooks, "hooks", err) < 0)
     return -1;
   for (i = 0; i < BERTH_ARRAY_SIZE (hook_kinds); i++)
     {
-      json_object *arr = member (hooks, hook_kinds[i].name);
+      json_object *arr = cfg_member (hooks, hook_kinds[i].name);
       struct berth_hook_list *list = (struct berth_hook_list *) ((char *) &c->hooks + hook_kinds[i].offset);
       cleanup_free char *w = NULL;
 
       if (arr == NULL)
         continue;
-      w = field_path ("hooks", hook_kinds[i].name);
+      w = cfg_field_path ("hooks", hook_kinds[i].name);
       if (parse_hook_list (arr, w, list, err) < 0)
         return -1;
     }
@@ -1159,7 +900,7 @@ annotation_error (berth_error_t *err, const char *key, const char *fmt, ...)
   va_start (ap, fmt);
   msg = xvasprintf (fmt, ap);
   va_end (ap);
-  return config_error (err, "annotations[\"%s\"] %s", key, msg);
+  return cfg_error (err, "annotations[\"%s\"] %s", key, msg);
 }
 
 /* berth.rootfs.lower: ":"-separated absolute directories, top layer first.  */
@@ -1280,11 +1021,11 @@ parse_log_annotations (struct berth_config *c, berth_error_t *err)
 static int
 parse_annotations (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
-  json_object *v = member (root, "annotations");
+  json_object *v = cfg_member (root, "annotations");
   const char *init;
 
   (void) bundle;
-  if (v && get_string_map (v, "annotations", &c->annotation_keys, &c->annotation_values, &c->n_annotations, err) < 0)
+  if (v && cfg_get_string_map (v, "annotations", &c->annotation_keys, &c->annotation_values, &c->n_annotations, err) < 0)
     return -1;
   if (parse_rootfs_annotations (c, err) < 0 || parse_log_annotations (c, err) < 0)
     return -1;
@@ -1309,8 +1050,8 @@ check_platforms (json_object *root, const char *bundle, struct berth_config *c, 
   (void) bundle;
   (void) c;
   for (i = 0; i < BERTH_ARRAY_SIZE (platforms); i++)
-    if (member (root, platforms[i]))
-      return config_error (err, "%s is not supported: Berth runs Linux containers", platforms[i]);
+    if (cfg_member (root, platforms[i]))
+      return cfg_error (err, "%s is not supported: Berth runs Linux containers", platforms[i]);
   return 0;
 }
 
@@ -1332,12 +1073,12 @@ static int
 parse_oci_version (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
   (void) bundle;
-  if (opt_string (root, "", "ociVersion", &c->oci_version, err) < 0)
+  if (cfg_opt_string (root, "", "ociVersion", &c->oci_version, err) < 0)
     return -1;
   if (c->oci_version == NULL)
-    return config_error (err, "ociVersion is required");
+    return cfg_error (err, "ociVersion is required");
   if (!oci_version_supported (c->oci_version))
-    return config_error (err, "ociVersion \"%s\" is not supported (use 1.0.x, 1.1.x or 1.2.x)",
+    return cfg_error (err, "ociVersion \"%s\" is not supported (use 1.0.x, 1.1.x or 1.2.x)",
                          c->oci_version);
   return 0;
 }
@@ -1345,31 +1086,31 @@ parse_oci_version (json_object *root, const char *bundle, struct berth_config *c
 static int
 parse_root (json_object *json, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
-  json_object *root = member (json, "root");
+  json_object *root = cfg_member (json, "root");
   json_object *path;
   const char *s;
 
   if (root == NULL)
-    return config_error (err, "root.path is required");
-  if (require_object (root, "root", err) < 0)
+    return cfg_error (err, "root.path is required");
+  if (cfg_require_object (root, "root", err) < 0)
     return -1;
-  path = member (root, "path");
+  path = cfg_member (root, "path");
   if (path == NULL)
-    return config_error (err, "root.path is required");
-  if (get_string (path, "root.path", &s, err) < 0)
+    return cfg_error (err, "root.path is required");
+  if (cfg_get_string (path, "root.path", &s, err) < 0)
     return -1;
   if (*s == '\0')
-    return config_error (err, "root.path must not be empty");
+    return cfg_error (err, "root.path must not be empty");
   if (resolve_in_bundle (bundle, s, "root.path", &c->root_path, err) < 0)
     return -1;
-  return opt_bool (root, "root", "readonly", &c->root_readonly, err);
+  return cfg_opt_bool (root, "root", "readonly", &c->root_readonly, err);
 }
 
 static int
 parse_process_member (json_object *root, const char *bundle, struct berth_config *c,
                       berth_error_t *err)
 {
-  json_object *process = member (root, "process");
+  json_object *process = cfg_member (root, "process");
 
   (void) bundle;
   if (process == NULL)
@@ -1381,8 +1122,8 @@ static int
 parse_names (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
   (void) bundle;
-  if (opt_string (root, "", "hostname", &c->hostname, err) < 0
-      || opt_string (root, "", "domainname", &c->domainname, err) < 0)
+  if (cfg_opt_string (root, "", "hostname", &c->hostname, err) < 0
+      || cfg_opt_string (root, "", "domainname", &c->domainname, err) < 0)
     return -1;
   /* An empty name means "not set".  */
   if (c->hostname && *c->hostname == '\0')
@@ -1424,11 +1165,11 @@ check_sysctl (const struct berth_config *c, const char *key, berth_error_t *err)
       if (r->exact ? strcmp (key, r->prefix) != 0 : (strncmp (key, r->prefix, len) != 0 || key[len] == '\0'))
         continue;
       if (!berth_config_has_namespace (c, r->ns))
-        return config_error (err, "linux.sysctl \"%s\" needs a new %s namespace in linux.namespaces", key,
+        return cfg_error (err, "linux.sysctl \"%s\" needs a new %s namespace in linux.namespaces", key,
                              r->ns_name);
       return 0;
     }
-  return config_error (err, "linux.sysctl \"%s\" is not a namespaced sysctl and cannot be set for a container",
+  return cfg_error (err, "linux.sysctl \"%s\" is not a namespaced sysctl and cannot be set for a container",
                        key);
 }
 
@@ -1441,9 +1182,9 @@ check_semantics (json_object *root, const char *bundle, struct berth_config *c, 
   (void) root;
   (void) bundle;
   if (c->hostname && !berth_config_has_namespace (c, CLONE_NEWUTS))
-    return config_error (err, "hostname needs a new uts namespace in linux.namespaces");
+    return cfg_error (err, "hostname needs a new uts namespace in linux.namespaces");
   if (c->domainname && !berth_config_has_namespace (c, CLONE_NEWUTS))
-    return config_error (err, "domainname needs a new uts namespace in linux.namespaces");
+    return cfg_error (err, "domainname needs a new uts namespace in linux.namespaces");
   for (i = 0; i < c->n_sysctl; i++)
     if (check_sysctl (c, c->sysctl_keys[i], err) < 0)
       return -1;
@@ -1486,7 +1227,7 @@ parse_json (const char *json, size_t len, json_object **out, berth_error_t *err)
   size_t line, column, end;
 
   if (len > INT_MAX - 1)
-    return config_error (err, "the file is too large (%zu bytes)", len);
+    return cfg_error (err, "the file is too large (%zu bytes)", len);
   tok = json_tokener_new ();
   if (tok == NULL)
     abort ();
@@ -1499,14 +1240,14 @@ parse_json (const char *json, size_t len, json_object **out, berth_error_t *err)
       *out = json_tokener_parse_ex (tok, "", 1);
       jerr = json_tokener_get_error (tok);
       if (jerr != json_tokener_success)
-        return config_error (err, "invalid JSON: unexpected end of input");
+        return cfg_error (err, "invalid JSON: unexpected end of input");
       return 0;
     }
   end = json_tokener_get_parse_end (tok);
   if (jerr == json_tokener_success && end >= len)
     return 0;
   line_column (json, end < len ? end : len, &line, &column);
-  return config_error (err, "invalid JSON at line %zu, column %zu: %s", line, column,
+  return cfg_error (err, "invalid JSON at line %zu, column %zu: %s", line, column,
                        jerr == json_tokener_success ? "unexpected data after the JSON value"
                                                     : json_tokener_error_desc (jerr));
 }
@@ -1518,7 +1259,7 @@ config_from_json (json_object *root, const char *bundle, struct berth_config **o
   size_t i;
 
   if (!json_object_is_type (root, json_type_object))
-    return config_error (err, "the top level must be a JSON object");
+    return cfg_error (err, "the top level must be a JSON object");
   c = xmalloc0 (sizeof (*c));
   c->log_max_size = DEFAULT_LOG_MAX_SIZE;
   c->log_max_files = DEFAULT_LOG_MAX_FILES;
@@ -1616,8 +1357,8 @@ berth_process_free (struct berth_process *p)
   if (p == NULL)
     return;
   free (p->additional_gids);
-  free_strv (p->args);
-  free_strv (p->env);
+  cfg_free_strv (p->args);
+  cfg_free_strv (p->env);
   free (p->cwd);
   for (i = 0; i < p->n_rlimits; i++)
     free (p->rlimits[i].type);
@@ -1635,7 +1376,7 @@ free_mounts (struct berth_mount *mounts, size_t n)
       free (mounts[i].destination);
       free (mounts[i].type);
       free (mounts[i].source);
-      free_strv (mounts[i].options);
+      cfg_free_strv (mounts[i].options);
       free (mounts[i].data);
     }
   free (mounts);
@@ -1649,8 +1390,8 @@ free_hook_list (struct berth_hook_list *list)
   for (i = 0; i < list->n; i++)
     {
       free (list->hooks[i].path);
-      free_strv (list->hooks[i].args);
-      free_strv (list->hooks[i].env);
+      cfg_free_strv (list->hooks[i].args);
+      cfg_free_strv (list->hooks[i].env);
     }
   free (list->hooks);
 }
@@ -1690,12 +1431,12 @@ berth_config_free (struct berth_config *c)
   for (i = 0; i < BERTH_ARRAY_SIZE (hook_kinds); i++)
     free_hook_list ((struct berth_hook_list *) ((char *) &c->hooks + hook_kinds[i].offset));
   free_string_map (c->annotation_keys, c->annotation_values, c->n_annotations);
-  free_strv (c->masked_paths);
-  free_strv (c->readonly_paths);
+  cfg_free_strv (c->masked_paths);
+  cfg_free_strv (c->readonly_paths);
   for (i = 0; i < c->n_devices; i++)
     free (c->devices[i].path);
   free (c->devices);
-  free_strv (c->overlay_lower);
+  cfg_free_strv (c->overlay_lower);
   free (c->overlay_writable);
   berth_seccomp_free (c->seccomp);
   free (c);

@@ -24,10 +24,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "config-json.h"
 #include "seccomp.h"
 #include "utils.h"
 
-#define CONFIG_OP "config"
 #define MAX_ARGS 6          /* syscall arguments, and libseccomp's limit of comparisons per rule */
 #define MAX_ERRNO_RET 65535 /* SECCOMP_RET_DATA is 16 bits */
 
@@ -99,77 +99,17 @@ static const struct seccomp_op seccomp_ops[] = {
   { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
 };
 
-/* ---- errors and typed access to the JSON tree.  */
-
-static int config_error (berth_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-/* A validation error (not a system error): op "config", status 0.  */
-static int
-config_error (berth_error_t *err, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  msg = xvasprintf (fmt, ap);
-  va_end (ap);
-  return berth_make_error_op (err, 0, CONFIG_OP, "%s", msg);
-}
-
-/* The member `key` of obj, or NULL when it is absent or null.  */
-static json_object *
-member (json_object *obj, const char *key)
-{
-  json_object *v = NULL;
-
-  if (!json_object_object_get_ex (obj, key, &v))
-    return NULL;
-  return v;
-}
-
-/* A string without NUL characters, borrowed from v.  */
-static int
-get_string (json_object *v, const char *where, const char **out, berth_error_t *err)
-{
-  if (!json_object_is_type (v, json_type_string)
-      || strlen (json_object_get_string (v)) != (size_t) json_object_get_string_len (v))
-    return config_error (err, "%s must be a string", where);
-  *out = json_object_get_string (v);
-  return 0;
-}
-
-static int
-get_int (json_object *v, const char *where, int64_t min, int64_t max, int64_t *out, berth_error_t *err)
-{
-  int64_t n;
-
-  if (!json_object_is_type (v, json_type_int))
-    return config_error (err, "%s must be an integer from %" PRId64 " to %" PRId64, where, min, max);
-  n = json_object_get_int64 (v); /* clamped to INT64_MAX above it */
-  if (n < min || n > max)
-    return config_error (err, "%s must be an integer from %" PRId64 " to %" PRId64, where, min, max);
-  *out = n;
-  return 0;
-}
-
-static int
-get_uint64 (json_object *v, const char *where, uint64_t *out, berth_error_t *err)
-{
-  if (!json_object_is_type (v, json_type_int) || json_object_get_int64 (v) < 0)
-    return config_error (err, "%s must be a non-negative integer", where);
-  *out = json_object_get_uint64 (v);
-  return 0;
-}
+/* ---- typed access to the JSON tree (the rest is in config-json.h).  */
 
 /* An optional array member: *out is NULL when it is absent or null.  */
 static int
 opt_array (json_object *obj, const char *where, const char *key, json_object **out, berth_error_t *err)
 {
-  json_object *v = member (obj, key);
+  json_object *v = cfg_member (obj, key);
 
   *out = v;
   if (v != NULL && !json_object_is_type (v, json_type_array))
-    return config_error (err, "%s.%s must be an array", where, key);
+    return cfg_error (err, "%s.%s must be an array", where, key);
   return 0;
 }
 
@@ -192,31 +132,31 @@ static int
 parse_action (json_object *obj, const char *where, const char *action_key, const char *errno_key,
               uint32_t *action, const char **action_name, berth_error_t *err)
 {
-  json_object *v = member (obj, action_key);
-  json_object *e = member (obj, errno_key);
+  json_object *v = cfg_member (obj, action_key);
+  json_object *e = cfg_member (obj, errno_key);
   cleanup_free char *w = xasprintf ("%s.%s", where, action_key);
   const struct seccomp_action *a;
   int64_t errno_ret = EPERM;
   const char *name;
 
   if (v == NULL)
-    return config_error (err, "%s is required", w);
-  if (get_string (v, w, &name, err) < 0)
+    return cfg_error (err, "%s is required", w);
+  if (cfg_get_string (v, w, &name, err) < 0)
     return -1;
   if (strcmp (name, "SCMP_ACT_NOTIFY") == 0)
-    return config_error (err, "%s \"%s\" is not supported", w, name);
+    return cfg_error (err, "%s \"%s\" is not supported", w, name);
   a = find_action (name);
   if (a == NULL)
-    return config_error (err, "%s \"%s\" is not a seccomp action", w, name);
+    return cfg_error (err, "%s \"%s\" is not a seccomp action", w, name);
 
   if (e != NULL)
     {
       cleanup_free char *we = xasprintf ("%s.%s", where, errno_key);
 
       if (!a->takes_data)
-        return config_error (err, "%s is only allowed with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s", we,
+        return cfg_error (err, "%s is only allowed with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s", we,
                              name);
-      if (get_int (e, we, 0, MAX_ERRNO_RET, &errno_ret, err) < 0)
+      if (cfg_get_int (e, we, 0, MAX_ERRNO_RET, &errno_ret, err) < 0)
         return -1;
     }
 
@@ -264,11 +204,11 @@ parse_architectures (json_object *obj, const char *where, struct berth_seccomp *
       const char *name;
       uint32_t arch;
 
-      if (get_string (json_object_array_get_idx (arr, i), w, &name, err) < 0)
+      if (cfg_get_string (json_object_array_get_idx (arr, i), w, &name, err) < 0)
         return -1;
       arch = resolve_arch (name);
       if (arch == 0)
-        return config_error (err, "%s \"%s\" is not a seccomp architecture", w, name);
+        return cfg_error (err, "%s \"%s\" is not a seccomp architecture", w, name);
       s->arches[i] = arch;
       s->arch_names[i] = xstrdup (name);
       s->n_arches = i + 1;
@@ -293,7 +233,7 @@ parse_flags (json_object *obj, const char *where, struct berth_seccomp *s, berth
       cleanup_free char *w = xasprintf ("%s.flags[%zu]", where, i);
       const char *name;
 
-      if (get_string (json_object_array_get_idx (arr, i), w, &name, err) < 0)
+      if (cfg_get_string (json_object_array_get_idx (arr, i), w, &name, err) < 0)
         return -1;
       for (j = 0; j < BERTH_ARRAY_SIZE (seccomp_flags); j++)
         if (strcmp (seccomp_flags[j].name, name) == 0)
@@ -301,9 +241,9 @@ parse_flags (json_object *obj, const char *where, struct berth_seccomp *s, berth
       if (j < BERTH_ARRAY_SIZE (seccomp_flags))
         s->flags |= 1U << j;
       else if (strcmp (name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-        return config_error (err, "%s \"%s\" is not supported", w, name);
+        return cfg_error (err, "%s \"%s\" is not supported", w, name);
       else
-        return config_error (err, "%s \"%s\" is not a seccomp filter flag", w, name);
+        return cfg_error (err, "%s \"%s\" is not a seccomp filter flag", w, name);
     }
   return 0;
 }
@@ -317,34 +257,34 @@ parse_arg (json_object *v, const char *where, struct scmp_arg_cmp *cmp, berth_er
   cleanup_free char *w_value = xasprintf ("%s.value", where);
   cleanup_free char *w_value_two = xasprintf ("%s.valueTwo", where);
   cleanup_free char *w_op = xasprintf ("%s.op", where);
-  json_object *index = member (v, "index"), *value = member (v, "value");
-  json_object *value_two = member (v, "valueTwo"), *op = member (v, "op");
+  json_object *index = cfg_member (v, "index"), *value = cfg_member (v, "value");
+  json_object *value_two = cfg_member (v, "valueTwo"), *op = cfg_member (v, "op");
   uint64_t datum_a = 0, datum_b = 0;
   const char *op_name;
   int64_t arg;
   size_t i;
 
   if (!json_object_is_type (v, json_type_object))
-    return config_error (err, "%s must be an object", where);
+    return cfg_error (err, "%s must be an object", where);
   if (index == NULL)
-    return config_error (err, "%s is required", w_index);
-  if (get_int (index, w_index, 0, MAX_ARGS - 1, &arg, err) < 0)
+    return cfg_error (err, "%s is required", w_index);
+  if (cfg_get_int (index, w_index, 0, MAX_ARGS - 1, &arg, err) < 0)
     return -1;
   if (value == NULL)
-    return config_error (err, "%s is required", w_value);
-  if (get_uint64 (value, w_value, &datum_a, err) < 0)
+    return cfg_error (err, "%s is required", w_value);
+  if (cfg_get_uint64 (value, w_value, &datum_a, err) < 0)
     return -1;
-  if (value_two != NULL && get_uint64 (value_two, w_value_two, &datum_b, err) < 0)
+  if (value_two != NULL && cfg_get_uint64 (value_two, w_value_two, &datum_b, err) < 0)
     return -1;
   if (op == NULL)
-    return config_error (err, "%s is required", w_op);
-  if (get_string (op, w_op, &op_name, err) < 0)
+    return cfg_error (err, "%s is required", w_op);
+  if (cfg_get_string (op, w_op, &op_name, err) < 0)
     return -1;
   for (i = 0; i < BERTH_ARRAY_SIZE (seccomp_ops); i++)
     if (strcmp (seccomp_ops[i].name, op_name) == 0)
       break;
   if (i == BERTH_ARRAY_SIZE (seccomp_ops))
-    return config_error (err, "%s \"%s\" is not a seccomp operator", w_op, op_name);
+    return cfg_error (err, "%s \"%s\" is not a seccomp operator", w_op, op_name);
 
   /* For SCMP_CMP_MASKED_EQ, value is the mask and valueTwo the value: as libseccomp.  */
   cmp->arg = (unsigned int) arg;
@@ -366,18 +306,18 @@ parse_syscall (json_object *v, const char *where, struct berth_seccomp *s, berth
   size_t i, n;
 
   if (!json_object_is_type (v, json_type_object))
-    return config_error (err, "%s must be an object", where);
+    return cfg_error (err, "%s must be an object", where);
 
-  names = member (v, "names");
+  names = cfg_member (v, "names");
   if (names == NULL || !json_object_is_type (names, json_type_array) || json_object_array_length (names) == 0)
-    return config_error (err, "%s must be a non-empty array of strings", w_names);
+    return cfg_error (err, "%s must be a non-empty array of strings", w_names);
   n = json_object_array_length (names);
   for (i = 0; i < n; i++)
     {
       cleanup_free char *w = xasprintf ("%s[%zu]", w_names, i);
       const char *name;
 
-      if (get_string (json_object_array_get_idx (names, i), w, &name, err) < 0)
+      if (cfg_get_string (json_object_array_get_idx (names, i), w, &name, err) < 0)
         return -1;
     }
 
@@ -391,7 +331,7 @@ parse_syscall (json_object *v, const char *where, struct berth_seccomp *s, berth
       size_t n_arr = json_object_array_length (arr);
 
       if (n_arr > MAX_ARGS)
-        return config_error (err, "%s.args has %zu entries: libseccomp allows at most %d", where, n_arr,
+        return cfg_error (err, "%s.args has %zu entries: libseccomp allows at most %d", where, n_arr,
                              MAX_ARGS);
       for (i = 0; i < n_arr; i++)
         {
@@ -441,7 +381,7 @@ parse_syscalls (json_object *obj, const char *where, struct berth_seccomp *s, be
   n = json_object_array_length (arr);
   for (i = 0; i < n; i++)
     {
-      json_object *names = member (json_object_array_get_idx (arr, i), "names");
+      json_object *names = cfg_member (json_object_array_get_idx (arr, i), "names");
 
       if (names != NULL && json_object_is_type (names, json_type_array))
         total += json_object_array_length (names);
@@ -472,7 +412,7 @@ berth_seccomp_parse (json_object *obj, const char *where, struct berth_seccomp *
   json_object *listener;
 
   if (!json_object_is_type (obj, json_type_object))
-    return config_error (err, "%s must be an object", where);
+    return cfg_error (err, "%s must be an object", where);
 
   s = xmalloc0 (sizeof (*s));
   if (parse_action (obj, where, "defaultAction", "defaultErrnoRet", &s->default_action,
@@ -480,9 +420,9 @@ berth_seccomp_parse (json_object *obj, const char *where, struct berth_seccomp *
     return -1;
 
   /* listenerPath only serves SCMP_ACT_NOTIFY, which is refused above.  */
-  listener = member (obj, "listenerPath");
+  listener = cfg_member (obj, "listenerPath");
   if (listener != NULL)
-    return config_error (err, "%s.listenerPath is not supported (no SCMP_ACT_NOTIFY)", where);
+    return cfg_error (err, "%s.listenerPath is not supported (no SCMP_ACT_NOTIFY)", where);
 
   if (parse_architectures (obj, where, s, err) < 0 || parse_flags (obj, where, s, err) < 0
       || parse_syscalls (obj, where, s, err) < 0)

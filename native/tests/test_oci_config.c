@@ -571,12 +571,12 @@ test_process_errors (void)
   REJECT (CFG_PROC (",'user':{'uid':-1}"), "config.json: process.user.uid must be an integer from 0 to 4294967294");
   REJECT (CFG_PROC (",'user':{'uid':4294967295}"),
           "config.json: process.user.uid must be an integer from 0 to 4294967294");
-  REJECT (CFG_PROC (",'user':{'uid':'root'}"), "config.json: process.user.uid must be an integer");
-  REJECT (CFG_PROC (",'user':{'uid':1.5}"), "config.json: process.user.uid must be an integer");
+  REJECT (CFG_PROC (",'user':{'uid':'root'}"), "config.json: process.user.uid must be an integer from 0 to 4294967294");
+  REJECT (CFG_PROC (",'user':{'uid':1.5}"), "config.json: process.user.uid must be an integer from 0 to 4294967294");
   REJECT (CFG_PROC (",'user':{'gid':99999999999}"),
           "config.json: process.user.gid must be an integer from 0 to 4294967294");
   REJECT (CFG_PROC (",'user':{'umask':512}"), "config.json: process.user.umask must be an integer from 0 to 511");
-  REJECT (CFG_PROC (",'user':{'additionalGids':[1,'x']}"), "config.json: process.user.additionalGids[1] must be an integer");
+  REJECT (CFG_PROC (",'user':{'additionalGids':[1,'x']}"), "config.json: process.user.additionalGids[1] must be an integer from 0 to 4294967294");
   REJECT (CFG_PROC (",'user':{'additionalGids':{}}"), "config.json: process.user.additionalGids must be an array");
   REJECT (CFG_PROC (",'user':1"), "config.json: process.user must be an object");
   REJECT (CFG_PROC (",'noNewPrivileges':'true'"), "config.json: process.noNewPrivileges must be a boolean");
@@ -997,7 +997,7 @@ test_devices (void)
   REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1048576}"),
           "config.json: linux.devices[1].minor must be an integer from 0 to 1048575");
   REJECT (DEV ("{'path':'/dev/b','type':'c','major':'1','minor':1}"),
-          "config.json: linux.devices[1].major must be an integer");
+          "config.json: linux.devices[1].major must be an integer from 0 to 4095");
   REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1,'fileMode':4096}"),
           "config.json: linux.devices[1].fileMode must be an integer from 0 to 4095");
   REJECT (DEV ("{'path':'/dev/b','type':'c','major':1,'minor':1,'fileMode':-1}"),
