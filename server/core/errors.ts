@@ -111,6 +111,46 @@ export const errorTable = {
     description: 'berth-runtime failed to create, start, stop or delete a container.',
     hint: 'The message names the failing call, its object and errno; the runtime\'s own log is in the container\'s state directory.',
   },
+  E_IMAGE_REFERENCE_INVALID: {
+    status: 400,
+    description: 'An image reference (name, tag or digest) does not parse.',
+    hint: 'Write it as `name[:tag]`, `host[:port]/name[:tag]` or `name@sha256:<64 hex>`; names are lowercase letters, digits and `._-/` separators.',
+  },
+  E_IMAGE_NOT_FOUND: {
+    status: 404,
+    description: 'No image with that name, tag or digest is in the store.',
+    hint: 'The message lists the images that exist; `berth images` lists them all, `berth image:import` or `berth image:pull` brings one in.',
+  },
+  E_IMAGE_DIGEST_MISMATCH: {
+    status: 400,
+    description: 'Content that came in (an archive member, a downloaded blob) does not hash to the digest it claims; nothing was stored.',
+    hint: 'The source is corrupt or was tampered with: fetch or export it again.',
+  },
+  E_IMAGE_BLOB_CORRUPT: {
+    status: 500,
+    description: 'A blob in the image store no longer matches its digest; it is never used.',
+    hint: 'Remove the image (`berth image:rm`) and import or pull it again; check the disk for errors.',
+  },
+  E_IMAGE_LAYER_UNSAFE: {
+    status: 400,
+    description: 'A layer has an entry that would write outside its own directory (`../`, an absolute path, a write through a symlink, a hard link leaving the layer) or a device node that is not allowed; nothing was written outside.',
+    hint: 'The message names the entry: the image is broken or hostile; rebuild it without that entry.',
+  },
+  E_IMAGE_LAYER_INVALID: {
+    status: 400,
+    description: 'A layer is not a readable tar stream (truncated, unknown compression, bad header).',
+    hint: 'The message names the layer and what is wrong; export or build the image again.',
+  },
+  E_IMAGE_ARCHIVE_INVALID: {
+    status: 400,
+    description: 'An image archive or image document (docker save tarball, OCI archive, manifest, config) is malformed or incomplete.',
+    hint: 'The message names the member or property; make the archive again with `docker save`, `skopeo copy` or `berth image:export`.',
+  },
+  E_IMAGE_DISK_FULL: {
+    status: 507,
+    description: 'The disk under BERTH_HOME filled up while writing to the image store; what was half-written was removed.',
+    hint: 'Free space (`berth image:prune` removes unused images and layers) and try again.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;
