@@ -1,0 +1,306 @@
+/*
+ * berth-fsutil: the few file operations Node cannot do, for unpacking image layers
+ * (server/images/layer.ts).  Node has no mknod(2), mkfifo(3) or setxattr(2), so the
+ * unpacker writes files, directories, symlinks and hard links itself and hands this
+ * program one batch of the rest, after it has set ownership (chown clears the
+ * security.capability xattr, so xattrs must come after it).
+ *
+ *   berth-fsutil apply ROOT < OPS
+ *
+ * OPS is a sequence of records, each a list of NUL-terminated fields:
+ *
+ *   mknod PATH KIND MODE MAJOR MINOR UID GID MTIME_SEC MTIME_NSEC
+ *       KIND is c (character device), b (block device) or p (FIFO); MODE is octal
+ *       permission bits (setuid/setgid/sticky included)
+ *   xattr PATH NAME HEXVALUE
+ *       lsetxattr on PATH itself (never on what a symlink points at)
+ *
+ * PATH is relative to ROOT.  Its parent directory is opened with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), so no record can reach
+ * outside ROOT, through a symlink, or onto another mount; the last component must be a
+ * plain name.  The kernel is the last word here, whatever the caller checked before.
+ *
+ * Stops at the first failing record: exit 1 with one line on stderr naming the record
+ * number, the call, its object and errno.  Exit 2 on a usage error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "utils.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+#define MAX_FIELDS 10
+#define MAX_XATTR_VALUE 65536
+
+struct record
+{
+  char *fields[MAX_FIELDS];
+  size_t n;
+};
+
+static void
+record_clear (struct record *r)
+{
+  for (size_t i = 0; i < r->n; i++)
+    free (r->fields[i]);
+  r->n = 0;
+}
+
+static void
+cleanup_recordp (struct record *r)
+{
+  record_clear (r);
+}
+#define cleanup_record __attribute__ ((cleanup (cleanup_recordp)))
+
+/* Read one NUL-terminated field.  Returns 1 and *out (caller frees), 0 at a clean end of
+   input, or a negative error.  */
+static int
+read_field (FILE *in, char **out, berth_error_t *err)
+{
+  char *line = NULL;
+  size_t cap = 0;
+  errno = 0;
+  ssize_t n = getdelim (&line, &cap, '\0', in);
+  if (n < 0)
+    {
+      int saved = errno;
+      free (line);
+      if (saved != 0)
+        return berth_make_error_op (err, saved, "read", "read operations from stdin");
+      return 0;
+    }
+  if (n == 0 || line[n - 1] != '\0')
+    {
+      free (line);
+      return berth_make_error (err, 0, "operations on stdin end in the middle of a field");
+    }
+  *out = line;
+  return 1;
+}
+
+static size_t
+fields_for (const char *op)
+{
+  if (strcmp (op, "mknod") == 0)
+    return 10;
+  if (strcmp (op, "xattr") == 0)
+    return 4;
+  return 0;
+}
+
+/* Read the next record.  Returns 1, 0 at the end of input, or a negative error.  */
+static int
+read_record (FILE *in, struct record *r, size_t index, berth_error_t *err)
+{
+  char *op = NULL;
+  int ret = read_field (in, &op, err);
+  if (ret <= 0)
+    return ret;
+  r->fields[r->n++] = op;
+  size_t want = fields_for (op);
+  if (want == 0)
+    return berth_make_error (err, 0, "record %zu: unknown operation `%s` (mknod, xattr)", index, op);
+  while (r->n < want)
+    {
+      char *f = NULL;
+      ret = read_field (in, &f, err);
+      if (ret < 0)
+        return ret;
+      if (ret == 0)
+        return berth_make_error (err, 0, "record %zu (%s): input ends after %zu of %zu fields", index, op, r->n,
+                                 want);
+      r->fields[r->n++] = f;
+    }
+  return 1;
+}
+
+static int
+parse_ulong (const char *s, int base, unsigned long long max, unsigned long long *out, const char *what,
+             size_t index, berth_error_t *err)
+{
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull (s, &end, base);
+  if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v > max)
+    return berth_make_error (err, 0, "record %zu: %s `%s` is not a number up to %llu", index, what, s, max);
+  *out = v;
+  return 0;
+}
+
+/* Open the parent directory of `path` beneath rootfd; *name points at its last component. */
+static int
+open_parent (int rootfd, char *path, const char **name, size_t index, berth_error_t *err)
+{
+  if (path[0] == '\0' || path[0] == '/')
+    return berth_make_error (err, 0, "record %zu: path `%s` must be relative and not empty", index, path);
+  char *slash = strrchr (path, '/');
+  const char *parent = ".";
+  if (slash != NULL)
+    {
+      *slash = '\0';
+      parent = path;
+      *name = slash + 1;
+    }
+  else
+    *name = path;
+  if (**name == '\0' || strcmp (*name, ".") == 0 || strcmp (*name, "..") == 0)
+    {
+      if (slash != NULL)
+        *slash = '/';
+      return berth_make_error (err, 0, "record %zu: path `%s` does not end in a file name", index, path);
+    }
+  struct open_how how = {
+    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+  int fd;
+  do
+    fd = (int) syscall (SYS_openat2, rootfd, parent, &how, sizeof (how));
+  while (fd < 0 && (errno == EAGAIN || errno == EINTR));
+  int saved = errno;
+  if (slash != NULL)
+    *slash = '/';
+  if (fd < 0)
+    return berth_make_error_op (err, saved, "openat2", "record %zu: open the directory of `%s` beneath the layer", index,
+                                path);
+  return fd;
+}
+
+static int
+do_mknod (int rootfd, struct record *r, size_t index, berth_error_t *err)
+{
+  char *path = r->fields[1];
+  const char *kind = r->fields[2];
+  unsigned long long mode, major, minor, uid, gid, sec, nsec;
+  int ret;
+  if ((ret = parse_ulong (r->fields[3], 8, 07777, &mode, "mode", index, err)) < 0
+      || (ret = parse_ulong (r->fields[4], 10, 0xfff, &major, "major", index, err)) < 0
+      || (ret = parse_ulong (r->fields[5], 10, 0xfffff, &minor, "minor", index, err)) < 0
+      || (ret = parse_ulong (r->fields[6], 10, UINT32_MAX - 1, &uid, "uid", index, err)) < 0
+      || (ret = parse_ulong (r->fields[7], 10, UINT32_MAX - 1, &gid, "gid", index, err)) < 0
+      || (ret = parse_ulong (r->fields[8], 10, INT64_MAX, &sec, "mtime seconds", index, err)) < 0
+      || (ret = parse_ulong (r->fields[9], 10, 999999999, &nsec, "mtime nanoseconds", index, err)) < 0)
+    return ret;
+  mode_t type;
+  if (strcmp (kind, "c") == 0)
+    type = S_IFCHR;
+  else if (strcmp (kind, "b") == 0)
+    type = S_IFBLK;
+  else if (strcmp (kind, "p") == 0)
+    type = S_IFIFO;
+  else
+    return berth_make_error (err, 0, "record %zu: node kind `%s` is not c, b or p", index, kind);
+
+  const char *name = NULL;
+  cleanup_close int dirfd = open_parent (rootfd, path, &name, index, err);
+  if (dirfd < 0)
+    return dirfd;
+  if (mknodat (dirfd, name, type | (mode_t) (mode & 0777), makedev (major, minor)) < 0)
+    return berth_make_error_op (err, errno, "mknod", "record %zu: mknod `%s`", index, path);
+  if (fchownat (dirfd, name, (uid_t) uid, (gid_t) gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_make_error_op (err, errno, "chown", "record %zu: chown `%s` to %llu:%llu", index, path, uid, gid);
+  /* After chown, which clears setuid and setgid.  A device node or FIFO is never a symlink,
+     so fchmodat (which follows) acts on the node just made: nothing can have replaced it,
+     the layer directory is private to the unpacker.  */
+  if (fchmodat (dirfd, name, (mode_t) mode, 0) < 0)
+    return berth_make_error_op (err, errno, "chmod", "record %zu: chmod `%s` to %llo", index, path, mode);
+  struct timespec times[2] = { { .tv_sec = (time_t) sec, .tv_nsec = (long) nsec },
+                               { .tv_sec = (time_t) sec, .tv_nsec = (long) nsec } };
+  if (utimensat (dirfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_make_error_op (err, errno, "utimensat", "record %zu: set the times of `%s`", index, path);
+  return 0;
+}
+
+static int
+hex_value (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+static int
+do_xattr (int rootfd, struct record *r, size_t index, berth_error_t *err)
+{
+  char *path = r->fields[1];
+  const char *xname = r->fields[2];
+  const char *hex = r->fields[3];
+  size_t hexlen = strlen (hex);
+  if (hexlen % 2 != 0 || hexlen / 2 > MAX_XATTR_VALUE)
+    return berth_make_error (err, 0, "record %zu: xattr value for `%s` is not lowercase hex of at most %d bytes", index,
+                             path, MAX_XATTR_VALUE);
+  cleanup_free unsigned char *value = xmalloc0 (hexlen / 2 + 1);
+  for (size_t i = 0; i < hexlen / 2; i++)
+    {
+      int hi = hex_value (hex[2 * i]), lo = hex_value (hex[2 * i + 1]);
+      if (hi < 0 || lo < 0)
+        return berth_make_error (err, 0, "record %zu: xattr value for `%s` is not lowercase hex", index, path);
+      value[i] = (unsigned char) (hi << 4 | lo);
+    }
+  const char *name = NULL;
+  cleanup_close int dirfd = open_parent (rootfd, path, &name, index, err);
+  if (dirfd < 0)
+    return dirfd;
+  /* The parent was resolved safely; lsetxattr through its /proc/self/fd link acts on the
+     entry itself, a symlink included, and never follows it.  */
+  cleanup_free char *target = xasprintf ("/proc/self/fd/%d/%s", dirfd, name);
+  if (lsetxattr (target, xname, value, hexlen / 2, 0) < 0)
+    return berth_make_error_op (err, errno, "setxattr", "record %zu: set xattr `%s` on `%s`", index, xname, path);
+  return 0;
+}
+
+static int
+apply (const char *root, FILE *in, berth_error_t *err)
+{
+  cleanup_close int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return berth_make_error_op (err, errno, "open", "open layer directory `%s`", root);
+  for (size_t index = 0;; index++)
+    {
+      cleanup_record struct record r = { .n = 0 };
+      int ret = read_record (in, &r, index, err);
+      if (ret < 0)
+        return ret;
+      if (ret == 0)
+        return 0;
+      ret = strcmp (r.fields[0], "mknod") == 0 ? do_mknod (rootfd, &r, index, err) : do_xattr (rootfd, &r, index, err);
+      if (ret < 0)
+        return ret;
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  berth_error_t err = NULL;
+  if (argc != 3 || strcmp (argv[1], "apply") != 0)
+    {
+      fprintf (stderr, "usage: berth-fsutil apply ROOT < OPERATIONS\n");
+      return 2;
+    }
+  if (apply (argv[2], stdin, &err) < 0)
+    {
+      fprintf (stderr, "berth-fsutil: %s\n", err->msg);
+      berth_error_release (&err);
+      return 1;
+    }
+  return 0;
+}
