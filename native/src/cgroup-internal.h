@@ -100,25 +100,54 @@ void berth_cgroup_created_free (struct berth_cgroup_created *c);
 
 /* ---- backends.  `path` is validated (absolute, no "." / ".." components).  */
 
-int berth_cgroup_v1_enter (const struct berth_cgroup_hierarchies *hs, const char *path, pid_t pid,
-                           berth_error_t *err);
+/* enter = create (every level of path in every hierarchy, recorded in *created for a
+   rollback), then the resources, then attach (pid into cgroup.procs everywhere; on failure
+   the pid is put back where it was).  */
+int berth_cgroup_v1_create (const struct berth_cgroup_hierarchies *hs, const char *path,
+                            struct berth_cgroup_created *created, berth_error_t *err);
+int berth_cgroup_v1_attach (const struct berth_cgroup_hierarchies *hs, const char *path, pid_t pid,
+                            berth_error_t *err);
 int berth_cgroup_v1_pids (const struct berth_cgroup_hierarchies *hs, const char *path, pid_t **pids,
                           size_t *n, berth_error_t *err);
 int berth_cgroup_v1_destroy (const struct berth_cgroup_hierarchies *hs, const char *path,
                              berth_error_t *err);
-int berth_cgroup_v1_stats (const struct berth_cgroup_hierarchies *hs, const char *path,
-                           struct berth_cgroup_stats *out, berth_error_t *err);
 int berth_cgroup_v1_mount (const struct berth_cgroup_hierarchies *hs, const char *dest,
                            unsigned long flags, berth_error_t *err);
 
 /* `root` is where the unified hierarchy is mounted ("/sys/fs/cgroup").  */
-int berth_cgroup_v2_enter (const char *root, const char *path, pid_t pid, berth_error_t *err);
+int berth_cgroup_v2_create (const char *root, const char *path, struct berth_cgroup_created *created,
+                            berth_error_t *err);
+int berth_cgroup_v2_attach (const char *root, const char *path, pid_t pid, berth_error_t *err);
+/* Enable in dir/cgroup.subtree_control every controller of dir/cgroup.controllers that can
+   be (EBUSY, ENOTSUP skipped).  */
+int berth_cgroup_v2_enable_controllers (const char *dir, berth_error_t *err);
 int berth_cgroup_v2_pids (const char *root, const char *path, pid_t **pids, size_t *n,
                           berth_error_t *err);
 int berth_cgroup_v2_destroy (const char *root, const char *path, berth_error_t *err);
-int berth_cgroup_v2_stats (const char *root, const char *path, struct berth_cgroup_stats *out,
-                           berth_error_t *err);
 int berth_cgroup_v2_mount (const char *dest, unsigned long flags, berth_error_t *err);
+
+/* ---- resources and usage, for either mode (cgroup-resources.c).  A controller is used
+   where it is: a v1 hierarchy that has it, else a cgroup2 hierarchy (pure v2, or the
+   unified one of a hybrid host) that lists it in its root cgroup.controllers.  `hs` is the
+   host's hierarchies on v1 and hybrid hosts; on pure v2 it holds the one cgroup2 root.  */
+
+int berth_cgroup_resources_apply (const struct berth_cgroup_hierarchies *hs, const char *path,
+                                  const struct berth_cgroup_resources *r, berth_error_t *err);
+int berth_cgroup_read_stats (const struct berth_cgroup_hierarchies *hs, const char *path,
+                             struct berth_cgroup_stats *out, berth_error_t *err);
+
+/* ---- the device controller on cgroup2: an eBPF program (cgroup-bpf.c).  */
+
+/* Build the BPF_PROG_TYPE_CGROUP_DEVICE program for rules (the last match wins; no match:
+   allowed, as a new v1 cgroup starts from its parent's allow-all) into *insns (allocated,
+   *n instructions).  Pure: for tests.  */
+int berth_cgroup_bpf_build (const struct berth_cgroup_device_rule *rules, size_t n_rules, void **insns,
+                            size_t *n, berth_error_t *err);
+
+/* Load the program for rules and attach it (BPF_F_ALLOW_MULTI) to the cgroup2 directory dir.
+   It stays attached until the cgroup is removed.  */
+int berth_cgroup_bpf_attach (const char *dir, const struct berth_cgroup_device_rule *rules,
+                             size_t n_rules, berth_error_t *err);
 
 /* ---- mount helpers shared by the backends.  */
 

@@ -117,6 +117,14 @@ make_levels (const struct berth_cgroup_hierarchy *h, const char *path,
           if (ret < 0)
             return ret;
         }
+      if (made && h->v2)
+        {
+          /* Hybrid host: controllers moved to cgroup2 (pids, cpu) are used there.  */
+          cleanup_free char *parent = xasprintf ("%s%.*s", h->mount_point, (int) (p - path), path);
+          ret = berth_cgroup_v2_enable_controllers (parent, err);
+          if (ret < 0)
+            return ret;
+        }
       if (end == NULL)
         return 0;
       p = end;
@@ -173,56 +181,58 @@ move_back (const struct berth_cgroup_hierarchies *hs, const bool *moved, const c
 }
 
 int
-berth_cgroup_v1_enter (const struct berth_cgroup_hierarchies *hs, const char *path, pid_t pid,
-                       berth_error_t *err)
+berth_cgroup_v1_create (const struct berth_cgroup_hierarchies *hs, const char *path,
+                        struct berth_cgroup_created *created, berth_error_t *err)
 {
-  struct berth_cgroup_created created = { NULL, 0 };
+  size_t i;
+  int ret;
+
+  if (hs->n == 0)
+    return berth_make_error_op (err, ENOENT, "cgroup",
+                                "create cgroup %s: no cgroup hierarchy in /proc/self/mountinfo", path);
+  for (i = 0; i < hs->n; i++)
+    {
+      ret = make_levels (&hs->items[i], path, created, err);
+      if (ret < 0)
+        return ret;
+    }
+  return 0;
+}
+
+int
+berth_cgroup_v1_attach (const struct berth_cgroup_hierarchies *hs, const char *path, pid_t pid,
+                        berth_error_t *err)
+{
   cleanup_free char *pid_str = xasprintf ("%d", (int) pid);
   cleanup_free char *proc_file = xasprintf ("/proc/%d/cgroup", (int) pid);
   cleanup_free char *proc_text = NULL;
   cleanup_free bool *moved = NULL;
   berth_error_t ignored = NULL;
   size_t i;
-  int ret = 0;
-
-  if (hs->n == 0)
-    return berth_make_error_op (err, ENOENT, "cgroup",
-                                "enter cgroup %s: no cgroup hierarchy in /proc/self/mountinfo", path);
+  int ret;
 
   /* Where pid is now, to put it back if a later hierarchy refuses it.  A pid that is gone
      fails below, when it is written to cgroup.procs.  */
   if (berth_read_file (proc_file, &proc_text, NULL, &ignored) < 0)
     berth_error_release (&ignored);
 
-  moved = xmalloc0 (hs->n * sizeof (bool));
-
-  for (i = 0; i < hs->n; i++)
-    {
-      ret = make_levels (&hs->items[i], path, &created, err);
-      if (ret < 0)
-        goto fail;
-    }
-
+  moved = xmalloc0 ((hs->n ? hs->n : 1) * sizeof (bool));
   for (i = 0; i < hs->n; i++)
     {
       cleanup_free char *file = xasprintf ("%s%s/cgroup.procs", hs->items[i].mount_point, path);
 
       ret = berth_cgroup_write_file (file, pid_str, err);
       if (ret < 0)
-        goto fail;
+        {
+          move_back (hs, moved, proc_text, pid_str);
+          return ret;
+        }
       moved[i] = true;
     }
-
-  berth_cgroup_created_free (&created);
   return 0;
-
-fail:
-  move_back (hs, moved, proc_text, pid_str);
-  berth_cgroup_rollback (&created);
-  return ret;
 }
 
-/* ---- pids, destroy, stats.  */
+/* ---- pids, destroy.  */
 
 int
 berth_cgroup_v1_pids (const struct berth_cgroup_hierarchies *hs, const char *path, pid_t **pids,
@@ -273,35 +283,6 @@ berth_cgroup_v1_destroy (const struct berth_cgroup_hierarchies *hs, const char *
   berth_error_release (err);
   *err = first;
   return -first->status - 1;
-}
-
-static int
-read_stat (const struct berth_cgroup_hierarchies *hs, const char *controller, const char *path,
-           const char *file, uint64_t *value, berth_error_t *err)
-{
-  const struct berth_cgroup_hierarchy *h = berth_cgroup_hierarchies_find (hs, controller);
-  cleanup_free char *full = NULL;
-
-  *value = BERTH_CGROUP_STAT_UNKNOWN;
-  if (h == NULL)
-    return 0;
-  full = xasprintf ("%s%s/%s", h->mount_point, path, file);
-  return berth_cgroup_read_u64 (full, NULL, value, err);
-}
-
-int
-berth_cgroup_v1_stats (const struct berth_cgroup_hierarchies *hs, const char *path,
-                       struct berth_cgroup_stats *out, berth_error_t *err)
-{
-  int ret;
-
-  ret = read_stat (hs, "memory", path, "memory.usage_in_bytes", &out->memory_bytes, err);
-  if (ret < 0)
-    return ret;
-  ret = read_stat (hs, "cpuacct", path, "cpuacct.usage", &out->cpu_usage_ns, err);
-  if (ret < 0)
-    return ret;
-  return read_stat (hs, "pids", path, "pids.current", &out->pids, err);
 }
 
 /* ---- mount.  */

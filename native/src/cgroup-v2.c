@@ -16,8 +16,8 @@
 /* Enable in dir/cgroup.subtree_control every controller in dir/cgroup.controllers.
    EBUSY (dir has processes and is not the root), ENOTSUP/EOPNOTSUPP (a controller that
    cannot be enabled here) skip that controller; any other error fails.  */
-static int
-enable_controllers (const char *dir, berth_error_t *err)
+int
+berth_cgroup_v2_enable_controllers (const char *dir, berth_error_t *err)
 {
   cleanup_free char *controllers_file = xasprintf ("%s/cgroup.controllers", dir);
   cleanup_free char *subtree_file = xasprintf ("%s/cgroup.subtree_control", dir);
@@ -47,11 +47,9 @@ enable_controllers (const char *dir, berth_error_t *err)
 }
 
 int
-berth_cgroup_v2_enter (const char *root, const char *path, pid_t pid, berth_error_t *err)
+berth_cgroup_v2_create (const char *root, const char *path, struct berth_cgroup_created *created,
+                        berth_error_t *err)
 {
-  struct berth_cgroup_created created = { NULL, 0 };
-  cleanup_free char *pid_str = xasprintf ("%d", (int) pid);
-  cleanup_free char *procs = NULL;
   const char *p = path;
   int ret;
 
@@ -59,38 +57,34 @@ berth_cgroup_v2_enter (const char *root, const char *path, pid_t pid, berth_erro
   for (;;)
     {
       cleanup_free char *dir = NULL;
-      cleanup_free char *parent = NULL;
       const char *end = strchr (p + 1, '/');
       size_t len = end ? (size_t) (end - path) : strlen (path);
       bool made;
 
       dir = xasprintf ("%s%.*s", root, (int) len, path);
-      ret = berth_cgroup_mkdir (dir, &created, &made, err);
+      ret = berth_cgroup_mkdir (dir, created, &made, err);
       if (ret < 0)
-        goto fail;
+        return ret;
       if (made)
         {
-          parent = xasprintf ("%s%.*s", root, (int) (p - path), path);
-          ret = enable_controllers (parent, err);
+          cleanup_free char *parent = xasprintf ("%s%.*s", root, (int) (p - path), path);
+          ret = berth_cgroup_v2_enable_controllers (parent, err);
           if (ret < 0)
-            goto fail;
+            return ret;
         }
       if (end == NULL)
-        break;
+        return 0;
       p = end;
     }
+}
 
-  procs = xasprintf ("%s%s/cgroup.procs", root, path);
-  ret = berth_cgroup_write_file (procs, pid_str, err);
-  if (ret < 0)
-    goto fail;
+int
+berth_cgroup_v2_attach (const char *root, const char *path, pid_t pid, berth_error_t *err)
+{
+  cleanup_free char *pid_str = xasprintf ("%d", (int) pid);
+  cleanup_free char *procs = xasprintf ("%s%s/cgroup.procs", root, path);
 
-  berth_cgroup_created_free (&created);
-  return 0;
-
-fail:
-  berth_cgroup_rollback (&created);
-  return ret;
+  return berth_cgroup_write_file (procs, pid_str, err);
 }
 
 int
@@ -109,31 +103,6 @@ berth_cgroup_v2_destroy (const char *root, const char *path, berth_error_t *err)
   cleanup_free char *dir = xasprintf ("%s%s", root, path);
 
   return berth_cgroup_rmdir (dir, &deadline, err);
-}
-
-int
-berth_cgroup_v2_stats (const char *root, const char *path, struct berth_cgroup_stats *out,
-                       berth_error_t *err)
-{
-  cleanup_free char *memory = xasprintf ("%s%s/memory.current", root, path);
-  cleanup_free char *cpu = xasprintf ("%s%s/cpu.stat", root, path);
-  cleanup_free char *pids = xasprintf ("%s%s/pids.current", root, path);
-  uint64_t usec;
-  int ret;
-
-  ret = berth_cgroup_read_u64 (memory, NULL, &out->memory_bytes, err);
-  if (ret < 0)
-    return ret;
-  ret = berth_cgroup_read_u64 (cpu, "usage_usec", &usec, err);
-  if (ret < 0)
-    return ret;
-  if (usec == BERTH_CGROUP_STAT_UNKNOWN)
-    out->cpu_usage_ns = BERTH_CGROUP_STAT_UNKNOWN;
-  else if (usec > (UINT64_MAX - 1) / 1000)
-    return berth_make_error_op (err, ERANGE, "parse", "parse %s: usage_usec too large", cpu);
-  else
-    out->cpu_usage_ns = usec * 1000;
-  return berth_cgroup_read_u64 (pids, NULL, &out->pids, err);
 }
 
 int

@@ -512,6 +512,11 @@ berth_cgroup_read_u64 (const char *file, const char *key, uint64_t *value, berth
 
   while (*p == ' ')
     p++;
+  if (strncmp (p, "max", 3) == 0 && (p[3] == '\n' || p[3] == '\0' || p[3] == ' '))
+    {
+      *value = BERTH_CGROUP_STAT_NONE; /* a v2 limit that is not set */
+      return 0;
+    }
   errno = 0;
   v = strtoull (p, &end, 10);
   if (errno != 0 || end == p || *p == '-' || (*end != '\n' && *end != '\0' && *end != ' '))
@@ -675,8 +680,31 @@ prepare (const char *path, char **cpath, enum berth_cgroup_mode *mode, struct be
   return *mode == BERTH_CGROUP_V2 ? 0 : berth_cgroup_read_hierarchies (hs, err);
 }
 
+/* One attempt of enter: create, apply, attach; on failure what was created is removed.  */
+static int
+enter_once (enum berth_cgroup_mode mode, const struct berth_cgroup_hierarchies *hs, const char *cpath,
+            pid_t pid, const struct berth_cgroup_resources *res, berth_error_t *err)
+{
+  struct berth_cgroup_created created = { NULL, 0 };
+  int ret;
+
+  ret = mode == BERTH_CGROUP_V2 ? berth_cgroup_v2_create (cached_v2_root, cpath, &created, err)
+                                : berth_cgroup_v1_create (hs, cpath, &created, err);
+  if (ret == 0 && res)
+    ret = berth_cgroup_resources_apply (hs, cpath, res, err);
+  if (ret == 0)
+    ret = mode == BERTH_CGROUP_V2 ? berth_cgroup_v2_attach (cached_v2_root, cpath, pid, err)
+                                  : berth_cgroup_v1_attach (hs, cpath, pid, err);
+  if (ret < 0)
+    berth_cgroup_rollback (&created);
+  else
+    berth_cgroup_created_free (&created);
+  return ret;
+}
+
 int
-berth_cgroup_enter (const char *path, pid_t pid, berth_error_t *err)
+berth_cgroup_enter (const char *path, pid_t pid, const struct berth_cgroup_resources *res,
+                    berth_error_t *err)
 {
   cleanup_hierarchies struct berth_cgroup_hierarchies hs = { 0 };
   cleanup_free char *cpath = NULL;
@@ -688,11 +716,17 @@ berth_cgroup_enter (const char *path, pid_t pid, berth_error_t *err)
     return ret;
   if (pid <= 0)
     return berth_make_error_op (err, EINVAL, "cgroup", "enter cgroup %s: bad pid %d", cpath, (int) pid);
+  /* Resources need to know where each controller is, on v2 as well.  */
+  if (mode == BERTH_CGROUP_V2 && res)
+    {
+      ret = berth_cgroup_read_hierarchies (&hs, err);
+      if (ret < 0)
+        return ret;
+    }
   /* A delete may remove Berth's empty parent ("/berth") between our mkdirs: try again.  */
   for (int attempt = 0;; attempt++)
     {
-      ret = mode == BERTH_CGROUP_V2 ? berth_cgroup_v2_enter (cached_v2_root, cpath, pid, err)
-                                    : berth_cgroup_v1_enter (&hs, cpath, pid, err);
+      ret = enter_once (mode, &hs, cpath, pid, res, err);
       if (ret == 0 || attempt == 2 || (*err)->status != ENOENT)
         return ret;
       berth_error_release (err);
@@ -764,13 +798,14 @@ berth_cgroup_stats (const char *path, struct berth_cgroup_stats *out, berth_erro
   enum berth_cgroup_mode mode;
   int ret;
 
-  out->memory_bytes = out->cpu_usage_ns = out->pids = BERTH_CGROUP_STAT_UNKNOWN;
+  out->memory_bytes = out->memory_limit = out->cpu_usage_ns = BERTH_CGROUP_STAT_UNKNOWN;
+  out->pids = out->pids_limit = out->oom_kills = BERTH_CGROUP_STAT_UNKNOWN;
   ret = prepare (path, &cpath, &mode, &hs, err);
+  if (ret == 0 && mode == BERTH_CGROUP_V2)
+    ret = berth_cgroup_read_hierarchies (&hs, err);
   if (ret < 0)
     return ret;
-  if (mode == BERTH_CGROUP_V2)
-    return berth_cgroup_v2_stats (cached_v2_root, cpath, out, err);
-  return berth_cgroup_v1_stats (&hs, cpath, out, err);
+  return berth_cgroup_read_stats (&hs, cpath, out, err);
 }
 
 int

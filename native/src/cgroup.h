@@ -35,10 +35,52 @@ int berth_cgroup_validate_path (const char *path, berth_error_t *err);
  */
 char *berth_cgroup_path_for (const char *cgroups_path, const char *id);
 
+/* linux.resources (runtime-spec config-linux.md "Control groups").  A number that was not
+   given is BERTH_CGROUP_UNSET; -1 is "unlimited" where the spec allows it.  */
+#define BERTH_CGROUP_UNSET INT64_MIN
+
+struct berth_cgroup_device_rule
+{
+  bool allow;
+  char type;           /* 'a' (all), 'c' or 'b' */
+  int64_t major;       /* -1: any */
+  int64_t minor;       /* -1: any */
+  char access[4];      /* a non-empty subset of "rwm", in that order */
+};
+
+struct berth_cgroup_resources
+{
+  int64_t memory_limit;       /* bytes or -1 */
+  int64_t memory_reservation; /* bytes or -1 (soft limit; v2 memory.low) */
+  int64_t memory_swap;        /* memory + swap, bytes or -1 */
+  int64_t memory_swappiness;  /* 0..100 (v1 only) */
+  bool disable_oom_killer;    /* v1 only */
+  int64_t cpu_shares;         /* 2..262144 (v2: converted to cpu.weight) */
+  int64_t cpu_quota;          /* microseconds per period, or -1 */
+  int64_t cpu_period;         /* microseconds, 1000..1000000 */
+  char *cpus;                 /* cpuset list "0-1,3", or NULL */
+  char *mems;
+  int64_t pids_limit;         /* > 0, or -1 (0 is taken as -1, as runc does) */
+  struct berth_cgroup_device_rule *devices; /* applied in order; the last match wins */
+  size_t n_devices;
+  bool has_devices;           /* linux.resources.devices was given (even empty) */
+  char **unified_keys;        /* cgroup v2 files to write as given ("memory.high") */
+  char **unified_values;
+  size_t n_unified;
+};
+
+/* All fields unset.  */
+void berth_cgroup_resources_init (struct berth_cgroup_resources *r);
+/* Free what r owns (not r).  */
+void berth_cgroup_resources_release (struct berth_cgroup_resources *r);
+
 /* Create the cgroup `path` in every hierarchy (v1: each mounted controller, cpuset.cpus/mems
    copied from the parent; v2: the directory, with the parent's controllers enabled as far as
-   possible) and move `pid` into it.  On failure nothing created is left.  */
-int berth_cgroup_enter (const char *path, pid_t pid, berth_error_t *err);
+   possible), apply `res` (NULL: none) and then move `pid` into it, so the limits hold from
+   the process's first instruction.  A controller that `res` needs and the host lacks is an
+   error that names it.  On failure nothing created is left.  */
+int berth_cgroup_enter (const char *path, pid_t pid, const struct berth_cgroup_resources *res,
+                        berth_error_t *err);
 
 /* PIDs in the cgroup (allocated array, *n entries; a missing cgroup gives 0 entries).  */
 int berth_cgroup_pids (const char *path, pid_t **pids, size_t *n, berth_error_t *err);
@@ -60,12 +102,19 @@ int berth_cgroup_mount (const char *dest, unsigned long flags, berth_error_t *er
 struct berth_cgroup_stats
 {
   uint64_t memory_bytes; /* v1 memory.usage_in_bytes, v2 memory.current */
+  uint64_t memory_limit; /* v1 memory.limit_in_bytes, v2 memory.max (UINT64_MAX - 1: none) */
   uint64_t cpu_usage_ns; /* v1 cpuacct.usage, v2 cpu.stat usage_usec * 1000 */
   uint64_t pids;         /* pids.current */
+  uint64_t pids_limit;   /* pids.max (UINT64_MAX - 1: none) */
+  uint64_t oom_kills;    /* v1 memory.oom_control / v2 memory.events "oom_kill" */
 };
 
-/* Fill *out for the cgroup `path`.  A missing file gives BERTH_CGROUP_STAT_UNKNOWN in its
-   field (a missing cgroup: all three), not an error; an unreadable or malformed file is.  */
+#define BERTH_CGROUP_STAT_NONE (UINT64_MAX - 1) /* a limit of "max" */
+
+/* Fill *out for the cgroup `path`, each figure from wherever its controller is (a v1
+   hierarchy, or cgroup2 where the controller was moved there or the host is pure v2).  A
+   missing file gives BERTH_CGROUP_STAT_UNKNOWN in its field (a missing cgroup: all of them),
+   not an error; an unreadable or malformed file is.  */
 int berth_cgroup_stats (const char *path, struct berth_cgroup_stats *out, berth_error_t *err);
 
 #endif

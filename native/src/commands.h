@@ -15,6 +15,7 @@ int berth_cmd_delete (struct berth_global_args *global, int argc, char **argv, b
 int berth_cmd_list (struct berth_global_args *global, int argc, char **argv, berth_error_t *err);
 int berth_cmd_ps (struct berth_global_args *global, int argc, char **argv, berth_error_t *err);
 int berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_error_t *err);
+int berth_cmd_stats (struct berth_global_args *global, int argc, char **argv, berth_error_t *err);
 
 /* Shared by the handlers: a usage error naming what is wrong (exit 2).  */
 int berth_cmd_usage (berth_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

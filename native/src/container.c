@@ -154,6 +154,21 @@ struct report
   char msg[4000];
 };
 
+/* Whether the kernel's OOM killer killed anything in the cgroup (Docker's OOMKilled).  */
+static bool
+oom_killed (const char *cgroup)
+{
+  struct berth_cgroup_stats st;
+  berth_error_t err = NULL;
+
+  if (berth_cgroup_stats (cgroup, &st, &err) < 0)
+    {
+      berth_error_release (&err);
+      return false;
+    }
+  return st.oom_kills != BERTH_CGROUP_STAT_UNKNOWN && st.oom_kills > 0;
+}
+
 static void __attribute__ ((noreturn))
 monitor_main (const char *id, const char *dir, const char *bundle, struct berth_config *c, const char *cgroup,
               const struct berth_create_options *o, int report_fd)
@@ -242,7 +257,7 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
     }
   berth_log_close (log, &err);
   berth_error_release (&err);
-  berth_state_write_exit (dir, status, &err);
+  berth_state_write_exit (dir, status, oom_killed (cgroup), &err);
   _exit (0);
 
 fail:

@@ -151,7 +151,7 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
   if (o->process_file)
     owned = p;
   /* Join the cgroup first (our children inherit it), then the namespaces.  */
-  if (s->cgroup && berth_cgroup_enter (s->cgroup, getpid (), err) < 0)
+  if (s->cgroup && berth_cgroup_enter (s->cgroup, getpid (), NULL, err) < 0)
     goto out;
   if (berth_ns_join_process (s->pid, err) < 0)
     goto out;

@@ -35,6 +35,7 @@ static const struct berth_command commands[] = {
   { "spec", berth_cmd_spec, "write Berth's default config.json" },
   { "start", berth_cmd_start, "start a created container" },
   { "state", berth_cmd_state, "print a container's OCI state as JSON" },
+  { "stats", berth_cmd_stats, "print a container's memory, CPU and pids usage as JSON" },
   { NULL, NULL, NULL },
 };
 

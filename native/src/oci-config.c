@@ -21,6 +21,7 @@
 
 #include "config-json.h"
 #include "oci-config.h"
+#include "oci-resources.h"
 #include "seccomp.h"
 #include "utils.h"
 
@@ -51,7 +52,7 @@ static const struct unsupported process_unsupported[] = {
 };
 
 static const struct unsupported linux_unsupported[] = {
-  { "resources", true },    { "uidMappings", true },
+  { "uidMappings", true },
   { "gidMappings", true },  { "intelRdt", false },    { "personality", false },
   { "mountLabel", true },   { "timeOffsets", false }, { "memoryPolicy", false },
 };
@@ -766,7 +767,7 @@ static int
 parse_linux (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
   json_object *linux_ = cfg_member (root, "linux");
-  json_object *sysctl, *seccomp;
+  json_object *sysctl, *seccomp, *resources;
 
   (void) bundle;
   if (linux_ == NULL)
@@ -788,6 +789,9 @@ parse_linux (json_object *root, const char *bundle, struct berth_config *c, bert
   if (parse_path_list (linux_, "maskedPaths", &c->masked_paths, err) < 0
       || parse_path_list (linux_, "readonlyPaths", &c->readonly_paths, err) < 0
       || parse_devices (linux_, c, err) < 0)
+    return -1;
+  resources = cfg_member (linux_, "resources");
+  if (resources && berth_resources_parse (resources, &c->resources, err) < 0)
     return -1;
   seccomp = cfg_member (linux_, "seccomp");
   if (seccomp && berth_seccomp_parse (seccomp, "linux.seccomp", &c->seccomp, err) < 0)
@@ -1261,6 +1265,7 @@ config_from_json (json_object *root, const char *bundle, struct berth_config **o
   if (!json_object_is_type (root, json_type_object))
     return cfg_error (err, "the top level must be a JSON object");
   c = xmalloc0 (sizeof (*c));
+  berth_cgroup_resources_init (&c->resources);
   c->log_max_size = DEFAULT_LOG_MAX_SIZE;
   c->log_max_files = DEFAULT_LOG_MAX_FILES;
   for (i = 0; i < BERTH_ARRAY_SIZE (config_steps); i++)
@@ -1439,5 +1444,6 @@ berth_config_free (struct berth_config *c)
   cfg_free_strv (c->overlay_lower);
   free (c->overlay_writable);
   berth_seccomp_free (c->seccomp);
+  berth_cgroup_resources_release (&c->resources);
   free (c);
 }

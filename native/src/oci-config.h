@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "caps.h"
+#include "cgroup.h"
 #include "error.h"
 
 /* Berth's own settings, carried in annotations so the bundle still runs under crun.  */
@@ -136,6 +137,7 @@ struct berth_config
   struct berth_device *devices;
   size_t n_devices;
   struct berth_seccomp *seccomp; /* NULL: no filter */
+  struct berth_cgroup_resources resources; /* linux.resources; all unset when absent */
   /* From berth.* annotations: */
   char **overlay_lower; /* NULL-terminated absolute dirs, top first; NULL when not layered */
   char *overlay_writable;

@@ -331,7 +331,7 @@ berth_spawn (const struct berth_spawn *s, const sigset_t *sigmask, pid_t *pid_ou
     }
   close (sv[1]);
 
-  if (berth_cgroup_enter (s->cgroup, pid, err) < 0)
+  if (berth_cgroup_enter (s->cgroup, pid, &s->config->resources, err) < 0)
     goto fail;
   if (s->config->hooks.create_runtime.n || s->config->hooks.prestart.n)
     {

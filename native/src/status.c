@@ -159,7 +159,7 @@ load_exit (struct berth_state *s)
   cleanup_free char *path = xasprintf ("%s/exit.json", s->dir);
   cleanup_free char *text = NULL;
   berth_error_t err = NULL;
-  json_object *o;
+  json_object *o, *v;
 
   if (berth_read_file (path, &text, NULL, &err) < 0)
     {
@@ -172,6 +172,7 @@ load_exit (struct berth_state *s)
       s->has_exit = true;
       s->exit_code = (int) int_field (o, "exitCode");
       s->finished = dup_field (o, "finishedAt");
+      s->oom_killed = json_object_object_get_ex (o, "oomKilled", &v) && json_object_get_boolean (v);
     }
   json_object_put (o);
 }
@@ -238,7 +239,7 @@ berth_exit_code (int wait_status)
 }
 
 int
-berth_state_write_exit (const char *dir, int wait_status, berth_error_t *err)
+berth_state_write_exit (const char *dir, int wait_status, bool oom_killed, berth_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/exit.json", dir);
   json_object *o = json_object_new_object ();
@@ -251,6 +252,7 @@ berth_state_write_exit (const char *dir, int wait_status, berth_error_t *err)
   if (WIFSIGNALED (wait_status))
     json_object_object_add (o, "signal", json_object_new_string (strsignal (WTERMSIG (wait_status))));
   json_object_object_add (o, "finishedAt", json_object_new_string (now));
+  json_object_object_add (o, "oomKilled", json_object_new_boolean (oom_killed));
   text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
   ret = berth_write_file_replace (path, text, strlen (text), 0600, err);
   json_object_put (o);
@@ -280,6 +282,7 @@ berth_state_to_json (const struct berth_state *s, bool pretty)
       json_object_object_add (o, "exitCode", json_object_new_int (s->exit_code));
       if (s->finished)
         add_string (o, "finishedAt", s->finished);
+      json_object_object_add (o, "oomKilled", json_object_new_boolean (s->oom_killed));
     }
   text = xstrdup (json_object_to_json_string_ext (o, pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE
                                                             : JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

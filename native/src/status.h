@@ -6,7 +6,7 @@
  *                process is ready
  *   config.json  the bundle's config at create time (delete runs its poststop hooks)
  *   exec.fifo    present between create and start (runc's rendezvous)
- *   exit.json    {"exitCode":N,"finishedAt":"..."}, written by the monitor
+ *   exit.json    {"exitCode":N,"finishedAt":"...","oomKilled":B}, written by the monitor
  *   container.log  the container's output (detached containers)
  *
  * The status is derived, never stored: no state.json yet → creating; the process alive
@@ -50,6 +50,7 @@ struct berth_state
   bool has_exit;
   int exit_code;
   char *finished; /* RFC 3339, or NULL */
+  bool oom_killed; /* the kernel's OOM killer killed a process of the container (memory limit) */
 };
 
 const char *berth_status_name (enum berth_status s);
@@ -65,13 +66,14 @@ int berth_state_save (const struct berth_state *s, berth_error_t *err);
 /* Load <root>/<id>: a missing directory → "container `id` does not exist" (ENOENT).  */
 int berth_state_load (const char *root, const char *id, struct berth_state **out, berth_error_t *err);
 
-/* Record the exit status (monitor, foreground run).  */
-int berth_state_write_exit (const char *dir, int wait_status, berth_error_t *err);
+/* Record the exit status (monitor, foreground run), and whether the OOM killer struck.  */
+int berth_state_write_exit (const char *dir, int wait_status, bool oom_killed, berth_error_t *err);
 
 /* Exit code as a shell reports it: the status, or 128 + signal.  */
 int berth_exit_code (int wait_status);
 
-/* The OCI state JSON (plus "created", and "exitCode"/"finishedAt" once stopped), allocated.  */
+/* The OCI state JSON (plus "created", and "exitCode"/"finishedAt"/"oomKilled" once
+   stopped), allocated.  */
 char *berth_state_to_json (const struct berth_state *s, bool pretty);
 
 void berth_state_free (struct berth_state *s);

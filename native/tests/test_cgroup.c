@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <ftw.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -39,6 +40,38 @@
                   "as root");                                                                 \
     }                                                                                         \
   while (0)
+
+
+/* enter as the front does it, for one backend: create, attach, roll back on failure.  */
+static int
+v1_enter (const struct berth_cgroup_hierarchies *hs, const char *path, pid_t pid, berth_error_t *err)
+{
+  struct berth_cgroup_created created = { NULL, 0 };
+  int ret = berth_cgroup_v1_create (hs, path, &created, err);
+  if (ret == 0)
+    ret = berth_cgroup_v1_attach (hs, path, pid, err);
+  if (ret < 0)
+    berth_cgroup_rollback (&created);
+  else
+    berth_cgroup_created_free (&created);
+  return ret;
+}
+
+static int
+v2_enter (const char *root, const char *path, pid_t pid, berth_error_t *err)
+{
+  struct berth_cgroup_created created = { NULL, 0 };
+  int ret = berth_cgroup_v2_create (root, path, &created, err);
+  if (ret == 0)
+    ret = berth_cgroup_v2_attach (root, path, pid, err);
+  if (ret < 0)
+    berth_cgroup_rollback (&created);
+  else
+    berth_cgroup_created_free (&created);
+  return ret;
+}
+
+#define berth_cgroup_enter_t(path, pid, err) berth_cgroup_enter (path, pid, NULL, err)
 
 static void
 cleanup_errp (berth_error_t *err)
@@ -270,7 +303,7 @@ test_validate_path (void)
   TAP_CHECK (berth_cgroup_validate_path (NULL, &err) < 0);
 
   /* The operations check too: nothing is touched for a bad path.  */
-  TAP_CHECK (berth_cgroup_enter ("/berth/../../x", getpid (), &err) < 0);
+  TAP_CHECK (berth_cgroup_enter_t ("/berth/../../x", getpid (), &err) < 0);
   TAP_CHECK_STR_EQ (err->op, "validate_cgroup_path");
   TAP_CHECK (berth_cgroup_destroy ("/", &err) < 0);
   TAP_CHECK_STR_EQ (err->op, "validate_cgroup_path");
@@ -439,7 +472,7 @@ test_enter_pids_destroy (void)
   f.child = spawn_sleeper ();
   TAP_CHECK (f.child > 0);
 
-  if (berth_cgroup_enter (f.leaf, f.child, &err) < 0)
+  if (berth_cgroup_enter_t (f.leaf, f.child, &err) < 0)
     TAP_FAIL ("enter %s: %s", f.leaf, err->msg);
   if (check_proc_cgroup (f.child, f.leaf, mode) < 0)
     return -1;
@@ -469,7 +502,7 @@ test_enter_pids_destroy (void)
     }
 
   /* Entering again (as `exec` does) is fine.  */
-  if (berth_cgroup_enter (f.leaf, f.child, &err) < 0)
+  if (berth_cgroup_enter_t (f.leaf, f.child, &err) < 0)
     TAP_FAIL ("enter again: %s", err->msg);
 
   if (berth_cgroup_pids (f.leaf, &pids, &n, &err) < 0)
@@ -537,7 +570,7 @@ test_enter_dead_pid_rolls_back (void)
   pid = dead_pid ();
   TAP_CHECK (pid > 0);
 
-  TAP_CHECK (berth_cgroup_enter (f.leaf, pid, &err) < 0);
+  TAP_CHECK (berth_cgroup_enter_t (f.leaf, pid, &err) < 0);
   tap_diag ("error: %s", err->msg);
   TAP_CHECK_INT_EQ (err->status, ESRCH);
   TAP_CHECK_STR_EQ (err->op, "write");
@@ -590,7 +623,7 @@ test_v1_rollback_moves_back (void)
   proc = xasprintf ("/proc/%d/cgroup", (int) f.child);
   TAP_CHECK_INT_EQ (berth_read_file (proc, &before, NULL, &err), 0);
 
-  ret = berth_cgroup_v1_enter (&hs, f.leaf, f.child, &err);
+  ret = v1_enter (&hs, f.leaf, f.child, &err);
   dir = xasprintf ("%s%s", fake, f.parent);
   if (ret == 0)
     {
@@ -628,6 +661,7 @@ test_v2_backend (void)
   cleanup_free char *leaf_dir = NULL;
   cleanup_free char *parent_dir = NULL;
   const char *root = NULL;
+  struct berth_cgroup_hierarchies v2_only = { NULL, 0 }; /* borrows hs's cgroup2 entry */
   struct berth_cgroup_stats st;
   char *saveptr = NULL, *c;
   size_t i, n = 0;
@@ -642,13 +676,19 @@ test_v2_backend (void)
       root = hs.items[i].mount_point;
   if (root == NULL)
     TAP_FAIL ("this test needs a cgroup2 mount (pure v2 or hybrid unified/)");
+  for (i = 0; i < hs.n; i++)
+    if (hs.items[i].v2)
+      {
+        v2_only.items = &hs.items[i];
+        v2_only.n = 1;
+      }
 
   file = xasprintf ("%s/cgroup.subtree_control", root);
   TAP_CHECK_INT_EQ (berth_read_file (file, &root_before, NULL, &err), 0);
 
   /* A dead pid: the error names the file; nothing is left.  */
   dead = dead_pid ();
-  TAP_CHECK (berth_cgroup_v2_enter (root, f.leaf, dead, &err) < 0);
+  TAP_CHECK (v2_enter (root, f.leaf, dead, &err) < 0);
   TAP_CHECK_INT_EQ (err->status, ESRCH);
   TAP_CHECK (strstr (err->msg, "/cgroup.procs: No such process") != NULL);
   berth_error_release (&err);
@@ -658,7 +698,7 @@ test_v2_backend (void)
 
   f.child = spawn_sleeper ();
   TAP_CHECK (f.child > 0);
-  if (berth_cgroup_v2_enter (root, f.leaf, f.child, &err) < 0)
+  if (v2_enter (root, f.leaf, f.child, &err) < 0)
     {
       tap_diag ("v2 enter: %s", err->msg);
       ret = -1;
@@ -695,7 +735,7 @@ test_v2_backend (void)
       ret = -1;
       goto out;
     }
-  if (berth_cgroup_v2_stats (root, f.leaf, &st, &err) < 0 || st.cpu_usage_ns == BERTH_CGROUP_STAT_UNKNOWN)
+  if (berth_cgroup_read_stats (&v2_only, f.leaf, &st, &err) < 0 || st.cpu_usage_ns == BERTH_CGROUP_STAT_UNKNOWN)
     {
       tap_diag ("v2 stats");
       ret = -1;
@@ -954,6 +994,268 @@ test_mount (void)
   return 0;
 }
 
+/* ---- resources.  */
+
+static void
+resources_example (struct berth_cgroup_resources *r, struct berth_cgroup_device_rule *rules)
+{
+  berth_cgroup_resources_init (r);
+  r->memory_limit = 64 << 20;
+  r->memory_swap = 64 << 20;
+  r->memory_reservation = 32 << 20;
+  r->cpu_shares = 512;
+  r->cpu_quota = 50000;
+  r->cpu_period = 100000;
+  r->pids_limit = 42;
+  rules[0] = (struct berth_cgroup_device_rule){ false, 'a', -1, -1, "rwm" };
+  rules[1] = (struct berth_cgroup_device_rule){ true, 'c', -1, -1, "m" };
+  rules[2] = (struct berth_cgroup_device_rule){ true, 'c', 1, 3, "rwm" };
+  r->devices = rules;
+  r->n_devices = 3;
+  r->has_devices = true;
+}
+
+/* The value of file in the hierarchy that has controller, or NULL when it is on cgroup2.  */
+static char *
+v1_value (const struct berth_cgroup_hierarchies *hs, const char *controller, const char *path, const char *file)
+{
+  const struct berth_cgroup_hierarchy *h = berth_cgroup_hierarchies_find (hs, controller);
+  cleanup_free char *full = NULL;
+  berth_error_t e = NULL;
+  char *text = NULL;
+
+  if (h == NULL || h->v2)
+    return NULL;
+  full = xasprintf ("%s%s/%s", h->mount_point, path, file);
+  if (berth_read_file (full, &text, NULL, &e) < 0)
+    {
+      berth_error_release (&e);
+      return xstrdup ("(unreadable)");
+    }
+  if (*text && text[strlen (text) - 1] == '\n')
+    text[strlen (text) - 1] = '\0';
+  return text;
+}
+
+/* Limits are in place before the process joins, wherever each controller is; stats read
+   them back.  */
+static int
+test_resources_applied (void)
+{
+  cleanup_fixture struct fixture f = { NULL, NULL, -1 };
+  cleanup_hierarchies struct berth_cgroup_hierarchies hs = { NULL, 0 };
+  cleanup_err berth_error_t err = NULL;
+  struct berth_cgroup_device_rule rules[3];
+  struct berth_cgroup_resources r;
+  struct berth_cgroup_stats st;
+  cleanup_free char *mem = NULL, *shares = NULL, *quota = NULL, *pids = NULL, *devices = NULL;
+
+  NEEDS_ROOT ();
+  fixture_init (&f);
+  resources_example (&r, rules);
+  f.child = spawn_sleeper ();
+  TAP_CHECK (f.child > 0);
+  if (berth_cgroup_enter (f.leaf, f.child, &r, &err) < 0)
+    TAP_FAIL ("enter: %s", err->msg);
+  TAP_CHECK_INT_EQ (berth_cgroup_stats (f.leaf, &st, &err), 0);
+  TAP_CHECK (st.memory_limit == 64 << 20);
+  TAP_CHECK (st.pids_limit == 42);
+  TAP_CHECK (st.pids == 1);
+  TAP_CHECK (st.oom_kills == 0);
+
+  TAP_CHECK_INT_EQ (berth_cgroup_read_hierarchies (&hs, &err), 0);
+  mem = v1_value (&hs, "memory", f.leaf, "memory.soft_limit_in_bytes");
+  shares = v1_value (&hs, "cpu", f.leaf, "cpu.shares");
+  quota = v1_value (&hs, "cpu", f.leaf, "cpu.cfs_quota_us");
+  pids = v1_value (&hs, "pids", f.leaf, "pids.max");
+  devices = v1_value (&hs, "devices", f.leaf, "devices.list");
+  tap_diag ("v1 values: soft limit %s, shares %s, quota %s, pids %s, devices `%s`", mem ? mem : "(v2)",
+            shares ? shares : "(v2)", quota ? quota : "(v2)", pids ? pids : "(v2)", devices ? devices : "(v2)");
+  if (mem)
+    TAP_CHECK_STR_EQ (mem, "33554432");
+  if (shares)
+    TAP_CHECK_STR_EQ (shares, "512");
+  if (quota)
+    TAP_CHECK_STR_EQ (quota, "50000");
+  if (pids)
+    TAP_CHECK_STR_EQ (pids, "42");
+  if (devices)
+    {
+      /* devices.list shows the allow list only; the first line is the char wildcard.  */
+      TAP_CHECK (strstr (devices, "c *:* m") != NULL);
+      TAP_CHECK (strstr (devices, "c 1:3 rwm") != NULL);
+      TAP_CHECK (strstr (devices, "a *:* rwm") == NULL);
+    }
+  return 0;
+}
+
+/* A resource whose controller the host lacks is an error naming both; nothing is written.  */
+static int
+test_resources_missing_controller (void)
+{
+  cleanup_hierarchies struct berth_cgroup_hierarchies hs = { NULL, 0 };
+  cleanup_err berth_error_t err = NULL;
+  struct berth_cgroup_resources r;
+
+  berth_cgroup_resources_init (&r);
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo ("1 0 0:9001 / /nonexistent/pids rw - cgroup cgroup rw,pids\n",
+                                                  &hs, &err),
+                    0);
+  r.memory_limit = 1 << 20;
+  TAP_CHECK (berth_cgroup_resources_apply (&hs, "/x", &r, &err) < 0);
+  TAP_CHECK_STR_EQ (err->msg, "linux.resources.memory needs the memory controller, which this host has neither as "
+                              "a cgroup v1 hierarchy nor in cgroup2's cgroup.controllers; remove the setting or "
+                              "enable the controller: Operation not supported");
+  berth_error_release (&err);
+  berth_cgroup_resources_init (&r);
+  r.pids_limit = 10;
+  TAP_CHECK (berth_cgroup_resources_apply (&hs, "/x", &r, &err) < 0);
+  TAP_CHECK_STR_EQ (err->msg, "set linux.resources.pids.limit to 10: open /nonexistent/pids/x/pids.max: No such file "
+                              "or directory");
+  return 0;
+}
+
+/* The device program: each rule is one block, every compare jumps to the block's end.  */
+static int
+test_bpf_build (void)
+{
+  cleanup_err berth_error_t err = NULL;
+  cleanup_free void *insns = NULL;
+  struct berth_cgroup_device_rule rule = { true, 'c', 1, 3, "rw" };
+  const struct bpf_insn *p;
+  size_t n, i;
+
+  TAP_CHECK_INT_EQ (berth_cgroup_bpf_build (NULL, 0, &insns, &n, &err), 0);
+  TAP_CHECK_INT_EQ ((int) n, 8); /* 6 loads, r0 = 1, exit */
+  free (insns);
+  insns = NULL;
+  TAP_CHECK_INT_EQ (berth_cgroup_bpf_build (&rule, 1, &insns, &n, &err), 0);
+  TAP_CHECK_INT_EQ ((int) n, 16);
+  p = insns;
+  /* The block is 6..13: type, access (3), major, minor, r0 = 1, exit.  */
+  for (i = 6; i < 14; i++)
+    if (BPF_CLASS (p[i].code) == BPF_JMP && BPF_OP (p[i].code) == BPF_JNE)
+      TAP_CHECK_INT_EQ ((int) (i + 1 + (size_t) p[i].off), 14);
+  TAP_CHECK_INT_EQ (p[6].imm, BPF_DEVCG_DEV_CHAR);
+  TAP_CHECK_INT_EQ (p[8].imm, ~(BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE));
+  TAP_CHECK_INT_EQ (p[12].imm, 1);
+  return 0;
+}
+
+/* The program really holds on cgroup2 (the hybrid unified hierarchy here: the v1 devices
+   controller of the process stays allow-all, so a denial can only come from the program).  */
+static int
+test_bpf_device_program (void)
+{
+  cleanup_fixture struct fixture f = { NULL, NULL, -1 };
+  cleanup_hierarchies struct berth_cgroup_hierarchies hs = { NULL, 0 };
+  cleanup_err berth_error_t err = NULL;
+  cleanup_free char *dir = NULL;
+  cleanup_free char *procs = NULL;
+  cleanup_free char *pid_str = NULL;
+  struct berth_cgroup_device_rule rules[2] = { { false, 'a', -1, -1, "rwm" }, { true, 'c', 1, 3, "rw" } };
+  const char *root = NULL;
+  int go[2], status = 0;
+  size_t i;
+
+  NEEDS_ROOT ();
+  fixture_init (&f);
+  TAP_CHECK_INT_EQ (berth_cgroup_read_hierarchies (&hs, &err), 0);
+  for (i = 0; i < hs.n; i++)
+    if (hs.items[i].v2)
+      root = hs.items[i].mount_point;
+  if (root == NULL)
+    TAP_FAIL ("this test needs a cgroup2 mount (pure v2 or hybrid unified/)");
+  dir = xasprintf ("%s%s", root, f.parent);
+  TAP_CHECK (mkdir (dir, 0755) == 0);
+  TAP_CHECK (pipe (go) == 0);
+  f.child = fork ();
+  if (f.child == 0)
+    {
+      char c;
+      int null_fd, zero_fd, code = 0;
+
+      close (go[1]);
+      if (read (go[0], &c, 1) != 1)
+        _exit (100);
+      null_fd = open ("/dev/null", O_RDWR);
+      zero_fd = open ("/dev/zero", O_RDONLY);
+      if (null_fd < 0)
+        code |= 1;
+      if (zero_fd >= 0 || errno != EPERM)
+        code |= 2;
+      _exit (code);
+    }
+  close (go[0]);
+  if (berth_cgroup_bpf_attach (dir, rules, 2, &err) < 0)
+    {
+      close (go[1]);
+      TAP_FAIL ("attach: %s", err->msg);
+    }
+  procs = xasprintf ("%s/cgroup.procs", dir);
+  pid_str = xasprintf ("%d", (int) f.child);
+  TAP_CHECK_INT_EQ (berth_cgroup_write_file (procs, pid_str, &err), 0);
+  TAP_CHECK (write (go[1], "g", 1) == 1);
+  close (go[1]);
+  TAP_CHECK (waitpid (f.child, &status, 0) == f.child);
+  f.child = -1;
+  tap_diag ("child exit %d (1: /dev/null refused, 2: /dev/zero allowed)", WEXITSTATUS (status));
+  TAP_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  TAP_CHECK (rmdir (dir) == 0);
+  return 0;
+}
+
+/* A process over its memory limit is killed by the kernel and the kill is counted.  */
+static int
+test_oom_kill_counted (void)
+{
+  cleanup_fixture struct fixture f = { NULL, NULL, -1 };
+  cleanup_err berth_error_t err = NULL;
+  struct berth_cgroup_resources r;
+  struct berth_cgroup_stats st;
+  int go[2], status = 0;
+
+  NEEDS_ROOT ();
+  fixture_init (&f);
+  berth_cgroup_resources_init (&r);
+  r.memory_limit = 16 << 20;
+  r.memory_swap = 16 << 20;
+  TAP_CHECK (pipe (go) == 0);
+  f.child = fork ();
+  if (f.child == 0)
+    {
+      char c;
+      size_t i;
+
+      close (go[1]);
+      if (read (go[0], &c, 1) != 1)
+        _exit (100);
+      for (i = 0; i < 64; i++) /* 256 MiB, touched */
+        {
+          char *p = malloc (4 << 20);
+          if (p == NULL)
+            _exit (101);
+          memset (p, 1, 4 << 20);
+        }
+      _exit (0);
+    }
+  close (go[0]);
+  if (berth_cgroup_enter (f.leaf, f.child, &r, &err) < 0)
+    {
+      close (go[1]);
+      TAP_FAIL ("enter: %s", err->msg);
+    }
+  TAP_CHECK (write (go[1], "g", 1) == 1);
+  close (go[1]);
+  TAP_CHECK (waitpid (f.child, &status, 0) == f.child);
+  f.child = -1;
+  TAP_CHECK (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  TAP_CHECK_INT_EQ (berth_cgroup_stats (f.leaf, &st, &err), 0);
+  tap_diag ("oom kills: %llu", (unsigned long long) st.oom_kills);
+  TAP_CHECK (st.oom_kills >= 1 && st.oom_kills != BERTH_CGROUP_STAT_UNKNOWN);
+  return 0;
+}
+
 static const struct tap_test tests[] = {
   TAP_TEST (test_path_for),
   TAP_TEST (test_validate_path),
@@ -964,6 +1266,11 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_v1_rollback_moves_back),
   TAP_TEST (test_v2_backend),
   TAP_TEST (test_mount),
+  TAP_TEST (test_resources_applied),
+  TAP_TEST (test_resources_missing_controller),
+  TAP_TEST (test_bpf_build),
+  TAP_TEST (test_bpf_device_program),
+  TAP_TEST (test_oom_kill_counted),
 };
 
 int

@@ -877,9 +877,8 @@ test_linux_unsupported (void)
 
   REJECT (CFG_LINUX ("'seccomp':{'defaultAction':'SCMP_ACT_NOPE'}"),
           "config.json: linux.seccomp.defaultAction \"SCMP_ACT_NOPE\" is not a seccomp action");
-  REJECT (CFG_LINUX ("'resources':{'memory':{'limit':1000000}}"), "config.json: linux.resources is not supported yet");
-  REJECT (CFG_LINUX ("'resources':{'devices':[{'allow':false,'access':'rwm'}]}"),
-          "config.json: linux.resources is not supported yet");
+  REJECT (CFG_LINUX ("'resources':{'blockIO':{'weight':10}}"),
+          "config.json: linux.resources.blockIO is not supported by berth-runtime; remove it");
   REJECT (CFG_LINUX ("'uidMappings':[{'containerID':0,'hostID':1000,'size':1}]"),
           "config.json: linux.uidMappings is not supported yet");
   REJECT (CFG_LINUX ("'gidMappings':[{'containerID':0,'hostID':1000,'size':1}]"),
@@ -942,6 +941,88 @@ test_masked_readonly_paths (void)
 }
 
 #define DEV(fields) CFG_LINUX ("'devices':[{'path':'/dev/a','type':'c','major':1,'minor':3}," fields "]")
+
+static int
+test_resources (void)
+{
+  cleanup_config struct berth_config *c = NULL;
+  const struct berth_cgroup_resources *r;
+
+  ACCEPT (CFG_LINUX ("'resources':{'memory':{'limit':67108864,'reservation':33554432,'swap':134217728,"
+                     "'swappiness':10,'disableOOMKiller':true,'kernel':0},"
+                     "'cpu':{'shares':512,'quota':50000,'period':100000,'cpus':'0-1,3','mems':'0'},"
+                     "'pids':{'limit':64},"
+                     "'devices':[{'allow':false,'access':'rwm'},{'allow':true,'type':'c','major':1,'minor':3,"
+                     "'access':'mwr'},{'allow':true,'type':'b','access':'m'}],"
+                     "'unified':{'memory.high':'50000000'},'blockIO':{},'hugepageLimits':[]}"),
+          &c);
+  r = &c->resources;
+  TAP_CHECK (r->memory_limit == 67108864 && r->memory_reservation == 33554432 && r->memory_swap == 134217728);
+  TAP_CHECK (r->memory_swappiness == 10 && r->disable_oom_killer);
+  TAP_CHECK (r->cpu_shares == 512 && r->cpu_quota == 50000 && r->cpu_period == 100000);
+  TAP_CHECK_STR_EQ (r->cpus, "0-1,3");
+  TAP_CHECK_STR_EQ (r->mems, "0");
+  TAP_CHECK (r->pids_limit == 64);
+  TAP_CHECK (r->has_devices && r->n_devices == 3);
+  TAP_CHECK (! r->devices[0].allow && r->devices[0].type == 'a' && r->devices[0].major == -1);
+  TAP_CHECK_STR_EQ (r->devices[0].access, "rwm");
+  TAP_CHECK (r->devices[1].allow && r->devices[1].type == 'c' && r->devices[1].major == 1 && r->devices[1].minor == 3);
+  TAP_CHECK_STR_EQ (r->devices[1].access, "rwm"); /* normalised order */
+  TAP_CHECK_STR_EQ (r->devices[2].access, "m");
+  TAP_CHECK (r->n_unified == 1);
+  TAP_CHECK_STR_EQ (r->unified_keys[0], "memory.high");
+  berth_config_free (c);
+  c = NULL;
+
+  /* Unset stays unset; -1 is unlimited.  */
+  ACCEPT (CFG_LINUX ("'resources':{'memory':{'limit':-1},'pids':{'limit':-1}}"), &c);
+  TAP_CHECK (c->resources.memory_limit == -1 && c->resources.pids_limit == -1);
+  TAP_CHECK (c->resources.cpu_shares == BERTH_CGROUP_UNSET && c->resources.memory_swap == BERTH_CGROUP_UNSET);
+  TAP_CHECK (! c->resources.has_devices);
+
+  REJECT (CFG_LINUX ("'resources':[]"), "config.json: linux.resources must be an object");
+  REJECT (CFG_LINUX ("'resources':{'memory':{'limit':0}}"),
+          "config.json: linux.resources.memory.limit must be -1 (no limit) or a number of bytes, not 0");
+  REJECT (CFG_LINUX ("'resources':{'memory':{'limit':'1g'}}"),
+          "config.json: linux.resources.memory.limit must be an integer from -1 to 4611686018427387903");
+  REJECT (CFG_LINUX ("'resources':{'memory':{'limit':1048576,'swap':524288}}"),
+          "config.json: linux.resources.memory.swap 524288 is less than linux.resources.memory.limit 1048576: "
+          "swap counts memory plus swap");
+  REJECT (CFG_LINUX ("'resources':{'memory':{'swap':524288}}"),
+          "config.json: linux.resources.memory.swap (memory plus swap) needs linux.resources.memory.limit");
+  REJECT (CFG_LINUX ("'resources':{'memory':{'kernel':1048576}}"),
+          "config.json: linux.resources.memory.kernel is not supported by berth-runtime; remove it");
+  REJECT (CFG_LINUX ("'resources':{'memory':{'swappiness':101}}"),
+          "config.json: linux.resources.memory.swappiness must be an integer from 0 to 100");
+  REJECT (CFG_LINUX ("'resources':{'cpu':{'shares':1}}"),
+          "config.json: linux.resources.cpu.shares must be an integer from 2 to 262144");
+  REJECT (CFG_LINUX ("'resources':{'cpu':{'quota':500}}"),
+          "config.json: linux.resources.cpu.quota must be -1 (no limit) or at least 1000 microseconds");
+  REJECT (CFG_LINUX ("'resources':{'cpu':{'cpus':'0-1;rm'}}"),
+          "config.json: linux.resources.cpu.cpus \"0-1;rm\" must be a list such as \"0-3,5\"");
+  REJECT (CFG_LINUX ("'resources':{'cpu':{'realtimeRuntime':950000}}"),
+          "config.json: linux.resources.cpu.realtimeRuntime is not supported by berth-runtime; remove it");
+  REJECT (CFG_LINUX ("'resources':{'pids':{}}"), "config.json: linux.resources.pids.limit is required");
+  REJECT (CFG_LINUX ("'resources':{'devices':[{'access':'rwm'}]}"),
+          "config.json: linux.resources.devices[0].allow is required");
+  REJECT (CFG_LINUX ("'resources':{'devices':[{'allow':true,'type':'u'}]}"),
+          "config.json: linux.resources.devices[0].type \"u\" must be one of a, c, b");
+  REJECT (CFG_LINUX ("'resources':{'devices':[{'allow':true,'access':'rwx'}]}"),
+          "config.json: linux.resources.devices[0].access \"rwx\" must be made of r, w and m, each at most once");
+  REJECT (CFG_LINUX ("'resources':{'devices':[{'allow':true,'access':''}]}"),
+          "config.json: linux.resources.devices[0].access must not be empty (use some of \"rwm\")");
+  REJECT (CFG_LINUX ("'resources':{'unified':{'../../cgroup.procs':'1'}}"),
+          "config.json: linux.resources.unified[\"../../cgroup.procs\"] must name a controller file such as "
+          "memory.high");
+  REJECT (CFG_LINUX ("'resources':{'unified':{'cgroup.subtree_control':'+memory'}}"),
+          "config.json: linux.resources.unified[\"cgroup.subtree_control\"] must name a controller file such as "
+          "memory.high");
+  REJECT (CFG_LINUX ("'resources':{'blockIO':{'weight':10}}"),
+          "config.json: linux.resources.blockIO is not supported by berth-runtime; remove it");
+  REJECT (CFG_LINUX ("'resources':{'network':{'classID':1}}"),
+          "config.json: linux.resources.network is not supported by berth-runtime; remove it");
+  return 0;
+}
 
 static int
 test_devices (void)
@@ -1431,6 +1512,7 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_linux_unsupported),
   TAP_TEST (test_masked_readonly_paths),
   TAP_TEST (test_devices),
+  TAP_TEST (test_resources),
   TAP_TEST (test_sysctl),
   TAP_TEST (test_hostname_needs_uts),
   TAP_TEST (test_rootfs_propagation),
