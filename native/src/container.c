@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "main.h"
 #include "namespaces.h"
+#include "net.h"
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
@@ -137,6 +138,8 @@ write_pid_file (const char *path, pid_t pid, berth_error_t *err)
 static int
 cleanup_container (const char *dir, const char *cgroup, const char *writable, berth_error_t *err)
 {
+  if (berth_net_release (dir, err) < 0)
+    return -1;
   if (cgroup && berth_cgroup_destroy (cgroup, err) < 0)
     return -1;
   if (writable && berth_rootfs_remove_writable (writable, err) < 0)
@@ -297,7 +300,7 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
       berth_make_error_op (err, errno, "mkfifo", "mkfifo %s", fifo);
       goto fail;
     }
-  if (copy_config (bundle, dir, err) < 0)
+  if (copy_config (bundle, dir, err) < 0 || berth_net_prepare (root, id, dir, c, err) < 0)
     goto fail;
   if (pipe2 (fds, O_CLOEXEC) < 0)
     {
@@ -472,7 +475,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   cgroup = berth_cgroup_path_for (c->cgroups_path, id);
   if (berth_state_dir_create (root, id, &dir, err) < 0)
     return -1;
-  if (copy_config (bundle, dir, err) < 0)
+  if (copy_config (bundle, dir, err) < 0 || berth_net_prepare (root, id, dir, c, err) < 0)
     goto out;
   sp.bundle = bundle;
   sp.state_dir = dir;

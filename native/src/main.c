@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "cmd-network.h"
 #include "cmd-spec.h"
 #include "commands.h"
 #include "main.h"
@@ -30,6 +31,7 @@ static const struct berth_command commands[] = {
   { "exec", berth_cmd_exec, "run a new process in a running container" },
   { "kill", berth_cmd_kill, "send a signal to a container's process" },
   { "list", berth_cmd_list, "list containers" },
+  { "network", berth_cmd_network, "container networks: create, rm, ls, inspect, gc, link, unlink" },
   { "ps", berth_cmd_ps, "list the processes of a container" },
   { "run", berth_cmd_run, "create and start a container; in the foreground, exit with its status" },
   { "spec", berth_cmd_spec, "write Berth's default config.json" },

@@ -24,6 +24,9 @@
 #define BERTH_ANNOTATION_INIT "berth.init"                /* "true": a tiny PID 1 reaps and forwards signals */
 #define BERTH_ANNOTATION_LOG_MAX_SIZE "berth.log.max-size" /* bytes per log file, default 10 MiB */
 #define BERTH_ANNOTATION_LOG_MAX_FILES "berth.log.max-files" /* files kept, default 3 */
+#define BERTH_ANNOTATION_NETWORK "berth.network"                 /* network (bridge) name: attach on create */
+#define BERTH_ANNOTATION_NETWORK_GROUP "berth.network.group"     /* app name: who may reach whom (default: the id) */
+#define BERTH_ANNOTATION_NETWORK_PUBLISH "berth.network.publish" /* "127.0.0.1:HOST:CTR/tcp,...": loopback ports */
 
 struct berth_mount
 {

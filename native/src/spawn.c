@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "hooks.h"
 #include "namespaces.h"
+#include "net.h"
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
@@ -332,6 +333,8 @@ berth_spawn (const struct berth_spawn *s, const sigset_t *sigmask, pid_t *pid_ou
   close (sv[1]);
 
   if (berth_cgroup_enter (s->cgroup, pid, &s->config->resources, err) < 0)
+    goto fail;
+  if (berth_net_attach (s->state_dir, pid, err) < 0)
     goto fail;
   if (s->config->hooks.create_runtime.n || s->config->hooks.prestart.n)
     {

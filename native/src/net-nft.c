@@ -1,0 +1,202 @@
+/*
+ * Berth runtime: a network's nf_tables tables (created and deleted whole, with
+ * libnftables, once per network) and the ip_forward sysctl.  Per-container changes are set
+ * elements only (net.c, over netlink): no rule is added or removed per container.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "utils.h"
+
+#define NET_RUN_DIR "/run/berth-network"
+
+char *
+berth_net_table (const char *name)
+{
+  return xasprintf ("berth_%s", name);
+}
+
+static int
+nft_run (const char *cmds, const char *what, berth_error_t *err)
+{
+  struct nft_ctx *ctx = nft_ctx_new (NFT_CTX_DEFAULT);
+  int rc;
+
+  if (ctx == NULL)
+    return berth_make_error_op (err, ENOMEM, "nft", "%s: nft_ctx_new", what);
+  nft_ctx_buffer_output (ctx);
+  nft_ctx_buffer_error (ctx);
+  rc = nft_run_cmd_from_buffer (ctx, cmds);
+  if (rc != 0)
+    {
+      const char *e = nft_ctx_get_error_buffer (ctx);
+      berth_make_error_op (err, 0, "nft", "%s: %s", what, e && *e ? e : "nft failed");
+      nft_ctx_free (ctx);
+      return -1;
+    }
+  nft_ctx_free (ctx);
+  return 0;
+}
+
+int
+berth_net_nft_create (const struct berth_net_info *n, berth_error_t *err)
+{
+  cleanup_free char *t = berth_net_table (n->name);
+  cleanup_free char *cmds = NULL;
+  cleanup_free char *masq = NULL;
+  const char *b = n->name;
+  unsigned net = n->net;
+
+  masq = n->nat ? xasprintf ("    ip saddr %u.%u.%u.%u/%d oifname != \"%s\" masquerade\n", net >> 24, (net >> 16) & 255,
+                             (net >> 8) & 255, net & 255, n->prefix, b)
+                : xstrdup ("");
+
+  /* inet: the host side (input, forward, NAT, published ports).  bridge: between the
+     containers of the bridge, keyed by each source address's group (mark).  The bridge
+     family's hooks see every bridge of the host: `ports` (the veths of this network) picks
+     ours, since `meta ibrname` needs a kernel module these machines lack.  */
+  cmds = xasprintf (
+      "add table inet %1$s\n"
+      "delete table inet %1$s\n"
+      "add table bridge %1$s\n"
+      "delete table bridge %1$s\n"
+      "table inet %1$s {\n"
+      "  map pub { type inet_service : ipv4_addr . inet_service; }\n"
+      "  chain input {\n"
+      "    type filter hook input priority filter; policy accept;\n"
+      "    iifname \"%2$s\" ct state established,related accept\n"
+      "    iifname \"%2$s\" drop\n"
+      "  }\n"
+      "  chain forward {\n"
+      "    type filter hook forward priority filter; policy accept;\n"
+      "    oifname \"%2$s\" iifname != \"%2$s\" ct state established,related accept\n"
+      "    oifname \"%2$s\" iifname != \"%2$s\" drop\n"
+      "    iifname \"%2$s\" oifname != \"%2$s\" %3$s\n"
+      "  }\n"
+      "  chain output {\n"
+      "    type nat hook output priority -100; policy accept;\n"
+      "    ip daddr 127.0.0.1 dnat ip to tcp dport map @pub\n"
+      "  }\n"
+      "  chain postrouting {\n"
+      "    type nat hook postrouting priority 100; policy accept;\n"
+      "    oifname \"%2$s\" ip saddr 127.0.0.0/8 masquerade\n"
+      "%4$s"
+      "  }\n"
+      "}\n"
+      "table bridge %1$s {\n"
+      "  set ports { type ifname; }\n"
+      "  map grp { type ipv4_addr : mark; }\n"
+      "  set allow { type ipv4_addr . mark; }\n"
+      "  chain forward {\n"
+      "    type filter hook forward priority filter; policy accept;\n"
+      "    iifname != @ports accept\n"
+      "    ether type arp accept\n"
+      "    meta mark set ip saddr map @grp\n"
+      "    ip daddr . meta mark @allow accept\n"
+      "    drop\n"
+      "  }\n"
+      "}\n",
+      t, b, n->nat ? "accept" : "drop", masq);
+  return nft_run (cmds, "create the tables of the network", err);
+}
+
+int
+berth_net_nft_delete (const char *name, berth_error_t *err)
+{
+  cleanup_free char *t = berth_net_table (name);
+  cleanup_free char *cmds = xasprintf ("add table inet %1$s\ndelete table inet %1$s\n"
+                                       "add table bridge %1$s\ndelete table bridge %1$s\n",
+                                       t);
+  return nft_run (cmds, "delete the tables of the network", err);
+}
+
+/* ---- ip_forward.  */
+
+static int
+read_forward (char *v, berth_error_t *err)
+{
+  cleanup_free char *data = NULL;
+  if (berth_read_file ("/proc/sys/net/ipv4/ip_forward", &data, NULL, err) < 0)
+    return -1;
+  *v = data[0] == '1' ? '1' : '0';
+  return 0;
+}
+
+static int
+write_forward (char v, berth_error_t *err)
+{
+  cleanup_close int fd = open ("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, &v, 1) != 1)
+    return berth_make_error_op (err, errno, "sysctl", "write %c to /proc/sys/net/ipv4/ip_forward", v);
+  return 0;
+}
+
+int
+berth_net_forward_hold (const char *name, berth_error_t *err)
+{
+  cleanup_free char *mark = xasprintf (NET_RUN_DIR "/forward/%s", name);
+  cleanup_close int fd = -1;
+  char v;
+
+  if (berth_mkdir_p (NET_RUN_DIR "/forward", 0700, err) < 0)
+    return -1;
+  if (access (NET_RUN_DIR "/ip_forward.orig", F_OK) < 0)
+    {
+      if (read_forward (&v, err) < 0 || berth_write_file_replace (NET_RUN_DIR "/ip_forward.orig", &v, 1, 0600, err) < 0)
+        return -1;
+    }
+  fd = open (mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "open", "create %s", mark);
+  return write_forward ('1', err);
+}
+
+int
+berth_net_forward_release (const char *name, berth_error_t *err)
+{
+  cleanup_free char *mark = xasprintf (NET_RUN_DIR "/forward/%s", name);
+  cleanup_free char *orig = NULL;
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (unlink (mark) < 0 && errno != ENOENT)
+    return berth_make_error_op (err, errno, "unlink", "unlink %s", mark);
+  d = opendir (NET_RUN_DIR "/forward");
+  while (d && (de = readdir (d)))
+    if (de->d_name[0] != '.')
+      return 0; /* another NAT network still needs it */
+  if (access (NET_RUN_DIR "/ip_forward.orig", F_OK) < 0)
+    return 0;
+  if (berth_read_file (NET_RUN_DIR "/ip_forward.orig", &orig, NULL, err) < 0
+      || write_forward (orig[0] == '1' ? '1' : '0', err) < 0)
+    return -1;
+  if (unlink (NET_RUN_DIR "/ip_forward.orig") < 0)
+    return berth_make_error_op (err, errno, "unlink", "unlink " NET_RUN_DIR "/ip_forward.orig");
+  return 0;
+}
+
+int
+berth_net_host_lock (berth_error_t *err)
+{
+  int fd;
+
+  if (berth_mkdir_p (NET_RUN_DIR, 0700, err) < 0)
+    return -1;
+  fd = open (NET_RUN_DIR "/lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "open", "open " NET_RUN_DIR "/lock");
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        int e = errno;
+        close (fd);
+        return berth_make_error_op (err, e, "flock", "lock " NET_RUN_DIR "/lock");
+      }
+  return fd;
+}
