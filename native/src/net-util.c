@@ -271,7 +271,7 @@ berth_net_parse_publish (const char *spec, struct berth_net_port **ports, size_t
           *colon = '\0';
           p = colon + 1;
         }
-      if (strchr (p, ':') || nf < 2)
+      if (p != fields[nf - 1] || nf < 2)
         return berth_make_error_op (err, 0, BERTH_OP_USAGE,
                                     "published port `%s`: write 127.0.0.1:HOSTPORT:CONTAINERPORT/tcp or HOSTPORT:CONTAINERPORT", spec);
       if (nf == 3 && strcmp (fields[0], "127.0.0.1") != 0)
