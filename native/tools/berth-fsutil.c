@@ -13,7 +13,7 @@
  *       KIND is c (character device), b (block device) or p (FIFO); MODE is octal
  *       permission bits (setuid/setgid/sticky included)
  *   xattr PATH NAME HEXVALUE
- *       lsetxattr on PATH itself (never on what a symlink points at)
+ *       lsetxattr on PATH itself (never on what a symlink points at); PATH "." is ROOT
  *
  * PATH is relative to ROOT.  Its parent directory is opened with openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), so no record can reach
@@ -256,12 +256,19 @@ do_xattr (int rootfd, struct record *r, size_t index, berth_error_t *err)
       value[i] = (unsigned char) (hi << 4 | lo);
     }
   const char *name = NULL;
-  cleanup_close int dirfd = open_parent (rootfd, path, &name, index, err);
-  if (dirfd < 0)
-    return dirfd;
-  /* The parent was resolved safely; lsetxattr through its /proc/self/fd link acts on the
-     entry itself, a symlink included, and never follows it.  */
-  cleanup_free char *target = xasprintf ("/proc/self/fd/%d/%s", dirfd, name);
+  cleanup_close int dirfd = -1;
+  cleanup_free char *target = NULL;
+  if (strcmp (path, ".") == 0)
+    target = xasprintf ("/proc/self/fd/%d", rootfd); /* the layer root itself */
+  else
+    {
+      dirfd = open_parent (rootfd, path, &name, index, err);
+      if (dirfd < 0)
+        return dirfd;
+      /* The parent was resolved safely; lsetxattr through its /proc/self/fd link acts on
+         the entry itself, a symlink included, and never follows it.  */
+      target = xasprintf ("/proc/self/fd/%d/%s", dirfd, name);
+    }
   if (lsetxattr (target, xname, value, hexlen / 2, 0) < 0)
     return berth_make_error_op (err, errno, "setxattr", "record %zu: set xattr `%s` on `%s`", index, xname, path);
   return 0;

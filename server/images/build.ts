@@ -1,0 +1,76 @@
+/**
+ * Making an image from layer tarballs that Berth produced itself (base images, commits):
+ * each layer is compressed as asked, stored as a blob, and described in a fresh OCI config
+ * and manifest. The documents are serialised once, here; their bytes are what gets stored.
+ */
+import { gzipSync, zstdCompressSync, constants as zlib } from 'node:zlib';
+import { sha256 } from './digest.js';
+import { mediaTypes, type Compression, type ContainerConfig, type Descriptor, type History, type ImageConfig } from './schemas.js';
+import type { Image, ImageStore, Lease } from './store.js';
+
+export interface NewImage {
+  /** Uncompressed layer tarballs, bottom first. */
+  layers: Uint8Array[];
+  /** @defaultValue 'gzip' */
+  compression?: Compression;
+  config?: ContainerConfig;
+  /** RFC 3339; fixed values make the image reproducible. @defaultValue now */
+  created?: string;
+  /** One entry per layer (`created_by`), bottom first. */
+  history?: string[];
+  tags?: string[];
+  architecture?: string;
+}
+
+function compress(tar: Uint8Array, compression: Compression): Buffer {
+  if (compression === 'gzip') return gzipSync(tar, { level: 6 });
+  if (compression === 'zstd') return zstdCompressSync(tar, { params: { [zlib.ZSTD_c_compressionLevel]: 3 } });
+  return Buffer.from(tar);
+}
+
+const layerType: Record<Compression, string> = {
+  none: mediaTypes.ociLayer,
+  gzip: mediaTypes.ociLayerGzip,
+  zstd: mediaTypes.ociLayerZstd,
+};
+
+/** Store a new image made of `spec.layers` and tag it. */
+export async function buildImage(store: ImageStore, spec: NewImage): Promise<Image> {
+  const compression = spec.compression ?? 'gzip';
+  const lease = store.lease();
+  try {
+    return await store.addImage(await writeParts(store, spec, compression, lease), spec.tags ?? []);
+  } finally {
+    lease.release();
+  }
+}
+
+async function writeParts(store: ImageStore, spec: NewImage, compression: Compression, lease: Lease): Promise<Buffer> {
+  const created = spec.created ?? new Date().toISOString();
+  const layers: Descriptor[] = [];
+  const diffIds: string[] = [];
+  for (const tar of spec.layers) {
+    diffIds.push(sha256(tar));
+    const blob = compress(tar, compression);
+    const info = await store.writeBlob(blob, { what: 'layer', lease });
+    layers.push({ mediaType: layerType[compression], digest: info.digest, size: info.size });
+  }
+  const history: History[] = spec.layers.map((_, i) => ({ created, created_by: spec.history?.[i] ?? 'berth' }));
+  const config: ImageConfig = {
+    created,
+    architecture: spec.architecture ?? 'amd64',
+    os: 'linux',
+    config: spec.config ?? {},
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history,
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configInfo = await store.writeBlob(configBytes, { what: 'image config', lease });
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: mediaTypes.ociManifest,
+    config: { mediaType: mediaTypes.ociConfig, digest: configInfo.digest, size: configInfo.size },
+    layers,
+  };
+  return Buffer.from(JSON.stringify(manifest));
+}
