@@ -43,3 +43,4 @@ export {
 } from './layer.js';
 export { xattrPaxValue } from './tar-compat.js';
 export { buildImage, type NewImage } from './build.js';
+export { buildBusyboxImage, ensureBusyboxImage, busyboxLayer, BUSYBOX_TAG } from './busybox.js';

@@ -17,7 +17,7 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -114,7 +114,8 @@ export function diskError(e: unknown, what: string): unknown {
 
 /** Verifies a stream against a digest and size when it ends: emits an error instead of 'end' on mismatch. */
 class VerifyingStream extends Transform {
-  private readonly hash = new HashingStream();
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
   constructor(
     private readonly digest: string,
     private readonly size: number | undefined,
@@ -124,15 +125,15 @@ class VerifyingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _e: BufferEncoding, callback: TransformCallback): void {
-    this.hash.write(chunk);
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.hash.end();
-    const actual = this.hash.digest();
-    if (actual !== this.digest || (this.size !== undefined && this.hash.bytes !== this.size)) {
-      callback(this.onMismatch(actual, this.hash.bytes));
+    const actual = `sha256:${this.hash.digest('hex')}`;
+    if (actual !== this.digest || (this.size !== undefined && this.bytes !== this.size)) {
+      callback(this.onMismatch(actual, this.bytes));
       return;
     }
     callback();
@@ -591,7 +592,7 @@ export class ImageStore {
       const dirs: string[] = [];
       for (const [i, layer] of image.manifest.layers.entries()) {
         const diffId = image.config.rootfs.diff_ids[i] as string;
-        const what = `layer ${i + 1}/${image.manifest.layers.length} (${layer.digest}) of ${image.tags[0] ?? image.digest}`;
+        const what = `layer ${i + 1}/${image.manifest.layers.length} of ${image.tags[0] ?? image.digest}`;
         dirs.push(await this.unpackLayerBlob(layer, diffId, what));
       }
       return dirs.reverse();
