@@ -20,9 +20,10 @@ struct ns_name
   const char *name; /* as under /proc/<pid>/ns/ */
 };
 
-/* The order joined by exec: the mount namespace last, as it changes our root.  */
+/* The order joined by exec: the user namespace first (joining it gives the capabilities
+   the others, which it owns, need), the mount namespace last, as it changes our root.  */
 static const struct ns_name ns_names[] = {
-  { CLONE_NEWIPC, "ipc" },       { CLONE_NEWUTS, "uts" }, { CLONE_NEWNET, "net" },
+  { CLONE_NEWUSER, "user" },     { CLONE_NEWIPC, "ipc" },       { CLONE_NEWUTS, "uts" }, { CLONE_NEWNET, "net" },
   { CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWPID, "pid" }, { CLONE_NEWNS, "mnt" },
 };
 

@@ -52,8 +52,7 @@ static const struct unsupported process_unsupported[] = {
 };
 
 static const struct unsupported linux_unsupported[] = {
-  { "uidMappings", true },
-  { "gidMappings", true },  { "intelRdt", false },    { "personality", false },
+  { "intelRdt", false },    { "personality", false },
   { "mountLabel", true },   { "timeOffsets", false }, { "memoryPolicy", false },
 };
 
@@ -568,7 +567,7 @@ struct namespace_name
 static const struct namespace_name namespace_names[] = {
   { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
   { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },     { "cgroup", CLONE_NEWCGROUP },
-  { "user", 0 },           { "time", 0 },
+  { "user", CLONE_NEWUSER }, { "time", 0 },
 };
 
 static int
@@ -789,6 +788,9 @@ parse_linux (json_object *root, const char *bundle, struct berth_config *c, bert
   if (parse_path_list (linux_, "maskedPaths", &c->masked_paths, err) < 0
       || parse_path_list (linux_, "readonlyPaths", &c->readonly_paths, err) < 0
       || parse_devices (linux_, c, err) < 0)
+    return -1;
+  if (berth_idmap_parse (linux_, "uidMappings", &c->uid_map, err) < 0
+      || berth_idmap_parse (linux_, "gidMappings", &c->gid_map, err) < 0)
     return -1;
   resources = cfg_member (linux_, "resources");
   if (resources && berth_resources_parse (resources, &c->resources, err) < 0)
@@ -1178,6 +1180,38 @@ check_sysctl (const struct berth_config *c, const char *key, berth_error_t *err)
 }
 
 /* What the spec asks runtimes to refuse once all fields are read.  */
+/* A new user namespace needs both maps, and the process's ids must be in them; maps
+   without one mean nothing.  */
+static int
+check_user_namespace (const struct berth_config *c, berth_error_t *err)
+{
+  const struct berth_namespace *user = berth_config_namespace (c, CLONE_NEWUSER);
+  const struct berth_process *p = c->process;
+  size_t i;
+
+  if (user == NULL)
+    {
+      if (c->uid_map.n || c->gid_map.n)
+        return cfg_error (err, "linux.uidMappings and linux.gidMappings need a user namespace in linux.namespaces");
+      return 0;
+    }
+  if (user->path)
+    return cfg_error (err, "joining a user namespace (linux.namespaces user path) is not supported yet");
+  if (c->uid_map.n == 0 || c->gid_map.n == 0)
+    return cfg_error (err, "a new user namespace needs linux.uidMappings and linux.gidMappings");
+  if (p == NULL)
+    return 0;
+  if (berth_idmap_to_host (&c->uid_map, p->uid) < 0)
+    return cfg_error (err, "process.user.uid %u is not in linux.uidMappings", (unsigned) p->uid);
+  if (berth_idmap_to_host (&c->gid_map, p->gid) < 0)
+    return cfg_error (err, "process.user.gid %u is not in linux.gidMappings", (unsigned) p->gid);
+  for (i = 0; i < p->n_additional_gids; i++)
+    if (berth_idmap_to_host (&c->gid_map, p->additional_gids[i]) < 0)
+      return cfg_error (err, "process.user.additionalGids[%zu] %u is not in linux.gidMappings", i,
+                        (unsigned) p->additional_gids[i]);
+  return 0;
+}
+
 static int
 check_semantics (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
@@ -1192,7 +1226,7 @@ check_semantics (json_object *root, const char *bundle, struct berth_config *c, 
   for (i = 0; i < c->n_sysctl; i++)
     if (check_sysctl (c, c->sysctl_keys[i], err) < 0)
       return -1;
-  return 0;
+  return check_user_namespace (c, err);
 }
 
 static const config_step config_steps[] = {
@@ -1445,5 +1479,7 @@ berth_config_free (struct berth_config *c)
   free (c->overlay_writable);
   berth_seccomp_free (c->seccomp);
   berth_cgroup_resources_release (&c->resources);
+  berth_idmap_release (&c->uid_map);
+  berth_idmap_release (&c->gid_map);
   free (c);
 }

@@ -16,6 +16,7 @@
 
 #include "caps.h"
 #include "cgroup.h"
+#include "idmap.h"
 #include "error.h"
 
 /* Berth's own settings, carried in annotations so the bundle still runs under crun.  */
@@ -50,7 +51,8 @@ struct berth_rlimit
 
 struct berth_namespace
 {
-  int type;   /* CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWCGROUP */
+  int type;   /* CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWCGROUP,
+                 CLONE_NEWUSER */
   char *path; /* join this namespace instead of creating one, or NULL */
 };
 
@@ -141,6 +143,8 @@ struct berth_config
   size_t n_devices;
   struct berth_seccomp *seccomp; /* NULL: no filter */
   struct berth_cgroup_resources resources; /* linux.resources; all unset when absent */
+  struct berth_id_map uid_map;   /* linux.uidMappings (a new user namespace) */
+  struct berth_id_map gid_map;   /* linux.gidMappings */
   /* From berth.* annotations: */
   char **overlay_lower; /* NULL-terminated absolute dirs, top first; NULL when not layered */
   char *overlay_writable;

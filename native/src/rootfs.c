@@ -18,11 +18,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -358,8 +360,14 @@ mount_overlay_root (const struct berth_config *c, berth_error_t *err)
 }
 
 static int
-mount_root (const struct berth_config *c, berth_error_t *err)
+mount_root (const struct berth_config *c, int root_mount_fd, berth_error_t *err)
 {
+  if (root_mount_fd >= 0)
+    {
+      if (syscall (SYS_move_mount, root_mount_fd, "", AT_FDCWD, c->root_path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return berth_make_error_op (err, errno, "move_mount", "attach the idmapped root on `%s`", c->root_path);
+      return 0;
+    }
   if (c->overlay_lower)
     return mount_overlay_root (c, err);
   if (mount (c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -399,9 +407,11 @@ is_bind_mount (const struct berth_mount *m)
 }
 
 static int
-do_mount (const struct berth_config *c, int rootfd, const struct berth_mount *m, bool *dev_tmpfs,
+do_mount (int rootfd, const struct berth_mount *m, int src_fd, bool *dev_tmpfs,
           berth_error_t *err)
 {
+  char src_path[PROC_FD_PATH_SIZE];
+  const char *source = src_fd >= 0 ? proc_fd_path (src_path, src_fd) : m->source;
   cleanup_free char *canonical = NULL;
   cleanup_close int fd = -1;
   char path[PROC_FD_PATH_SIZE];
@@ -417,7 +427,7 @@ do_mount (const struct berth_config *c, int rootfd, const struct berth_mount *m,
 
       if (m->source == NULL)
         return berth_make_error_op (err, EINVAL, "mount", "bind mount on `%s`: no source", dest);
-      if (stat (m->source, &st) < 0)
+      if (stat (source, &st) < 0)
         return berth_make_error_op (err, errno, "stat", "bind mount `%s` on `%s`", m->source, dest);
       file = ! S_ISDIR (st.st_mode);
     }
@@ -432,15 +442,16 @@ do_mount (const struct berth_config *c, int rootfd, const struct berth_mount *m,
 
   if (bind)
     {
-      if (mount (m->source, path, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+      if (mount (source, path, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
         return berth_make_error_op (err, errno, "mount", "bind mount `%s` on `%s`", m->source, dest);
     }
   else if (strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0)
     {
       /* berth_cgroup_mount mounts what the host has (cgroup2, or v1 hierarchies under a
-         tmpfs) on a path of this namespace: the host-visible path of the resolved target,
-         which has no symlink left to follow.  */
-      cleanup_free char *host = xasprintf ("%s/%s", c->root_path, canonical);
+         tmpfs) on a path of this namespace: the resolved target through the root's fd
+         (no symlink left to follow, and no search permission needed on root.path's
+         parents, which a user namespace's root may lack).  */
+      cleanup_free char *host = xasprintf ("/proc/self/fd/%d/%s", rootfd, canonical);
       if (berth_cgroup_mount (host, m->flags & PER_MOUNT_FLAGS, err) < 0)
         return berth_error_wrap (err, "mount %s on `%s`", m->type, dest);
     }
@@ -676,14 +687,14 @@ create_device (int rootfd, const struct berth_device *d, berth_error_t *err)
 /* ---- 6-7: pivot_root, read-only root, sysctl.  */
 
 static int
-pivot_into (const char *root_path, berth_error_t *err)
+pivot_into (const char *root_path, int rootfd, berth_error_t *err)
 {
   cleanup_close int oldroot = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
   if (oldroot < 0)
     return berth_make_error_op (err, errno, "open", "open `/`");
-  if (chdir (root_path) < 0)
-    return berth_make_error_op (err, errno, "chdir", "chdir `%s`", root_path);
+  if (fchdir (rootfd) < 0)
+    return berth_make_error_op (err, errno, "fchdir", "chdir `%s`", root_path);
   /* The old root ends up mounted on top of the new one.  */
   if (syscall (SYS_pivot_root, ".", ".") < 0)
     return berth_make_error_op (err, errno, "pivot_root", "pivot_root into `%s`", root_path);
@@ -913,11 +924,71 @@ call_before_cgroup (const struct berth_rootfs_options *options, berth_error_t *e
   return options->before_cgroup (options->before_pivot_arg, err);
 }
 
+/* ---- user namespaces.  The process is in a new user namespace with its ids mapped, but
+   still has the host's root uid, which the namespace does not map: files it creates on
+   filesystems mounted there (a tmpfs /dev) would have no owner (EOVERFLOW).  So once the
+   root is attached it becomes the namespace's root; before that, what it needs of the
+   host's tree by path (bind mount sources) is opened, since the namespace's root may not
+   search the bundle's directories.  */
+
+struct fd_array
+{
+  int *fds;
+  size_t n;
+};
+
+static void
+fd_array_close (struct fd_array *a)
+{
+  size_t i;
+
+  for (i = 0; a->fds && i < a->n; i++)
+    if (a->fds[i] >= 0)
+      close (a->fds[i]);
+  free (a->fds);
+}
+#define cleanup_fd_array __attribute__ ((cleanup (fd_array_close)))
+
+static int
+open_bind_sources (const struct berth_config *c, int **out, berth_error_t *err)
+{
+  size_t i;
+
+  *out = xmalloc0 ((c->n_mounts ? c->n_mounts : 1) * sizeof (int));
+  for (i = 0; i < c->n_mounts; i++)
+    (*out)[i] = -1;
+  for (i = 0; i < c->n_mounts; i++)
+    {
+      const struct berth_mount *m = &c->mounts[i];
+
+      if (! is_bind_mount (m) || m->source == NULL)
+        continue;
+      (*out)[i] = open (m->source, O_PATH | O_CLOEXEC);
+      if ((*out)[i] < 0)
+        return berth_make_error_op (err, errno, "open", "bind mount `%s` on `%s`", m->source,
+                                    m->destination ? m->destination : "");
+    }
+  return 0;
+}
+
+static int
+become_namespace_root (berth_error_t *err)
+{
+  if (setgroups (0, NULL) < 0)
+    return berth_make_error_op (err, errno, "setgroups", "drop the host's groups in the user namespace");
+  if (setresgid (0, 0, 0) < 0)
+    return berth_make_error_op (err, errno, "setresgid", "become gid 0 of the user namespace");
+  if (setresuid (0, 0, 0) < 0)
+    return berth_make_error_op (err, errno, "setresuid", "become uid 0 of the user namespace");
+  return 0;
+}
+
 int
 berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_options *options,
                     berth_error_t *err)
 {
   cleanup_close int rootfd = -1;
+  cleanup_fd_array struct fd_array src_fds = { NULL, 0 };
   unsigned long propagation = c->rootfs_propagation & PROPAGATION_FLAGS;
   bool dev_tmpfs = false;
   size_t i;
@@ -936,11 +1007,17 @@ berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_opti
     return -1;
 
   /* 2.  */
-  if (mount_root (c, err) < 0)
+  if (mount_root (c, options->root_mount_fd, err) < 0)
     return -1;
   rootfd = open (c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return berth_make_error_op (err, errno, "open", "open `%s`", c->root_path);
+  if (options && options->root_mount_fd >= 0)
+    {
+      src_fds.n = c->n_mounts;
+      if (open_bind_sources (c, &src_fds.fds, err) < 0 || become_namespace_root (err) < 0)
+        return -1;
+    }
 
   /* 3-4.  Container paths in messages; the root is named once, here.  */
   for (i = 0; i < c->n_mounts; i++)
@@ -948,7 +1025,7 @@ berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_opti
       const char *type = c->mounts[i].type;
       if (type && (strcmp (type, "cgroup") == 0 || strcmp (type, "cgroup2") == 0) && call_before_cgroup (options, err) < 0)
         return -1;
-      if (do_mount (c, rootfd, &c->mounts[i], &dev_tmpfs, err) < 0)
+      if (do_mount (rootfd, &c->mounts[i], src_fds.fds ? src_fds.fds[i] : -1, &dev_tmpfs, err) < 0)
         return berth_error_wrap (err, "rootfs `%s`", c->root_path);
     }
   if (call_before_cgroup (options, err) < 0)
@@ -961,15 +1038,15 @@ berth_rootfs_setup (const struct berth_config *c, const struct berth_rootfs_opti
   for (i = 0; i < c->n_devices; i++)
     if (create_device (rootfd, &c->devices[i], err) < 0)
       return berth_error_wrap (err, "rootfs `%s`", c->root_path);
-  close (steal_fd (&rootfd));
 
   /* 5.  */
   if (options && options->before_pivot && options->before_pivot (options->before_pivot_arg, err) < 0)
     return -1;
 
   /* 6.  */
-  if (pivot_into (c->root_path, err) < 0)
+  if (pivot_into (c->root_path, rootfd, err) < 0)
     return -1;
+  close (steal_fd (&rootfd));
   if ((c->rootfs_propagation & PROPAGATION_FLAGS & ~MS_PRIVATE) != 0
       && mount (NULL, "/", NULL, c->rootfs_propagation, NULL) < 0)
     return berth_make_error_op (err, errno, "mount", "make `/` %s", propagation_name (c->rootfs_propagation));

@@ -22,6 +22,9 @@ struct berth_rootfs_options
      cgroup, so the mount shows the container's own cgroup as its root.  Everything before
      it runs while the caller is still creating the cgroup.  */
   int (*before_cgroup) (void *arg, berth_error_t *err);
+  /* A detached mount (berth_idmap_root) to attach on root.path instead of mounting the
+     root here (user namespaces), or -1.  */
+  int root_mount_fd;
 };
 
 /*

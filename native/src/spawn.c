@@ -15,6 +15,7 @@
 
 #include "cgroup.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "namespaces.h"
 #include "net.h"
 #include "process.h"
@@ -30,6 +31,7 @@ enum sync_type
   SYNC_GO = 1,
   SYNC_READY,
   SYNC_ERROR,
+  SYNC_MAPPED, /* user namespace: the ids are mapped; carries the idmapped root mount */
 };
 
 struct sync_msg
@@ -188,8 +190,17 @@ child_setup (const struct berth_spawn *s, struct child_ctx *ctx, int *fifo, int 
 {
   struct berth_config *c = s->config;
   struct berth_rootfs_options ro = { .console_fd = -1, .before_pivot = create_container_hooks, .before_pivot_arg = ctx,
-                                     .before_cgroup = wait_for_go };
+                                     .before_cgroup = wait_for_go, .root_mount_fd = -1 };
+  cleanup_close int root_mount = -1;
 
+  if (berth_config_has_namespace (c, CLONE_NEWUSER))
+    {
+      /* Nothing can be done in the new user namespace before our ids are mapped.  */
+      struct sync_msg m;
+      if (recv_msg (ctx->sync_fd, &m, &root_mount) < 0 || m.type != SYNC_MAPPED)
+        _exit (1); /* the caller is gone, or failed and will report why */
+      ro.root_mount_fd = root_mount;
+    }
   if (berth_ns_join_paths (c, ~CLONE_NEWPID, err) < 0)
     return -1;
   if (berth_ns_setup (c, err) < 0)
@@ -300,6 +311,23 @@ kill_child (pid_t pid, const char *cgroup)
     berth_error_release (&ignored);
 }
 
+/* The container process reopens exec.fifo for writing as the user namespace's root, an
+   unprivileged host uid: the fifo (0600, in the state directory) becomes that uid's.  */
+static int
+give_fifo_to_namespace_root (const struct berth_spawn *s, berth_error_t *err)
+{
+  cleanup_free char *fifo = NULL;
+  int64_t uid = berth_idmap_to_host (&s->config->uid_map, 0);
+  int64_t gid = berth_idmap_to_host (&s->config->gid_map, 0);
+
+  if (! s->wait_fifo)
+    return 0;
+  fifo = xasprintf ("%s/exec.fifo", s->state_dir);
+  if (chown (fifo, uid < 0 ? (uid_t) -1 : (uid_t) uid, gid < 0 ? (gid_t) -1 : (gid_t) gid) < 0)
+    return berth_make_error_op (err, errno, "chown", "chown %s to the user namespace's root", fifo);
+  return 0;
+}
+
 int
 berth_spawn (const struct berth_spawn *s, const sigset_t *sigmask, pid_t *pid_out, int *master, berth_error_t *err)
 {
@@ -332,6 +360,15 @@ berth_spawn (const struct berth_spawn *s, const sigset_t *sigmask, pid_t *pid_ou
     }
   close (sv[1]);
 
+  if (berth_config_has_namespace (s->config, CLONE_NEWUSER))
+    {
+      int root_mount = -1;
+      if (berth_idmap_write (pid, s->config, err) < 0 || berth_idmap_root (s->config, pid, &root_mount, err) < 0
+          || give_fifo_to_namespace_root (s, err) < 0)
+        goto fail;
+      send_msg (sv[0], SYNC_MAPPED, NULL, 0, root_mount);
+      close (root_mount);
+    }
   if (berth_cgroup_enter (s->cgroup, pid, &s->config->resources, err) < 0)
     goto fail;
   if (berth_net_attach (s->state_dir, pid, err) < 0)

@@ -855,7 +855,8 @@ test_namespaces (void)
 
   REJECT (CFG_LINUX ("'namespaces':[{'type':'pid'},{'type':'mount'},{'type':'time'}]"),
           "config.json: linux.namespaces[2].type \"time\" is not supported");
-  REJECT (CFG_LINUX ("'namespaces':[{'type':'user'}]"), "config.json: linux.namespaces[0].type \"user\" is not supported");
+  REJECT (CFG_LINUX ("'namespaces':[{'type':'user'}]"),
+          "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
   REJECT (CFG_LINUX ("'namespaces':[{'type':'net'}]"),
           "config.json: linux.namespaces[0].type \"net\" is not a namespace type");
   REJECT (CFG_LINUX ("'namespaces':[{'type':'pid'},{'type':'uts'},{'type':'pid','path':'/proc/1/ns/pid'}]"),
@@ -880,9 +881,7 @@ test_linux_unsupported (void)
   REJECT (CFG_LINUX ("'resources':{'blockIO':{'weight':10}}"),
           "config.json: linux.resources.blockIO is not supported by berth-runtime; remove it");
   REJECT (CFG_LINUX ("'uidMappings':[{'containerID':0,'hostID':1000,'size':1}]"),
-          "config.json: linux.uidMappings is not supported yet");
-  REJECT (CFG_LINUX ("'gidMappings':[{'containerID':0,'hostID':1000,'size':1}]"),
-          "config.json: linux.gidMappings is not supported yet");
+          "config.json: linux.uidMappings and linux.gidMappings need a user namespace in linux.namespaces");
   REJECT (CFG_LINUX ("'intelRdt':{'closID':'x'}"), "config.json: linux.intelRdt is not supported yet");
   REJECT (CFG_LINUX ("'personality':{'domain':'LINUX32'}"), "config.json: linux.personality is not supported yet");
   REJECT (CFG_LINUX ("'mountLabel':'system_u:object_r:container_file_t:s0'"),
@@ -1021,6 +1020,49 @@ test_resources (void)
           "config.json: linux.resources.blockIO is not supported by berth-runtime; remove it");
   REJECT (CFG_LINUX ("'resources':{'network':{'classID':1}}"),
           "config.json: linux.resources.network is not supported by berth-runtime; remove it");
+  return 0;
+}
+
+#define USERNS "'namespaces':[{'type':'user'},{'type':'mount'}],"
+#define MAPS(u, g) "'uidMappings':[" u "],'gidMappings':[" g "]"
+
+static int
+test_user_namespace (void)
+{
+  cleanup_config struct berth_config *c = NULL;
+
+  ACCEPT (CFG_LINUX (USERNS MAPS ("{'containerID':0,'hostID':100000,'size':65536}",
+                                  "{'containerID':0,'hostID':200000,'size':1000},"
+                                  "{'containerID':1000,'hostID':300000,'size':10}")),
+          &c);
+  TAP_CHECK (berth_config_has_namespace (c, CLONE_NEWUSER));
+  TAP_CHECK (c->uid_map.n == 1 && c->uid_map.items[0].host_id == 100000 && c->uid_map.items[0].size == 65536);
+  TAP_CHECK (c->gid_map.n == 2);
+  TAP_CHECK (berth_idmap_to_host (&c->uid_map, 0) == 100000);
+  TAP_CHECK (berth_idmap_to_host (&c->uid_map, 65535) == 165535);
+  TAP_CHECK (berth_idmap_to_host (&c->uid_map, 65536) == -1);
+  TAP_CHECK (berth_idmap_to_host (&c->gid_map, 1005) == 300005);
+  TAP_CHECK (berth_idmap_to_host (&c->gid_map, 1010) == -1);
+
+  REJECT (CFG_LINUX (USERNS "'uidMappings':[{'containerID':0,'hostID':100000,'size':10}]"),
+          "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings");
+  REJECT (CFG_LINUX ("'namespaces':[{'type':'user','path':'/proc/1/ns/user'}]," MAPS ("{'containerID':0,'hostID':1,'size':1}", "{'containerID':0,'hostID':1,'size':1}")),
+          "config.json: joining a user namespace (linux.namespaces user path) is not supported yet");
+  REJECT (CFG_LINUX (USERNS MAPS ("{'containerID':0,'hostID':100000,'size':0}", "{'containerID':0,'hostID':1,'size':1}")),
+          "config.json: linux.uidMappings[0].size must be an integer from 1 to 4294967295");
+  REJECT (CFG_LINUX (USERNS MAPS ("{'containerID':0,'hostID':100000,'size':10},{'containerID':5,'hostID':200000,'size':10}",
+                                  "{'containerID':0,'hostID':1,'size':1}")),
+          "config.json: linux.uidMappings[1] overlaps linux.uidMappings[0] in container ids");
+  REJECT (CFG_LINUX (USERNS MAPS ("{'containerID':0,'hostID':100000,'size':10},{'containerID':50,'hostID':100005,'size':10}",
+                                  "{'containerID':0,'hostID':1,'size':1}")),
+          "config.json: linux.uidMappings[1] overlaps linux.uidMappings[0] in host ids");
+  REJECT (CFG_LINUX (USERNS MAPS ("{'containerID':0,'hostID':4294967290,'size':10}", "{'containerID':0,'hostID':1,'size':1}")),
+          "config.json: linux.uidMappings[0] goes past id 4294967294");
+  REJECT (CFG_LINUX (USERNS MAPS ("{'containerID':0,'hostID':100000}", "{'containerID':0,'hostID':1,'size':1}")),
+          "config.json: linux.uidMappings[0].size is required");
+  /* The process's ids must be mapped (CFG runs uid 0).  */
+  REJECT (CFG_LINUX (USERNS MAPS ("{'containerID':1,'hostID':100000,'size':10}", "{'containerID':0,'hostID':1,'size':1}")),
+          "config.json: process.user.uid 0 is not in linux.uidMappings");
   return 0;
 }
 
@@ -1513,6 +1555,7 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_masked_readonly_paths),
   TAP_TEST (test_devices),
   TAP_TEST (test_resources),
+  TAP_TEST (test_user_namespace),
   TAP_TEST (test_sysctl),
   TAP_TEST (test_hostname_needs_uts),
   TAP_TEST (test_rootfs_propagation),

@@ -557,7 +557,6 @@ child_full (void *arg)
   cleanup_free char *hostfile = path_in (ctx->tmp, "hostfile");
   cleanup_free char *points = NULL;
   cleanup_free char *shared_line = NULL;
-  cleanup_free char *expected_cgroup = path_in (ctx->rootfs, "sys/fs/cgroup");
   const unsigned long nse = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   struct berth_mount mounts[] = {
     mnt ("proc", "proc", "/proc", nse, NULL),
@@ -582,7 +581,7 @@ child_full (void *arg)
     .sysctl_values = sysctl_values,
     .n_sysctl = 1,
   };
-  struct berth_rootfs_options o = { .console_fd = -1, .before_pivot = full_before_pivot, .before_pivot_arg = ctx };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1, .before_pivot = full_before_pivot, .before_pivot_arg = ctx };
   static const struct
   {
     const char *path;
@@ -647,7 +646,10 @@ child_full (void *arg)
   TAP_CHECK_INT_EQ (fs_type ("/sys"), SYSFS_MAGIC);
   TAP_CHECK (is_readonly ("/sys"));
   TAP_CHECK_INT_EQ (stub_cgroup_calls, 1);
-  TAP_CHECK_STR_EQ (stub_cgroup_dest, expected_cgroup);
+  /* Reached through the root's fd: "/proc/self/fd/N/sys/fs/cgroup".  */
+  TAP_CHECK (strncmp (stub_cgroup_dest, "/proc/self/fd/", 14) == 0);
+  TAP_CHECK (strlen (stub_cgroup_dest) > strlen ("/sys/fs/cgroup")
+             && strcmp (stub_cgroup_dest + strlen (stub_cgroup_dest) - strlen ("/sys/fs/cgroup"), "/sys/fs/cgroup") == 0);
   TAP_CHECK_INT_EQ (stub_cgroup_flags, nse | MS_RELATIME | MS_RDONLY);
   TAP_CHECK_INT_EQ (fs_type ("/sys/fs/cgroup"), TMPFS_MAGIC);
   TAP_CHECK (is_readonly ("/sys/fs/cgroup"));
@@ -839,7 +841,7 @@ child_paths (void *arg)
     .devices = devices,
     .n_devices = BERTH_ARRAY_SIZE (devices),
   };
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   cleanup_free char *points = NULL;
   cleanup_free char *expected_points = NULL;
   cleanup_free char *keys = NULL;
@@ -928,7 +930,7 @@ child_paths_errors (void *arg)
   struct berth_device dev = { .path = "/dev/null", .type = 'c', .major = 1, .minor = 5 };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = mounts, .n_mounts = 1,
                             .devices = &dev, .n_devices = 1 };
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   cleanup_free char *expected = NULL;
   berth_error_t err = NULL;
 
@@ -964,7 +966,7 @@ child_paths_no_null (void *arg)
   char *masked[] = { "/proc/keys", NULL };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = mounts, .n_mounts = 1,
                             .masked_paths = masked };
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   berth_error_t err = NULL;
 
   CHECK_ERROR (berth_rootfs_setup (&c, &o, &err), err, ENOENT,
@@ -1066,7 +1068,7 @@ static int
 child_overlay (void *arg)
 {
   struct overlay_ctx *ctx = arg;
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   cleanup_free char *mine = xasprintf ("/%s", ctx->name);
   cleanup_free char *theirs = xasprintf ("/%s", ctx->other);
   berth_error_t err = NULL;
@@ -1270,7 +1272,7 @@ child_escape (void *arg)
     mnt ("tmpfs", "tmpfs", "/loop/../dotdot/w", 0, NULL),
   };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = mounts, .n_mounts = BERTH_ARRAY_SIZE (mounts) };
-  struct berth_rootfs_options o = { .console_fd = -1, .before_pivot = escape_before_pivot, .before_pivot_arg = ctx };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1, .before_pivot = escape_before_pivot, .before_pivot_arg = ctx };
   berth_error_t err = NULL;
 
   CHECK_BERTH (berth_rootfs_setup (&c, &o, &err), err);
@@ -1364,7 +1366,7 @@ child_errors (void *arg)
   cleanup_free char *newline = path_in (ctx->tmp, "a\nb");
   cleanup_free char *long_layer = NULL;
   char *lower[200];
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   struct berth_mount m[1];
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = m, .n_mounts = 1 };
   berth_error_t err = NULL;
@@ -1472,7 +1474,7 @@ child_sysctl_errors (void *arg)
   char *values[] = { "1" };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = m, .n_mounts = 1,
                             .sysctl_keys = keys, .sysctl_values = values, .n_sysctl = 1 };
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   berth_error_t err = NULL;
 
   CHECK_ERROR (berth_rootfs_setup (&c, &o, &err), err, ENOENT,
@@ -1489,7 +1491,7 @@ child_sysctl_escape (void *arg)
   char *values[] = { "1" };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = m, .n_mounts = 1,
                             .sysctl_keys = keys, .sysctl_values = values, .n_sysctl = 1 };
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   berth_error_t err = NULL;
 
   /* ".." cannot leave /proc/sys.  */
@@ -1543,7 +1545,7 @@ child_console (void *arg)
     mnt ("tmpfs", "tmpfs", "/dev", MS_NOSUID, "mode=755"),
   };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = m, .n_mounts = BERTH_ARRAY_SIZE (m) };
-  struct berth_rootfs_options o = { .console_fd = ctx->slave };
+  struct berth_rootfs_options o = { .console_fd = ctx->slave, .root_mount_fd = -1 };
   berth_error_t err = NULL;
   struct stat want, got;
 
@@ -1606,7 +1608,7 @@ child_userns (void *arg)
   };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .root_readonly = true, .mounts = m,
                             .n_mounts = BERTH_ARRAY_SIZE (m) };
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   berth_error_t err = NULL;
   struct statvfs sv;
   struct stat st;
@@ -1674,7 +1676,7 @@ container_on_shared_host (void *arg)
   struct berth_mount m[] = { mnt ("tmpfs", "tmpfs", "/t", 0, NULL) };
   struct berth_config c = { .root_path = (char *) ctx->rootfs, .mounts = m, .n_mounts = 1,
                             .rootfs_propagation = ctx->propagation };
-  struct berth_rootfs_options o = { .console_fd = -1 };
+  struct berth_rootfs_options o = { .console_fd = -1, .root_mount_fd = -1 };
   berth_error_t err = NULL;
   char byte;
 

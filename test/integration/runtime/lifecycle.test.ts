@@ -223,12 +223,12 @@ test('a namespace joined by path: the second container shares the first one\'s n
 test('what is not implemented yet is refused naming the field, and nothing is left', async (t) => {
   const rt = await useRuntime(t);
   const b = await makeBundle(t, ['/probe', 'exit', '0'], (c) => {
-    c.linux.resources = { memory: { limit: 100_000_000 } };
+    c.linux.resources = { blockIO: { weight: 10 } };
   });
   const id = containerId();
   const r = rt.run(['create', '--bundle', b.dir, id]);
   t.is(r.status, 1);
-  t.regex(runtimeError(r.stderr)?.msg ?? '', /linux\.resources is not supported yet/);
+  t.regex(runtimeError(r.stderr)?.msg ?? '', /linux\.resources\.blockIO is not supported by berth-runtime; remove it/);
   t.false(existsSync(join(rt.root, id)));
   b.config.linux.resources = undefined;
   b.config.process.args = [];
