@@ -44,3 +44,13 @@ export {
 export { xattrPaxValue } from './tar-compat.js';
 export { buildImage, type NewImage } from './build.js';
 export { buildBusyboxImage, ensureBusyboxImage, busyboxLayer, BUSYBOX_TAG } from './busybox.js';
+export {
+  importArchive,
+  importLayoutDirectory,
+  exportArchive,
+  exportOciArchive,
+  exportDockerArchive,
+  familiarTag,
+  type ArchiveFormat,
+  type ImportOptions,
+} from './archive.js';
