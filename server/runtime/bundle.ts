@@ -11,7 +11,7 @@ import { isAbsolute, join } from 'node:path';
 import type { z } from 'zod';
 import { BerthError, writeFileAtomic } from '../core/index.js';
 import { defaultRuntimeBinary } from './binary.js';
-import { ociSpecSchema, type OciMount, type OciSpec } from './oci-spec.js';
+import { ociSpecSchema, type OciMount, type OciResources, type OciSpec } from './oci-spec.js';
 
 /** The runtime-spec version Berth writes (berth-runtime reads 1.0.2 to 1.2). */
 export const OCI_VERSION = '1.2.0';
@@ -49,6 +49,53 @@ export interface DefaultSpecOptions {
   init?: boolean;
   /** @defaultValue '/' */
   cwd?: string;
+  /** cgroup limits. @defaultValue none (the device rules always apply) */
+  limits?: ContainerLimits;
+  /**
+   * Run in a user namespace: container ids 0..size-1 are host ids hostId..hostId+size-1, so
+   * the container's root is an unprivileged host uid. Layers are shared through idmapped
+   * mounts (docs/isolation.md). @defaultValue no user namespace
+   */
+  userns?: { hostId: number; size: number };
+}
+
+/** The limits Berth sets on a container's cgroup (docs/isolation.md). */
+export interface ContainerLimits {
+  /** Memory limit in bytes; swap is not allowed beyond it (memory+swap = the same). */
+  memoryBytes?: number;
+  /** CPUs as a fraction (0.5 = half of one CPU), enforced as a CFS quota per 100 ms period. */
+  cpus?: number;
+  /** CPU weight relative to other containers (runtime-spec shares, 2..262144; 1024 is normal). */
+  cpuShares?: number;
+  /** Most processes and threads at once. */
+  pids?: number;
+}
+
+const CPU_PERIOD_US = 100_000;
+
+/** linux.resources for `limits` (without the device rules). */
+export function resourcesFor(limits: ContainerLimits): OciResources {
+  const r: OciResources = {};
+  if (limits.memoryBytes !== undefined) {
+    if (!Number.isSafeInteger(limits.memoryBytes) || limits.memoryBytes < 4 * 1024 * 1024) {
+      throw invalid(`memory limit ${limits.memoryBytes} must be a whole number of bytes, at least 4 MiB`, { limits });
+    }
+    r.memory = { limit: limits.memoryBytes, swap: limits.memoryBytes };
+  }
+  if (limits.cpus !== undefined || limits.cpuShares !== undefined) {
+    r.cpu = {};
+    if (limits.cpus !== undefined) {
+      if (!(limits.cpus >= 0.01) || !Number.isFinite(limits.cpus)) throw invalid(`cpus ${limits.cpus} must be at least 0.01`, { limits });
+      r.cpu.quota = Math.round(limits.cpus * CPU_PERIOD_US);
+      r.cpu.period = CPU_PERIOD_US;
+    }
+    if (limits.cpuShares !== undefined) r.cpu.shares = limits.cpuShares;
+  }
+  if (limits.pids !== undefined) {
+    if (!Number.isSafeInteger(limits.pids) || limits.pids < 1) throw invalid(`pids limit ${limits.pids} must be a positive whole number`, { limits });
+    r.pids = { limit: limits.pids };
+  }
+  return r;
 }
 
 // The mounts every container gets: runc's and crun's defaults, as `berth-runtime spec` writes them.
@@ -86,27 +133,43 @@ function environment(env: Record<string, string> = {}): string[] {
   return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
 }
 
-let seccompProfile: Record<string, unknown> | undefined;
+interface RuntimeDefaults {
+  seccomp: { defaultAction: string; [k: string]: unknown };
+  devices: NonNullable<OciResources['devices']>;
+}
+let runtimeDefaults: RuntimeDefaults | undefined;
 
 /**
- * Docker's default seccomp profile, as berth-runtime carries it (native/src/seccomp-default.c,
- * from moby's profiles): read once from `berth-runtime spec`, so the table lives in one place.
+ * What `berth-runtime spec` carries as data tables (Docker's seccomp profile from moby's
+ * profiles, the device cgroup rules): read once, so each table lives in one place.
  */
-export function dockerSeccompProfile(binary: string = defaultRuntimeBinary): { defaultAction: string; [k: string]: unknown } {
-  if (seccompProfile === undefined) {
+function defaultsFromRuntime(binary: string = defaultRuntimeBinary): RuntimeDefaults {
+  if (runtimeDefaults === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'berth-spec-'));
     try {
       const r = spawnSync(binary, ['spec', '--bundle', dir], { encoding: 'utf8', shell: false });
       if (r.status !== 0) {
         throw new BerthError('E_RUNTIME_FAILED', `${binary} spec failed (${r.error?.message ?? r.stderr.trim()}); build it with \`make -C native\``);
       }
-      const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { linux: { seccomp: Record<string, unknown> } };
-      seccompProfile = spec.linux.seccomp;
+      const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
+        linux: { seccomp: RuntimeDefaults['seccomp']; resources: { devices: RuntimeDefaults['devices'] } };
+      };
+      runtimeDefaults = { seccomp: spec.linux.seccomp, devices: spec.linux.resources.devices };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return structuredClone(seccompProfile) as { defaultAction: string };
+  return structuredClone(runtimeDefaults);
+}
+
+/** Docker's default seccomp profile, as berth-runtime carries it (native/src/seccomp-default.c). */
+export function dockerSeccompProfile(binary: string = defaultRuntimeBinary): { defaultAction: string; [k: string]: unknown } {
+  return defaultsFromRuntime(binary).seccomp;
+}
+
+/** The device cgroup rules of `berth-runtime spec`: deny all, then the standard devices. */
+export function defaultDeviceRules(binary: string = defaultRuntimeBinary): NonNullable<OciResources['devices']> {
+  return defaultsFromRuntime(binary).devices;
 }
 
 /** Docker's default capability set (docs/isolation.md). */
@@ -124,11 +187,9 @@ const readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc
 
 /**
  * Berth's default config.json: the same defaults as `berth-runtime spec` (six namespaces,
- * the standard /proc, /dev, /sys mounts, NOFILE 1024, no_new_privs), a writable root at
- * bundle/rootfs, and the layers and init as annotations.
- *
- * No resource limits yet: berth-runtime
- * refuses them until the isolation work lands, and they will be added here with it.
+ * the standard /proc, /dev, /sys mounts, NOFILE 1024, no_new_privs, Docker's capabilities,
+ * seccomp profile and device rules), a writable root at bundle/rootfs, the layers and init
+ * as annotations, and the limits and user namespace asked for.
  */
 export function defaultSpec(options: DefaultSpecOptions): OciSpec {
   const annotationMap: Record<string, string> = {};
@@ -158,8 +219,19 @@ export function defaultSpec(options: DefaultSpecOptions): OciSpec {
       maskedPaths: [...maskedPaths],
       readonlyPaths: [...readonlyPaths],
       seccomp: dockerSeccompProfile(),
+      resources: { ...resourcesFor(options.limits ?? {}), devices: defaultDeviceRules() },
     },
   };
+  if (options.userns) {
+    const { hostId, size } = options.userns;
+    if (!Number.isSafeInteger(hostId) || !Number.isSafeInteger(size) || hostId < 1 || size < 1 || hostId + size > 0xffff_ffff) {
+      throw invalid(`user namespace ids ${hostId}+${size} must be positive whole numbers below 2^32, not starting at host root`, { userns: options.userns });
+    }
+    const map = [{ containerID: 0, hostID: hostId, size }];
+    spec.linux!.namespaces!.push({ type: 'user' });
+    spec.linux!.uidMappings = map;
+    spec.linux!.gidMappings = structuredClone(map);
+  }
   if (Object.keys(annotationMap).length > 0) spec.annotations = annotationMap;
   return spec;
 }

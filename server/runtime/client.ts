@@ -10,7 +10,7 @@ import { BerthError, run, validateContainerId, type RunResult } from '../core/in
 import { defaultRuntimeBinary } from './binary.js';
 import { describeIssues } from './bundle.js';
 import { lastRuntimeError, parseRuntimeError, RuntimeError } from './errors.js';
-import { ociStateSchema, type OciState } from './oci-spec.js';
+import { containerStatsSchema, type ContainerStats, ociStateSchema, type OciState } from './oci-spec.js';
 
 /** This checkout's build, for the sources (server/runtime/) and the build (dist/runtime/) alike. */
 
@@ -31,6 +31,7 @@ export type RuntimeCall =
   | { command: 'start'; id: string }
   | { command: 'run'; id: string; bundle: string; detach?: boolean; pidFile?: string; consoleSocket?: string }
   | { command: 'state'; id: string }
+  | { command: 'stats'; id: string }
   | { command: 'kill'; id: string; signal?: RuntimeSignal; all?: boolean }
   | { command: 'delete'; id: string; force?: boolean }
   | { command: 'list' }
@@ -92,6 +93,7 @@ export function runtimeArgv(globals: RuntimeGlobals, call: RuntimeCall): string[
       ];
     case 'start':
     case 'state':
+    case 'stats':
       return [...argv, call.command, validateContainerId(call.id)];
     case 'ps':
       return [...argv, 'ps', '--format', 'json', validateContainerId(call.id)];
@@ -201,6 +203,12 @@ export class RuntimeClient {
   async state(id: string): Promise<OciState> {
     const r = await this.call({ command: 'state', id });
     return this.parseOutput('state', id, r.stdout, ociStateSchema);
+  }
+
+  /** Memory, CPU and pids usage and limits from the container's cgroup (null: unknown or no limit). */
+  async stats(id: string): Promise<ContainerStats> {
+    const r = await this.call({ command: 'stats', id });
+    return this.parseOutput('stats', id, r.stdout, containerStatsSchema);
   }
 
   async kill(id: string, signal: RuntimeSignal = 'SIGTERM', options: { all?: boolean } = {}): Promise<void> {

@@ -8,6 +8,9 @@ export {
   ociHookSchema,
   ociHooksSchema,
   ociRlimitSchema,
+  ociResourcesSchema,
+  ociIdMappingSchema,
+  containerStatsSchema,
   namespaceTypes,
   containerStatuses,
   type OciSpec,
@@ -19,6 +22,8 @@ export {
   type OciHook,
   type OciHooks,
   type OciRlimit,
+  type OciResources,
+  type ContainerStats,
   type NamespaceType,
   type ContainerStatus,
 } from './oci-spec.js';
@@ -26,6 +31,8 @@ export {
   defaultSpec,
   dockerCapabilities,
   dockerSeccompProfile,
+  defaultDeviceRules,
+  resourcesFor,
   writeBundle,
   validateSpec,
   describeIssues,
@@ -34,6 +41,7 @@ export {
   DEFAULT_PATH,
   type DefaultSpecOptions,
   type RootfsLayers,
+  type ContainerLimits,
 } from './bundle.js';
 export { defaultRuntimeBinary } from './binary.js';
 export {

@@ -78,10 +78,10 @@ export const ociMountSchema = z.strictObject({
 });
 
 /**
- * config-linux.md "Namespaces": the types Berth asks for. The spec's `user` and `time` are
- * left out: berth-runtime refuses them until the isolation work.
+ * config-linux.md "Namespaces": the types Berth asks for. The spec's `time` is left out:
+ * berth-runtime refuses it.
  */
-export const namespaceTypes = ['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup'] as const;
+export const namespaceTypes = ['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup', 'user'] as const;
 export type NamespaceType = (typeof namespaceTypes)[number];
 
 export const ociNamespaceSchema = z.strictObject({
@@ -90,9 +90,47 @@ export const ociNamespaceSchema = z.strictObject({
   path: absolutePath.optional(),
 });
 
+/** config-linux.md "User namespace mappings". */
+export const ociIdMappingSchema = z.strictObject({ containerID: uint32, hostID: uint32, size: uint32.min(1) });
+
+const limit = z.number().int().min(-1);
+
+/** config-linux.md "Control groups": what berth-runtime applies (it refuses the rest by name). */
+export const ociResourcesSchema = z.strictObject({
+  memory: z
+    .strictObject({ limit: limit.optional(), reservation: limit.optional(), swap: limit.optional(), swappiness: z.number().int().min(0).max(100).optional(), disableOOMKiller: z.boolean().optional() })
+    .optional(),
+  cpu: z
+    .strictObject({
+      shares: z.number().int().min(2).max(262144).optional(),
+      quota: limit.optional(),
+      period: z.number().int().min(1000).max(1000000).optional(),
+      cpus: z.string().regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/).optional(),
+      mems: z.string().regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/).optional(),
+    })
+    .optional(),
+  pids: z.strictObject({ limit }).optional(),
+  devices: z
+    .array(
+      z.strictObject({
+        allow: z.boolean(),
+        type: z.enum(['a', 'c', 'b']).optional(),
+        major: z.number().int().min(-1).optional(),
+        minor: z.number().int().min(-1).optional(),
+        access: z.string().regex(/^[rwm]{1,3}$/).optional(),
+      }),
+    )
+    .optional(),
+  unified: z.record(z.string(), z.string()).optional(),
+});
+export type OciResources = z.infer<typeof ociResourcesSchema>;
+
 export const ociLinuxSchema = z
   .strictObject({
     namespaces: z.array(ociNamespaceSchema).optional(),
+    uidMappings: z.array(ociIdMappingSchema).optional(),
+    gidMappings: z.array(ociIdMappingSchema).optional(),
+    resources: ociResourcesSchema.optional(),
     cgroupsPath: z.string().min(1).optional(),
     sysctl: z.record(z.string().min(1), z.string()).optional(),
     rootfsPropagation: z.enum(['private', 'shared', 'slave', 'unbindable', 'rprivate', 'rshared', 'rslave', 'runbindable']).optional(),
@@ -162,6 +200,20 @@ export const ociStateSchema = z.object({
   created: z.string().optional(),
   exitCode: z.number().int().optional(),
   finishedAt: z.string().optional(),
+  /** Berth's: the kernel's OOM killer killed a process of the container (Docker's OOMKilled). */
+  oomKilled: z.boolean().optional(),
 });
 
 export type OciState = z.infer<typeof ociStateSchema>;
+
+const figure = z.number().int().min(0).nullable();
+
+/** `berth-runtime stats ID`. */
+export const containerStatsSchema = z.strictObject({
+  id: z.string().min(1),
+  memory: z.strictObject({ usage: figure, limit: figure }),
+  cpu: z.strictObject({ usageNanoseconds: figure }),
+  pids: z.strictObject({ current: figure, limit: figure }),
+  oomKills: figure,
+});
+export type ContainerStats = z.infer<typeof containerStatsSchema>;

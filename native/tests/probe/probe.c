@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -59,7 +60,8 @@ usage (FILE *out)
 {
   fprintf (out, "usage: " PROBE " VERB [ARG...]\n"
                 "verbs: report | exit N | sleep SECONDS | echo TEXT... | stderr TEXT...\n"
-                "       write PATH TEXT | cat PATH | zombies N | signals | lines N | tty\n");
+                "       write PATH TEXT | cat PATH | zombies N | signals | lines N | tty\n"
+                "       memhog MIB | spin SECONDS | ptrace PID\n");
 }
 
 static void die (const char *what, const char *object) __attribute__ ((noreturn));
@@ -969,6 +971,62 @@ verb_tty (void)
   return finish_stdout ();
 }
 
+/* ---- attacks: the verbs the isolation tests try.  */
+
+/* Allocate and touch MIB mebibytes, then print "survived": a memory limit below it kills
+   the probe first.  */
+static int
+verb_memhog (long long mib)
+{
+  long long i;
+
+  for (i = 0; i < mib; i++)
+    {
+      char *p = malloc (1 << 20);
+      if (p == NULL)
+        die ("malloc", NULL);
+      memset (p, 0x5a, 1 << 20);
+    }
+  puts ("survived");
+  return finish_stdout ();
+}
+
+/* Burn CPU for SECONDS of wall time.  */
+static int
+verb_spin (const char *arg)
+{
+  struct timespec start, now;
+  double seconds = atof (arg);
+  volatile unsigned long x = 0;
+
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  do
+    {
+      for (int k = 0; k < 100000; k++)
+        x++;
+      clock_gettime (CLOCK_MONOTONIC, &now);
+    }
+  while ((double) (now.tv_sec - start.tv_sec) + (double) (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+  return 0;
+}
+
+/* PTRACE_ATTACH to pid: {"ptrace":"ok"} or {"ptrace":"<strerror>"}.  */
+static int
+verb_ptrace (long long pid)
+{
+  long r = ptrace (PTRACE_ATTACH, (pid_t) pid, NULL, NULL);
+  int e = errno;
+
+  json_open ('{');
+  json_key ("ptrace");
+  json_string (r == 0 ? "ok" : strerror (e));
+  json_close ('}');
+  putchar ('\n');
+  if (r == 0)
+    ptrace (PTRACE_DETACH, (pid_t) pid, NULL, NULL);
+  return finish_stdout ();
+}
+
 static int
 bad_args (const char *verb, const char *what)
 {
@@ -1031,6 +1089,18 @@ main (int argc, char **argv)
     }
   if (strcmp (verb, "tty") == 0)
     return nargs == 0 ? verb_tty () : bad_args (verb, "takes no arguments");
+  if (strcmp (verb, "memhog") == 0)
+    {
+      n = nargs == 1 ? parse_count (argv[2], 1 << 20) : -1;
+      return n >= 0 ? verb_memhog (n) : bad_args (verb, "needs MIB");
+    }
+  if (strcmp (verb, "spin") == 0)
+    return nargs == 1 ? verb_spin (argv[2]) : bad_args (verb, "needs SECONDS");
+  if (strcmp (verb, "ptrace") == 0)
+    {
+      n = nargs == 1 ? parse_count (argv[2], INT_MAX) : -1;
+      return n > 0 ? verb_ptrace (n) : bad_args (verb, "needs a PID");
+    }
   fprintf (stderr, PROBE ": unknown verb `%s`\n", verb);
   usage (stderr);
   return 2;

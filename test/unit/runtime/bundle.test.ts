@@ -68,7 +68,7 @@ test('defaultSpec: the standard /proc, /dev, /sys and cgroup mounts, with their 
   );
 });
 
-test('defaultSpec: Docker\'s capabilities, masked and read-only paths and seccomp profile; no resources yet', (t) => {
+test('defaultSpec: Docker\'s capabilities, masked and read-only paths, seccomp profile and device rules; no limits or user namespace unless asked', (t) => {
   const spec = defaultSpec({ args: ['true'] });
   t.deepEqual(spec.process.capabilities?.bounding, [...dockerCapabilities]);
   t.deepEqual(spec.process.capabilities?.effective, [...dockerCapabilities]);
@@ -77,7 +77,27 @@ test('defaultSpec: Docker\'s capabilities, masked and read-only paths and seccom
   t.true(spec.linux?.readonlyPaths?.includes('/proc/sys'));
   const linux = spec.linux as Record<string, unknown>;
   t.is(spec.linux?.seccomp?.defaultAction, 'SCMP_ACT_ERRNO');
-  for (const key of ['resources', 'devices', 'uidMappings']) t.false(key in linux, key);
+  for (const key of ['devices', 'uidMappings', 'gidMappings']) t.false(key in linux, key);
+  t.deepEqual(Object.keys(spec.linux?.resources ?? {}), ['devices']);
+  t.deepEqual(spec.linux?.resources?.devices?.[0], { allow: false, access: 'rwm' }, 'everything denied first');
+  t.true(spec.linux?.resources?.devices?.some((d) => d.allow && d.type === 'c' && d.major === 1 && d.minor === 3), '/dev/null allowed');
+  t.false(spec.linux?.namespaces?.some((n) => n.type === 'user'));
+});
+
+test('defaultSpec: limits become linux.resources; a user namespace maps 0..size-1 onto the host range', (t) => {
+  const spec = defaultSpec({ args: ['x'], limits: { memoryBytes: 64 << 20, cpus: 0.5, cpuShares: 512, pids: 100 }, userns: { hostId: 200_000, size: 65_536 } });
+  const r = spec.linux?.resources;
+  t.deepEqual(r?.memory, { limit: 64 << 20, swap: 64 << 20 });
+  t.deepEqual(r?.cpu, { quota: 50_000, period: 100_000, shares: 512 });
+  t.deepEqual(r?.pids, { limit: 100 });
+  t.true(spec.linux?.namespaces?.some((n) => n.type === 'user'));
+  t.deepEqual(spec.linux?.uidMappings, [{ containerID: 0, hostID: 200_000, size: 65_536 }]);
+  t.deepEqual(spec.linux?.gidMappings, [{ containerID: 0, hostID: 200_000, size: 65_536 }]);
+  t.notThrows(() => validateSpec(spec));
+  for (const bad of [{ memoryBytes: 1000 }, { cpus: 0 }, { pids: 0 }, { pids: 1.5 }]) {
+    t.throws(() => defaultSpec({ args: ['x'], limits: bad }), { message: /must be/ }, JSON.stringify(bad));
+  }
+  t.throws(() => defaultSpec({ args: ['x'], userns: { hostId: 0, size: 65_536 } }), { message: /not starting at host root/ });
 });
 
 test('defaultSpec: layers become berth.rootfs.lower (top first, ":"-joined) and berth.rootfs.writable', (t) => {
@@ -185,7 +205,7 @@ test('writeBundle refuses an invalid spec, names every problem and writes nothin
 
 test('validateSpec refuses unknown namespace types and out-of-range values', (t) => {
   const spec = defaultSpec({ args: ['x'] }) as unknown as { linux: { namespaces: { type: string }[] }; process: Record<string, unknown> };
-  spec.linux.namespaces.push({ type: 'user' });
+  spec.linux.namespaces.push({ type: 'time' });
   spec.process.oomScoreAdj = 5000;
   spec.process.user = { uid: -1, gid: 0 };
   const err = internalError(t, () => validateSpec(spec));
