@@ -15,7 +15,7 @@ BERTH_APT_PACKAGES=(
 )
 
 # What only the tests and benchmarks need: the reference runtimes and a timer.
-BERTH_TEST_APT_PACKAGES=(crun runc hyperfine skopeo attr)  # skopeo: the image oracle; attr: getfattr
+BERTH_TEST_APT_PACKAGES=(crun runc hyperfine skopeo attr docker-registry apache2-utils)  # images: skopeo is the oracle, getfattr, a registry and htpasswd
 
 say() { printf -- '-----> %s\n' "$*"; }
 fail() { printf -- ' !     %s\n' "$@" >&2; exit 1; }

@@ -151,6 +151,21 @@ export const errorTable = {
     description: 'The disk under BERTH_HOME filled up while writing to the image store; what was half-written was removed.',
     hint: 'Free space (`berth image:prune` removes unused images and layers) and try again.',
   },
+  E_IMAGE_REGISTRY_UNREACHABLE: {
+    status: 502,
+    description: 'A registry could not be reached (connection refused, timed out, name not resolved); the message says how long and how many times Berth tried.',
+    hint: 'Check the registry\'s host and port in the reference, that it runs, and that this server can reach it.',
+  },
+  E_IMAGE_REGISTRY_AUTH: {
+    status: 401,
+    description: 'A registry refused the credentials (or asked for some and none were given).',
+    hint: 'Check the user name and password (or token) for that registry.',
+  },
+  E_IMAGE_REGISTRY_FAILED: {
+    status: 502,
+    description: 'A registry answered a push or pull with an error (its own code and message are quoted).',
+    hint: 'Read the registry\'s message; a missing repository or tag is named in it.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;
