@@ -61,7 +61,7 @@ usage (FILE *out)
   fprintf (out, "usage: " PROBE " VERB [ARG...]\n"
                 "verbs: report | exit N | sleep SECONDS | echo TEXT... | stderr TEXT...\n"
                 "       write PATH TEXT | cat PATH | zombies N | signals | lines N | tty\n"
-                "       memhog MIB | spin SECONDS | ptrace PID\n");
+                "       memhog MIB | spin SECONDS | ptrace PID | forkbomb N SECONDS\n");
 }
 
 static void die (const char *what, const char *object) __attribute__ ((noreturn));
@@ -991,6 +991,43 @@ verb_memhog (long long mib)
   return finish_stdout ();
 }
 
+/* Fork up to N children that sleep, print {"forked":K,"error":"..."} once fork fails (or all
+   N are made), then sleep SECONDS holding them.  */
+static int
+verb_forkbomb (long long n, const char *seconds)
+{
+  long long k;
+  int e = 0;
+
+  for (k = 0; k < n; k++)
+    {
+      pid_t pid = fork ();
+      if (pid == 0)
+        {
+          sleep_seconds (atof (seconds));
+          _exit (0);
+        }
+      if (pid < 0)
+        {
+          e = errno;
+          break;
+        }
+    }
+  json_open ('{');
+  json_key ("forked");
+  json_int (k);
+  json_key ("error");
+  if (e)
+    json_string (strerror (e));
+  else
+    json_null ();
+  json_close ('}');
+  putchar ('\n');
+  finish_stdout ();
+  sleep_seconds (atof (seconds));
+  return 0;
+}
+
 /* Burn CPU for SECONDS of wall time.  */
 static int
 verb_spin (const char *arg)
@@ -1093,6 +1130,11 @@ main (int argc, char **argv)
     {
       n = nargs == 1 ? parse_count (argv[2], 1 << 20) : -1;
       return n >= 0 ? verb_memhog (n) : bad_args (verb, "needs MIB");
+    }
+  if (strcmp (verb, "forkbomb") == 0)
+    {
+      n = nargs == 2 ? parse_count (argv[2], 100000) : -1;
+      return n >= 0 ? verb_forkbomb (n, argv[3]) : bad_args (verb, "needs N SECONDS");
     }
   if (strcmp (verb, "spin") == 0)
     return nargs == 1 ? verb_spin (argv[2]) : bad_args (verb, "needs SECONDS");
