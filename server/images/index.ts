@@ -54,3 +54,13 @@ export {
   type ArchiveFormat,
   type ImportOptions,
 } from './archive.js';
+export {
+  pullImage,
+  pushImage,
+  parseChallenge,
+  type RegistryOptions,
+  type RegistryCredentials,
+  type ProgressEvent,
+  type ProgressStatus,
+  type PushResult,
+} from './registry.js';

@@ -1,0 +1,144 @@
+/**
+ * Push and pull against Debian's docker-registry on loopback, with skopeo as the other
+ * client: what Berth pushes skopeo copies back unchanged; what skopeo pushes Berth pulls
+ * and runs. Blobs already present move once; auth, a corrupt registry blob and an
+ * unreachable registry each give their own clear error.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isBerthError, type ErrorCode } from '../../../server/core/index.js';
+import { buildBusyboxImage, buildImage, busyboxLayer, ImageStore, pullImage, pushImage, sha256, type Image, type ProgressEvent } from '../../../server/images/index.js';
+import { defaultSpec, writeBundle } from '../../../server/runtime/index.js';
+import { requireRoot } from '../../helpers/prereq.js';
+import { containerId, useRuntime } from '../../helpers/runtime.js';
+import { skopeo } from '../../helpers/skopeo.js';
+import { startRegistry } from '../../helpers/start-registry.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+import { tarball } from '../../helpers/tarball.js';
+import { freePort } from '../../../server/core/index.js';
+
+async function stores(t: ExecutionContext): Promise<{ dir: string; src: ImageStore; dst: ImageStore; busybox: Image }> {
+  requireRoot('the image store');
+  const dir = await tempDir(t, 'berth-registry-test-');
+  const src = await ImageStore.open(join(dir, 'src'));
+  const dst = await ImageStore.open(join(dir, 'dst'));
+  return { dir, src, dst, busybox: await buildBusyboxImage(src) };
+}
+
+async function codeOf(t: ExecutionContext, p: Promise<unknown>): Promise<ErrorCode | undefined> {
+  const e = await t.throwsAsync(p);
+  return isBerthError(e) ? e.code : undefined;
+}
+
+test('Berth pushes; skopeo copies it back unchanged; Berth pulls it with per-layer progress', async (t) => {
+  const { dir, src, dst, busybox } = await stores(t);
+  const reg = await startRegistry(t);
+  const target = `${reg.host}/team/busybox:v1`;
+  const pushed: ProgressEvent[] = [];
+  const result = await pushImage(src, 'busybox', target, { onProgress: (e) => pushed.push(e) });
+  t.is(result.digest, busybox.digest);
+  t.is(result.pushed.length, 2, 'the layer and the config');
+  t.true(pushed.some((e) => e.status === 'pushed' && e.kind === 'layer'));
+
+  t.is(sha256(skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${target}`])), busybox.digest);
+  skopeo(['copy', '--src-tls-verify=false', `docker://${target}`, `oci:${join(dir, 'back')}:x`]);
+  const index = JSON.parse(await readFile(join(dir, 'back', 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  t.is(index.manifests[0]?.digest, busybox.digest);
+
+  const events: ProgressEvent[] = [];
+  const pulled = await pullImage(dst, target, { onProgress: (e) => events.push(e) });
+  t.is(pulled.digest, busybox.digest);
+  t.deepEqual(pulled.tags, [target]);
+  const layer = busybox.manifest.layers[0]?.digest;
+  const forLayer = events.filter((e) => e.digest === layer);
+  t.is(forLayer[0]?.status, 'downloading');
+  t.is(forLayer.at(-1)?.status, 'downloaded');
+  t.is(forLayer.at(-1)?.current, forLayer.at(-1)?.total);
+  t.true(forLayer.length > 2, 'byte counts while the layer downloads');
+
+  // Everything is there already: nothing moves again, either way.
+  const again = await pushImage(src, 'busybox', target);
+  t.deepEqual(again.pushed, []);
+  t.is(again.existed.length, 2);
+  const second: ProgressEvent[] = [];
+  await pullImage(dst, target, { onProgress: (e) => second.push(e) });
+  t.deepEqual([...new Set(second.map((e) => e.status))], ['exists']);
+});
+
+test('what skopeo pushes, Berth pulls and runs; layers Berth already has are not fetched', async (t) => {
+  const { dir, src, dst, busybox } = await stores(t);
+  const reg = await startRegistry(t);
+  const appLayer = await tarball([{ name: 'hello', content: 'hello from the registry\n' }]);
+  // busybox + one app layer, made by Berth into its own store, pushed by skopeo from that OCI layout.
+  const app = await buildImage(src, { layers: [(await busyboxLayer()).tar, appLayer], tags: ['app:v1'], config: { Cmd: ['cat', '/hello'] } });
+  const base = app.manifest.layers[0]?.digest;
+  t.is(base, busybox.manifest.layers[0]?.digest, 'the same busybox layer, byte for byte');
+  skopeo(['copy', '--dest-tls-verify=false', `oci:${src.root}:app:v1`, `docker://${reg.host}/sk/app:v1`]);
+  skopeo(['copy', '--dest-tls-verify=false', `oci:${src.root}:busybox:latest`, `docker://${reg.host}/sk/busybox:latest`]);
+
+  await pullImage(dst, `${reg.host}/sk/busybox:latest`);
+  const events: ProgressEvent[] = [];
+  const pulled = await pullImage(dst, `${reg.host}/sk/app:v1`, { onProgress: (e) => events.push(e) });
+  t.is(pulled.digest, app.digest);
+  t.is(pulled.configDigest, app.configDigest);
+  t.deepEqual(events.filter((e) => e.digest === base).map((e) => e.status), ['exists'], 'the base layer is not fetched again');
+  t.is(events.filter((e) => e.digest === app.manifest.layers[1]?.digest).at(-1)?.status, 'downloaded');
+
+  const lower = await dst.unpackImage(pulled);
+  const rt = await useRuntime(t);
+  const bundle = join(dir, 'bundle');
+  await writeBundle(bundle, defaultSpec({ args: pulled.config.config?.Cmd ?? [], layers: { lower, writable: join(dir, 'w') } }));
+  const r = rt.run(['run', '--bundle', bundle, containerId()]);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout, 'hello from the registry\n');
+});
+
+test('basic auth: the right password works, a wrong one and none are E_IMAGE_REGISTRY_AUTH', async (t) => {
+  const { src, dst, busybox } = await stores(t);
+  const reg = await startRegistry(t, { users: { alice: 's3cret' } });
+  const target = `${reg.host}/private/busybox:1`;
+  t.is(await codeOf(t, pushImage(src, 'busybox', target)), 'E_IMAGE_REGISTRY_AUTH');
+  const wrong = await t.throwsAsync(pushImage(src, 'busybox', target, { credentials: { username: 'alice', password: 'nope' } }));
+  t.true(isBerthError(wrong) && wrong.code === 'E_IMAGE_REGISTRY_AUTH');
+  t.regex(wrong?.message ?? '', /refused .* \(401\) for user alice/);
+  await pushImage(src, 'busybox', target, { credentials: { username: 'alice', password: 's3cret' } });
+  t.is(await codeOf(t, pullImage(dst, target)), 'E_IMAGE_REGISTRY_AUTH');
+  t.is((await pullImage(dst, target, { credentials: { username: 'alice', password: 's3cret' } })).digest, busybox.digest);
+});
+
+test('a missing tag lists the tags the registry has; a missing repository says so', async (t) => {
+  const { src, dst } = await stores(t);
+  const reg = await startRegistry(t);
+  await pushImage(src, 'busybox', `${reg.host}/bb:one`);
+  await pushImage(src, 'busybox', `${reg.host}/bb:two`);
+  const e = await t.throwsAsync(pullImage(dst, `${reg.host}/bb:three`));
+  t.true(isBerthError(e) && e.code === 'E_IMAGE_NOT_FOUND');
+  t.regex(e?.message ?? '', /has no bb:three \(its tags: one, two\)/);
+  t.is(await codeOf(t, pullImage(dst, `${reg.host}/nothing:here`)), 'E_IMAGE_NOT_FOUND');
+  t.is(await codeOf(t, pullImage(dst, 'busybox')), 'E_IMAGE_REFERENCE_INVALID', 'no registry named');
+  t.deepEqual([...dst.tags()], []);
+});
+
+test('a blob corrupted in the registry is E_IMAGE_DIGEST_MISMATCH and stores nothing', async (t) => {
+  const { src, dst, busybox } = await stores(t);
+  const reg = await startRegistry(t);
+  await pushImage(src, 'busybox', `${reg.host}/bb:v1`);
+  const layer = busybox.manifest.layers[0]?.digest.slice(7) ?? '';
+  const data = join(reg.storage, 'docker', 'registry', 'v2', 'blobs', 'sha256', layer.slice(0, 2), layer, 'data');
+  const bytes = await readFile(data);
+  bytes.writeUInt8((bytes.readUInt8(bytes.length - 100) ^ 0xff) & 0xff, bytes.length - 100);
+  await writeFile(data, bytes);
+  t.is(await codeOf(t, pullImage(dst, `${reg.host}/bb:v1`)), 'E_IMAGE_DIGEST_MISMATCH');
+  t.deepEqual([...dst.tags()], []);
+  t.false(await dst.hasBlob(busybox.manifest.layers[0]?.digest ?? ''));
+  t.deepEqual(await readdir(join(dst.root, 'ingest')), []);
+});
+
+test('an unreachable registry says how long and how often Berth tried', async (t) => {
+  const { dst } = await stores(t);
+  const port = await freePort();
+  const e = await t.throwsAsync(pullImage(dst, `127.0.0.1:${port}/x:y`, { attempts: 3 }));
+  t.true(isBerthError(e) && e.code === 'E_IMAGE_REGISTRY_UNREACHABLE', String(e));
+  t.regex(e?.message ?? '', new RegExp(`cannot reach registry 127\\.0\\.0\\.1:${port} .*ECONNREFUSED.*tried 3 times over \\d+\\.\\d s`));
+});
