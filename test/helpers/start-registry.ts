@@ -19,7 +19,16 @@ export interface TestRegistry {
   storage: string;
 }
 
-export async function startRegistry(t: ExecutionContext, options: { users?: Record<string, string> } = {}): Promise<TestRegistry> {
+export interface TokenAuth {
+  /** The token service's URL (the registry's realm). */
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM certificate the registry trusts for tokens. */
+  certificate: string;
+}
+
+export async function startRegistry(t: ExecutionContext, options: { users?: Record<string, string>; token?: TokenAuth } = {}): Promise<TestRegistry> {
   const binary = requireBinary('/usr/bin/docker-registry', 'docker-registry');
   const dir = await tempDir(t, 'berth-registry-');
   const port = await freePort();
@@ -34,6 +43,10 @@ export async function startRegistry(t: ExecutionContext, options: { users?: Reco
     });
     await writeFile(join(dir, 'htpasswd'), `${lines.join('\n')}\n`);
     auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${join(dir, 'htpasswd')}\n`;
+  }
+  if (options.token) {
+    await writeFile(join(dir, 'token.pem'), options.token.certificate);
+    auth = `auth:\n  token:\n    realm: ${options.token.realm}\n    service: ${options.token.service}\n    issuer: ${options.token.issuer}\n    rootcertbundle: ${join(dir, 'token.pem')}\n`;
   }
   const config = join(dir, 'config.yml');
   await writeFile(

@@ -14,6 +14,7 @@ import { requireRoot } from '../../helpers/prereq.js';
 import { containerId, useRuntime } from '../../helpers/runtime.js';
 import { skopeo } from '../../helpers/skopeo.js';
 import { startRegistry } from '../../helpers/start-registry.js';
+import { startTokenService } from '../../helpers/token-service.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { tarball } from '../../helpers/tarball.js';
 import { freePort } from '../../../server/core/index.js';
@@ -105,6 +106,19 @@ test('basic auth: the right password works, a wrong one and none are E_IMAGE_REG
   await pushImage(src, 'busybox', target, { credentials: { username: 'alice', password: 's3cret' } });
   t.is(await codeOf(t, pullImage(dst, target)), 'E_IMAGE_REGISTRY_AUTH');
   t.is((await pullImage(dst, target, { credentials: { username: 'alice', password: 's3cret' } })).digest, busybox.digest);
+});
+
+test('bearer tokens: Berth gets one from the registry\'s token service, with its credentials', async (t) => {
+  const { src, dst, busybox } = await stores(t);
+  const tokens = await startTokenService(t, { bob: 'hunter2' });
+  const reg = await startRegistry(t, { token: tokens });
+  const target = `${reg.host}/bob/busybox:1`;
+  t.is(await codeOf(t, pushImage(src, 'busybox', target)), 'E_IMAGE_REGISTRY_AUTH', 'anonymous: the token service refuses');
+  const wrong = await t.throwsAsync(pushImage(src, 'busybox', target, { credentials: { username: 'bob', password: 'nope' } }));
+  t.regex(wrong?.message ?? '', /token service .* refused user bob \(401\)/);
+  await pushImage(src, 'busybox', target, { credentials: { username: 'bob', password: 'hunter2' } });
+  t.is((await pullImage(dst, target, { credentials: { username: 'bob', password: 'hunter2' } })).digest, busybox.digest);
+  t.true(tokens.issued() >= 2);
 });
 
 test('a missing tag lists the tags the registry has; a missing repository says so', async (t) => {
