@@ -3,7 +3,7 @@
  * mounted as overlayfs by berth-runtime inside the container's own mount namespace.
  */
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -60,3 +60,43 @@ async function waitForLog(root: string, id: string): Promise<string> {
     .map((l) => (JSON.parse(l) as { log: string }).log)
     .join('');
 }
+
+test('user-namespaced containers share the same layers through idmapped mounts: root-owned inside, host ids in the writable layer, exec joins the namespace', async (t) => {
+  const rt = await useRuntime(t);
+  const dir = await tempDir(t, 'berth-userns-layers-');
+  const base = await makeRootfs(join(dir, 'base'));
+  const maps = [
+    { id: containerId(), host: 400_000 },
+    { id: containerId(), host: 500_000 },
+  ];
+  for (const { id, host } of maps) {
+    const b = await makeBundle(t, ['/probe', 'sleep', '60'], (c) => {
+      c.root = { path: join(dir, `mnt-${id}`), readonly: false };
+      c.annotations = { 'berth.rootfs.lower': base, 'berth.rootfs.writable': join(dir, `writable-${id}`) };
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: host, size: 65_536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: host, size: 65_536 }];
+    });
+    await mkdir(join(dir, `mnt-${id}`));
+    const r = rt.run(['run', '-d', '--bundle', b.dir, id]);
+    t.is(r.status, 0, r.stderr);
+  }
+  for (const { id, host } of maps) {
+    const e = rt.run(['exec', id, '/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; ls -ln /probe; echo hi > /etc/written; ls -ln /etc/written']);
+    t.is(e.status, 0, e.stderr);
+    t.regex(e.stdout, /^0$/m);
+    t.regex(e.stdout, new RegExp(`^\\s*0\\s+${host}\\s+65536$`, 'm'));
+    t.regex(e.stdout, /\s0\s+0\s.*\/probe/, 'the layer\'s files are root\'s inside');
+    t.regex(e.stdout, /\s0\s+0\s.*\/etc\/written/);
+    const st = statSync(join(dir, `writable-${id}`, 'upper', 'etc', 'written'));
+    t.is(st.uid, host, 'the writable layer holds host ids');
+  }
+  t.is(statSync(join(base, 'probe')).uid, 0, 'the shared layer keeps its own ids');
+  t.false(existsSync(join(base, 'etc', 'written')));
+  for (const { id } of maps) {
+    t.is(rt.run(['delete', '--force', id]).status, 0);
+    t.false(existsSync(join(dir, `writable-${id}`)));
+    t.deepEqual(leftovers(id), []);
+  }
+  t.false((await readFile('/proc/self/mountinfo', 'utf8')).includes(dir), 'no mount is left on the host');
+});
