@@ -147,12 +147,47 @@ time_run() { # NAME CLI-FUNCTION (or "" for a plain command) COMMAND...
   read -r "median[$name]" "p95[$name]" < <(stats_ms "$work/$name.json")
 }
 
+# The full defaults: berth-runtime spec as it is (Docker's capabilities, seccomp profile,
+# masked and read-only paths, device rules, no_new_privs), plus a user namespace and
+# memory, CPU and pids limits, the same file for every runtime. berth-runtime maps the
+# root with an idmapped mount; crun and runc run it unmapped (/bin/true is world-executable),
+# which costs them less.
+full="$work/bundle-full"
+mkdir -p "$full"
+if [ "$base" = "berth-runtime spec" ]; then
+  "$berth" spec --bundle "$full"
+  "$node" - "$full/config.json" "$rootfs" <<'EOF'
+const fs = require('node:fs');
+const [file, rootfs] = process.argv.slice(2);
+const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+c.ociVersion = '1.0.2';
+c.process.args = ['/bin/true'];
+c.process.terminal = false;
+delete c.process.consoleSize;
+c.root = { path: rootfs, readonly: true };
+c.linux.namespaces.push({ type: 'user' });
+c.linux.uidMappings = [{ containerID: 0, hostID: 900000, size: 65536 }];
+c.linux.gidMappings = [{ containerID: 0, hostID: 900000, size: 65536 }];
+c.linux.resources.memory = { limit: 256 * 1024 * 1024, swap: 256 * 1024 * 1024 };
+c.linux.resources.cpu = { shares: 1024, quota: 100000, period: 100000 };
+c.linux.resources.pids = { limit: 1024 };
+fs.writeFileSync(file, JSON.stringify(c, null, 2) + '\n');
+EOF
+fi
+
 ns_flags=(--fork --pid --mount --uts --ipc --net --cgroup)
 time_run floor "" unshare "${ns_flags[@]}" "$rootfs/bin/true"
 time_run berth-runtime berth_cli "$berth" --root "$work/berth-root" run --bundle "$bundle" "$id"
 time_run crun crun_cli "${crun_prefix[@]}" run --bundle "$bundle" "$id"
 time_run runc runc_cli runc --root "$work/runc-root" run --bundle "$bundle" "$id"
 [ "$hybrid" = yes ] && time_run crun-wrapper "" unshare -m "$work/hybrid-wrap" "$rootfs/bin/true"
+if [ -f "$full/config.json" ]; then
+  time_run berth-full berth_cli "$berth" --root "$work/berth-root" run --bundle "$full" "$id"
+  time_run crun-full crun_cli "${crun_prefix[@]}" run --bundle "$full" "$id"
+  time_run runc-full runc_cli runc --root "$work/runc-root" run --bundle "$full" "$id"
+else
+  failed[berth-full]="FAILED (no berth-runtime spec)"; failed[crun-full]=${failed[berth-full]}; failed[runc-full]=${failed[berth-full]}
+fi
 
 # ---- create / start / delete apart: a loop on $EPOCHREALTIME
 
@@ -226,6 +261,21 @@ if [ "$hybrid" = yes ]; then
     est=$(awk -v a="${median[crun]}" -v b="${median[crun-wrapper]}" 'BEGIN { printf "%.2f", a - b }')
     printf '%-34s %10s %10s %10s %10s\n' "crun minus its wrapper (estimate)" "$est" "-" "$(ratio "$est" "${median[crun]}")" "$(ratio "$est" "${median[floor]:-}")"
   fi
+fi
+
+echo
+echo "full defaults (seccomp, capabilities, masked paths, device rules, user namespace, memory/cpu/pids limits):"
+printf '%-34s %10s %10s %10s %10s\n' "run /bin/true" "median ms" "p95 ms" "x crun" "x floor"
+full_row() { # NAME LABEL
+  if [ -n "${failed[$1]:-}" ]; then printf '%s: %s\n' "$2" "${failed[$1]}"; return; fi
+  printf '%-34s %10s %10s %10s %10s\n' "$2" "${median[$1]}" "${p95[$1]}" "$(ratio "${median[$1]}" "${median[crun-full]:-}")" "$(ratio "${median[$1]}" "${median[floor]:-}")"
+}
+full_row berth-full berth-runtime
+full_row crun-full "crun$([ "$hybrid" = yes ] && echo ' (in its wrapper)')"
+full_row runc-full runc
+if [ "$hybrid" = yes ] && [ -n "${median[crun-full]:-}" ] && [ -n "${median[crun-wrapper]:-}" ]; then
+  est=$(awk -v a="${median[crun-full]}" -v b="${median[crun-wrapper]}" 'BEGIN { printf "%.2f", a - b }')
+  printf '%-34s %10s %10s %10s %10s\n' "crun minus its wrapper (estimate)" "$est" "-" "$(ratio "$est" "${median[crun-full]}")" "$(ratio "$est" "${median[floor]:-}")"
 fi
 
 echo
