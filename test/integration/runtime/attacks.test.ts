@@ -234,3 +234,16 @@ test('root in a user-namespaced container is an unprivileged host uid: a host ro
   t.regex(p.out, /host secret/);
   t.deepEqual(leftovers(id), []);
 });
+
+test('a limit the kernel refuses fails create naming the setting, and leaves no cgroup, mount or process', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'sleep', '60'], (c) => {
+    resources(c).cpu = { cpus: '63' }; // a CPU this 2-core machine does not have
+  });
+  const id = containerId();
+  const r = rt.run(['create', '--bundle', b.dir, id]);
+  t.is(r.status, 1);
+  t.regex(r.stderr, /set linux\.resources\.cpu\.cpus to 63: write \/sys\/fs\/cgroup\/[^ ]*cpuset[^ ]*\/cpuset\.cpus: (Invalid argument|Numerical result out of range)/);
+  t.deepEqual(leftovers(id), []);
+  t.is(rt.run(['state', id]).status, 1, 'no container was recorded');
+});
