@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createApi, type ServiceHealth, type StatusReport } from './api/index.js';
 import { type BerthConfig } from './config/index.js';
 import { BerthError, berthVersion, describePortHolder, livePid, nodeVersion, toBerthError, writeFileAtomic, type Logger } from './core/index.js';
+import { ImageStore } from './images/index.js';
 import { probeNginx, startEmbeddedNginx, nginxVersion, type EmbeddedNginx } from './proxy/index.js';
 import { endpointFromUrl, probeRedis, startEmbeddedRedis, type EmbeddedRedis, type RedisEndpoint } from './redis/index.js';
 
@@ -21,6 +22,7 @@ export const homeFiles = (home: string) => ({
   logs: join(home, 'logs'),
   redis: join(home, 'redis'),
   nginx: join(home, 'nginx'),
+  images: join(home, 'images'),
 });
 
 /** The API token: generated at first start, kept with mode 0600. */
@@ -118,7 +120,8 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
       };
     };
 
-    const server = createServer(createApi({ token, log, status }));
+    const images = await ImageStore.open(files.images);
+    const server = createServer(createApi({ token, log, status, images }));
     const address = await listen(server, config.apiHost, config.apiPort);
     cleanups.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
     const url = localUrl(config.apiHost, address.port);

@@ -4,13 +4,17 @@
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { BerthError, toBerthError, type Logger } from '../core/index.js';
+import type { ImageStore } from '../images/index.js';
 import { requireToken } from './auth.js';
+import { imagesRouter } from './images.js';
 import type { StatusReport } from './types.js';
 
 export interface ApiOptions {
   token: string;
   log: Logger;
   status: () => Promise<StatusReport>;
+  /** The image store behind /v1/images. */
+  images?: ImageStore;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -24,6 +28,7 @@ export function createApi(o: ApiOptions): Express {
   v1.get('/status', async (_req, res) => {
     res.json(await o.status());
   });
+  if (o.images) v1.use('/images', imagesRouter(o.images, o.log));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => {

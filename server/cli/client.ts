@@ -35,3 +35,36 @@ export async function apiRequest<T>(settings: CliSettings, method: string, path:
   }
   throw new BerthError('E_CLI_BAD_RESPONSE', `${method} ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
 }
+
+/**
+ * Call the API and return the raw response (streams: archives, NDJSON progress). An error
+ * answer becomes the BerthError it was; no timeout unless given (transfers take as long as they take).
+ */
+export async function apiFetch(
+  settings: CliSettings,
+  method: string,
+  path: string,
+  init: { body?: RequestInit['body']; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(`${settings.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${settings.token}`, ...(init.headers ?? {}) },
+      ...(init.body === undefined ? {} : ({ body: init.body, duplex: 'half' } as RequestInit)),
+      ...(init.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(init.timeoutMs) }),
+    });
+  } catch (err) {
+    throw new BerthError('E_CLI_UNREACHABLE', `cannot reach the Berth API at ${settings.url} (from ${settings.source}): ${networkReason(err)}`, { cause: err });
+  }
+  if (res.ok) return res;
+  const text = await res.text();
+  let e: { code?: string; message?: string; hint?: string } | undefined;
+  try {
+    e = (JSON.parse(text) as { error?: typeof e }).error;
+  } catch {
+    e = undefined;
+  }
+  if (e?.code && e.code in errorTable && e.message) throw new BerthError(e.code as ErrorCode, e.message, { hint: e.hint });
+  throw new BerthError('E_CLI_BAD_RESPONSE', `${method} ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+}

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { renderError, toBerthError } from '../core/index.js';
 import { daemonCommand } from './commands/daemon.js';
+import { imageCommands } from './commands/images.js';
 import { statusCommand } from './commands/status.js';
 import { versionCommand, versionLine } from './commands/version.js';
 
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .version(versionLine, '-v, --version', 'print the version of berth and of the Node it runs on')
     .showHelpAfterError('(run `berth --help` for usage)')
     .exitOverride();
-  for (const command of [statusCommand, versionCommand, daemonCommand]) {
+  for (const command of [statusCommand, versionCommand, daemonCommand, ...imageCommands]) {
     program.addCommand(command.exitOverride().showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`));
   }
   return program;

@@ -1,0 +1,255 @@
+/**
+ * `berth images` and `berth image:*`: the image store through the daemon's API, with
+ * Docker's words and columns where Docker has them.
+ */
+import { Command, Option } from '@commander-js/extra-typings';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { ImageView } from '../../api/index.js';
+import { BerthError, errorTable, type ErrorCode } from '../../core/index.js';
+import type { GcResult, ImageSummary, ProgressEvent, PushResult } from '../../images/index.js';
+import { apiFetch, apiRequest } from '../client.js';
+import { resolveSettings } from '../settings.js';
+
+const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json'] as const).default('text' as const);
+
+export function humanSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes}B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${units[u]}`;
+}
+
+function ago(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  for (const [n, unit] of [[31_536_000, 'year'], [2_592_000, 'month'], [604_800, 'week'], [86_400, 'day'], [3600, 'hour'], [60, 'minute']] as const) {
+    if (s >= n) {
+      const k = Math.floor(s / n);
+      return `${k} ${unit}${k === 1 ? '' : 's'} ago`;
+    }
+  }
+  return `${s} seconds ago`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd()).join('\n');
+}
+
+const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+export function renderImages(list: ImageSummary[]): string {
+  const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
+  for (const image of list) {
+    for (const tag of image.tags) {
+      const i = tag.lastIndexOf(':');
+      rows.push([tag.slice(0, i), tag.slice(i + 1), short(image.configDigest), ago(image.created), humanSize(image.size)]);
+    }
+  }
+  return table(rows);
+}
+
+function q(ref: string): string {
+  return `ref=${encodeURIComponent(ref)}`;
+}
+
+/** Docker's per-layer lines: one line each time a blob changes state. */
+function progressPrinter(): (e: ProgressEvent) => void {
+  const last = new Map<string, string>();
+  const words: Record<ProgressEvent['status'], string> = {
+    exists: 'Already exists',
+    downloading: 'Downloading',
+    downloaded: 'Download complete',
+    uploading: 'Pushing',
+    pushed: 'Pushed',
+  };
+  return (e) => {
+    if (last.get(e.digest) === e.status) return;
+    last.set(e.digest, e.status);
+    const size = e.status === 'downloading' || e.status === 'uploading' ? ` (${humanSize(e.total)})` : '';
+    process.stdout.write(`${short(e.digest)}: ${words[e.status]}${e.kind === 'config' ? ' (config)' : ''}${size}\n`);
+  };
+}
+
+/** Read an NDJSON transfer: print progress, return the result, throw the error. */
+async function transfer<T>(res: Response): Promise<T> {
+  const print = progressPrinter();
+  let buffered = '';
+  let result: T | undefined;
+  const handle = (line: string) => {
+    if (line.trim() === '') return;
+    const v = JSON.parse(line) as { progress?: ProgressEvent; result?: T; error?: { code: string; message: string; hint?: string } };
+    if (v.progress) print(v.progress);
+    if (v.result !== undefined) result = v.result;
+    if (v.error) {
+      const code = (v.error.code in errorTable ? v.error.code : 'E_BERTH_INTERNAL') as ErrorCode;
+      throw new BerthError(code, v.error.message, v.error.hint === undefined ? {} : { hint: v.error.hint });
+    }
+  };
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += Buffer.from(chunk).toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      handle(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  }
+  handle(buffered);
+  if (result === undefined) throw new BerthError('E_CLI_BAD_RESPONSE', 'the transfer ended without a result');
+  return result;
+}
+
+async function readStdin(): Promise<string> {
+  let s = '';
+  for await (const chunk of process.stdin) s += String(chunk);
+  return s.replace(/\r?\n$/, '');
+}
+
+async function credentials(options: { username?: string; passwordStdin?: boolean }): Promise<{ credentials?: { username: string; password: string } }> {
+  if (options.username === undefined) {
+    if (options.passwordStdin) throw new BerthError('E_API_BAD_REQUEST', '--password-stdin needs --username');
+    return {};
+  }
+  if (!options.passwordStdin) throw new BerthError('E_API_BAD_REQUEST', '--username needs --password-stdin (the password is read from stdin, never from the command line)');
+  return { credentials: { username: options.username, password: await readStdin() } };
+}
+
+export const imagesCommand = new Command('images')
+  .description('list the images in the store')
+  .addOption(formatOption())
+  .action(async (options) => {
+    const list = await apiRequest<ImageSummary[]>(resolveSettings(), 'GET', '/v1/images');
+    process.stdout.write(options.format === 'json' ? `${JSON.stringify(list, null, 2)}\n` : `${renderImages(list)}\n`);
+  });
+
+const inspect = new Command('image:inspect')
+  .description('show an image: digests, layers, config and history (JSON)')
+  .argument('<image>', 'name[:tag], name@sha256:…, or a manifest digest')
+  .action(async (image) => {
+    const view = await apiRequest<ImageView>(resolveSettings(), 'GET', `/v1/images/inspect?${q(image)}`);
+    process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+  });
+
+const history = new Command('image:history')
+  .description('show how an image\'s layers were made')
+  .argument('<image>')
+  .addOption(formatOption())
+  .action(async (image, options) => {
+    const view = await apiRequest<ImageView>(resolveSettings(), 'GET', `/v1/images/inspect?${q(image)}`);
+    if (options.format === 'json') {
+      process.stdout.write(`${JSON.stringify(view.history, null, 2)}\n`);
+      return;
+    }
+    let layer = view.layers.length;
+    const rows = [['LAYER', 'CREATED', 'CREATED BY', 'SIZE']];
+    for (const h of [...view.history].reverse()) {
+      const l = h.emptyLayer ? undefined : view.layers[--layer];
+      rows.push([l ? short(l.digest) : '<missing>', ago(h.created), (h.createdBy ?? '').slice(0, 60), l ? humanSize(l.size) : '0B']);
+    }
+    process.stdout.write(`${table(rows)}\n`);
+  });
+
+const tag = new Command('image:tag')
+  .description('give an image another name')
+  .argument('<source>')
+  .argument('<target>')
+  .action(async (source, target) => {
+    await apiRequest<ImageView>(resolveSettings(), 'POST', '/v1/images/tag', { source, target });
+  });
+
+const rmCommand = new Command('image:rm')
+  .description('remove tags; `image:prune` then frees what no tag, container or release uses')
+  .argument('<image...>')
+  .action(async (images) => {
+    for (const image of images) {
+      const r = await apiRequest<{ untagged: string; digest: string }>(resolveSettings(), 'DELETE', `/v1/images?${q(image)}`);
+      process.stdout.write(`Untagged: ${r.untagged} (${r.digest})\n`);
+    }
+  });
+
+const prune = new Command('image:prune')
+  .description('remove every blob and unpacked layer that nothing uses')
+  .addOption(formatOption())
+  .action(async (options) => {
+    const r = await apiRequest<GcResult>(resolveSettings(), 'POST', '/v1/images/prune', {}, 10 * 60_000);
+    process.stdout.write(options.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : `Deleted ${r.removedBlobs.length} blobs and ${r.removedLayers.length} unpacked layers; reclaimed ${humanSize(r.freedBytes)} of blobs\n`);
+  });
+
+const base = new Command('image:base')
+  .description('build a base image from this machine\'s packages (busybox: from busybox-static)')
+  .argument('<name>', 'busybox')
+  .action(async (name) => {
+    const view = await apiRequest<ImageView>(resolveSettings(), 'POST', '/v1/images/base', { name }, 10 * 60_000);
+    process.stdout.write(`${view.tags.join(', ')} ${view.digest}\n`);
+  });
+
+const pull = new Command('image:pull')
+  .description('pull an image from a registry (host[:port]/name[:tag])')
+  .argument('<reference>')
+  .option('-u, --username <user>', 'registry user')
+  .option('--password-stdin', 'read the registry password from stdin')
+  .action(async (reference, options) => {
+    const body = JSON.stringify({ reference, ...(await credentials(options)) });
+    const res = await apiFetch(resolveSettings(), 'POST', '/v1/images/pull', { body, headers: { 'content-type': 'application/json' } });
+    const view = await transfer<ImageView>(res);
+    process.stdout.write(`Digest: ${view.digest}\nStatus: pulled ${reference}\n`);
+  });
+
+const push = new Command('image:push')
+  .description('push an image to a registry')
+  .argument('<image>', 'the local image')
+  .argument('[target]', 'host[:port]/name[:tag] (default: the image\'s own name)')
+  .option('-u, --username <user>', 'registry user')
+  .option('--password-stdin', 'read the registry password from stdin')
+  .action(async (image, target, options) => {
+    const body = JSON.stringify({ source: image, ...(target === undefined ? {} : { target }), ...(await credentials(options)) });
+    const res = await apiFetch(resolveSettings(), 'POST', '/v1/images/push', { body, headers: { 'content-type': 'application/json' } });
+    const r = await transfer<PushResult>(res);
+    process.stdout.write(`${target ?? image}: digest: ${r.digest} (${r.pushed.length} blobs pushed, ${r.existed.length} already there)\n`);
+  });
+
+const importCommand = new Command('image:import')
+  .description('import a docker save tarball or an OCI archive ("-" reads stdin)')
+  .argument('<file>')
+  .option('-t, --tag <tag>', 'tag the image (when the archive holds one)')
+  .action(async (file, options) => {
+    const source = file === '-' ? process.stdin : createReadStream(file);
+    const path = `/v1/images/import${options.tag ? `?tag=${encodeURIComponent(options.tag)}` : ''}`;
+    const res = await apiFetch(resolveSettings(), 'POST', path, { body: Readable.toWeb(source) as unknown as RequestInit['body'], headers: { 'content-type': 'application/x-tar' } });
+    const views = (await res.json()) as ImageView[];
+    for (const v of views) process.stdout.write(`Loaded image: ${v.tags.join(', ') || v.digest}\n`);
+  });
+
+const exportCommand = new Command('image:export')
+  .description('write images as an OCI archive or a docker save tarball')
+  .argument('<image...>')
+  .requiredOption('-o, --output <file>', 'the archive to write ("-" for stdout)')
+  .addOption(new Option('--format <format>', 'archive format').choices(['oci-archive', 'docker-archive'] as const).default('oci-archive' as const))
+  .action(async (images, options) => {
+    const query = [...images.map(q), `format=${options.format}`].join('&');
+    const res = await apiFetch(resolveSettings(), 'GET', `/v1/images/export?${query}`);
+    const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+    if (options.output === '-') {
+      await pipeline(body, process.stdout);
+      return;
+    }
+    const temp = `${options.output}.partial`;
+    try {
+      await pipeline(body, createWriteStream(temp));
+      await rename(temp, options.output);
+    } catch (e) {
+      await rm(temp, { force: true });
+      throw e;
+    }
+  });
+
+export const imageCommands = [imagesCommand, inspect, history, tag, rmCommand, prune, base, pull, push, importCommand, exportCommand];
