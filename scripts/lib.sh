@@ -14,8 +14,9 @@ BERTH_APT_PACKAGES=(
   ca-certificates curl procps
 )
 
-# What only the tests and benchmarks need: the reference runtimes and a timer.
-BERTH_TEST_APT_PACKAGES=(crun runc hyperfine skopeo attr docker-registry apache2-utils)  # images: skopeo is the oracle, getfattr, a registry and htpasswd
+# What only the tests and benchmarks need: the reference runtimes and a timer; qemu for the
+# pure cgroup v2 guest (test/kvm).
+BERTH_TEST_APT_PACKAGES=(crun runc hyperfine qemu-system-x86 skopeo attr docker-registry apache2-utils)  # images: skopeo is the oracle, getfattr, a registry and htpasswd
 
 say() { printf -- '-----> %s\n' "$*"; }
 fail() { printf -- ' !     %s\n' "$@" >&2; exit 1; }
@@ -67,4 +68,31 @@ build_all() {
   say "Building TypeScript and native/"
   (cd "$BERTH_ROOT" && PATH="$BERTH_ROOT/node_modules/.bin:$PATH" npm run --silent build:ts) || fail "the TypeScript build failed"
   make -s -C "$BERTH_ROOT/native" >/dev/null || fail "the native build failed (make -C native)"
+}
+
+# A Debian kernel for the pure cgroup v2 guest (test/kvm): vmlinuz and overlay.ko, taken
+# from the package linux-image-amd64 points at, without installing it.
+BERTH_TEST_KERNEL_DIR=${BERTH_TEST_KERNEL_DIR:-/var/cache/berth/test-kernel}
+fetch_test_kernel() {
+  [ -f "$BERTH_TEST_KERNEL_DIR/vmlinuz" ] && [ -f "$BERTH_TEST_KERNEL_DIR/overlay.ko" ] && return 0
+  local pkg tmp
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
+  if [ -z "$pkg" ]; then
+    apt-get update -qq || true
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
+  fi
+  [ -n "$pkg" ] || fail "cannot find the kernel package behind linux-image-amd64; is a Debian mirror reachable?"
+  say "Fetching $pkg for the cgroup v2 guest (not installed: unpacked into $BERTH_TEST_KERNEL_DIR)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download "$pkg" > /dev/null 2>&1) || { rm -rf "$tmp"; fail "apt-get download $pkg failed"; }
+  dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+  mkdir -p "$BERTH_TEST_KERNEL_DIR"
+  cp "$tmp"/x/boot/vmlinuz-* "$BERTH_TEST_KERNEL_DIR/vmlinuz"
+  local ko
+  ko=$(find "$tmp/x/lib/modules" -name 'overlay.ko*' | head -n 1)
+  case "$ko" in
+    *.xz) xz -dc "$ko" > "$BERTH_TEST_KERNEL_DIR/overlay.ko" ;;
+    *) cp "$ko" "$BERTH_TEST_KERNEL_DIR/overlay.ko" ;;
+  esac
+  rm -rf "$tmp"
 }

@@ -147,7 +147,7 @@ idmapped_clone (const char *path, int userns_fd, bool rec, berth_error_t *err)
       if (e == EINVAL)
         return berth_make_error_op (err, e, "mount_setattr",
                                     "idmap `%s` for the user namespace: its filesystem does not support idmapped "
-                                    "mounts (ext4, xfs, btrfs and tmpfs do); move it or drop the user namespace",
+                                    "mounts (ext4, xfs and btrfs do, tmpfs from Linux 6.3); move it or drop the user namespace",
                                     path);
       return berth_make_error_op (err, e, "mount_setattr", "idmap `%s` for the user namespace", path);
     }
