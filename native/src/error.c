@@ -227,6 +227,36 @@ berth_error_write (berth_error_t err, FILE *out, enum berth_log_format format)
   return 0;
 }
 
+static enum berth_log_format warn_format = BERTH_LOG_FORMAT_TEXT;
+
+void
+berth_warn_set_format (enum berth_log_format format)
+{
+  warn_format = format;
+}
+
+void
+berth_warn (const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  char time_buf[64];
+  va_list ap;
+
+  va_start (ap, fmt);
+  msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  if (warn_format == BERTH_LOG_FORMAT_JSON)
+    {
+      fputs ("{\"level\":\"warning\",\"msg\":", stderr);
+      write_json_string (stderr, msg);
+      format_time_now (time_buf, sizeof (time_buf));
+      fprintf (stderr, ",\"time\":\"%s\"}\n", time_buf);
+    }
+  else
+    fprintf (stderr, "berth-runtime: warning: %s\n", msg);
+  fflush (stderr);
+}
+
 int
 berth_log_format_parse (const char *name, enum berth_log_format *format, berth_error_t *err)
 {

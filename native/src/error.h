@@ -51,6 +51,11 @@ int berth_error_release (berth_error_t *err);
 int berth_error_write (berth_error_t err, FILE *out, enum berth_log_format format);
 
 /* Parse "text" / "json".  Returns 0 and sets *format, or a negative error.  */
+/* A warning on stderr, in the --log-format of the command (text by default):
+   "berth-runtime: warning: MSG" or {"level":"warning","msg":...,"time":...}.  */
+void berth_warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void berth_warn_set_format (enum berth_log_format format);
+
 int berth_log_format_parse (const char *name, enum berth_log_format *format, berth_error_t *err);
 
 #endif

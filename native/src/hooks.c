@@ -114,7 +114,7 @@ berth_hooks_run_warn (const struct berth_hook_list *list, const char *kind, cons
       berth_error_t err = NULL;
       if (run_hook (&list->hooks[i], kind, i, state_json, &err) < 0)
         {
-          fprintf (stderr, "berth-runtime: warning: %s\n", err->msg);
+          berth_warn ("%s", err->msg);
           berth_error_release (&err);
         }
     }

@@ -199,6 +199,7 @@ main (int argc, char **argv)
               err->op = xstrdup (BERTH_OP_USAGE);
               return report_error (&global, &err);
             }
+          berth_warn_set_format (global.log_format);
           break;
 
         case OPT_LOG:

@@ -264,7 +264,7 @@ berth_process_clamp_rlimits (struct berth_process *p)
           prlimit (0, r->resource, &now, NULL);
           continue;
         }
-      fprintf (stderr, "berth-runtime: warning: %s hard limit %llu is above this host's %llu, which it cannot raise (no CAP_SYS_RESOURCE): using %llu\n",
+      berth_warn ("%s hard limit %llu is above this host's %llu, which it cannot raise (no CAP_SYS_RESOURCE): using %llu",
                r->type, (unsigned long long) r->hard, (unsigned long long) now.rlim_max, (unsigned long long) now.rlim_max);
       r->hard = now.rlim_max;
       if (r->soft > r->hard)
