@@ -121,7 +121,7 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
     };
 
     const images = await ImageStore.open(files.images);
-    const server = createServer(createApi({ token, log, status, images }));
+    const server = createServer(createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') } }));
     const address = await listen(server, config.apiHost, config.apiPort);
     cleanups.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
     const url = localUrl(config.apiHost, address.port);

@@ -13,8 +13,8 @@ export interface ApiOptions {
   token: string;
   log: Logger;
   status: () => Promise<StatusReport>;
-  /** The image store behind /v1/images. */
-  images?: ImageStore;
+  /** The image store behind /v1/images, and where debootstrap caches packages for the stack image. */
+  images?: { store: ImageStore; debootstrapCache: string };
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -28,7 +28,7 @@ export function createApi(o: ApiOptions): Express {
   v1.get('/status', async (_req, res) => {
     res.json(await o.status());
   });
-  if (o.images) v1.use('/images', imagesRouter(o.images, o.log));
+  if (o.images) v1.use('/images', imagesRouter(o.images.store, o.log, { debootstrapCache: o.images.debootstrapCache }));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => {

@@ -8,7 +8,9 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { BerthError, toBerthError, type Logger } from '../core/index.js';
 import {
+  buildBusyboxImage,
   ensureBusyboxImage,
+  ensureStackImage,
   exportArchive,
   importArchive,
   parseReference,
@@ -58,7 +60,7 @@ const credentialsSchema = z.object({ username: z.string().min(1), password: z.st
 const pullSchema = z.object({ reference: z.string().min(1), credentials: credentialsSchema.optional() }).strict();
 const pushSchema = z.object({ source: z.string().min(1), target: z.string().min(1).optional(), credentials: credentialsSchema.optional() }).strict();
 const tagSchema = z.object({ source: z.string().min(1), target: z.string().min(1) }).strict();
-const baseSchema = z.object({ name: z.literal('busybox') }).strict();
+const baseSchema = z.object({ name: z.enum(['busybox', 'stack']), rebuild: z.boolean().optional() }).strict();
 
 function body<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
   const r = schema.safeParse(req.body ?? {});
@@ -73,11 +75,11 @@ function ref(req: Request, name = 'ref'): string {
 }
 
 /** Stream NDJSON: progress lines, then the result or the error. */
-async function ndjson(res: Response, log: Logger, work: (progress: (e: ProgressEvent) => void) => Promise<unknown>): Promise<void> {
+async function ndjson(res: Response, log: Logger, work: (progress: (e: ProgressEvent) => void, say: (text: string) => void) => Promise<unknown>): Promise<void> {
   res.status(200).setHeader('content-type', 'application/x-ndjson');
   const line = (v: unknown) => res.write(`${JSON.stringify(v)}\n`);
   try {
-    line({ result: await work((e) => line({ progress: e })) });
+    line({ result: await work((e) => line({ progress: e }), (text) => line({ line: text })) });
   } catch (err) {
     const e = toBerthError(err);
     if (e.code === 'E_BERTH_INTERNAL') log.error({ err }, 'image transfer failed');
@@ -86,7 +88,12 @@ async function ndjson(res: Response, log: Logger, work: (progress: (e: ProgressE
   res.end();
 }
 
-export function imagesRouter(store: ImageStore, log: Logger): Router {
+export interface ImagesRouterOptions {
+  /** Where debootstrap keeps packages between stack builds. */
+  debootstrapCache: string;
+}
+
+export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRouterOptions): Router {
   const r = express.Router();
   r.get('/', async (_req, res) => {
     res.json(await store.list());
@@ -107,8 +114,11 @@ export function imagesRouter(store: ImageStore, log: Logger): Router {
     res.json(await store.gc());
   });
   r.post('/base', async (req, res) => {
-    body(baseSchema, req);
-    res.json(imageView(await ensureBusyboxImage(store)));
+    const b = body(baseSchema, req);
+    await ndjson(res, log, async (_progress, say) => {
+      if (b.name === 'busybox') return imageView(b.rebuild ? await buildBusyboxImage(store) : await ensureBusyboxImage(store));
+      return imageView(await ensureStackImage(store, { cacheDir: options.debootstrapCache, onLine: say, rebuild: b.rebuild ?? false }));
+    });
   });
   r.post('/pull', async (req, res) => {
     const b = body(pullSchema, req);

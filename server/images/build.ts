@@ -3,7 +3,9 @@
  * each layer is compressed as asked, stored as a blob, and described in a fresh OCI config
  * and manifest. The documents are serialised once, here; their bytes are what gets stored.
  */
-import { gzipSync, zstdCompressSync, constants as zlib } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGzip, createZstdCompress, gzipSync, zstdCompressSync, constants as zlib } from 'node:zlib';
+import { HashingStream } from './digest.js';
 import { sha256 } from './digest.js';
 import { mediaTypes, type Compression, type ContainerConfig, type Descriptor, type History, type ImageConfig } from './schemas.js';
 import type { Image, ImageStore, Lease } from './store.js';
@@ -73,4 +75,44 @@ async function writeParts(store: ImageStore, spec: NewImage, compression: Compre
     layers,
   };
   return Buffer.from(JSON.stringify(manifest));
+}
+
+/**
+ * Store a layer read as an uncompressed tar stream (too big to hold in memory): its diff_id
+ * is hashed on the way through, then it is compressed into the store.
+ */
+export async function writeLayerStream(store: ImageStore, tar: Readable, compression: Compression, lease: Lease): Promise<{ descriptor: Descriptor; diffId: string }> {
+  const hash = new HashingStream();
+  tar.on('error', (e) => hash.destroy(e));
+  const hashed = tar.pipe(hash);
+  const compressed = compression === 'gzip' ? hashed.pipe(createGzip({ level: 6 })) : compression === 'zstd' ? hashed.pipe(createZstdCompress()) : hashed;
+  hashed.on('error', (e) => compressed.destroy(e));
+  const info = await store.writeBlob(compressed, { what: 'layer', lease });
+  return { descriptor: { mediaType: layerType[compression], digest: info.digest, size: info.size }, diffId: hash.digest() };
+}
+
+/** An image from layers already in the store (see writeLayerStream). */
+export async function assembleImage(
+  store: ImageStore,
+  spec: { layers: { descriptor: Descriptor; diffId: string }[]; config?: ContainerConfig; created?: string; history?: string[]; tags?: string[] },
+  lease: Lease,
+): Promise<Image> {
+  const created = spec.created ?? new Date().toISOString();
+  const config: ImageConfig = {
+    created,
+    architecture: 'amd64',
+    os: 'linux',
+    config: spec.config ?? {},
+    rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => l.diffId) },
+    history: spec.layers.map((_, i) => ({ created, created_by: spec.history?.[i] ?? 'berth' })),
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const c = await store.writeBlob(configBytes, { what: 'image config', lease });
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: mediaTypes.ociManifest,
+    config: { mediaType: mediaTypes.ociConfig, digest: c.digest, size: c.size },
+    layers: spec.layers.map((l) => l.descriptor),
+  };
+  return store.addImage(Buffer.from(JSON.stringify(manifest)), spec.tags ?? []);
 }

@@ -2,7 +2,7 @@
  * `berth images` and `berth image:*`: the image store through the daemon's API, with
  * Docker's words and columns where Docker has them.
  */
-import { Command, Option } from '@commander-js/extra-typings';
+import { Argument, Command, Option } from '@commander-js/extra-typings';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -87,8 +87,9 @@ async function transfer<T>(res: Response): Promise<T> {
   let result: T | undefined;
   const handle = (line: string) => {
     if (line.trim() === '') return;
-    const v = JSON.parse(line) as { progress?: ProgressEvent; result?: T; error?: { code: string; message: string; hint?: string } };
+    const v = JSON.parse(line) as { progress?: ProgressEvent; line?: string; result?: T; error?: { code: string; message: string; hint?: string } };
     if (v.progress) print(v.progress);
+    if (v.line !== undefined) process.stdout.write(`${v.line}\n`);
     if (v.result !== undefined) result = v.result;
     if (v.error) {
       const code = (v.error.code in errorTable ? v.error.code : 'E_BERTH_INTERNAL') as ErrorCode;
@@ -185,10 +186,13 @@ const prune = new Command('image:prune')
   });
 
 const base = new Command('image:base')
-  .description('build a base image from this machine\'s packages (busybox: from busybox-static)')
-  .argument('<name>', 'busybox')
-  .action(async (name) => {
-    const view = await apiRequest<ImageView>(resolveSettings(), 'POST', '/v1/images/base', { name }, 10 * 60_000);
+  .description('build a base image from Debian\'s packages: busybox (from busybox-static) or stack (debootstrap bookworm), once')
+  .addArgument(new Argument('<name>', 'which base image').choices(['busybox', 'stack'] as const))
+  .option('--rebuild', 'build it again even when it exists')
+  .action(async (name, options) => {
+    const body = JSON.stringify({ name, ...(options.rebuild ? { rebuild: true } : {}) });
+    const res = await apiFetch(resolveSettings(), 'POST', '/v1/images/base', { body, headers: { 'content-type': 'application/json' } });
+    const view = await transfer<ImageView>(res);
     process.stdout.write(`${view.tags.join(', ')} ${view.digest}\n`);
   });
 

@@ -1,0 +1,107 @@
+/**
+ * The `stack` image, what buildpack apps run on: a Debian bookworm root built here with
+ * debootstrap from Debian's packages (minbase plus what the bundled buildpacks need),
+ * stored as one gzip layer. Built once and kept under its tag; `rebuild` makes it anew.
+ * debootstrap's downloads are cached (BERTH_HOME/cache/debootstrap), so a rebuild fetches
+ * only what changed. Its output is passed on line by line as progress.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { BerthError } from '../core/index.js';
+import { assembleImage, writeLayerStream } from './build.js';
+import type { Image, ImageStore } from './store.js';
+
+export const STACK_TAG = 'stack:bookworm';
+export const STACK_SUITE = 'bookworm';
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+
+/** minbase plus what apps and the bundled buildpacks (Node.js, Python, static, Procfile) need at run time. */
+export const stackPackages = ['ca-certificates', 'curl', 'git', 'python3', 'procps', 'netbase', 'tzdata', 'xz-utils', 'locales'] as const;
+
+export interface StackOptions {
+  /** Where debootstrap keeps downloaded packages between builds. */
+  cacheDir: string;
+  mirror?: string;
+  packages?: readonly string[];
+  tag?: string;
+  /** Each line debootstrap and tar print. */
+  onLine?: (line: string) => void;
+  /** Give up after this long. @defaultValue 30 minutes */
+  timeoutMs?: number;
+}
+
+function runStreaming(file: string, args: string[], onLine: (l: string) => void, timeoutMs: number, installHint: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const tail: string[] = [];
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (l) => {
+        tail.push(l);
+        if (tail.length > 20) tail.shift();
+        onLine(l);
+      });
+    }
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT'
+        ? new BerthError('E_EXEC_NOT_FOUND', `${file} is not installed`, { hint: `Install it: apt-get install -y ${installHint}`, cause: e })
+        : e),
+    );
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      reject(new BerthError('E_EXEC_FAILED', `${file} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}:\n${tail.join('\n')}`, { details: { file, args } }));
+    });
+  });
+}
+
+/** Build the stack image with debootstrap and tag it. */
+export async function buildStackImage(store: ImageStore, options: StackOptions): Promise<Image> {
+  const onLine = options.onLine ?? (() => undefined);
+  const packages = options.packages ?? stackPackages;
+  const mirror = options.mirror ?? DEFAULT_MIRROR;
+  const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+  // In ingest/: a build cut short is removed when the store next opens.
+  const root = store.ingestPath('stack');
+  await mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
+  const lease = store.lease();
+  try {
+    const args = ['--variant=minbase', `--include=${packages.join(',')}`, `--cache-dir=${options.cacheDir}`, STACK_SUITE, root, mirror];
+    onLine(`-----> debootstrap ${args.join(' ')}`);
+    await runStreaming('debootstrap', args, onLine, timeoutMs, 'debootstrap');
+    // What a container never needs from the build: package lists and caches, logs, and
+    // /dev (the runtime mounts its own; debootstrap's console node is not a layer's business).
+    for (const d of ['var/lib/apt/lists', 'var/cache/apt', 'var/log', 'dev', 'tmp', 'var/tmp']) {
+      for (const name of await readdir(join(root, d)).catch(() => [] as string[])) await rm(join(root, d, name), { recursive: true, force: true });
+    }
+    onLine('-----> packing the root filesystem as a layer');
+    const tar = spawn('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tarErr = '';
+    tar.stderr.on('data', (b: Buffer) => (tarErr += b.toString()));
+    const exited = new Promise<number | null>((r) => tar.on('close', r));
+    const layer = await writeLayerStream(store, tar.stdout, 'gzip', lease);
+    const code = await exited;
+    if (code !== 0) throw new BerthError('E_EXEC_FAILED', `tar of the stack root exited with ${code}: ${tarErr.trim()}`);
+    onLine(`-----> layer ${layer.descriptor.digest} (${(layer.descriptor.size / 1e6).toFixed(1)} MB)`);
+    return await assembleImage(
+      store,
+      {
+        layers: [layer],
+        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8'], Cmd: ['bash'] },
+        history: [`debootstrap --variant=minbase --include=${packages.join(',')} ${STACK_SUITE} ${mirror}`],
+        tags: [options.tag ?? STACK_TAG],
+      },
+      lease,
+    );
+  } finally {
+    lease.release();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** The stack image: the tagged one when it exists (unless `rebuild`), else built now. */
+export async function ensureStackImage(store: ImageStore, options: StackOptions & { rebuild?: boolean }): Promise<Image> {
+  const tag = options.tag ?? STACK_TAG;
+  if (!options.rebuild && store.tags().has(tag)) return store.resolve(tag);
+  return buildStackImage(store, options);
+}
