@@ -166,6 +166,23 @@ test('a full disk is E_IMAGE_DISK_FULL and leaves the store consistent', async (
   t.deepEqual([...again.tags()], []);
 });
 
+test('a disk that fills up while a layer unpacks is E_IMAGE_DISK_FULL; the half-unpacked layer is removed', async (t) => {
+  requireRoot('mounting a small tmpfs');
+  const dir = await tempDir(t, 'berth-full-');
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
+  t.is(r.status, 0, String(r.stderr));
+  t.teardown(() => void spawnSync('umount', ['-l', dir]));
+  const store = await ImageStore.open(join(dir, 'images'));
+  // 4 MB of zeros: a few kB as gzip in the store, too big once unpacked.
+  const image = await buildImage(store, { layers: [await tarball([{ name: 'big', content: Buffer.alloc(4 * 1024 * 1024) }])], tags: ['big'] });
+  const e = await t.throwsAsync(store.unpackImage(image));
+  t.true(isBerthError(e) && e.code === 'E_IMAGE_DISK_FULL', String(e));
+  t.regex(e?.message ?? '', /no space left while unpacking layer 1\/1 of big:latest/);
+  t.deepEqual(await readdir(join(store.root, 'layers', 'tmp')), []);
+  t.deepEqual(await readdir(join(store.root, 'layers', 'sha256')), []);
+  t.is((await store.resolve('big')).digest, image.digest, 'the image itself is intact');
+});
+
 test('garbage collection keeps tagged images, caller roots and leases; removes the rest', async (t) => {
   const store = await openStore(t);
   const [one, two] = await twoImages(store);
