@@ -24,7 +24,47 @@ export const annotations = {
   rootfsWritable: 'berth.rootfs.writable',
   /** "true": a tiny PID 1 reaps orphans and forwards signals. */
   init: 'berth.init',
+  /** The network (bridge) to attach the container to (docs/networking.md). */
+  network: 'berth.network',
+  /** The app the container belongs to: containers of different groups do not reach each other unless linked. */
+  networkGroup: 'berth.network.group',
+  /** Ports published on the host's loopback: "127.0.0.1:HOSTPORT:PORT/tcp,...". */
+  networkPublish: 'berth.network.publish',
 } as const;
+
+/** A container's place on a Berth network (docs/networking.md). */
+export interface NetworkAttachment {
+  /** The network (bridge) name: [a-z0-9][a-z0-9_-]{0,14}. Created with the defaults if it does not exist. */
+  name: string;
+  /** The app: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}. @defaultValue the container id (reaches no other container) */
+  group?: string;
+  /** TCP ports published on 127.0.0.1 of the host. @defaultValue none */
+  publish?: { hostPort: number; containerPort: number }[];
+}
+
+function networkAnnotations(n: NetworkAttachment): Record<string, string> {
+  if (!/^[a-z0-9][a-z0-9_-]{0,14}$/.test(n.name)) {
+    throw invalid(`network name ${JSON.stringify(n.name)}: use 1 to 15 of a-z, 0-9, and - or _ after the first`, { network: n });
+  }
+  const out: Record<string, string> = { [annotations.network]: n.name };
+  if (n.group !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(n.group)) {
+      throw invalid(`network group ${JSON.stringify(n.group)}: use 1 to 128 of A-Z, a-z, 0-9, and - _ . after the first`, { network: n });
+    }
+    out[annotations.networkGroup] = n.group;
+  }
+  if (n.publish !== undefined && n.publish.length > 0) {
+    const port = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65535;
+    const seen = new Set<number>();
+    for (const p of n.publish) {
+      if (!port(p.hostPort) || !port(p.containerPort)) throw invalid(`published port ${p.hostPort}:${p.containerPort}: ports are 1 to 65535`, { network: n });
+      if (seen.has(p.hostPort)) throw invalid(`published port ${p.hostPort} is given twice`, { network: n });
+      seen.add(p.hostPort);
+    }
+    out[annotations.networkPublish] = n.publish.map((p) => `127.0.0.1:${p.hostPort}:${p.containerPort}/tcp`).join(',');
+  }
+  return out;
+}
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -57,6 +97,8 @@ export interface DefaultSpecOptions {
    * mounts (docs/isolation.md). @defaultValue no user namespace
    */
   userns?: { hostId: number; size: number };
+  /** Attach to a Berth network (the config keeps its own network namespace). @defaultValue none: an empty network namespace with lo */
+  network?: NetworkAttachment;
 }
 
 /** The limits Berth sets on a container's cgroup (docs/isolation.md). */
@@ -199,6 +241,7 @@ export function defaultSpec(options: DefaultSpecOptions): OciSpec {
     annotationMap[annotations.rootfsWritable] = options.layers.writable;
   }
   if (options.init) annotationMap[annotations.init] = 'true';
+  if (options.network) Object.assign(annotationMap, networkAnnotations(options.network));
   const spec: OciSpec = {
     ociVersion: OCI_VERSION,
     process: {

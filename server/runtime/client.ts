@@ -37,6 +37,7 @@ export type RuntimeCall =
   | { command: 'list' }
   | { command: 'ps'; id: string }
   | { command: 'exec'; id: string; args: readonly string[]; env?: Record<string, string>; cwd?: string; detach?: boolean }
+  | { command: 'network-gc' }
   | { command: 'version' };
 
 function bad(message: string, details: Record<string, unknown> = {}): BerthError {
@@ -79,6 +80,8 @@ export function runtimeArgv(globals: RuntimeGlobals, call: RuntimeCall): string[
       return [...argv, '--version'];
     case 'list':
       return [...argv, 'list', '--format', 'json'];
+    case 'network-gc':
+      return [...argv, 'network', 'gc'];
     case 'create':
     case 'run':
       return [
@@ -236,6 +239,16 @@ export class RuntimeClient {
   async exec(id: string, args: readonly string[], options: ExecOptions = {}): Promise<ProcessResult> {
     const { timeoutMs, ...rest } = options;
     return this.program({ command: 'exec', id, args, ...rest }, options.detach ? this.timeoutMs : timeoutMs);
+  }
+
+  /**
+   * Reclaim the network leases of containers whose state is gone (a crash, a lost /run):
+   * their veths, nft elements and addresses. Returns what was reclaimed, one line each.
+   * The daemon calls it when it starts.
+   */
+  async networkGc(): Promise<string[]> {
+    const r = await this.call({ command: 'network-gc' });
+    return r.stdout.split('\n').filter((l) => l !== '');
   }
 
   /** The first line of `berth-runtime --version` ("berth-runtime 0.1.0"). */

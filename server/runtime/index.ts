@@ -42,6 +42,7 @@ export {
   type DefaultSpecOptions,
   type RootfsLayers,
   type ContainerLimits,
+  type NetworkAttachment,
 } from './bundle.js';
 export { defaultRuntimeBinary } from './binary.js';
 export {

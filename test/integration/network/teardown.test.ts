@@ -7,6 +7,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RuntimeClient } from '../../../server/runtime/index.js';
 import { containerId, useRuntime, type Runtime } from '../../helpers/runtime.js';
 import {
   inspectNetwork,
@@ -104,9 +105,10 @@ test('a container that died with its monitor is detached by delete; a lease with
   t.truthy(lostAddress);
   spawnSync('/bin/sh', ['-c', `cp -a ${join(rt.root, lost)} ${join(rt.root, lost)}.saved`]);
   await rm(join(rt.root, lost), { recursive: true, force: true });
-  const gc = rt.run(['network', 'gc']);
-  t.is(gc.status, 0, gc.stderr);
-  t.regex(gc.stdout, new RegExp(`reclaimed ${lostAddress?.replaceAll('.', '\\.')} from container ${lost}`));
+  // As the daemon does at start: through the client.
+  const reclaimed = await new RuntimeClient({ root: rt.root }).networkGc();
+  t.is(reclaimed.length, 1);
+  t.regex(reclaimed[0] ?? '', new RegExp(`reclaimed ${lostAddress?.replaceAll('.', '\\.')} from container ${lost}`));
   const after = inspectNetwork(rt, net.name);
   t.deepEqual(after.containers.map((c) => c.id), [keep], 'the live container keeps its lease');
   t.is(nftElements(net.name, 'inet', 'pub', 'map').length, 0);
