@@ -269,7 +269,11 @@ do_xattr (int rootfd, struct record *r, size_t index, berth_error_t *err)
          the entry itself, a symlink included, and never follows it.  */
       target = xasprintf ("/proc/self/fd/%d/%s", dirfd, name);
     }
-  if (lsetxattr (target, xname, value, hexlen / 2, 0) < 0)
+  /* For the root, the /proc link is the last component: setxattr follows it to the
+     directory ROOT was opened as (lsetxattr would act on the magic link itself).  */
+  int ret = name == NULL ? setxattr (target, xname, value, hexlen / 2, 0)
+                         : lsetxattr (target, xname, value, hexlen / 2, 0);
+  if (ret < 0)
     return berth_make_error_op (err, errno, "setxattr", "record %zu: set xattr `%s` on `%s`", index, xname, path);
   return 0;
 }

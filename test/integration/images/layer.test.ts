@@ -41,7 +41,7 @@ async function unpack(t: ExecutionContext, entries: TarEntry[], compression: Com
 const capability = Buffer.from('0100000200200000000000000000000000000000', 'hex'); // cap_net_raw+ep, VFS_CAP_REVISION_2
 
 const rich: TarEntry[] = [
-  { name: './', type: 'directory', mode: 0o755 },
+  { name: './', type: 'directory', mode: 0o755, xattrs: { 'user.root': 'r' } },
   { name: 'bin/', type: 'directory', mode: 0o755, mtime: new Date(1_600_000_000_000) },
   { name: 'bin/tool', content: '#!/bin/sh\necho tool\n', mode: 0o4755, uid: 1000, gid: 1001, xattrs: { 'user.note': 'hi', 'security.capability': capability } },
   { name: 'bin/tool-link', type: 'link', linkname: 'bin/tool' },
@@ -92,6 +92,7 @@ test('a layer keeps modes, owners, links, special files, xattrs and times; white
   t.is(gone.rdev, 0, '0:0 is overlayfs whiteout');
   t.false(existsSync(join(dest, 'etc/.wh.gone')));
   t.is(xattr(join(dest, 'opq'), 'trusted.overlay.opaque'), Buffer.from('y').toString('hex'));
+  t.is(xattr(dest, 'user.root'), Buffer.from('r').toString('hex'), 'an xattr of the layer root itself');
   t.deepEqual(await readdir(join(dest, 'opq')), ['kept']);
   const big = await lstat(join(dest, 'big-uid'));
   t.deepEqual([big.uid, big.gid], [3_000_000, 3_000_001], 'PAX uid/gid beyond the octal field');
