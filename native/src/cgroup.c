@@ -680,6 +680,33 @@ prepare (const char *path, char **cpath, enum berth_cgroup_mode *mode, struct be
   return *mode == BERTH_CGROUP_V2 ? 0 : berth_cgroup_read_hierarchies (hs, err);
 }
 
+/* A new container's cgroup must hold no process: sharing one (two configs with the same
+   cgroupsPath) would let the other's limits, `ps` and `delete` (which kills what is in the
+   cgroup) reach this container's processes.  */
+static int
+require_empty (enum berth_cgroup_mode mode, const struct berth_cgroup_hierarchies *hs, const char *cpath,
+               berth_error_t *err)
+{
+  size_t i, n_roots = mode == BERTH_CGROUP_V2 ? 1 : hs->n;
+
+  for (i = 0; i < n_roots; i++)
+    {
+      const char *root = mode == BERTH_CGROUP_V2 ? cached_v2_root : hs->items[i].mount_point;
+      cleanup_free char *file = xasprintf ("%s%s/cgroup.procs", root, cpath);
+      cleanup_free pid_t *pids = NULL;
+      size_t n = 0;
+
+      if (berth_cgroup_read_procs (file, &pids, &n, err) < 0)
+        return -1;
+      if (n > 0)
+        return berth_make_error_op (err, EBUSY, "cgroup",
+                                    "cgroup %s already holds %zu process%s (pid %d, in %s): another container uses "
+                                    "it; give this one a linux.cgroupsPath of its own",
+                                    cpath, n, n == 1 ? "" : "es", (int) pids[0], root);
+    }
+  return 0;
+}
+
 /* One attempt of enter: create, apply, attach; on failure what was created is removed.  */
 static int
 enter_once (enum berth_cgroup_mode mode, const struct berth_cgroup_hierarchies *hs, const char *cpath,
@@ -690,6 +717,8 @@ enter_once (enum berth_cgroup_mode mode, const struct berth_cgroup_hierarchies *
 
   ret = mode == BERTH_CGROUP_V2 ? berth_cgroup_v2_create (cached_v2_root, cpath, &created, err)
                                 : berth_cgroup_v1_create (hs, cpath, &created, err);
+  if (ret == 0 && res)
+    ret = require_empty (mode, hs, cpath, err);
   if (ret == 0 && res)
     ret = berth_cgroup_resources_apply (hs, cpath, res, err);
   if (ret == 0)

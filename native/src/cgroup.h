@@ -76,8 +76,9 @@ void berth_cgroup_resources_release (struct berth_cgroup_resources *r);
 
 /* Create the cgroup `path` in every hierarchy (v1: each mounted controller, cpuset.cpus/mems
    copied from the parent; v2: the directory, with the parent's controllers enabled as far as
-   possible), apply `res` (NULL: none) and then move `pid` into it, so the limits hold from
-   the process's first instruction.  A controller that `res` needs and the host lacks is an
+   possible), apply `res` and then move `pid` into it, so the limits hold from the process's
+   first instruction.  `res` non-NULL means a new container: its cgroup must hold no process
+   yet (EBUSY, naming a pid, otherwise).  NULL (exec) joins the cgroup as it is.  A controller that `res` needs and the host lacks is an
    error that names it.  On failure nothing created is left.  */
 int berth_cgroup_enter (const char *path, pid_t pid, const struct berth_cgroup_resources *res,
                         berth_error_t *err);

@@ -247,3 +247,21 @@ test('a limit the kernel refuses fails create naming the setting, and leaves no 
   t.deepEqual(leftovers(id), []);
   t.is(rt.run(['state', id]).status, 1, 'no container was recorded');
 });
+
+test('a second container cannot join a cgroup another container holds (it would reach the first through ps, limits and delete)', async (t) => {
+  const rt = await useRuntime(t);
+  const path = `/berth-shared-${containerId()}`;
+  const first = await makeBundle(t, ['/probe', 'sleep', '60'], (c) => {
+    c.linux.cgroupsPath = path;
+  });
+  const a = containerId();
+  t.is(rt.run(['run', '-d', '--bundle', first.dir, a]).status, 0);
+  const b = containerId();
+  const r = rt.run(['create', '--bundle', first.dir, b]);
+  t.is(r.status, 1);
+  t.regex(r.stderr, /cgroup \/berth-shared-\S+ already holds 1 process \(pid \d+, in \/sys\/fs\/cgroup\/\S+\): another container uses it; give this one a linux\.cgroupsPath of its own/);
+  t.is(state(rt, a).status, 'running', 'the first container is untouched');
+  t.deepEqual(leftovers(b), []);
+  t.is(rt.run(['delete', '--force', a]).status, 0);
+  t.deepEqual(leftovers(a), []);
+});
