@@ -398,7 +398,12 @@ struct mount_option
   unsigned long flags;
 };
 
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
+
 static const struct mount_option mount_options[] = {
+  { "defaults", MOUNT_FLAG_SET, 0 },
   { "ro", MOUNT_FLAG_SET, MS_RDONLY },                 { "rw", MOUNT_FLAG_CLEAR, MS_RDONLY },
   { "nosuid", MOUNT_FLAG_SET, MS_NOSUID },             { "suid", MOUNT_FLAG_CLEAR, MS_NOSUID },
   { "nodev", MOUNT_FLAG_SET, MS_NODEV },               { "dev", MOUNT_FLAG_CLEAR, MS_NODEV },
@@ -410,6 +415,10 @@ static const struct mount_option mount_options[] = {
   { "relatime", MOUNT_FLAG_SET, MS_RELATIME },         { "norelatime", MOUNT_FLAG_CLEAR, MS_RELATIME },
   { "strictatime", MOUNT_FLAG_SET, MS_STRICTATIME },   { "nostrictatime", MOUNT_FLAG_CLEAR, MS_STRICTATIME },
   { "dirsync", MOUNT_FLAG_SET, MS_DIRSYNC },           { "remount", MOUNT_FLAG_SET, MS_REMOUNT },
+  { "lazytime", MOUNT_FLAG_SET, MS_LAZYTIME },         { "nolazytime", MOUNT_FLAG_CLEAR, MS_LAZYTIME },
+  { "iversion", MOUNT_FLAG_SET, MS_I_VERSION },        { "noiversion", MOUNT_FLAG_CLEAR, MS_I_VERSION },
+  { "silent", MOUNT_FLAG_SET, MS_SILENT },             { "loud", MOUNT_FLAG_CLEAR, MS_SILENT },
+  { "nosymfollow", MOUNT_FLAG_SET, MS_NOSYMFOLLOW },   { "symfollow", MOUNT_FLAG_CLEAR, MS_NOSYMFOLLOW },
   { "bind", MOUNT_FLAG_SET, MS_BIND },                 { "rbind", MOUNT_FLAG_SET, MS_BIND | MS_REC },
   { "private", MOUNT_PROPAGATION, MS_PRIVATE },        { "rprivate", MOUNT_PROPAGATION, MS_PRIVATE | MS_REC },
   { "shared", MOUNT_PROPAGATION, MS_SHARED },          { "rshared", MOUNT_PROPAGATION, MS_SHARED | MS_REC },
@@ -437,11 +446,20 @@ append_data (char **data, const char *opt)
   *data = d;
 }
 
+/* The spec's recursive attributes (mount_setattr with AT_RECURSIVE) and idmapped mounts:
+   not implemented, so refused rather than passed to the kernel as filesystem data.  */
+static const char *const unsupported_mount_options[] = {
+  "rro",   "rrw",     "rnosuid",     "rsuid",     "rnodev",      "rdev",        "rnoexec",
+  "rexec", "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime",    "ratime",
+  "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow", "idmap", "ridmap",
+};
+
 /* m->options into flags, propagation (the last one given wins) and data.  */
 static int
 parse_mount_options (struct berth_mount *m, const char *where, berth_error_t *err)
 {
   char **o;
+  size_t k;
 
   for (o = m->options; o && *o; o++)
     {
@@ -449,6 +467,10 @@ parse_mount_options (struct berth_mount *m, const char *where, berth_error_t *er
 
       if (**o == '\0')
         return cfg_error (err, "%s.options[%zu] must not be empty", where, (size_t) (o - m->options));
+      for (k = 0; k < BERTH_ARRAY_SIZE (unsupported_mount_options); k++)
+        if (strcmp (*o, unsupported_mount_options[k]) == 0)
+          return cfg_error (err, "%s.options[%zu] \"%s\" is not supported by berth-runtime yet", where,
+                            (size_t) (o - m->options), *o);
       if (opt == NULL)
         append_data (&m->data, *o);
       else if (opt->kind == MOUNT_FLAG_SET)
@@ -526,6 +548,10 @@ parse_mount (json_object *v, const char *where, const char *bundle, struct berth
     return -1;
   if (m->type && strcmp (m->type, "bind") == 0)
     m->flags |= MS_BIND;
+  /* A bind mount takes no filesystem data: an unknown word there would be dropped.  */
+  if ((m->flags & MS_BIND) && m->data)
+    return cfg_error (err, "%s.options: `%s` is not a mount flag, and a bind mount takes no other options", where,
+                      m->data);
   if (m->flags & MS_BIND)
     return resolve_bind_source (m, where, bundle, err);
   return 0;

@@ -782,6 +782,11 @@ test_mount_options (void)
   CHECK_OPTIONS ("'newinstance','ptmxmode=0666','mode=0620','gid=5','nosuid'", MS_NOSUID, 0,
                  "newinstance,ptmxmode=0666,mode=0620,gid=5");
   CHECK_OPTIONS ("'size=1m'", 0, 0, "size=1m");
+  /* The rest of the spec's list (config.md "Mounts", Linux): flags, not filesystem data.  */
+  CHECK_OPTIONS ("'defaults','lazytime','iversion','silent','nosymfollow'",
+                 MS_LAZYTIME | MS_I_VERSION | MS_SILENT | 256 /* MS_NOSYMFOLLOW */, 0, NULL);
+  CHECK_OPTIONS ("'lazytime','nolazytime','iversion','noiversion','silent','loud','nosymfollow','symfollow'", 0, 0,
+                 NULL);
   return 0;
 }
 
@@ -814,6 +819,12 @@ test_bind_mounts (void)
 static int
 test_mount_errors (void)
 {
+  REJECT (CFG (",'mounts':[{'destination':'/a','type':'bind','source':'/x','options':['rbind','rro']}]"),
+          "config.json: mounts[0].options[1] \"rro\" is not supported by berth-runtime yet");
+  REJECT (CFG (",'mounts':[{'destination':'/a','type':'bind','source':'/x','options':['idmap']}]"),
+          "config.json: mounts[0].options[0] \"idmap\" is not supported by berth-runtime yet");
+  REJECT (CFG (",'mounts':[{'destination':'/a','type':'bind','source':'/x','options':['bind','ro','nosuid','x-typo']}]"),
+          "config.json: mounts[0].options: `x-typo` is not a mount flag, and a bind mount takes no other options");
   REJECT (CFG (",'mounts':[{'destination':'/proc','type':'proc'},{'destination':'/a','type':'tmpfs'},"
                "{'destination':'/b','type':'tmpfs'},{'destination':'proc','type':'proc'}]"),
           "config.json: mounts[3].destination \"proc\" must be an absolute path");
