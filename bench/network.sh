@@ -3,7 +3,8 @@
 # berth-runtime without a network namespace, with an empty one (lo only), with the full
 # bridge network (veth, address, route, nft elements), and with an empty one followed by
 # the same network set up the naive way, by spawning `ip` and `nft` commands. Then the
-# full network again with 10 and with 500 containers already running on the bridge.
+# empty netns and the full network again with 10 and with 500 containers already running
+# on the bridge.
 # Prints median and p95 and the ratios.
 #   sudo bash bench/network.sh [RUNS]     (default 50; after make -C native)
 # Environment: WARMUP (default 5), SCALE (default "10 500"), KEEP=1 keeps the temp dir.
@@ -137,15 +138,16 @@ time_row full "$work/full"
 time_row naive "$work/empty" naive
 
 # ---- scale: the full network with N containers already running on the bridge
-declare -A smed sp95
+declare -A smed sp95 semed sep95
 running=0
 for n in $scale; do
   while [ "$running" -lt "$n" ]; do
     b run -d --bundle "$work/full" "idle-$running" >/dev/null
     running=$((running + 1))
   done
+  time_row "scale_empty$n" "$work/empty"
   time_row "scale$n" "$work/full"
-  eval "smed[$n]=\$med_scale$n; sp95[$n]=\$p95_scale$n"
+  eval "smed[$n]=\$med_scale$n; sp95[$n]=\$p95_scale$n; semed[$n]=\$med_scale_empty$n; sep95[$n]=\$p95_scale_empty$n"
 done
 
 # ---- report
@@ -161,8 +163,12 @@ printf '%-44s %8s %8s %12s\n' "same network by spawning ip/nft commands" "$med_n
 echo "network cost: berth-runtime $(diff_ms "$med_full" "$med_empty") ms, ip/nft commands $(diff_ms "$med_naive" "$med_empty") ms;" \
   "start with network, ip/nft over berth-runtime: x$(ratio "$med_naive" "$med_full")"
 echo
-echo "full bridge network with N containers running on the bridge"
-printf '%-44s %8s %8s\n' "" median p95
-for n in $scale; do printf '%-44s %8s %8s\n' "N = $n" "${smed[$n]}" "${sp95[$n]}"; done
+echo "with N containers already running on the bridge: empty netns, then full network"
+printf '%-44s %8s %8s %12s\n' "" median p95 "network adds"
+for n in $scale; do
+  printf '%-44s %8s %8s\n' "N = $n, empty network namespace" "${semed[$n]}" "${sep95[$n]}"
+  printf '%-44s %8s %8s %12s\n' "N = $n, full bridge network" "${smed[$n]}" "${sp95[$n]}" "$(diff_ms "${smed[$n]}" "${semed[$n]}")"
+done
 first=${scale%% *}; last=${scale##* }
-echo "N=$last over N=$first: x$(ratio "${smed[$last]}" "${smed[$first]}")"
+echo "full network, N=$last over N=$first: x$(ratio "${smed[$last]}" "${smed[$first]}");" \
+  "what the network adds: $(diff_ms "${smed[$first]}" "${semed[$first]}") ms at N=$first, $(diff_ms "${smed[$last]}" "${semed[$last]}") ms at N=$last"

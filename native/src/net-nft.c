@@ -60,7 +60,9 @@ berth_net_nft_create (const struct berth_net_info *n, berth_error_t *err)
   /* inet: the host side (input, forward, NAT, published ports).  bridge: between the
      containers of the bridge, keyed by each source address's group (mark).  The bridge
      family's hooks see every bridge of the host: `ports` (the veths of this network) picks
-     ours, since `meta ibrname` needs a kernel module these machines lack.  */
+     ours, since `meta ibrname` needs a kernel module these machines lack.  `src` pins each
+     port to its container's address: a container (which has CAP_NET_RAW) cannot pass for
+     another app's by forging its source address.  */
   cmds = xasprintf (
       "add table inet %1$s\n"
       "delete table inet %1$s\n"
@@ -90,13 +92,13 @@ berth_net_nft_create (const struct berth_net_info *n, berth_error_t *err)
       "  }\n"
       "}\n"
       "table bridge %1$s {\n"
-      "  set ports { type ifname; }\n"
+      "  set ports { type ifname; }\n"      "  set src { type ifname . ipv4_addr; }\n"
       "  map grp { type ipv4_addr : mark; }\n"
       "  set allow { type ipv4_addr . mark; }\n"
       "  chain forward {\n"
       "    type filter hook forward priority filter; policy accept;\n"
       "    iifname != @ports accept\n"
-      "    ether type arp accept\n"
+      "    ether type arp accept\n"      "    iifname . ip saddr != @src drop\n"
       "    meta mark set ip saddr map @grp\n"
       "    ip daddr . meta mark @allow accept\n"
       "    drop\n"

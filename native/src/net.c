@@ -300,6 +300,13 @@ container_elems (const char *dir, struct elems *e, enum berth_nft_op op, uint32_
 
   veth_name (addr, port);
   elem_add (e, op, NFPROTO_BRIDGE, "ports", port, sizeof (port), NULL, 0);
+  {
+    uint8_t key[20];
+    uint32_t a = htonl (addr);
+    memcpy (key, port, 16);
+    memcpy (key + 16, &a, 4);
+    elem_add (e, op, NFPROTO_BRIDGE, "src", key, sizeof (key), NULL, 0);
+  }
 
   if (group_id (dir, group, &gid, err) < 0)
     {

@@ -91,7 +91,7 @@ struct berth_nft_elem
   enum berth_nft_op op;
   const char *set;         /* set or map name in the table */
   int family;              /* NFPROTO_INET, NFPROTO_BRIDGE, ... */
-  uint8_t key[16];         /* each concatenated field padded to 4 bytes */
+  uint8_t key[24];         /* each concatenated field padded to 4 bytes */
   size_t key_len;
   uint8_t data[16];        /* map value, or none when data_len is 0 */
   size_t data_len;

@@ -21,6 +21,7 @@ import {
 
 function setsEmpty(t: import('ava').ExecutionContext, name: string): void {
   t.deepEqual(nftElements(name, 'bridge', 'ports'), [], 'no port element');
+  t.deepEqual(nftElements(name, 'bridge', 'src'), [], 'no source element');
   t.deepEqual(nftElements(name, 'bridge', 'grp', 'map'), [], 'no group element');
   t.deepEqual(nftElements(name, 'bridge', 'allow'), [], 'no allow element');
   t.deepEqual(nftElements(name, 'inet', 'pub', 'map'), [], 'no published port');
