@@ -373,10 +373,13 @@ state_config (const struct berth_state *s)
   return c;
 }
 
+/* Run the poststart (which 0) or poststop (1) hooks of c, or of the config in the state
+   directory when c is NULL; failures are warnings.  */
 static void
-run_hooks_warn (const struct berth_state *s, enum berth_status status, int which)
+run_hooks_warn (const struct berth_state *s, const struct berth_config *given, enum berth_status status, int which)
 {
-  cleanup_config struct berth_config *c = state_config (s);
+  cleanup_config struct berth_config *loaded = given ? NULL : state_config (s);
+  const struct berth_config *c = given ? given : loaded;
   struct berth_state view = *s;
   cleanup_free char *json = NULL;
 
@@ -388,6 +391,33 @@ run_hooks_warn (const struct berth_state *s, enum berth_status status, int which
     berth_hooks_run_warn (&c->hooks.poststart, "poststart", json);
   else
     berth_hooks_run_warn (&c->hooks.poststop, "poststop", json);
+}
+
+/* The container process failed between the rendezvous and exec and wrote "E" and its
+   message to exec.fifo: read the message (up to end-of-file, a few seconds at most).  */
+static int
+start_failed (int fd, const char *id, berth_error_t *err)
+{
+  char msg[2048];
+  size_t len = 0;
+  int waited = 0;
+
+  while (len < sizeof (msg) - 1 && waited < 5000)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      ssize_t n;
+
+      poll (&p, 1, 100);
+      n = read (fd, msg + len, sizeof (msg) - 1 - len);
+      if (n == 0)
+        break;
+      if (n > 0)
+        len += (size_t) n;
+      else
+        waited += 100;
+    }
+  msg[len] = '\0';
+  return berth_make_error_op (err, 0, "start", "container `%s` failed to start: %s", id, len ? msg : "(no reason given)");
 }
 
 int
@@ -434,6 +464,8 @@ berth_container_start (const char *root, const char *id, berth_error_t *err)
       if (poll (&p, 1, 100) < 0 && errno != EINTR)
         return berth_make_error_op (err, errno, "poll", "poll %s", fifo);
       n = read (fd, &byte, 1);
+      if (n == 1 && byte == 'E')
+        return start_failed (fd, id, err);
       if (n == 0 || berth_pid_start_time (s->pid) != s->pid_start)
         break;
       if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -442,7 +474,7 @@ berth_container_start (const char *root, const char *id, berth_error_t *err)
   if (unlink (fifo) < 0)
     return berth_make_error_op (err, errno, "unlink", "unlink %s", fifo);
   s->status = BERTH_STATUS_RUNNING;
-  run_hooks_warn (s, BERTH_STATUS_RUNNING, 0);
+  run_hooks_warn (s, NULL, BERTH_STATUS_RUNNING, 0);
   return 0;
 }
 
@@ -460,7 +492,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   struct berth_spawn sp = { .id = id, .stdio = { -1, -1, -1 } };
   struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1 };
   struct termios saved;
-  bool raw = false;
+  bool raw = false, stopped = false;
   int master = -1, status = 0, ret = -1;
   sigset_t old;
   pid_t pid;
@@ -501,7 +533,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
       goto out;
     }
   if (c->hooks.poststart.n)
-    run_hooks_warn (st, BERTH_STATUS_RUNNING, 0);
+    run_hooks_warn (st, c, BERTH_STATUS_RUNNING, 0);
   loop.child = pid;
   if (master >= 0 && isatty (STDIN_FILENO))
     {
@@ -530,18 +562,21 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   berth_loop_unblock (&old);
   if (ret == 0)
     *exit_code = berth_exit_code (status);
-  if (c->hooks.poststop.n)
-    run_hooks_warn (st, BERTH_STATUS_STOPPED, 1);
+  stopped = true;
 
 out:
   if (raw)
     tcsetattr (STDIN_FILENO, TCSANOW, &saved);
   if (master >= 0)
     close (master);
-  free_new_state (st);
   {
     berth_error_t e2 = NULL;
-    if (cleanup_container (dir, cgroup, c->overlay_writable, &e2) < 0)
+    int cleaned = cleanup_container (dir, cgroup, c->overlay_writable, &e2);
+    /* runtime.md: poststop hooks after the container is deleted.  */
+    if (stopped && st && c->hooks.poststop.n)
+      run_hooks_warn (st, c, BERTH_STATUS_STOPPED, 1);
+    free_new_state (st);
+    if (cleaned < 0)
       {
         if (ret == 0)
           {
@@ -670,6 +705,8 @@ int
 berth_container_delete (const char *root, const char *id, bool force, berth_error_t *err)
 {
   cleanup_state struct berth_state *s = NULL;
+  cleanup_config struct berth_config *stopped = NULL;
+  int ret;
 
   if (berth_state_load (root, id, &s, err) < 0)
     return -1;
@@ -711,9 +748,14 @@ berth_container_delete (const char *root, const char *id, bool force, berth_erro
             }
         }
       s->status = BERTH_STATUS_STOPPED;
-      run_hooks_warn (s, BERTH_STATUS_STOPPED, 1);
+      stopped = state_config (s);
     }
-  return cleanup_container (s->dir, s->cgroup, s->writable, err);
+  /* runtime.md: poststop hooks run after the container is deleted, before delete returns
+     (its config is read first: the state directory goes with the container).  */
+  ret = cleanup_container (s->dir, s->cgroup, s->writable, err);
+  if (stopped)
+    run_hooks_warn (s, stopped, BERTH_STATUS_STOPPED, 1);
+  return ret;
 }
 
 /* ---- list, ps.  */

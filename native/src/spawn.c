@@ -242,13 +242,16 @@ child_run (const struct berth_spawn *s, pid_t host_pid, int fifo, int console, c
 {
   berth_error_t err = NULL;
   struct berth_config *c = s->config;
+  int w = -1;
 
   if (fifo >= 0)
     {
       /* Tell start we are going, and keep the fifo open until exec: start reads on to
-         end-of-file, so its poststart hooks run once the program is running (runtime.md).  */
+         end-of-file, so its poststart hooks run once the program is running (runtime.md).
+         A failure from here to exec is written there too ("E" and the message), so that
+         start fails with it (a startContainer hook, the user, the filter, exec).  */
       cleanup_free char *path = xasprintf ("/proc/self/fd/%d", fifo);
-      int w = open (path, O_WRONLY | O_CLOEXEC);
+      w = open (path, O_WRONLY | O_CLOEXEC);
       if (w < 0 || write (w, "0", 1) != 1)
         _exit (1);
       close (fifo);
@@ -273,6 +276,8 @@ child_run (const struct berth_spawn *s, pid_t host_pid, int fifo, int console, c
   berth_process_exec (c->process, exe, &err);
 fail:
   dprintf (STDERR_FILENO, "berth-runtime: %s\n", err->msg);
+  if (w >= 0)
+    dprintf (w, "E%s", err->msg);
   _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
 }
 

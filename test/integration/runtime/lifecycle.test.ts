@@ -321,3 +321,24 @@ test('an rlimit above what the host can grant is lowered to the host\'s hard lim
   const warning = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string }).find((l) => l.level === 'warning');
   t.regex(warning?.msg ?? '', new RegExp(`RLIMIT_NOFILE hard limit ${hostHard * 64} is above this host's ${hostHard}.*using ${hostHard}`), r.stderr);
 });
+
+test('a failing startContainer hook fails start with its message; poststop runs after the container is gone', async (t) => {
+  const rt = await useRuntime(t);
+  const b = await makeBundle(t, ['/probe', 'sleep', '60']);
+  const seen = join(b.dir, 'poststop-saw');
+  const id = containerId();
+  b.config.hooks = {
+    startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no database >&2; exit 3'] }],
+    poststop: [{ path: '/bin/sh', args: ['sh', '-c', `if [ -e "$0" ]; then echo state-dir-present; else echo state-dir-gone; fi > ${seen}`, join(rt.root, id)] }],
+  };
+  await b.save();
+  t.is(rt.run(['create', '--bundle', b.dir, id]).status, 0);
+  const r = rt.run(['start', id]);
+  t.is(r.status, 1, r.stderr);
+  t.regex(runtimeError(r.stderr)?.msg ?? '', new RegExp(`container \`${id}\` failed to start: .*startContainer.*`));
+  t.regex(r.stderr, /hook startContainer\[0\] \/bin\/sh: exited with status 3/);
+  t.is(JSON.parse(rt.run(['state', id]).stdout).status, 'stopped');
+  t.is(rt.run(['delete', id]).status, 0);
+  t.is((await readFile(seen, 'utf8')).trim(), 'state-dir-gone');
+  t.deepEqual(leftovers(id), []);
+});
