@@ -38,40 +38,57 @@
 
 /* Run berth-fsutil apply ROOT with `input` on stdin; its stderr goes to err.  Returns the exit
    status, or -1 when it could not be run.  */
+static int run_fsutil_verb (const char *verb, const char *root, const char *input, size_t len, char *out_buf,
+                            size_t out_size, char *err, size_t err_size);
+
 static int
 run_fsutil (const char *root, const char *input, size_t len, char *err, size_t err_size)
 {
-  int in[2], out[2];
+  return run_fsutil_verb ("apply", root, input, len, NULL, 0, err, err_size);
+}
+
+/* Run berth-fsutil VERB ROOT; stdout (when out_buf) and stderr are collected; returns the
+   bytes of stdout in *out_size.  */
+static int
+run_fsutil_verb (const char *verb, const char *root, const char *input, size_t len, char *out_buf, size_t out_size,
+                 char *err, size_t err_size)
+{
+  int in[2], errp[2], outp[2];
   if (pipe2 (in, O_CLOEXEC) < 0)
     return -1;
-  if (pipe2 (out, O_CLOEXEC) < 0)
-    {
-      close (in[0]);
-      close (in[1]);
-      return -1;
-    }
+  if (pipe2 (errp, O_CLOEXEC) < 0 || pipe2 (outp, O_CLOEXEC) < 0)
+    return -1;
   pid_t pid = fork ();
   if (pid < 0)
     return -1;
   if (pid == 0)
     {
       dup2 (in[0], STDIN_FILENO);
-      dup2 (out[1], STDERR_FILENO);
-      execl (BERTH_FSUTIL_PATH, BERTH_FSUTIL_PATH, "apply", root, (char *) NULL);
+      dup2 (errp[1], STDERR_FILENO);
+      dup2 (outp[1], STDOUT_FILENO);
+      execl (BERTH_FSUTIL_PATH, BERTH_FSUTIL_PATH, verb, root, (char *) NULL);
       _exit (127);
     }
   close (in[0]);
-  close (out[1]);
+  close (errp[1]);
+  close (outp[1]);
   signal (SIGPIPE, SIG_IGN);
   if (berth_write_all (in[1], input, len) < 0 && errno != EPIPE)
     tap_diag_at (__FILE__, __LINE__, "write to berth-fsutil: %s", strerror (errno));
   close (in[1]);
+  /* Small outputs only: read stdout to the end, then stderr.  */
   size_t got = 0;
   ssize_t n;
-  while (got + 1 < err_size && (n = read (out[0], err + got, err_size - got - 1)) > 0)
-    got += (size_t) n;
-  err[got] = '\0';
-  close (out[0]);
+  char discard[4096];
+  while ((n = read (outp[0], out_buf ? out_buf + got : discard, out_buf ? out_size - got : sizeof (discard))) > 0)
+    if (out_buf)
+      got += (size_t) n;
+  close (outp[0]);
+  size_t egot = 0;
+  while (egot + 1 < err_size && (n = read (errp[0], err + egot, err_size - egot - 1)) > 0)
+    egot += (size_t) n;
+  err[egot] = '\0';
+  close (errp[0]);
   int status;
   if (waitpid (pid, &status, 0) < 0)
     return -1;
@@ -223,7 +240,55 @@ test_fsutil_rejects_malformed_input (void)
   return 0;
 }
 
+static int
+test_fsutil_reads_xattrs_without_following_symlinks (void)
+{
+  cleanup_tmpdir char *dir = make_tmpdir ();
+  TAP_CHECK (dir != NULL);
+  cleanup_free char *root = xasprintf ("%s/upper", dir);
+  cleanup_free char *sub = xasprintf ("%s/upper/d", dir);
+  cleanup_free char *link = xasprintf ("%s/upper/l", dir);
+  TAP_CHECK (mkdir (root, 0755) == 0 && mkdir (sub, 0755) == 0 && symlink ("d", link) == 0);
+  TAP_CHECK (setxattr (sub, "trusted.overlay.opaque", "y", 1, 0) == 0);
+  TAP_CHECK (setxattr (sub, "user.bin", "\x00\x01", 2, 0) == 0);
+  char out[1024], err[512];
+  static const char input[] = "d\0l\0.\0";
+  int rc = run_fsutil_verb ("xattrs", root, input, sizeof (input) - 1, out, sizeof (out), err, sizeof (err));
+  TAP_CHECK_MSG (rc == 0, "exit %d: %s", rc, err);
+  /* d has two (in the order the kernel lists them), the symlink's own none, the root none.  */
+  const char *p = out;
+  TAP_CHECK_STR_EQ (p, "d");
+  p += strlen (p) + 1;
+  TAP_CHECK_STR_EQ (p, "2");
+  p += strlen (p) + 1;
+  int seen = 0;
+  for (int i = 0; i < 2; i++)
+    {
+      const char *name = p;
+      p += strlen (p) + 1;
+      if (strcmp (name, "trusted.overlay.opaque") == 0 && strcmp (p, "79") == 0)
+        seen |= 1;
+      if (strcmp (name, "user.bin") == 0 && strcmp (p, "0001") == 0)
+        seen |= 2;
+      p += strlen (p) + 1;
+    }
+  TAP_CHECK_INT_EQ (seen, 3);
+  TAP_CHECK_STR_EQ (p, "l");
+  p += strlen (p) + 1;
+  TAP_CHECK_STR_EQ (p, "0");
+  p += strlen (p) + 1;
+  TAP_CHECK_STR_EQ (p, ".");
+  p += strlen (p) + 1;
+  TAP_CHECK_STR_EQ (p, "0");
+
+  static const char escape[] = "l/x\0";
+  rc = run_fsutil_verb ("xattrs", root, escape, sizeof (escape) - 1, out, sizeof (out), err, sizeof (err));
+  TAP_CHECK_MSG (rc == 1 && strstr (err, "record 0") != NULL, "exit %d: %s", rc, err);
+  return 0;
+}
+
 static const struct tap_test tests[] = {
+  TAP_TEST (test_fsutil_reads_xattrs_without_following_symlinks),
   TAP_TEST (test_fsutil_makes_nodes_and_sets_xattrs),
   TAP_TEST (test_fsutil_user_xattr_on_a_fifo_fails_naming_the_record),
   TAP_TEST (test_fsutil_never_reaches_outside),

@@ -6,6 +6,7 @@
  * security.capability xattr, so xattrs must come after it).
  *
  *   berth-fsutil apply ROOT < OPS
+ *   berth-fsutil xattrs ROOT < PATHS
  *
  * OPS is a sequence of records, each a list of NUL-terminated fields:
  *
@@ -19,6 +20,11 @@
  * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), so no record can reach
  * outside ROOT, through a symlink, or onto another mount; the last component must be a
  * plain name.  The kernel is the last word here, whatever the caller checked before.
+ *
+ * `xattrs` reads NUL-terminated relative paths (as above; "." is ROOT) and writes, for each,
+ * NUL-terminated fields: the path, the number N of its xattrs, then N pairs of name and
+ * lowercase hex value (llistxattr/lgetxattr: a symlink's own, never its target's).  It
+ * reads overlay upper directories for `berth image:commit`-style diffs.
  *
  * Stops at the first failing record: exit 1 with one line on stderr naming the record
  * number, the call, its object and errno.  Exit 2 on a usage error.
@@ -298,16 +304,94 @@ apply (const char *root, FILE *in, berth_error_t *err)
     }
 }
 
+/* The /proc path that names `path` beneath rootfd without following a symlink on the way
+   (for "." the root itself, whose link must then be followed).  */
+static int
+entry_target (int rootfd, char *path, size_t index, int *dirfd, char **target, berth_error_t *err)
+{
+  const char *name = NULL;
+  if (strcmp (path, ".") == 0)
+    {
+      *target = xasprintf ("/proc/self/fd/%d/", rootfd); /* the trailing slash follows the link */
+      return 0;
+    }
+  *dirfd = open_parent (rootfd, path, &name, index, err);
+  if (*dirfd < 0)
+    return *dirfd;
+  *target = xasprintf ("/proc/self/fd/%d/%s", *dirfd, name);
+  return 0;
+}
+
+static int
+write_field (FILE *out, const char *s)
+{
+  return fwrite (s, 1, strlen (s) + 1, out) == strlen (s) + 1 ? 0 : -1;
+}
+
+static int
+list_xattrs (const char *root, FILE *in, FILE *out, berth_error_t *err)
+{
+  cleanup_close int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return berth_make_error_op (err, errno, "open", "open directory `%s`", root);
+  for (size_t index = 0;; index++)
+    {
+      cleanup_free char *path = NULL;
+      int ret = read_field (in, &path, err);
+      if (ret < 0)
+        return ret;
+      if (ret == 0)
+        break;
+      cleanup_close int dirfd = -1;
+      cleanup_free char *target = NULL;
+      ret = entry_target (rootfd, path, index, &dirfd, &target, err);
+      if (ret < 0)
+        return ret;
+      ssize_t size = llistxattr (target, NULL, 0);
+      if (size < 0)
+        return berth_make_error_op (err, errno, "listxattr", "record %zu: list the xattrs of `%s`", index, path);
+      cleanup_free char *names = xmalloc0 ((size_t) size + 1);
+      size = llistxattr (target, names, (size_t) size);
+      if (size < 0)
+        return berth_make_error_op (err, errno, "listxattr", "record %zu: list the xattrs of `%s`", index, path);
+      size_t count = 0;
+      for (ssize_t i = 0; i < size; i += (ssize_t) strlen (names + i) + 1)
+        count++;
+      char number[32];
+      snprintf (number, sizeof (number), "%zu", count);
+      if (write_field (out, path) < 0 || write_field (out, number) < 0)
+        return berth_make_error_op (err, errno, "write", "write to stdout");
+      for (ssize_t i = 0; i < size; i += (ssize_t) strlen (names + i) + 1)
+        {
+          const char *xname = names + i;
+          cleanup_free unsigned char *value = xmalloc0 (MAX_XATTR_VALUE);
+          ssize_t n = lgetxattr (target, xname, value, MAX_XATTR_VALUE);
+          if (n < 0)
+            return berth_make_error_op (err, errno, "getxattr", "record %zu: read xattr `%s` of `%s`", index, xname,
+                                        path);
+          cleanup_free char *hex = xmalloc0 ((size_t) n * 2 + 1);
+          for (ssize_t k = 0; k < n; k++)
+            snprintf (hex + 2 * k, 3, "%02x", value[k]);
+          if (write_field (out, xname) < 0 || write_field (out, hex) < 0)
+            return berth_make_error_op (err, errno, "write", "write to stdout");
+        }
+    }
+  if (fflush (out) != 0)
+    return berth_make_error_op (err, errno, "write", "write to stdout");
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
   berth_error_t err = NULL;
-  if (argc != 3 || strcmp (argv[1], "apply") != 0)
+  if (argc != 3 || (strcmp (argv[1], "apply") != 0 && strcmp (argv[1], "xattrs") != 0))
     {
-      fprintf (stderr, "usage: berth-fsutil apply ROOT < OPERATIONS\n");
+      fprintf (stderr, "usage: berth-fsutil apply ROOT < OPERATIONS\n       berth-fsutil xattrs ROOT < PATHS\n");
       return 2;
     }
-  if (apply (argv[2], stdin, &err) < 0)
+  int ret = strcmp (argv[1], "apply") == 0 ? apply (argv[2], stdin, &err) : list_xattrs (argv[2], stdin, stdout, &err);
+  if (ret < 0)
     {
       fprintf (stderr, "berth-fsutil: %s\n", err->msg);
       berth_error_release (&err);

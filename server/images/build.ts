@@ -116,3 +116,30 @@ export async function assembleImage(
   };
   return store.addImage(Buffer.from(JSON.stringify(manifest)), spec.tags ?? []);
 }
+
+/** A new image: `base`'s layers plus `layer`, base's config with `config` and one more history entry. */
+export async function assembleHistoryImage(
+  store: ImageStore,
+  spec: { base: Image; layer: { descriptor: Descriptor; diffId: string }; config: ContainerConfig; history: History; author?: string; tags?: string[] },
+  lease: Lease,
+): Promise<Image> {
+  const created = new Date().toISOString();
+  const base = spec.base.config;
+  const config: ImageConfig = {
+    ...base,
+    created,
+    ...(spec.author === undefined ? {} : { author: spec.author }),
+    config: spec.config,
+    rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, spec.layer.diffId] },
+    history: [...(base.history ?? []), { created, ...spec.history }],
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const c = await store.writeBlob(configBytes, { what: 'image config', lease });
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: mediaTypes.ociManifest,
+    config: { mediaType: mediaTypes.ociConfig, digest: c.digest, size: c.size },
+    layers: [...spec.base.manifest.layers, spec.layer.descriptor],
+  };
+  return store.addImage(Buffer.from(JSON.stringify(manifest)), spec.tags ?? []);
+}

@@ -42,7 +42,7 @@ export {
   type UnpackResult,
 } from './layer.js';
 export { xattrPaxValue } from './tar-compat.js';
-export { buildImage, writeLayerStream, assembleImage, type NewImage } from './build.js';
+export { buildImage, writeLayerStream, assembleImage, assembleHistoryImage, type NewImage } from './build.js';
 export { buildBusyboxImage, ensureBusyboxImage, busyboxLayer, BUSYBOX_TAG } from './busybox.js';
 export {
   importArchive,
@@ -65,3 +65,4 @@ export {
   type PushResult,
 } from './registry.js';
 export { buildStackImage, ensureStackImage, stackPackages, STACK_TAG, type StackOptions } from './stack.js';
+export { commitContainer, diffLayer, type CommitOptions, type ConfigChanges } from './commit.js';

@@ -1,0 +1,277 @@
+/**
+ * Commit: a container's writable layer (its overlay upper directory) becomes a new OCI
+ * layer on top of the container's image, with the image's config changed as asked (cmd,
+ * entrypoint, env, working dir, user, exposed ports, labels) and a history entry.
+ *
+ * The upper directory is read as overlayfs wrote it and turned into OCI's form: a 0:0
+ * character device (a deletion) becomes a `.wh.<name>` file; a directory with
+ * `trusted.overlay.opaque=y` (removed and made again) gets a `.wh..wh..opq` entry. Hard links
+ * within the layer stay hard links; modes, numeric owners, times, symlink targets, FIFOs and
+ * devices are kept; xattrs too, except overlayfs' own. An upper directory overlayfs marked
+ * with a redirect (a renamed directory) or a metacopy (metadata-only copy-up) is refused: its
+ * content is not all there. xattrs are read by berth-fsutil, which Node cannot do.
+ */
+import './tar-compat.js';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pack, type Pack } from 'tar-stream';
+import { BerthError, run } from '../core/index.js';
+import { assembleHistoryImage, writeLayerStream } from './build.js';
+import type { Compression, ContainerConfig } from './schemas.js';
+import type { Image, ImageStore } from './store.js';
+import { xattrPaxValue } from './tar-compat.js';
+
+export interface ConfigChanges {
+  Cmd?: string[];
+  Entrypoint?: string[];
+  /** `KEY=VALUE` entries: a key already in the image is replaced, others are added. */
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+  /** `8080/tcp`, `53/udp`. */
+  ExposedPorts?: string[];
+  /** Added to (or replacing) the image's labels. */
+  Labels?: Record<string, string>;
+}
+
+export interface CommitOptions {
+  /** The image the container runs (a reference or a manifest digest). */
+  image: string;
+  /** The container's overlay upper directory. */
+  upper: string;
+  tag?: string;
+  changes?: ConfigChanges;
+  /** The history entry's `created_by` and `comment`. */
+  createdBy?: string;
+  comment?: string;
+  author?: string;
+  /** @defaultValue 'gzip' */
+  compression?: Compression;
+  fsutil: string;
+}
+
+interface Node {
+  path: string;
+  kind: 'dir' | 'file' | 'symlink' | 'fifo' | 'char' | 'block' | 'whiteout';
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: Date;
+  size: number;
+  dev: number;
+  ino: number;
+  rdev: number;
+  nlink: number;
+}
+
+async function walk(root: string): Promise<Node[]> {
+  const out: Node[] = [];
+  const visit = async (rel: string): Promise<void> => {
+    const names = (await readdir(rel === '' ? root : join(root, rel))).sort();
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const st = await lstat(join(root, path), { bigint: false });
+      const kind: Node['kind'] = st.isDirectory()
+        ? 'dir'
+        : st.isFile()
+          ? 'file'
+          : st.isSymbolicLink()
+            ? 'symlink'
+            : st.isFIFO()
+              ? 'fifo'
+              : st.isCharacterDevice()
+                ? st.rdev === 0
+                  ? 'whiteout'
+                  : 'char'
+                : st.isBlockDevice()
+                  ? 'block'
+                  : 'file';
+      if (!st.isDirectory() && !st.isFile() && !st.isSymbolicLink() && !st.isFIFO() && !st.isCharacterDevice() && !st.isBlockDevice()) {
+        throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot commit ${path}: a socket is not something a layer can carry`);
+      }
+      out.push({ path, kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: st.size, dev: st.dev, ino: st.ino, rdev: st.rdev, nlink: st.nlink });
+      if (kind === 'dir') await visit(path);
+    }
+  };
+  await visit('');
+  return out;
+}
+
+/** Every entry's xattrs, by path ("." is the root), from one berth-fsutil run. */
+async function readXattrs(fsutil: string, root: string, paths: string[]): Promise<Map<string, Map<string, Buffer>>> {
+  const input = Buffer.from(paths.map((p) => `${p}\0`).join(''), 'utf8');
+  const r = await run(fsutil, ['xattrs', root], { input, allowFailure: true });
+  if (r.code !== 0) throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot read the xattrs of ${root}: ${r.stderr.trim()}`);
+  const fields = r.stdout.split('\0');
+  const out = new Map<string, Map<string, Buffer>>();
+  let i = 0;
+  while (i < fields.length - 1) {
+    const path = fields[i++] as string;
+    const n = Number(fields[i++]);
+    const attrs = new Map<string, Buffer>();
+    for (let k = 0; k < n; k++) {
+      const name = fields[i++] as string;
+      attrs.set(name, Buffer.from(fields[i++] as string, 'hex'));
+    }
+    out.set(path, attrs);
+  }
+  return out;
+}
+
+/** One tar entry; a file entry always has a body (tar-stream waits for it to end). */
+function entry(p: Pack, header: Parameters<Pack['entry']>[0], body?: Readable | Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (body === undefined) {
+      p.entry(header, cb);
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      p.entry(header, body, cb);
+      return;
+    }
+    const sink = p.entry(header, cb);
+    body.on('error', (e) => {
+      sink.destroy(e);
+      reject(e);
+    });
+    body.on('data', (c: Buffer) => {
+      if (!sink.write(c)) body.pause();
+    });
+    sink.on('drain', () => body.resume());
+    body.on('end', () => (sink as unknown as { end(): void }).end());
+  });
+}
+
+/**
+ * The OCI layer (an uncompressed tar stream) for an overlay upper directory. The stream
+ * errors when the directory holds what a layer cannot express.
+ */
+export async function diffLayer(upper: string, fsutil: string): Promise<Readable> {
+  const nodes = await walk(upper);
+  const xattrs = await readXattrs(fsutil, upper, ['.', ...nodes.filter((n) => n.kind !== 'whiteout').map((n) => n.path)]);
+  for (const [path, attrs] of xattrs) {
+    for (const name of ['trusted.overlay.redirect', 'trusted.overlay.metacopy', 'user.overlay.redirect', 'user.overlay.metacopy']) {
+      if (attrs.has(name)) {
+        throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot commit ${path === '.' ? upper : path}: overlayfs marked it with ${name} (a renamed directory or a metadata-only copy), so its content is not all in the writable layer`);
+      }
+    }
+  }
+  const p = pack();
+  void (async () => {
+    try {
+      const links = new Map<string, string>();
+      for (const n of nodes) {
+        const slash = n.path.lastIndexOf('/');
+        const dir = slash < 0 ? '' : n.path.slice(0, slash + 1);
+        const base = n.path.slice(slash + 1);
+        if (n.kind === 'whiteout') {
+          await entry(p, { name: `${dir}.wh.${base}`, type: 'file', mode: 0o644, mtime: n.mtime, uid: 0, gid: 0 }, Buffer.alloc(0));
+          continue;
+        }
+        const attrs = xattrs.get(n.path) ?? new Map<string, Buffer>();
+        const pax: Record<string, string> = {};
+        for (const [name, value] of attrs) {
+          if (name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')) continue;
+          pax[`SCHILY.xattr.${name}`] = xattrPaxValue(value);
+        }
+        const common = { mode: n.mode, uid: n.uid, gid: n.gid, mtime: n.mtime, ...(Object.keys(pax).length > 0 ? { pax } : {}) };
+        switch (n.kind) {
+          case 'dir':
+            await entry(p, { name: `${n.path}/`, type: 'directory', ...common });
+            if (attrs.get('trusted.overlay.opaque')?.toString() === 'y' || attrs.get('user.overlay.opaque')?.toString() === 'y') {
+              await entry(p, { name: `${n.path}/.wh..wh..opq`, type: 'file', mode: 0o644, mtime: n.mtime, uid: 0, gid: 0 }, Buffer.alloc(0));
+            }
+            break;
+          case 'file': {
+            const key = `${n.dev}:${n.ino}`;
+            const first = n.nlink > 1 ? links.get(key) : undefined;
+            if (first !== undefined) {
+              await entry(p, { name: n.path, type: 'link', linkname: first, ...common });
+              break;
+            }
+            if (n.nlink > 1) links.set(key, n.path);
+            await entry(p, { name: n.path, type: 'file', size: n.size, ...common }, createReadStream(join(upper, n.path)));
+            break;
+          }
+          case 'symlink':
+            await entry(p, { name: n.path, type: 'symlink', linkname: await readlink(join(upper, n.path)), ...common });
+            break;
+          case 'fifo':
+            await entry(p, { name: n.path, type: 'fifo', ...common });
+            break;
+          case 'char':
+          case 'block':
+            await entry(p, { name: n.path, type: n.kind === 'char' ? 'character-device' : 'block-device', devmajor: Math.floor(n.rdev / 256) & 0xfff, devminor: (n.rdev & 0xff) | ((n.rdev >> 12) & 0xfff00), ...common });
+            break;
+        }
+      }
+      p.finalize();
+    } catch (e) {
+      p.destroy(e as Error);
+    }
+  })();
+  return p as unknown as Readable;
+}
+
+function mergeEnv(base: readonly string[], changes: readonly string[]): string[] {
+  const out = [...base];
+  for (const kv of changes) {
+    const key = kv.split('=')[0];
+    const i = out.findIndex((e) => e.split('=')[0] === key);
+    if (i >= 0) out[i] = kv;
+    else out.push(kv);
+  }
+  return out;
+}
+
+function applyChanges(config: ContainerConfig, changes: ConfigChanges): ContainerConfig {
+  const out: ContainerConfig = { ...config };
+  if (changes.Cmd) out.Cmd = [...changes.Cmd];
+  if (changes.Entrypoint) out.Entrypoint = [...changes.Entrypoint];
+  if (changes.Env) out.Env = mergeEnv(config.Env ?? [], changes.Env);
+  if (changes.WorkingDir !== undefined) out.WorkingDir = changes.WorkingDir;
+  if (changes.User !== undefined) out.User = changes.User;
+  if (changes.ExposedPorts) {
+    const ports = { ...(config.ExposedPorts ?? {}) };
+    for (const port of changes.ExposedPorts) {
+      if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port) || Number(port.split('/')[0]) > 65535) {
+        throw new BerthError('E_API_BAD_REQUEST', `exposed port ${JSON.stringify(port)} is not PORT[/tcp|udp|sctp]`);
+      }
+      ports[port.includes('/') ? port : `${port}/tcp`] = {};
+    }
+    out.ExposedPorts = ports;
+  }
+  if (changes.Labels) out.Labels = { ...(config.Labels ?? {}), ...changes.Labels };
+  return out;
+}
+
+/** Commit the upper directory of a container running `options.image` as a new image. */
+export async function commitContainer(store: ImageStore, options: CommitOptions): Promise<Image> {
+  const base = await store.resolve(options.image);
+  const lease = store.lease([base.digest, base.configDigest, ...base.manifest.layers.map((l) => l.digest)]);
+  try {
+    const tar = await diffLayer(options.upper, options.fsutil);
+    const layer = await writeLayerStream(store, tar, options.compression ?? 'gzip', lease);
+    return await assembleHistoryImage(
+      store,
+      {
+        base,
+        layer,
+        config: applyChanges(base.config.config ?? {}, options.changes ?? {}),
+        history: {
+          created_by: options.createdBy ?? 'berth commit',
+          ...(options.comment === undefined ? {} : { comment: options.comment }),
+          ...(options.author === undefined ? {} : { author: options.author }),
+        },
+        ...(options.author === undefined ? {} : { author: options.author }),
+        tags: options.tag === undefined ? [] : [options.tag],
+      },
+      lease,
+    );
+  } finally {
+    lease.release();
+  }
+}
