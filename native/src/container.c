@@ -271,6 +271,43 @@ fail:
   _exit (1);
 }
 
+static struct berth_config *
+state_config (const struct berth_state *s)
+{
+  cleanup_free char *path = xasprintf ("%s/config.json", s->dir);
+  cleanup_free char *data = NULL;
+  struct berth_config *c = NULL;
+  berth_error_t err = NULL;
+  size_t len;
+
+  if (berth_read_file (path, &data, &len, &err) < 0 || berth_config_parse (data, len, s->bundle, &c, &err) < 0)
+    {
+      berth_error_release (&err);
+      return NULL;
+    }
+  return c;
+}
+
+/* Run the poststart (which 0) or poststop (1) hooks of c, or of the config in the state
+   directory when c is NULL; failures are warnings.  */
+static void
+run_hooks_warn (const struct berth_state *s, const struct berth_config *given, enum berth_status status, int which)
+{
+  cleanup_config struct berth_config *loaded = given ? NULL : state_config (s);
+  const struct berth_config *c = given ? given : loaded;
+  struct berth_state view = *s;
+  cleanup_free char *json = NULL;
+
+  if (c == NULL)
+    return;
+  view.status = status;
+  json = berth_state_to_json (&view, false);
+  if (which == 0)
+    berth_hooks_run_warn (&c->hooks.poststart, "poststart", json);
+  else
+    berth_hooks_run_warn (&c->hooks.poststop, "poststop", json);
+}
+
 int
 berth_container_create (const char *root, const char *id, const struct berth_create_options *o, berth_error_t *err)
 {
@@ -283,6 +320,7 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
   int fds[2];
   pid_t monitor;
   ssize_t n;
+  bool spawned = false;
 
   if (berth_validate_id (id, err) < 0)
     return -1;
@@ -321,6 +359,7 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
       monitor_main (id, dir, bundle, c, cgroup, o, fds[1]);
     }
   close (fds[1]);
+  spawned = true;
   do
     n = read (fds[0], &r, sizeof (r));
   while (n < 0 && errno == EINTR);
@@ -351,47 +390,19 @@ fail:
     if (cleanup_container (dir, cgroup, c->overlay_writable, &ignored) < 0)
       berth_error_release (&ignored);
   }
+  /* runtime.md: a container that failed while being created (a hook, a mount) goes on to
+     delete, whose last step is the poststop hooks.  */
+  if (spawned && c->hooks.poststop.n)
+    {
+      struct berth_state view = { .id = (char *) id, .bundle = bundle, .dir = dir, .status = BERTH_STATUS_STOPPED,
+                                  .annotation_keys = c->annotation_keys, .annotation_values = c->annotation_values,
+                                  .n_annotations = c->n_annotations };
+      run_hooks_warn (&view, c, BERTH_STATUS_STOPPED, 1);
+    }
   return -1;
 }
 
 /* ---- start.  */
-
-static struct berth_config *
-state_config (const struct berth_state *s)
-{
-  cleanup_free char *path = xasprintf ("%s/config.json", s->dir);
-  cleanup_free char *data = NULL;
-  struct berth_config *c = NULL;
-  berth_error_t err = NULL;
-  size_t len;
-
-  if (berth_read_file (path, &data, &len, &err) < 0 || berth_config_parse (data, len, s->bundle, &c, &err) < 0)
-    {
-      berth_error_release (&err);
-      return NULL;
-    }
-  return c;
-}
-
-/* Run the poststart (which 0) or poststop (1) hooks of c, or of the config in the state
-   directory when c is NULL; failures are warnings.  */
-static void
-run_hooks_warn (const struct berth_state *s, const struct berth_config *given, enum berth_status status, int which)
-{
-  cleanup_config struct berth_config *loaded = given ? NULL : state_config (s);
-  const struct berth_config *c = given ? given : loaded;
-  struct berth_state view = *s;
-  cleanup_free char *json = NULL;
-
-  if (c == NULL)
-    return;
-  view.status = status;
-  json = berth_state_to_json (&view, false);
-  if (which == 0)
-    berth_hooks_run_warn (&c->hooks.poststart, "poststart", json);
-  else
-    berth_hooks_run_warn (&c->hooks.poststop, "poststop", json);
-}
 
 /* The container process failed between the rendezvous and exec and wrote "E" and its
    message to exec.fifo: read the message (up to end-of-file, a few seconds at most).  */
@@ -492,7 +503,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   struct berth_spawn sp = { .id = id, .stdio = { -1, -1, -1 } };
   struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1 };
   struct termios saved;
-  bool raw = false, stopped = false;
+  bool raw = false, stopped = false, spawned = false;
   int master = -1, status = 0, ret = -1;
   sigset_t old;
   pid_t pid;
@@ -514,6 +525,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   sp.cgroup = cgroup;
   sp.config = c;
   berth_loop_block (&old);
+  spawned = true;
   if (berth_spawn (&sp, &old, &pid, &master, err) < 0)
     {
       berth_loop_unblock (&old);
@@ -572,9 +584,15 @@ out:
   {
     berth_error_t e2 = NULL;
     int cleaned = cleanup_container (dir, cgroup, c->overlay_writable, &e2);
-    /* runtime.md: poststop hooks after the container is deleted.  */
-    if (stopped && st && c->hooks.poststop.n)
-      run_hooks_warn (st, c, BERTH_STATUS_STOPPED, 1);
+    /* runtime.md: poststop hooks after the container is deleted, also when it failed
+       while being created.  */
+    if ((stopped || spawned) && c->hooks.poststop.n)
+      {
+        struct berth_state view = { .id = (char *) id, .bundle = bundle, .dir = dir, .status = BERTH_STATUS_STOPPED,
+                                    .annotation_keys = c->annotation_keys, .annotation_values = c->annotation_values,
+                                    .n_annotations = c->n_annotations };
+        run_hooks_warn (st ? st : &view, c, BERTH_STATUS_STOPPED, 1);
+      }
     free_new_state (st);
     if (cleaned < 0)
       {

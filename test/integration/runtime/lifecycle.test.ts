@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat, writeFile, chmod } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../../helpers/http.js';
 import { containerId, leftovers, makeBundle, readJsonLines, runtimeError, useRuntime } from '../../helpers/runtime.js';
@@ -178,11 +178,19 @@ test('hooks: createRuntime and poststop run with the state on stdin', async (t) 
   const stopped = JSON.parse(await readFile(join(b.dir, 'poststop.json'), 'utf8')) as State;
   t.like(stopped, { id, status: 'stopped' });
 
-  b.config.hooks = { createRuntime: [{ path: '/bin/false' }] };
+  // A failing create hook fails create, and the lifecycle goes on to delete: poststop runs.
+  const afterFailure = join(b.dir, 'poststop-after-failure.json');
+  b.config.hooks = { createRuntime: [{ path: '/bin/false' }], poststop: [{ path: hook, args: ['hook.sh', afterFailure] }] };
   await b.save();
   const failing = rt.run(['create', '--bundle', b.dir, id]);
   t.is(failing.status, 1);
   t.regex(runtimeError(failing.stderr)?.msg ?? '', /hook createRuntime\[0\] \/bin\/false: exited with status 1/);
+  t.like(JSON.parse(await readFile(afterFailure, 'utf8')) as State, { id, status: 'stopped' });
+  t.deepEqual(leftovers(id), []);
+  await rm(afterFailure);
+  const failingRun = rt.run(['run', '--bundle', b.dir, id]);
+  t.is(failingRun.status, 1);
+  t.like(JSON.parse(await readFile(afterFailure, 'utf8')) as State, { id, status: 'stopped' }, 'run in the foreground too');
   t.deepEqual(leftovers(id), []);
 });
 
