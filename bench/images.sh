@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Images: import + unpack of an image archive against `umoci unpack`; container start on
+# Images: import + unpack of an image archive against `umoci unpack`; pull from a loopback
+# docker-registry against `skopeo copy`; container start on
 # unpacked overlay layers against a plain directory; disk used by two images sharing a base
 # against the sum of each alone. Method in bench/README.md; the body is bench/images.ts.
 #   sudo bash bench/images.sh        (after npm ci and make -C native)
@@ -10,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 node="$root/node_modules/.bin/node"
 [ "$(id -u)" = 0 ] || { echo "run as root: sudo bash bench/images.sh" >&2; exit 1; }
 missing=()
-for need in umoci:umoci tar:tar du:coreutils; do
+for need in umoci:umoci skopeo:skopeo docker-registry:docker-registry tar:tar du:coreutils; do
   command -v "${need%%:*}" >/dev/null || missing+=("${need##*:}")
 done
 [ -x /bin/busybox ] || missing+=(busybox-static)

@@ -10,7 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { busyboxLayer, buildImage, exportOciArchive, ImageStore, importArchive } from '../server/images/index.js';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { freePort } from '../server/core/index.js';
+import { busyboxLayer, buildImage, exportOciArchive, ImageStore, importArchive, pullImage, pushImage } from '../server/images/index.js';
 import { defaultSpec, writeBundle } from '../server/runtime/index.js';
 
 const work = process.argv[2] ?? '';
@@ -90,6 +93,34 @@ for (let i = 0; i < runs; i++) {
 row('berth: import archive + unpack layers', `${median(importTimes).toFixed(2)} s`);
 row('berth: unpack layers from the store', `${median(unpackTimes).toFixed(2)} s`, `x umoci ${(median(unpackTimes) / median(umociTimes)).toFixed(2)}`);
 row('umoci unpack (OCI layout dir -> bundle rootfs)', `${median(umociTimes).toFixed(2)} s`);
+
+// ---- pull from a loopback docker-registry vs skopeo copy of the same image
+const port = await freePort();
+await writeFile(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+const registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
+try {
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const remote = `127.0.0.1:${port}/bench/one:latest`;
+  await pushImage(src, 'bench/one', remote);
+  const pullTimes: number[] = [];
+  const skopeoTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const dir = join(work, `pull-${i}`);
+    pullTimes.push(await timed(async () => void (await pullImage(await ImageStore.open(dir), remote))));
+    await rm(dir, { recursive: true });
+    skopeoTimes.push(await timed(async () => void sh('skopeo', ['--insecure-policy', 'copy', '-q', '--src-tls-verify=false', `docker://${remote}`, `oci:${dir}:x`])));
+    await rm(dir, { recursive: true });
+  }
+  console.log('');
+  row('berth: pull from a loopback registry (blobs only)', `${median(pullTimes).toFixed(2)} s`, `x skopeo ${(median(pullTimes) / median(skopeoTimes)).toFixed(2)}`);
+  row('skopeo copy docker://… oci:DIR (the same image)', `${median(skopeoTimes).toFixed(2)} s`);
+} finally {
+  registry.kill('SIGTERM');
+}
 
 // ---- container start: overlay layers vs a plain directory
 const layers = await src.unpackImage(one);
