@@ -104,6 +104,15 @@ function isErrno(e: unknown, ...codes: string[]): boolean {
   return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
 }
 
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** ENOSPC and EDQUOT become E_IMAGE_DISK_FULL; other errors pass through. */
 export function diskError(e: unknown, what: string): unknown {
   if (isErrno(e, 'ENOSPC', 'EDQUOT')) {
@@ -430,6 +439,8 @@ export class ImageStore {
     }
     await this.writeBlob(manifestBytes, { what: 'manifest' });
     const canonical = tags.map((t) => this.canonicalTag(t));
+    // The renames into blobs/ reach the disk before a tag can name them.
+    if (canonical.length > 0) await syncDir(join(this.root, 'blobs', 'sha256'));
     await this.serial(async () => {
       for (const tag of canonical) this.setTag(tag, { mediaType, digest: manifestDigest, size: manifestBytes.length });
       if (canonical.length > 0) await this.saveIndex();
