@@ -31,19 +31,29 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/berth-bench-network.XXXXXX)
 chmod 711 "$work"
 state="$work/state"
+# Time a copy: a rebuild of native/ in the middle of a run would otherwise break it.
+cp "$berth" "$work/berth-runtime"
+berth="$work/berth-runtime"
 net="bb$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 naive_net="bn${net#bb}"
 b() { "$berth" --root "$state" "$@"; }
 
 cleanup() {
-  local c
-  for c in $(ls "$state" 2>/dev/null); do b delete --force "$c" >/dev/null 2>&1 || true; done
+  local c failed=0
+  for c in $(ls "$state" 2>/dev/null); do b delete --force "$c" >/dev/null 2>&1 || failed=1; done
+  if [ "$failed" = 1 ]; then
+    # Never drop the state of containers that still run: it is how to remove them.
+    echo "some containers could not be deleted: kept $work; remove them with: $berth --root $state delete --force ID," >&2
+    echo "then: $berth --root $state network rm --force $net; ip link del $naive_net; nft delete table bridge naive_$naive_net" >&2
+    return
+  fi
   b network rm --force "$net" >/dev/null 2>&1 || true
   ip link del "$naive_net" >/dev/null 2>&1 || true
   nft delete table bridge "naive_$naive_net" >/dev/null 2>&1 || true
   if [ "${KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # ---- bundles: busybox sleep, with the namespaces each row needs
 mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/dev" "$work/rootfs/tmp" "$work/rootfs/etc"

@@ -607,7 +607,12 @@ drop_lease (const char *dir, const char *name, const struct lease *l, berth_erro
         elem_publish (&e, BERTH_NFT_DESTROY, l->addr, &ports[i]);
     }
   if (apply_elems (name, &e, err) < 0)
-    return -1;
+    {
+      /* The tables are gone (removed by hand): nothing of the lease is left in them.  */
+      if ((*err)->status != ENOENT)
+        return -1;
+      berth_error_release (err);
+    }
   addr_str (l->addr, a, sizeof (a));
   path = xasprintf ("%s/leases/%s", dir, a);
   if (unlink (path) < 0 && errno != ENOENT)

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -38,7 +38,10 @@ export async function useNetwork(t: ExecutionContext, rt: Runtime, args: string[
   const r = rt.run(['network', 'create', ...args, name]);
   if (r.status !== 0) throw new Error(`network create ${name} failed: ${r.stderr}`);
   t.teardown(() => {
-    rt.run(['network', 'rm', '--force', name]);
+    // Whatever the test did: remove it, and say so loudly when that fails (a leak).
+    for (const id of existsSync(rt.root) ? readdirSync(rt.root).filter((d) => !d.startsWith('.')) : []) rt.run(['delete', '--force', id]);
+    const rm = rt.run(['network', 'rm', '--force', name]);
+    if (rm.status !== 0 && !/does not exist/.test(rm.stderr)) throw new Error(`network rm --force ${name} failed: ${rm.stderr}`);
   });
   return inspectNetwork(rt, name);
 }
