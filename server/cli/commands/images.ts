@@ -62,21 +62,47 @@ function q(ref: string): string {
   return `ref=${encodeURIComponent(ref)}`;
 }
 
-/** Docker's per-layer lines: one line each time a blob changes state. */
-function progressPrinter(): (e: ProgressEvent) => void {
+const progressWords: Record<ProgressEvent['status'], string> = {
+  exists: 'Already exists',
+  downloading: 'Downloading',
+  downloaded: 'Download complete',
+  uploading: 'Pushing',
+  pushed: 'Pushed',
+};
+
+/** One blob's line, as Docker words it: `0123456789ab: Downloading  1.2MB/3.4MB`. */
+export function progressLine(e: ProgressEvent): string {
+  const moving = e.status === 'downloading' || e.status === 'uploading';
+  const amount = moving ? `  ${humanSize(e.current)}/${humanSize(e.total)}` : '';
+  return `${short(e.digest)}: ${progressWords[e.status]}${e.kind === 'config' ? ' (config)' : ''}${amount}`;
+}
+
+/**
+ * Docker's per-layer progress. On a terminal, one line per blob, redrawn in place as bytes
+ * move; otherwise one line each time a blob changes state (logs stay readable).
+ */
+function progressPrinter(out: NodeJS.WriteStream = process.stdout): (e: ProgressEvent) => void {
+  if (out.isTTY) {
+    const order: string[] = [];
+    const lines = new Map<string, string>();
+    return (e) => {
+      if (!lines.has(e.digest)) {
+        order.push(e.digest);
+        lines.set(e.digest, progressLine(e));
+        out.write(`${progressLine(e)}\n`);
+        return;
+      }
+      lines.set(e.digest, progressLine(e));
+      const up = order.length - order.indexOf(e.digest);
+      out.write(`\x1b[${up}A\r\x1b[2K${progressLine(e)}\x1b[${up}B\r`);
+    };
+  }
   const last = new Map<string, string>();
-  const words: Record<ProgressEvent['status'], string> = {
-    exists: 'Already exists',
-    downloading: 'Downloading',
-    downloaded: 'Download complete',
-    uploading: 'Pushing',
-    pushed: 'Pushed',
-  };
   return (e) => {
     if (last.get(e.digest) === e.status) return;
     last.set(e.digest, e.status);
-    const size = e.status === 'downloading' || e.status === 'uploading' ? ` (${humanSize(e.total)})` : '';
-    process.stdout.write(`${short(e.digest)}: ${words[e.status]}${e.kind === 'config' ? ' (config)' : ''}${size}\n`);
+    const moving = e.status === 'downloading' || e.status === 'uploading';
+    out.write(`${short(e.digest)}: ${progressWords[e.status]}${e.kind === 'config' ? ' (config)' : ''}${moving ? ` (${humanSize(e.total)})` : ''}\n`);
   };
 }
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { humanSize, renderImages } from '../../../server/cli/commands/images.js';
+import { humanSize, progressLine, renderImages } from '../../../server/cli/commands/images.js';
 import { parseChallenge } from '../../../server/images/index.js';
 
 test('sizes as Docker prints them', (t) => {
@@ -26,4 +26,11 @@ test('registry challenges parse (Basic, Bearer with quoted, escaped and bare val
     params: { realm: 'http://127.0.0.1:1/token', service: 'reg', scope: 'repository:a/b:pull,push' },
   });
   t.deepEqual(parseChallenge('Bearer realm=x, error="in\\"valid"')?.params, { realm: 'x', error: 'in"valid' });
+});
+
+test('a progress line, as Docker words it', (t) => {
+  const digest = `sha256:${'c'.repeat(64)}`;
+  t.is(progressLine({ digest, kind: 'layer', status: 'downloading', current: 1_200_000, total: 3_400_000 }), 'cccccccccccc: Downloading  1.20MB/3.40MB');
+  t.is(progressLine({ digest, kind: 'config', status: 'exists', current: 10, total: 10 }), 'cccccccccccc: Already exists (config)');
+  t.is(progressLine({ digest, kind: 'layer', status: 'pushed', current: 5, total: 5 }), 'cccccccccccc: Pushed');
 });
