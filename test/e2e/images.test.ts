@@ -4,8 +4,9 @@
  * export read by skopeo, remove, prune, import; errors as the CLI renders them.
  */
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { runCli, startTestDaemon } from '../helpers/start-daemon.js';
+import { cliPath, runCli, startTestDaemon } from '../helpers/start-daemon.js';
 import { skopeo } from '../helpers/skopeo.js';
 import { startRegistry } from '../helpers/start-registry.js';
 import { sha256 } from '../../server/images/index.js';
@@ -61,4 +62,47 @@ test('images through the CLI: base, inspect, history, tag, push, export, rm, pru
   const bad = await runCli(['image:pull', 'Bad/Name'], d.env);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /image reference "Bad\/Name" is not valid/);
+});
+
+/** The built CLI with bytes on stdin; stdout as bytes. */
+function cliWithInput(args: string[], env: NodeJS.ProcessEnv, input: Buffer | string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+    child.stdin.end(input);
+  });
+}
+
+test('registry credentials come from stdin, never argv; archives stream through stdin and stdout', async (t) => {
+  const d = await startTestDaemon(t);
+  const reg = await startRegistry(t, { users: { carol: 'pa ss' } });
+  t.is((await runCli(['image:base', 'busybox'], d.env)).code, 0);
+  const remote = `${reg.host}/carol/busybox:1`;
+  t.is((await runCli(['image:tag', 'busybox', remote], d.env)).code, 0);
+
+  const denied = await runCli(['image:push', remote], d.env);
+  t.is(denied.code, 1);
+  t.regex(denied.stderr, /asks for a user name and password/);
+  const noStdin = await runCli(['image:push', remote, '-u', 'carol'], d.env);
+  t.is(noStdin.code, 1);
+  t.regex(noStdin.stderr, /--username needs --password-stdin/);
+  const pushed = await cliWithInput(['image:push', remote, '-u', 'carol', '--password-stdin'], d.env, 'pa ss\n');
+  t.is(pushed.code, 0, pushed.stderr);
+  t.regex(pushed.stdout.toString(), /2 blobs pushed/);
+
+  const exported = await cliWithInput(['image:export', 'busybox', '-o', '-'], d.env, '');
+  t.is(exported.code, 0, exported.stderr);
+  t.true(exported.stdout.length > 1_000_000);
+  t.is((await runCli(['image:rm', 'busybox', remote], d.env)).code, 0);
+  const imported = await cliWithInput(['image:import', '-', '--tag', 'again:1'], d.env, exported.stdout);
+  t.is(imported.code, 0, imported.stderr);
+  t.regex(imported.stdout.toString(), /^Loaded image: again:1, busybox:latest$/m);
+  const pulled = await cliWithInput(['image:pull', remote, '-u', 'carol', '--password-stdin'], d.env, 'pa ss');
+  t.is(pulled.code, 0, pulled.stderr);
+  t.regex(pulled.stdout.toString(), /: Already exists\n/);
 });
