@@ -126,17 +126,20 @@ veth_name (uint32_t addr, char buf[16])
 
 /* ---- groups and links (callers hold the network lock).  */
 
-/* The number of a group (its nft mark), allocated on first use; numbers start at 1 so
-   that an unmarked packet (mark 0) matches no group.  */
+/* A container without a group of its own is a group alone, numbered after its address
+   (unique in the network, and above every allocated number): no file to keep.  */
+#define OWN_GROUP(addr) (0x80000000u | ((addr) & 0x7fffffffu))
+
+/* The number of a group (its nft mark), allocated on first use from the counter
+   <dir>/next-group, so allocation costs the same however many groups exist; numbers start
+   at 1 so that an unmarked packet (mark 0) matches no group.  */
 static int
 group_id (const char *dir, const char *group, uint32_t *id, berth_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/groups/%s", dir, group);
-  cleanup_free char *gdir = xasprintf ("%s/groups", dir);
-  cleanup_free char *text = NULL;
-  cleanup_dir DIR *d = NULL;
-  struct dirent *de;
-  uint32_t max = 0;
+  cleanup_free char *counter = xasprintf ("%s/next-group", dir);
+  cleanup_free char *text = NULL, *next = NULL;
+  berth_error_t ignored = NULL;
   char buf[16];
   int len;
 
@@ -148,25 +151,15 @@ group_id (const char *dir, const char *group, uint32_t *id, berth_error_t *err)
   if ((*err)->status != ENOENT)
     return -1;
   berth_error_release (err);
-  d = opendir (gdir);
-  if (d == NULL)
-    return berth_make_error_op (err, errno, "opendir", "opendir %s", gdir);
-  while ((de = readdir (d)))
-    {
-      cleanup_free char *p = NULL, *t = NULL;
-      berth_error_t ignored = NULL;
-      if (de->d_name[0] == '.')
-        continue;
-      p = xasprintf ("%s/%s", gdir, de->d_name);
-      if (berth_read_file (p, &t, NULL, &ignored) < 0)
-        {
-          berth_error_release (&ignored);
-          continue;
-        }
-      if ((uint32_t) strtoul (t, NULL, 10) > max)
-        max = (uint32_t) strtoul (t, NULL, 10);
-    }
-  *id = max + 1;
+  *id = 1;
+  if (berth_read_file (counter, &next, NULL, &ignored) == 0)
+    *id = (uint32_t) strtoul (next, NULL, 10);
+  berth_error_release (&ignored);
+  if (*id == 0)
+    *id = 1;
+  len = snprintf (buf, sizeof (buf), "%u\n", *id + 1);
+  if (berth_write_file_replace (counter, buf, (size_t) len, 0600, err) < 0)
+    return -1;
   len = snprintf (buf, sizeof (buf), "%u\n", *id);
   return berth_write_file_replace (path, buf, (size_t) len, 0600, err);
 }
@@ -291,7 +284,7 @@ apply_elems (const char *name, struct elems *e, berth_error_t *err)
    every linked group.  */
 static int
 container_elems (const char *dir, struct elems *e, enum berth_nft_op op, uint32_t addr, const char *group,
-                 berth_error_t *err)
+                 const char *id, berth_error_t *err)
 {
   char **linked = linked_groups (dir, group);
   char port[16] = { 0 };
@@ -308,7 +301,9 @@ container_elems (const char *dir, struct elems *e, enum berth_nft_op op, uint32_
     elem_add (e, op, NFPROTO_BRIDGE, "src", key, sizeof (key), NULL, 0);
   }
 
-  if (group_id (dir, group, &gid, err) < 0)
+  if (strcmp (group, id) == 0)
+    gid = OWN_GROUP (addr);
+  else if (group_id (dir, group, &gid, err) < 0)
     {
       free_strv (linked);
       return -1;
@@ -595,7 +590,7 @@ drop_lease (const char *dir, const char *name, const struct lease *l, berth_erro
   veth_name (l->addr, veth);
   if (berth_nl_open (&nl, NETLINK_ROUTE, err) < 0 || berth_nl_link_del (&nl, veth, true, err) < 0)
     return -1;
-  if (container_elems (dir, &e, BERTH_NFT_DESTROY, l->addr, l->group, err) < 0)
+  if (container_elems (dir, &e, BERTH_NFT_DESTROY, l->addr, l->group, l->id, err) < 0)
     return -1;
   if (l->publish && *l->publish)
     {
@@ -997,7 +992,7 @@ lease_address (const char *dir, const char *id, const char *group, const char *p
   berth_error_release (&ignored);
   if (berth_net_pick_address (info->net, info->prefix, hint, lease_used, &u, addr, err) < 0)
     return -1;
-  if (group_id (dir, group, &gid, err) < 0)
+  if (strcmp (group, id) != 0 && group_id (dir, group, &gid, err) < 0)
     return -1;
   addr_str (*addr, a, sizeof (a));
   path = xasprintf ("%s/%s", ldir, a);
@@ -1011,21 +1006,33 @@ lease_address (const char *dir, const char *id, const char *group, const char *p
       unlink (path);
       return berth_make_error_op (err, e, "write", "write lease %s", path);
     }
+  /* The hint is only read under the lock: overwritten in place.  */
   addr_str (*addr + 1, buf, sizeof (buf));
   len = (int) strlen (buf);
-  if (berth_write_file_replace (hint_path, buf, (size_t) len, 0600, err) < 0)
-    {
-      unlink (path);
-      return -1;
-    }
+  {
+    cleanup_close int hfd = open (hint_path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+    if (hfd < 0 || berth_write_all (hfd, buf, (size_t) len) < 0)
+      {
+        int e = errno;
+        unlink (path);
+        return berth_make_error_op (err, e, "write", "write %s", hint_path);
+      }
+  }
   return 0;
 }
 
+/* A new file in the container's new state directory: nothing to replace, no rename.  */
 static int
 write_state_file (const char *dir, const char *name, const char *text, berth_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/%s", dir, name);
-  return berth_write_file_replace (path, text, strlen (text), 0644, err);
+  cleanup_close int fd = open (path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+
+  if (fd < 0)
+    return berth_make_error_op (err, errno, "open", "create %s", path);
+  if (berth_write_all (fd, text, strlen (text)) < 0)
+    return berth_make_error_op (err, errno, "write", "write %s", path);
+  return 0;
 }
 
 int
@@ -1128,6 +1135,8 @@ berth_net_attach (const char *state_dir, pid_t pid, berth_error_t *err)
   int bridge = 0, eth0 = 0, ret = -1;
   bool found;
 
+  const char *id = strrchr (state_dir, '/') ? strrchr (state_dir, '/') + 1 : state_dir;
+
   if (load_attachment (state_dir, &at, &found, err) < 0)
     return -1;
   if (! found)
@@ -1145,8 +1154,9 @@ berth_net_attach (const char *state_dir, pid_t pid, berth_error_t *err)
       berth_make_error_op (err, errno, "open", "open %s", ns_path);
       goto out;
     }
-  if (berth_nl_open (&host, NETLINK_ROUTE, err) < 0 || berth_nl_link_index (&host, at.network, &bridge, err) < 0)
+  if (berth_nl_open (&host, NETLINK_ROUTE, err) < 0)
     goto out;
+  bridge = (int) if_nametoindex (at.network); /* an ioctl: cheaper than a GETLINK and its stats */
   if (bridge == 0)
     {
       berth_make_error_op (err, ENODEV, "network",
@@ -1166,7 +1176,8 @@ berth_net_attach (const char *state_dir, pid_t pid, berth_error_t *err)
     elem_publish (&e, BERTH_NFT_ADD, at.addr, &ports[i]);
   /* Under the lock, so a link or unlink in between cannot be missed.  */
   lock = lock_network (dir, err);
-  if (lock < 0 || container_elems (dir, &e, BERTH_NFT_ADD, at.addr, at.group, err) < 0 || apply_elems (at.network, &e, err) < 0)
+  if (lock < 0 || container_elems (dir, &e, BERTH_NFT_ADD, at.addr, at.group, id, err) < 0
+      || apply_elems (at.network, &e, err) < 0)
     goto fail_veth;
   ret = 0;
   goto out;
