@@ -90,7 +90,7 @@ async function bootGuest(t: import('ava').ExecutionContext): Promise<Map<string,
   return lines;
 }
 
-test('on a pure cgroup v2 kernel: memory.max kills and is reported, pids.max, cpu.max, the device program, and an unmappable root refused', async (t) => {
+test('on a pure cgroup v2 kernel: memory.max kills and is reported, pids.max, cpu.max, the device program, an unmappable root refused; then hybrid with pids and cpu moved to cgroup2', async (t) => {
   const g = await bootGuest(t);
   const line = (k: string): string => g.get(k) ?? '';
   for (const [k, v] of g) t.log(`${k}: ${v}`);
@@ -125,7 +125,19 @@ test('on a pure cgroup v2 kernel: memory.max kills and is reported, pids.max, cp
   t.true(cpu <= 0.25 * (wall + 1) + 0.1, `used ${cpu} s`);
   t.true(cpu >= 0.25 * 2 - 0.2, `used ${cpu} s: the hog did not get its share`);
 
+  // linux.resources.unified.
+  t.is(line('unified-ok').trim(), '77', 'the container sees its own cgroup2 pids.max');
+  t.regex(line('unified-bad'), /set linux\.resources\.unified\["nosuch\.max"\] to 1: open \/sys\/fs\/cgroup\/berth\/unibad\/nosuch\.max/);
+
   // A user namespace whose root cannot be idmapped (tmpfs before Linux 6.3): a clear error.
   t.regex(line('userns'), /does not support idmapped mounts/);
   t.is(line('leftovers'), 'cgroups= state=', 'nothing is left in the guest');
+
+  // A hybrid host with pids and cpu moved to cgroup2: one container uses both hierarchies.
+  t.regex(line('hybrid-layout'), /^cpu:0 memory:[1-9]\d* pids:0 unified=.*\bcpu\b.*\bpids\b/, 'memory on v1, pids and cpu on cgroup2 (hierarchy 0 in /proc/cgroups)');
+  t.is(line('hybrid-files'), 'pids.max=15 cpu.max=30000 100000 memory.limit_in_bytes=67108864');
+  const hybrid = JSON.parse(line('hybrid-stats') || '{}') as { memory?: { limit: number }; pids?: { current: number; limit: number } };
+  t.deepEqual(hybrid.pids, { current: 15, limit: 15 }, 'pids read from cgroup2');
+  t.is(hybrid.memory?.limit, 67108864, 'memory read from v1');
+  t.is(line('hybrid-leftovers'), 'unified= memory=');
 });

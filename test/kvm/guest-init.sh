@@ -96,11 +96,43 @@ wait_stopped spin
 say spin-stats "wall=$(( $(date +%s) - t0 )) $($rt stats spin)"
 $rt delete spin
 
-# 6. A user namespace on a root whose filesystem (tmpfs on 6.1) cannot be idmapped: refused
+# 6. linux.resources.unified: files written as given; one that does not exist refused by name.
+d=$(bundle uni '["/bin/cat","/sys/fs/cgroup/pids.max"]' '{"unified":{"pids.max":"77"}}')
+say unified-ok "$($rt run --bundle "$d" uni 2>&1 | tr '\n' ' ')"
+d=$(bundle unibad '["/probe","exit","0"]' '{"unified":{"nosuch.max":"1"}}')
+say unified-bad "$($rt run --bundle "$d" unibad 2>&1 | tr '\n' ' ')"
+
+# 7. A user namespace on a root whose filesystem (tmpfs on 6.1) cannot be idmapped: refused
 #    by name, nothing left.
 d=$(bundle userns '["/probe","exit","0"]' '{}' '{"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],"gidMappings":[{"containerID":0,"hostID":100000,"size":65536}],"userns":true}')
 say userns "$($rt run --bundle "$d" userns 2>&1 | tr '\n' ' ')"
 
 say leftovers "cgroups=$(ls /sys/fs/cgroup/berth 2>/dev/null | tr '\n' ,) state=$(ls /run/berth 2>/dev/null | grep -v '^\.' | tr '\n' ,)"
+
+# ---- Phase 2: a hybrid host whose pids and cpu controllers were moved to cgroup2, as the
+# development machines can be made: v1 hierarchies for memory, cpuacct, devices and
+# freezer under a tmpfs, cgroup2 at unified/ with +pids +cpu.  One container then uses
+# both: memory on v1, pids and cpu on v2.
+rmdir /sys/fs/cgroup/berth 2>/dev/null
+echo "-memory -pids -cpu -cpuset" > /sys/fs/cgroup/cgroup.subtree_control
+umount /sys/fs/cgroup
+mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+for c in memory cpuacct devices freezer; do
+  mkdir /sys/fs/cgroup/$c
+  mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || say hybrid-setup "mount $c failed"
+done
+mkdir /sys/fs/cgroup/unified
+mount -t cgroup2 none /sys/fs/cgroup/unified
+echo "+pids +cpu" > /sys/fs/cgroup/unified/cgroup.subtree_control
+say hybrid-layout "$(grep -E '^(memory|pids|cpu)\s' /proc/cgroups | awk '{printf "%s:%s ", $1, $2}')unified=$(cat /sys/fs/cgroup/unified/cgroup.subtree_control)"
+
+d=$(bundle hyb '["/probe","forkbomb","500","60"]' '{"pids":{"limit":15},"cpu":{"quota":30000,"period":100000},"memory":{"limit":67108864}}')
+$rt run -d --bundle "$d" hyb 2>&1 | sed 's/^/BERTH-GUEST hybrid-run /'
+i=0
+while [ $i -lt 300 ] && [ "$(cat /sys/fs/cgroup/unified/berth/hyb/pids.current 2>/dev/null)" != 15 ]; do sleep 0.1; i=$((i+1)); done
+say hybrid-files "pids.max=$(cat /sys/fs/cgroup/unified/berth/hyb/pids.max) cpu.max=$(cat /sys/fs/cgroup/unified/berth/hyb/cpu.max) memory.limit_in_bytes=$(cat /sys/fs/cgroup/memory/berth/hyb/memory.limit_in_bytes)"
+say hybrid-stats "$($rt stats hyb)"
+$rt delete --force hyb
+say hybrid-leftovers "unified=$(ls -d /sys/fs/cgroup/unified/berth/* 2>/dev/null | tr '\n' ,) memory=$(ls -d /sys/fs/cgroup/memory/berth/*/ 2>/dev/null | tr '\n' ,)"
 say done
 poweroff -f
