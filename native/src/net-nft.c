@@ -121,66 +121,82 @@ berth_net_nft_delete (const char *name, berth_error_t *err)
 /* ---- ip_forward.  */
 
 static int
-read_forward (char *v, berth_error_t *err)
+read_forward (const char *sysctl, char *v, berth_error_t *err)
 {
   cleanup_free char *data = NULL;
-  if (berth_read_file ("/proc/sys/net/ipv4/ip_forward", &data, NULL, err) < 0)
+  if (berth_read_file (sysctl, &data, NULL, err) < 0)
     return -1;
   *v = data[0] == '1' ? '1' : '0';
   return 0;
 }
 
 static int
-write_forward (char v, berth_error_t *err)
+write_forward (const char *sysctl, char v, berth_error_t *err)
 {
-  cleanup_close int fd = open ("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+  cleanup_close int fd = open (sysctl, O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write (fd, &v, 1) != 1)
-    return berth_make_error_op (err, errno, "sysctl", "write %c to /proc/sys/net/ipv4/ip_forward", v);
+    return berth_make_error_op (err, errno, "sysctl", "write %c to %s", v, sysctl);
   return 0;
 }
 
 int
-berth_net_forward_hold (const char *name, berth_error_t *err)
+berth_net_forward_hold_at (const char *run_dir, const char *sysctl, const char *name, berth_error_t *err)
 {
-  cleanup_free char *mark = xasprintf (NET_RUN_DIR "/forward/%s", name);
+  cleanup_free char *dir = xasprintf ("%s/forward", run_dir);
+  cleanup_free char *mark = xasprintf ("%s/forward/%s", run_dir, name);
+  cleanup_free char *orig = xasprintf ("%s/ip_forward.orig", run_dir);
   cleanup_close int fd = -1;
   char v;
 
-  if (berth_mkdir_p (NET_RUN_DIR "/forward", 0700, err) < 0)
+  if (berth_mkdir_p (dir, 0700, err) < 0)
     return -1;
-  if (access (NET_RUN_DIR "/ip_forward.orig", F_OK) < 0)
+  /* The first holder remembers the value to put back.  */
+  if (access (orig, F_OK) < 0)
     {
-      if (read_forward (&v, err) < 0 || berth_write_file_replace (NET_RUN_DIR "/ip_forward.orig", &v, 1, 0600, err) < 0)
+      if (read_forward (sysctl, &v, err) < 0 || berth_write_file_replace (orig, &v, 1, 0600, err) < 0)
         return -1;
     }
   fd = open (mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     return berth_make_error_op (err, errno, "open", "create %s", mark);
-  return write_forward ('1', err);
+  return write_forward (sysctl, '1', err);
 }
 
 int
-berth_net_forward_release (const char *name, berth_error_t *err)
+berth_net_forward_release_at (const char *run_dir, const char *sysctl, const char *name, berth_error_t *err)
 {
-  cleanup_free char *mark = xasprintf (NET_RUN_DIR "/forward/%s", name);
+  cleanup_free char *dir = xasprintf ("%s/forward", run_dir);
+  cleanup_free char *mark = xasprintf ("%s/forward/%s", run_dir, name);
+  cleanup_free char *orig_path = xasprintf ("%s/ip_forward.orig", run_dir);
   cleanup_free char *orig = NULL;
   cleanup_dir DIR *d = NULL;
   struct dirent *de;
 
   if (unlink (mark) < 0 && errno != ENOENT)
     return berth_make_error_op (err, errno, "unlink", "unlink %s", mark);
-  d = opendir (NET_RUN_DIR "/forward");
+  d = opendir (dir);
   while (d && (de = readdir (d)))
     if (de->d_name[0] != '.')
       return 0; /* another NAT network still needs it */
-  if (access (NET_RUN_DIR "/ip_forward.orig", F_OK) < 0)
+  if (access (orig_path, F_OK) < 0)
     return 0;
-  if (berth_read_file (NET_RUN_DIR "/ip_forward.orig", &orig, NULL, err) < 0
-      || write_forward (orig[0] == '1' ? '1' : '0', err) < 0)
+  if (berth_read_file (orig_path, &orig, NULL, err) < 0 || write_forward (sysctl, orig[0] == '1' ? '1' : '0', err) < 0)
     return -1;
-  if (unlink (NET_RUN_DIR "/ip_forward.orig") < 0)
-    return berth_make_error_op (err, errno, "unlink", "unlink " NET_RUN_DIR "/ip_forward.orig");
+  if (unlink (orig_path) < 0)
+    return berth_make_error_op (err, errno, "unlink", "unlink %s", orig_path);
   return 0;
+}
+
+int
+berth_net_forward_hold (const char *name, berth_error_t *err)
+{
+  return berth_net_forward_hold_at (NET_RUN_DIR, "/proc/sys/net/ipv4/ip_forward", name, err);
+}
+
+int
+berth_net_forward_release (const char *name, berth_error_t *err)
+{
+  return berth_net_forward_release_at (NET_RUN_DIR, "/proc/sys/net/ipv4/ip_forward", name, err);
 }
 
 int

@@ -134,6 +134,10 @@ int berth_net_nft_delete (const char *name, berth_error_t *err);
 int berth_net_forward_hold (const char *name, berth_error_t *err);
 int berth_net_forward_release (const char *name, berth_error_t *err);
 
+/* The same with the state directory and the sysctl file given (tests).  */
+int berth_net_forward_hold_at (const char *run_dir, const char *sysctl, const char *name, berth_error_t *err);
+int berth_net_forward_release_at (const char *run_dir, const char *sysctl, const char *name, berth_error_t *err);
+
 /* The host-wide lock around network create and remove (subnets, bridges and ip_forward
    are host-wide, whatever the runtime's root): a locked fd to close.  */
 int berth_net_host_lock (berth_error_t *err);

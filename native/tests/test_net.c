@@ -197,9 +197,57 @@ test_publish (void)
   return 0;
 }
 
+/* The first character of `path`, or 0.  */
+static char
+first_char (const char *path)
+{
+  cleanup_free char *data = NULL;
+  berth_error_t err = NULL;
+  if (berth_read_file (path, &data, NULL, &err) < 0)
+    {
+      berth_error_release (&err);
+      return 0;
+    }
+  return data[0];
+}
+
+static int
+test_ip_forward (void)
+{
+  char tmpl[] = "/tmp/berth-test-forward-XXXXXX";
+  char *dir = mkdtemp (tmpl);
+  cleanup_free char *sysctl = NULL, *orig = NULL, *run = NULL;
+  berth_error_t err = NULL;
+
+  TAP_CHECK (dir != NULL);
+  sysctl = xasprintf ("%s/ip_forward", dir);
+  run = xasprintf ("%s/run", dir);
+  orig = xasprintf ("%s/run/ip_forward.orig", dir);
+  TAP_CHECK (berth_write_file_replace (sysctl, "0\n", 2, 0600, &err) == 0);
+  /* Two NAT networks: on with the first, still on when one goes, back to 0 with the last.  */
+  TAP_CHECK (berth_net_forward_hold_at (run, sysctl, "a", &err) == 0);
+  TAP_CHECK (first_char (sysctl) == '1');
+  TAP_CHECK (berth_net_forward_hold_at (run, sysctl, "b", &err) == 0);
+  TAP_CHECK (berth_net_forward_release_at (run, sysctl, "a", &err) == 0);
+  TAP_CHECK (first_char (sysctl) == '1');
+  TAP_CHECK (berth_net_forward_release_at (run, sysctl, "b", &err) == 0);
+  TAP_CHECK (first_char (sysctl) == '0');
+  TAP_CHECK (access (orig, F_OK) < 0);
+  /* On before Berth: stays on after.  */
+  TAP_CHECK (berth_write_file_replace (sysctl, "1\n", 2, 0600, &err) == 0);
+  TAP_CHECK (berth_net_forward_hold_at (run, sysctl, "a", &err) == 0);
+  TAP_CHECK (berth_net_forward_release_at (run, sysctl, "a", &err) == 0);
+  TAP_CHECK (first_char (sysctl) == '1');
+  /* Releasing what was never held changes nothing.  */
+  TAP_CHECK (berth_net_forward_release_at (run, sysctl, "nope", &err) == 0);
+  TAP_CHECK (first_char (sysctl) == '1');
+  TAP_CHECK (berth_remove_tree (dir, &err) == 0);
+  return 0;
+}
+
 static const struct tap_test tests[] = {
   TAP_TEST (test_names),      TAP_TEST (test_cidr),         TAP_TEST (test_pick_address), TAP_TEST (test_lease_parse),
-  TAP_TEST (test_resolv_conf), TAP_TEST (test_hosts),       TAP_TEST (test_publish),
+  TAP_TEST (test_resolv_conf), TAP_TEST (test_hosts),       TAP_TEST (test_publish),     TAP_TEST (test_ip_forward),
 };
 
 int
