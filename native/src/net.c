@@ -1102,7 +1102,14 @@ berth_net_prepare (const char *root, const char *id, const char *state_dir, stru
     cleanup_free char *hosts_path = xasprintf ("%s/hosts", state_dir);
     cleanup_free char *resolv_path = xasprintf ("%s/resolv.conf", state_dir);
     cleanup_free char *hostname_path = xasprintf ("%s/hostname", state_dir);
-    if (write_state_file (state_dir, "network", record, err) < 0 || write_state_file (state_dir, "hosts", hosts, err) < 0
+    if (write_state_file (state_dir, "network", record, err) < 0)
+      {
+        /* Without the record, release cannot find the lease: drop it here.  */
+        cleanup_free char *lease = xasprintf ("%s/leases/%s", dir, a);
+        unlink (lease);
+        return -1;
+      }
+    if (write_state_file (state_dir, "hosts", hosts, err) < 0
         || write_state_file (state_dir, "resolv.conf", resolv, err) < 0
         || write_state_file (state_dir, "hostname", hn, err) < 0)
       {
