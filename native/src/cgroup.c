@@ -752,11 +752,12 @@ berth_cgroup_enter (const char *path, pid_t pid, const struct berth_cgroup_resou
       if (ret < 0)
         return ret;
     }
-  /* A delete may remove Berth's empty parent ("/berth") between our mkdirs: try again.  */
+  /* A delete may remove Berth's empty parent ("/berth") between our mkdirs (ENOENT), or
+     while we read its cpuset files (ENODEV: a removed cgroup's open files): try again.  */
   for (int attempt = 0;; attempt++)
     {
       ret = enter_once (mode, &hs, cpath, pid, res, err);
-      if (ret == 0 || attempt == 2 || (*err)->status != ENOENT)
+      if (ret == 0 || attempt == 4 || ((*err)->status != ENOENT && (*err)->status != ENODEV))
         return ret;
       berth_error_release (err);
     }
