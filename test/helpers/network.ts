@@ -36,7 +36,7 @@ export async function useNetwork(t: ExecutionContext, rt: Runtime, args: string[
   requireBinary('/usr/sbin/ip', 'iproute2');
   const name = uniqueBridge();
   const r = rt.run(['network', 'create', ...args, name]);
-  if (r.status !== 0) throw new Error(`network create ${name} failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`network create ${name} failed: ${r.error?.message ?? r.stderr}`);
   t.teardown(() => {
     // Whatever the test did: remove it, and say so loudly when that fails (a leak).
     for (const id of existsSync(rt.root) ? readdirSync(rt.root).filter((d) => !d.startsWith('.')) : []) rt.run(['delete', '--force', id]);
@@ -128,7 +128,7 @@ export async function makeNetBundle(t: ExecutionContext, rootfs: string, id: str
 export async function runOnNetwork(t: ExecutionContext, rt: Runtime, rootfs: string, id: string, o: NetContainerOptions): Promise<string> {
   const bundle = await makeNetBundle(t, rootfs, id, o);
   const r = rt.run(['run', '-d', '--bundle', bundle, id]);
-  if (r.status !== 0) throw new Error(`run -d ${id} failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`run -d ${id} failed: ${r.error?.message ?? r.stderr}`);
   const c = inspectNetwork(rt, o.network).containers.find((x) => x.id === id);
   if (!c) throw new Error(`${id} has no lease on ${o.network}`);
   return c.address;
