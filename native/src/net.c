@@ -1139,7 +1139,7 @@ berth_net_attach (const char *state_dir, pid_t pid, berth_error_t *err)
   struct in_addr addr, gw;
   size_t n_ports = 0, i;
   char veth[16];
-  int bridge = 0, eth0 = 0, ret = -1;
+  int bridge = 0, eth0 = 0, veth_index = 0, ret = -1;
   bool found;
 
   const char *id = strrchr (state_dir, '/') ? strrchr (state_dir, '/') + 1 : state_dir;
@@ -1173,7 +1173,16 @@ berth_net_attach (const char *state_dir, pid_t pid, berth_error_t *err)
     }
   if (berth_nl_veth_add (&host, veth, bridge, "eth0", ns, err) < 0)
     goto out;
+  veth_index = (int) if_nametoindex (veth);
+  if (veth_index == 0)
+    {
+      berth_make_error_op (err, errno, "if_nametoindex", "find veth %s", veth);
+      goto fail_veth;
+    }
+  if (berth_nl_link_no_ipv6_ll (&host, veth_index, err) < 0 || berth_nl_link_up (&host, veth_index, err) < 0)
+    goto fail_veth;
   if (berth_nl_open_in (&inner, NETLINK_ROUTE, ns, err) < 0 || berth_nl_link_index (&inner, "eth0", &eth0, err) < 0
+      || berth_nl_link_no_ipv6_ll (&inner, eth0, err) < 0
       || berth_nl_link_up (&inner, eth0, err) < 0 || berth_nl_addr_add (&inner, eth0, addr, info.prefix, err) < 0
       || berth_nl_route_default (&inner, eth0, gw, err) < 0)
     goto fail_veth;

@@ -310,7 +310,7 @@ berth_nl_veth_add (struct berth_nl *nl, const char *host, int master, const char
                    berth_error_t *err)
 {
   char buf[1024] __attribute__ ((aligned (NLMSG_ALIGNTO)));
-  struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+  struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
   /* The peer cannot be created up: veth_open fails with ENOTCONN until both ends exist.  */
   struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
   struct nlattr *info, *data, *p;
@@ -344,6 +344,31 @@ berth_nl_link_up (struct berth_nl *nl, int index, berth_error_t *err)
   msg_start (&m, buf, sizeof (buf), RTM_NEWLINK, 0, &ifi, sizeof (ifi));
   if (request (nl, &m, "set link up", err) < 0)
     return berth_error_wrap (err, "link %d", index);
+  return 0;
+}
+
+int
+berth_nl_link_no_ipv6_ll (struct berth_nl *nl, int index, berth_error_t *err)
+{
+  char buf[256] __attribute__ ((aligned (NLMSG_ALIGNTO)));
+  struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index };
+  struct nlattr *spec, *inet6;
+  uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
+  struct msg m;
+
+  msg_start (&m, buf, sizeof (buf), RTM_NEWLINK, 0, &ifi, sizeof (ifi));
+  spec = nest_start (&m, IFLA_AF_SPEC);
+  inet6 = nest_start (&m, AF_INET6);
+  attr_put (&m, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof (mode));
+  nest_end (&m, inet6);
+  nest_end (&m, spec);
+  if (request (nl, &m, "set addrgenmode none", err) < 0)
+    {
+      /* A kernel without IPv6 has no link-local address to generate either.  */
+      if ((*err)->status == EAFNOSUPPORT)
+        return berth_error_release (err);
+      return berth_error_wrap (err, "link %d", index);
+    }
   return 0;
 }
 

@@ -49,10 +49,15 @@ int berth_nl_link_index (struct berth_nl *nl, const char *name, int *index, bert
 /* Create a bridge named `name` (EEXIST is an error).  */
 int berth_nl_bridge_add (struct berth_nl *nl, const char *name, berth_error_t *err);
 
-/* Create a veth pair: `host` (enslaved to the bridge of index `master`, up) here, and its
-   peer `peer` (down: bring it up there) directly in the network namespace `peer_netns_fd`.  */
+/* Create a veth pair: `host` (enslaved to the bridge of index `master`) here, and its peer
+   `peer` directly in the network namespace `peer_netns_fd`; both down.  */
 int berth_nl_veth_add (struct berth_nl *nl, const char *host, int master, const char *peer, int peer_netns_fd,
                        berth_error_t *err);
+
+/* No IPv6 link-local address on a link (before it goes up): its neighbour discovery and
+   MLD would be flooded to every port of the bridge, a cost that grows with the number of
+   containers, for a protocol Berth's networks drop anyway.  */
+int berth_nl_link_no_ipv6_ll (struct berth_nl *nl, int index, berth_error_t *err);
 
 /* Bring a link up.  */
 int berth_nl_link_up (struct berth_nl *nl, int index, berth_error_t *err);
