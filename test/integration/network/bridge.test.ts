@@ -284,3 +284,23 @@ test.serial('bad input: a missing network is created on demand; no new netns, a 
   removeAndCheck(t, rt, net.name, net.subnet);
   t.is(rt.run(['network', 'inspect', net.name]).status, 1);
 });
+
+test.serial('a bundle with the network annotations still runs under crun and runc (which leave its network namespace empty)', async (t) => {
+  const rootfs = await makeNetRootfs(t);
+  for (const name of ['crun', 'runc'] as const) {
+    const rt = await useRuntime(t, name);
+    const id = containerId();
+    const bundle = await makeNetBundle(t, rootfs, id, {
+      network: 'berth0',
+      group: 'app',
+      args: ['/bin/ip', '-o', 'link'],
+      change: (c) => {
+        c.ociVersion = '1.0.2'; // crun 1.8.1 reads up to 1.1
+      },
+    });
+    const r = rt.run(['run', '--bundle', bundle, id]);
+    t.is(r.status, 0, `${name}: ${r.stderr}`);
+    t.regex(r.stdout, /\blo\b/, `${name}: lo`);
+    t.notRegex(r.stdout, /eth0/, `${name}: no eth0`);
+  }
+});
