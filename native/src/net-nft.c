@@ -3,6 +3,7 @@
  * libnftables, once per network) and the ip_forward sysctl.  Per-container changes are set
  * elements only (net.c, over netlink): no rule is added or removed per container.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
@@ -22,25 +23,67 @@ berth_net_table (const char *name)
   return xasprintf ("berth_%s", name);
 }
 
+/* libnftables and what it pulls in (libnftnl, libxtables, libjansson, libgmp) cost every
+   exec of berth-runtime about 4 ms of dynamic linking and each monitor its relocated
+   pages, while only network create and remove use it: it is loaded on first use.  */
+static struct
+{
+  __typeof__ (nft_ctx_new) *ctx_new;
+  __typeof__ (nft_ctx_free) *ctx_free;
+  __typeof__ (nft_ctx_buffer_output) *buffer_output;
+  __typeof__ (nft_ctx_buffer_error) *buffer_error;
+  __typeof__ (nft_ctx_get_error_buffer) *get_error_buffer;
+  __typeof__ (nft_run_cmd_from_buffer) *run_cmd_from_buffer;
+} nft;
+
+static int
+nft_load (berth_error_t *err)
+{
+  void *lib;
+
+  if (nft.run_cmd_from_buffer)
+    return 0;
+  lib = dlopen ("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL)
+    return berth_make_error_op (err, 0, "dlopen", "load libnftables.so.1 (apt-get install -y libnftables1): %s",
+                                dlerror ());
+  *(void **) &nft.ctx_new = dlsym (lib, "nft_ctx_new");
+  *(void **) &nft.ctx_free = dlsym (lib, "nft_ctx_free");
+  *(void **) &nft.buffer_output = dlsym (lib, "nft_ctx_buffer_output");
+  *(void **) &nft.buffer_error = dlsym (lib, "nft_ctx_buffer_error");
+  *(void **) &nft.get_error_buffer = dlsym (lib, "nft_ctx_get_error_buffer");
+  *(void **) &nft.run_cmd_from_buffer = dlsym (lib, "nft_run_cmd_from_buffer");
+  if (! nft.ctx_new || ! nft.ctx_free || ! nft.buffer_output || ! nft.buffer_error || ! nft.get_error_buffer
+      || ! nft.run_cmd_from_buffer)
+    {
+      nft.run_cmd_from_buffer = NULL;
+      return berth_make_error_op (err, 0, "dlsym", "libnftables.so.1 lacks a function berth-runtime needs");
+    }
+  return 0;
+}
+
 static int
 nft_run (const char *cmds, const char *what, berth_error_t *err)
 {
-  struct nft_ctx *ctx = nft_ctx_new (NFT_CTX_DEFAULT);
+  struct nft_ctx *ctx;
   int rc;
 
+  if (nft_load (err) < 0)
+    return berth_error_wrap (err, "%s", what);
+  ctx = nft.ctx_new (NFT_CTX_DEFAULT);
   if (ctx == NULL)
     return berth_make_error_op (err, ENOMEM, "nft", "%s: nft_ctx_new", what);
-  nft_ctx_buffer_output (ctx);
-  nft_ctx_buffer_error (ctx);
-  rc = nft_run_cmd_from_buffer (ctx, cmds);
+  nft.buffer_output (ctx);
+  nft.buffer_error (ctx);
+  rc = nft.run_cmd_from_buffer (ctx, cmds);
   if (rc != 0)
     {
-      const char *e = nft_ctx_get_error_buffer (ctx);
+      const char *e = nft.get_error_buffer (ctx);
       berth_make_error_op (err, 0, "nft", "%s: %s", what, e && *e ? e : "nft failed");
-      nft_ctx_free (ctx);
+      nft.ctx_free (ctx);
       return -1;
     }
-  nft_ctx_free (ctx);
+  nft.ctx_free (ctx);
   return 0;
 }
 
