@@ -16,7 +16,7 @@
  * blobs moved into the store and tags set. A member that fails a check stores nothing; what
  * was staged is removed whatever happens.
  */
-import './tar-compat.js';
+import { packEntry } from './tar-compat.js';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -387,25 +387,7 @@ export async function importLayoutDirectory(store: ImageStore, dir: string, opti
 
 async function addEntry(p: Pack, name: string, size: number, body: Readable | Buffer | undefined, type: 'file' | 'directory' = 'file'): Promise<void> {
   const header = { name, size: type === 'file' ? (Buffer.isBuffer(body) ? body.length : size) : 0, type, mode: type === 'file' ? 0o644 : 0o755, mtime: new Date(0), uid: 0, gid: 0 };
-  await new Promise<void>((resolve, reject) => {
-    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (body === undefined) {
-      p.entry(header, cb);
-    } else if (Buffer.isBuffer(body)) {
-      p.entry(header, body, cb);
-    } else {
-      const sink = p.entry(header, cb);
-      body.on('error', (e) => {
-        sink.destroy(e);
-        reject(e);
-      });
-      body.on('data', (c: Buffer) => {
-        if (!sink.write(c)) body.pause();
-      });
-      sink.on('drain', () => body.resume());
-      body.on('end', () => (sink as unknown as { end(): void }).end());
-    }
-  });
+  await packEntry(p, header, body);
 }
 
 async function runPack(out: Writable, fill: (p: Pack) => Promise<void>): Promise<void> {

@@ -66,12 +66,16 @@ async function writeParts(store: ImageStore, spec: NewImage, compression: Compre
     rootfs: { type: 'layers', diff_ids: diffIds },
     history,
   };
-  const configBytes = Buffer.from(JSON.stringify(config));
-  const configInfo = await store.writeBlob(configBytes, { what: 'image config', lease });
+  return manifestFor(store, config, layers, lease);
+}
+
+/** Store `config` as a blob; the bytes of the OCI manifest naming it and `layers`. */
+async function manifestFor(store: ImageStore, config: ImageConfig, layers: Descriptor[], lease: Lease): Promise<Buffer> {
+  const c = await store.writeBlob(Buffer.from(JSON.stringify(config)), { what: 'image config', lease });
   const manifest = {
     schemaVersion: 2,
     mediaType: mediaTypes.ociManifest,
-    config: { mediaType: mediaTypes.ociConfig, digest: configInfo.digest, size: configInfo.size },
+    config: { mediaType: mediaTypes.ociConfig, digest: c.digest, size: c.size },
     layers,
   };
   return Buffer.from(JSON.stringify(manifest));
@@ -106,15 +110,7 @@ export async function assembleImage(
     rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => l.diffId) },
     history: spec.layers.map((_, i) => ({ created, created_by: spec.history?.[i] ?? 'berth' })),
   };
-  const configBytes = Buffer.from(JSON.stringify(config));
-  const c = await store.writeBlob(configBytes, { what: 'image config', lease });
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: mediaTypes.ociManifest,
-    config: { mediaType: mediaTypes.ociConfig, digest: c.digest, size: c.size },
-    layers: spec.layers.map((l) => l.descriptor),
-  };
-  return store.addImage(Buffer.from(JSON.stringify(manifest)), spec.tags ?? []);
+  return store.addImage(await manifestFor(store, config, spec.layers.map((l) => l.descriptor), lease), spec.tags ?? []);
 }
 
 /** A new image: `base`'s layers plus `layer`, base's config with `config` and one more history entry. */
@@ -133,13 +129,5 @@ export async function assembleHistoryImage(
     rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, spec.layer.diffId] },
     history: [...(base.history ?? []), { created, ...spec.history }],
   };
-  const configBytes = Buffer.from(JSON.stringify(config));
-  const c = await store.writeBlob(configBytes, { what: 'image config', lease });
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: mediaTypes.ociManifest,
-    config: { mediaType: mediaTypes.ociConfig, digest: c.digest, size: c.size },
-    layers: [...spec.base.manifest.layers, spec.layer.descriptor],
-  };
-  return store.addImage(Buffer.from(JSON.stringify(manifest)), spec.tags ?? []);
+  return store.addImage(await manifestFor(store, config, [...spec.base.manifest.layers, spec.layer.descriptor], lease), spec.tags ?? []);
 }

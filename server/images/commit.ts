@@ -21,7 +21,7 @@ import { BerthError, run } from '../core/index.js';
 import { assembleHistoryImage, writeLayerStream } from './build.js';
 import type { Compression, ContainerConfig } from './schemas.js';
 import type { Image, ImageStore } from './store.js';
-import { xattrPaxValue } from './tar-compat.js';
+import { packEntry, xattrPaxValue } from './tar-compat.js';
 
 export interface ConfigChanges {
   Cmd?: string[];
@@ -120,31 +120,6 @@ async function readXattrs(fsutil: string, root: string, paths: string[]): Promis
   return out;
 }
 
-/** One tar entry; a file entry always has a body (tar-stream waits for it to end). */
-function entry(p: Pack, header: Parameters<Pack['entry']>[0], body?: Readable | Buffer): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (body === undefined) {
-      p.entry(header, cb);
-      return;
-    }
-    if (Buffer.isBuffer(body)) {
-      p.entry(header, body, cb);
-      return;
-    }
-    const sink = p.entry(header, cb);
-    body.on('error', (e) => {
-      sink.destroy(e);
-      reject(e);
-    });
-    body.on('data', (c: Buffer) => {
-      if (!sink.write(c)) body.pause();
-    });
-    sink.on('drain', () => body.resume());
-    body.on('end', () => (sink as unknown as { end(): void }).end());
-  });
-}
-
 /**
  * The OCI layer (an uncompressed tar stream) for an overlay upper directory. The stream
  * errors when the directory holds what a layer cannot express.
@@ -168,7 +143,7 @@ export async function diffLayer(upper: string, fsutil: string): Promise<Readable
         const dir = slash < 0 ? '' : n.path.slice(0, slash + 1);
         const base = n.path.slice(slash + 1);
         if (n.kind === 'whiteout') {
-          await entry(p, { name: `${dir}.wh.${base}`, type: 'file', mode: 0o644, mtime: n.mtime, uid: 0, gid: 0 }, Buffer.alloc(0));
+          await packEntry(p, { name: `${dir}.wh.${base}`, type: 'file', mode: 0o644, mtime: n.mtime, uid: 0, gid: 0 }, Buffer.alloc(0));
           continue;
         }
         const attrs = xattrs.get(n.path) ?? new Map<string, Buffer>();
@@ -180,31 +155,31 @@ export async function diffLayer(upper: string, fsutil: string): Promise<Readable
         const common = { mode: n.mode, uid: n.uid, gid: n.gid, mtime: n.mtime, ...(Object.keys(pax).length > 0 ? { pax } : {}) };
         switch (n.kind) {
           case 'dir':
-            await entry(p, { name: `${n.path}/`, type: 'directory', ...common });
+            await packEntry(p, { name: `${n.path}/`, type: 'directory', ...common });
             if (attrs.get('trusted.overlay.opaque')?.toString() === 'y' || attrs.get('user.overlay.opaque')?.toString() === 'y') {
-              await entry(p, { name: `${n.path}/.wh..wh..opq`, type: 'file', mode: 0o644, mtime: n.mtime, uid: 0, gid: 0 }, Buffer.alloc(0));
+              await packEntry(p, { name: `${n.path}/.wh..wh..opq`, type: 'file', mode: 0o644, mtime: n.mtime, uid: 0, gid: 0 }, Buffer.alloc(0));
             }
             break;
           case 'file': {
             const key = `${n.dev}:${n.ino}`;
             const first = n.nlink > 1 ? links.get(key) : undefined;
             if (first !== undefined) {
-              await entry(p, { name: n.path, type: 'link', linkname: first, ...common });
+              await packEntry(p, { name: n.path, type: 'link', linkname: first, ...common });
               break;
             }
             if (n.nlink > 1) links.set(key, n.path);
-            await entry(p, { name: n.path, type: 'file', size: n.size, ...common }, createReadStream(join(upper, n.path)));
+            await packEntry(p, { name: n.path, type: 'file', size: n.size, ...common }, createReadStream(join(upper, n.path)));
             break;
           }
           case 'symlink':
-            await entry(p, { name: n.path, type: 'symlink', linkname: await readlink(join(upper, n.path)), ...common });
+            await packEntry(p, { name: n.path, type: 'symlink', linkname: await readlink(join(upper, n.path)), ...common });
             break;
           case 'fifo':
-            await entry(p, { name: n.path, type: 'fifo', ...common });
+            await packEntry(p, { name: n.path, type: 'fifo', ...common });
             break;
           case 'char':
           case 'block':
-            await entry(p, { name: n.path, type: n.kind === 'char' ? 'character-device' : 'block-device', devmajor: Math.floor(n.rdev / 256) & 0xfff, devminor: (n.rdev & 0xff) | ((n.rdev >> 12) & 0xfff00), ...common });
+            await packEntry(p, { name: n.path, type: n.kind === 'char' ? 'character-device' : 'block-device', devmajor: Math.floor(n.rdev / 256) & 0xfff, devminor: (n.rdev & 0xff) | ((n.rdev >> 12) & 0xfff00), ...common });
             break;
         }
       }

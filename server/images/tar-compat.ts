@@ -9,6 +9,8 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Pack } from 'tar-stream';
 
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
@@ -72,4 +74,33 @@ export function xattrBytes(value: string): Buffer {
 /** An xattr value as a PAX value for the fenced tar-stream's pack (for writing layers and tests). */
 export function xattrPaxValue(value: Uint8Array): string {
   return Buffer.from(value).toString('latin1');
+}
+
+/**
+ * One tar entry, awaited. A file entry always has a body (tar-stream waits forever for an
+ * empty one to end), and a stream body is copied by hand: tar-stream's entry streams do not
+ * work with Node's `pipeline`.
+ */
+export function packEntry(p: Pack, header: Parameters<Pack['entry']>[0], body?: Readable | Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (body === undefined) {
+      p.entry(header, cb);
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      p.entry(header, body, cb);
+      return;
+    }
+    const sink = p.entry(header, cb);
+    body.on('error', (e) => {
+      sink.destroy(e);
+      reject(e);
+    });
+    body.on('data', (c: Buffer) => {
+      if (!sink.write(c)) body.pause();
+    });
+    sink.on('drain', () => body.resume());
+    body.on('end', () => (sink as unknown as { end(): void }).end());
+  });
 }
