@@ -166,6 +166,41 @@ export const errorTable = {
     description: 'A registry answered a push or pull with an error (its own code and message are quoted).',
     hint: 'Read the registry\'s message; a missing repository or tag is named in it.',
   },
+  E_CONTAINER_NOT_FOUND: {
+    status: 404,
+    description: 'No container has that id, id prefix or name.',
+    hint: '`berth container:ls -a` lists every container; the message names the closest names, if any.',
+  },
+  E_CONTAINER_AMBIGUOUS: {
+    status: 400,
+    description: 'An id prefix matches more than one container.',
+    hint: 'Give more characters of the id (the message lists the matching ones), or the full id or the name.',
+  },
+  E_CONTAINER_NAME_IN_USE: {
+    status: 409,
+    description: 'Another container already has that name.',
+    hint: 'Choose another name, or remove the other container first (`berth container:rm NAME`).',
+  },
+  E_CONTAINER_RUNNING: {
+    status: 409,
+    description: 'The operation needs a stopped container and this one runs.',
+    hint: 'Stop it first (`berth container:stop`), or force it (`berth container:rm -f`).',
+  },
+  E_CONTAINER_NOT_RUNNING: {
+    status: 409,
+    description: 'The operation needs a running container and this one is created or exited.',
+    hint: 'Start it first (`berth container:start`).',
+  },
+  E_CONTAINER_INVALID: {
+    status: 400,
+    description: 'A container option is not allowed (a name, a memory or CPU limit, a port, a user, a command).',
+    hint: 'The message names the option, the value and what is allowed; nothing was created.',
+  },
+  E_CONTAINER_START_FAILED: {
+    status: 500,
+    description: 'berth-runtime could not create or start the container\'s process (program not found, not executable, a mount or network failure).',
+    hint: 'The message quotes the runtime\'s own words; fix the command or the image, then start the container again.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;
