@@ -75,5 +75,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
     nginxMode: values.BERTH_NGINX_MODE as BerthConfig['nginxMode'],
     redisServer: values.BERTH_REDIS_SERVER as string,
     nginx: values.BERTH_NGINX as string,
+    runtimeRoot: values.BERTH_RUNTIME_ROOT as string,
+    network: values.BERTH_NETWORK as string,
+    networkSubnet: values.BERTH_NETWORK_SUBNET as string | undefined,
+    networkNat: values.BERTH_NETWORK_NAT as boolean,
   };
 }

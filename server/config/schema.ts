@@ -83,6 +83,36 @@ export const configKeys = {
     allowed: 'an absolute path to an nginx binary',
     doc: 'The nginx binary the embedded nginx runs.',
   }),
+  BERTH_RUNTIME_ROOT: key({
+    schema: absolutePath,
+    default: '/run/berth',
+    allowed: 'an absolute path',
+    doc: 'The state directory of berth-runtime (its --root): running containers, their monitors and the networks\' leases. On a tmpfs, so a reboot forgets what ran.',
+  }),
+  BERTH_NETWORK: key({
+    schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,14}$/),
+    default: 'berth0',
+    allowed: '1 to 15 of a-z, 0-9, and - or _ after the first (it is the bridge\'s name too)',
+    doc: 'The bridge network every container joins (docs/networking.md). Created at start if it does not exist.',
+  }),
+  BERTH_NETWORK_SUBNET: key({
+    schema: z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/).refine((s) => {
+      const [ip, bits] = s.split('/') as [string, string];
+      const octets = ip.split('.').map(Number);
+      if (octets.some((o) => o > 255) || Number(bits) < 8 || Number(bits) > 30) return false;
+      const address = octets.reduce((a, o) => a * 256 + o, 0);
+      return address % 2 ** (32 - Number(bits)) === 0; // no host bits: reject, never round down
+    }, 'must be an IPv4 CIDR from /8 to /30 without host bits'),
+    default: undefined,
+    allowed: 'an IPv4 CIDR from /8 to /30 with no host bits set, e.g. 10.88.0.0/16',
+    doc: 'The subnet of BERTH_NETWORK when Berth creates it. Unset: the first free 10.N.0.0/16 from 10.88 on. An existing network keeps its subnet.',
+  }),
+  BERTH_NETWORK_NAT: key({
+    schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    default: 'true',
+    allowed: 'true or false',
+    doc: 'Whether containers reach networks beyond the host through NAT, when Berth creates BERTH_NETWORK (false: they reach no other network).',
+  }),
 } as const;
 
 export type ConfigKey = keyof typeof configKeys;
@@ -99,4 +129,8 @@ export interface BerthConfig {
   nginxMode: 'embedded' | 'external';
   redisServer: string;
   nginx: string;
+  runtimeRoot: string;
+  network: string;
+  networkSubnet: string | undefined;
+  networkNat: boolean;
 }

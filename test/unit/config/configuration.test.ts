@@ -117,7 +117,22 @@ test('defaults apply when neither the environment nor the file sets a key', asyn
     nginxMode: 'embedded',
     redisServer: '/usr/bin/redis-server',
     nginx: '/usr/sbin/nginx',
+    runtimeRoot: '/run/berth',
+    network: 'berth0',
+    networkSubnet: undefined,
+    networkNat: true,
   });
+});
+
+test('the network keys: a subnet without host bits, NAT as true or false', async (t) => {
+  const file = await configFile(t, '');
+  const c = loadConfig({ BERTH_CONFIG: file, BERTH_NETWORK: 'bt1', BERTH_NETWORK_SUBNET: '10.99.0.0/16', BERTH_NETWORK_NAT: 'false', BERTH_RUNTIME_ROOT: '/tmp/r' });
+  t.like(c, { network: 'bt1', networkSubnet: '10.99.0.0/16', networkNat: false, runtimeRoot: '/tmp/r' });
+  for (const [k, v] of [['BERTH_NETWORK_SUBNET', '10.99.1.0/16'], ['BERTH_NETWORK_SUBNET', '10.0.0.0/31'], ['BERTH_NETWORK_SUBNET', '300.0.0.0/8'],
+    ['BERTH_NETWORK_NAT', 'yes'], ['BERTH_NETWORK', 'Berth0'], ['BERTH_NETWORK', 'a-very-long-bridge'], ['BERTH_RUNTIME_ROOT', 'run/berth']] as const) {
+    const err = berthError(t, () => loadConfig({ BERTH_CONFIG: file, [k]: v }), 'E_CONFIG_INVALID');
+    t.true(err.message.includes(`${k}=${JSON.stringify(v)}`), err.message);
+  }
 });
 
 test('the config file sets values; comments, blank lines, export and quotes are accepted', async (t) => {
