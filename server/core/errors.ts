@@ -166,6 +166,11 @@ export const errorTable = {
     description: 'A registry answered a push or pull with an error (its own code and message are quoted).',
     hint: 'Read the registry\'s message; a missing repository or tag is named in it.',
   },
+  E_IMAGE_STORE_LOCKED: {
+    status: 409,
+    description: 'Another process holds the image store open for writing (the message names its pid); two processes never write one store.',
+    hint: 'The daemon owns BERTH_HOME/images: go through `berth` and the API, or stop the process named (a lock whose process died is already free).',
+  },
   E_CONTAINER_NOT_FOUND: {
     status: 404,
     description: 'No container has that id, id prefix or name.',
