@@ -11,7 +11,7 @@ import { isAbsolute, join } from 'node:path';
 import type { z } from 'zod';
 import { BerthError, writeFileAtomic } from '../core/index.js';
 import { defaultRuntimeBinary } from './binary.js';
-import { ociSpecSchema, type OciMount, type OciResources, type OciSpec } from './oci-spec.js';
+import { ociSpecSchema, type OciMount, type OciProcess, type OciResources, type OciSpec } from './oci-spec.js';
 
 /** The runtime-spec version Berth writes (berth-runtime reads 1.0.2 to 1.2). */
 export const OCI_VERSION = '1.2.0';
@@ -30,6 +30,14 @@ export const annotations = {
   networkGroup: 'berth.network.group',
   /** Ports published on the host's loopback: "127.0.0.1:HOSTPORT:PORT/tcp,...". */
   networkPublish: 'berth.network.publish',
+  /** "true": the monitor serves `<root>/<id>/attach.sock` (docs/runtime.md, "The attach socket"). */
+  attach: 'berth.attach',
+  /** "true" (with attach): the program's stdin is a pipe fed from attach clients; else /dev/null. */
+  stdin: 'berth.stdin',
+  /** Where the monitor writes the json-file log (an absolute path in an existing directory); kept by delete. */
+  logPath: 'berth.log.path',
+  /** "true": delete keeps the writable directory, so the container can be created again on it. */
+  rootfsKeep: 'berth.rootfs.keep',
 } as const;
 
 /** A container's place on a Berth network (docs/networking.md). */
@@ -99,6 +107,23 @@ export interface DefaultSpecOptions {
   userns?: { hostId: number; size: number };
   /** Attach to a Berth network (the config keeps its own network namespace). @defaultValue none: an empty network namespace with lo */
   network?: NetworkAttachment;
+  /**
+   * process.terminal: the program runs on a pseudo-terminal. Create it with `attach` (the
+   * monitor keeps the terminal) or with a console socket. @defaultValue false
+   */
+  terminal?: boolean;
+  /** The terminal's size at start (process.consoleSize). @defaultValue the kernel's (0x0) */
+  consoleSize?: { rows: number; cols: number };
+  /** Serve the attach socket (berth.attach). @defaultValue false */
+  attach?: boolean;
+  /** Keep stdin open for attach clients (berth.stdin; needs `attach`). @defaultValue false: stdin is /dev/null */
+  stdin?: boolean;
+  /** The log file (berth.log.path): absolute, in an existing directory; delete keeps it. @defaultValue <root>/<id>/container.log */
+  logPath?: string;
+  /** delete keeps `layers.writable` (berth.rootfs.keep; needs `layers`). @defaultValue false */
+  keepWritable?: boolean;
+  /** The program's user and groups. @defaultValue uid 0, gid 0 */
+  user?: { uid: number; gid: number; additionalGids?: number[] };
 }
 
 /** The limits Berth sets on a container's cgroup (docs/isolation.md). */
@@ -168,6 +193,40 @@ function checkLayers(layers: RootfsLayers): void {
       throw invalid(`rootfs layer ${JSON.stringify(dir)} must be an absolute path without ":" or ","`, { layers });
     }
   }
+}
+
+/** berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep: checked as berth-runtime checks them. */
+function ioAnnotations(o: DefaultSpecOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (o.stdin && !o.attach) throw invalid('stdin needs attach: only attach clients can write to a container\'s stdin', { stdin: o.stdin });
+  if (o.attach) out[annotations.attach] = 'true';
+  if (o.stdin) out[annotations.stdin] = 'true';
+  if (o.logPath !== undefined) {
+    if (!isAbsolute(o.logPath) || o.logPath.endsWith('/') || o.logPath.includes('\0')) {
+      throw invalid(`log path ${JSON.stringify(o.logPath)} must be an absolute file path`, { logPath: o.logPath });
+    }
+    out[annotations.logPath] = o.logPath;
+  }
+  if (o.keepWritable) {
+    if (!o.layers) throw invalid('keepWritable needs layers: only a layered root has a writable directory to keep', { keepWritable: true });
+    out[annotations.rootfsKeep] = 'true';
+  }
+  return out;
+}
+
+function userOf(user: DefaultSpecOptions['user']): OciProcess['user'] {
+  if (user === undefined) return { uid: 0, gid: 0 };
+  const id = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= 0xffff_ffff;
+  for (const n of [user.uid, user.gid, ...(user.additionalGids ?? [])]) {
+    if (!id(n)) throw invalid(`user id ${n} must be a whole number from 0 to 2^32-1`, { user });
+  }
+  return { uid: user.uid, gid: user.gid, ...(user.additionalGids?.length ? { additionalGids: [...user.additionalGids] } : {}) };
+}
+
+function consoleSizeOf(size: { rows: number; cols: number }): { height: number; width: number } {
+  const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
+  if (!ok(size.rows) || !ok(size.cols)) throw invalid(`terminal size ${size.rows}x${size.cols}: rows and columns are 1 to 65535`, { consoleSize: size });
+  return { height: size.rows, width: size.cols };
 }
 
 function environment(env: Record<string, string> = {}): string[] {
@@ -242,11 +301,14 @@ export function defaultSpec(options: DefaultSpecOptions): OciSpec {
   }
   if (options.init) annotationMap[annotations.init] = 'true';
   if (options.network) Object.assign(annotationMap, networkAnnotations(options.network));
+  Object.assign(annotationMap, ioAnnotations(options));
+  const user = userOf(options.user);
   const spec: OciSpec = {
     ociVersion: OCI_VERSION,
     process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
+      terminal: options.terminal ?? false,
+      ...(options.consoleSize ? { consoleSize: consoleSizeOf(options.consoleSize) } : {}),
+      user,
       args: [...options.args],
       env: environment(options.env),
       cwd: options.cwd ?? '/',

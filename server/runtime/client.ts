@@ -4,7 +4,9 @@
  * only for `state`, `list` and `ps`; a failure is a non-zero exit plus JSON error lines on
  * stderr, turned into a RuntimeError. The command line is docs/runtime.md's.
  */
+import { spawn as spawnChild, type ChildProcessByStdio } from 'node:child_process';
 import { isAbsolute } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { BerthError, run, validateContainerId, type RunResult } from '../core/index.js';
 import { defaultRuntimeBinary } from './binary.js';
@@ -36,7 +38,22 @@ export type RuntimeCall =
   | { command: 'delete'; id: string; force?: boolean }
   | { command: 'list' }
   | { command: 'ps'; id: string }
-  | { command: 'exec'; id: string; args: readonly string[]; env?: Record<string, string>; cwd?: string; detach?: boolean }
+  | {
+      command: 'exec';
+      id: string;
+      args: readonly string[];
+      env?: Record<string, string>;
+      cwd?: string;
+      detach?: boolean;
+      /** Run the program on a new pseudo-terminal (`-t`). */
+      tty?: boolean;
+      /** The terminal's size at start (`--tty-size ROWSxCOLS`). */
+      ttySize?: { rows: number; cols: number };
+      /** Read "ROWS COLS\n" resize requests from this inherited fd (`--resize-fd N`). */
+      resizeFd?: number;
+      /** Run as this user (`--user UID:GID`). @defaultValue the container's process.user */
+      user?: { uid: number; gid: number };
+    }
   | { command: 'network-gc' }
   | { command: 'version' };
 
@@ -57,6 +74,23 @@ function signalArg(signal: RuntimeSignal): string {
   // A name can never start with "-", so it is never read as an option.
   if (!/^(SIG)?[A-Z][A-Z0-9]*(\+\d+)?$/.test(signal)) throw bad(`signal ${JSON.stringify(signal)} is not a signal name such as SIGTERM`, { signal });
   return signal;
+}
+
+function sizeArg(size: { rows: number; cols: number }): string {
+  const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
+  if (!ok(size.rows) || !ok(size.cols)) throw bad(`terminal size ${size.rows}x${size.cols}: rows and columns are 1 to 65535`, { size });
+  return `${size.rows}x${size.cols}`;
+}
+
+function fdArg(fd: number): string {
+  if (!Number.isInteger(fd) || fd < 3 || fd > 1023) throw bad(`resize fd ${fd} must be an inherited descriptor from 3 to 1023`, { fd });
+  return String(fd);
+}
+
+function userArg(user: { uid: number; gid: number }): string {
+  const id = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= 0xffff_ffff;
+  if (!id(user.uid) || !id(user.gid)) throw bad(`user ${user.uid}:${user.gid}: ids are whole numbers from 0 to 2^32-1`, { user });
+  return `${user.uid}:${user.gid}`;
 }
 
 function envArgs(env: Record<string, string>): string[] {
@@ -110,6 +144,10 @@ export function runtimeArgv(globals: RuntimeGlobals, call: RuntimeCall): string[
         ...argv,
         'exec',
         ...(call.detach ? ['--detach'] : []),
+        ...(call.tty ? ['--tty'] : []),
+        ...(call.ttySize === undefined ? [] : ['--tty-size', sizeArg(call.ttySize)]),
+        ...(call.resizeFd === undefined ? [] : ['--resize-fd', fdArg(call.resizeFd)]),
+        ...(call.user === undefined ? [] : ['--user', userArg(call.user)]),
         ...envArgs(call.env ?? {}),
         ...opt('--cwd', call.cwd, 'cwd'),
         validateContainerId(call.id),
@@ -155,6 +193,36 @@ export interface ExecOptions {
   detach?: boolean;
   /** Kill berth-runtime after this many ms. @defaultValue no limit */
   timeoutMs?: number;
+}
+
+export interface ExecStreamOptions {
+  /** Run the program on a pseudo-terminal: its stdout and stderr both come on stdout. @defaultValue false */
+  tty?: boolean;
+  env?: Record<string, string>;
+  /** @defaultValue the container's process.cwd */
+  cwd?: string;
+  /** @defaultValue the container's process.user */
+  user?: { uid: number; gid: number };
+  /** The terminal's size at start (with tty). */
+  size?: { rows: number; cols: number };
+}
+
+/**
+ * A program running in a container with its stdio as pipes (`execStream`). Write to
+ * `stdin` (end it for EOF; ^D on a terminal), read `stdout`/`stderr`. `exit` resolves with
+ * the program's status (128+N for signal N) and rejects with a RuntimeError when
+ * berth-runtime itself failed (no such container, not running, the program not found...).
+ */
+export interface ExecStream {
+  child: ChildProcessByStdio<Writable, Readable, Readable>;
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resize the program's terminal (with tty; ignored without). */
+  resize(rows: number, cols: number): void;
+  /** SIGKILL the runtime process (the program then loses its terminal or pipes). */
+  kill(): void;
+  exit: Promise<{ exitCode: number }>;
 }
 
 /** What a program run in a container (foreground `run`, `exec`) did. */
@@ -239,6 +307,67 @@ export class RuntimeClient {
   async exec(id: string, args: readonly string[], options: ExecOptions = {}): Promise<ProcessResult> {
     const { timeoutMs, ...rest } = options;
     return this.program({ command: 'exec', id, args, ...rest }, options.detach ? this.timeoutMs : timeoutMs);
+  }
+
+  /**
+   * Run `args` in the running container with pipes for stdio, as the daemon needs for
+   * `container exec` (ExecStream). With tty the runtime gives the program a pseudo-terminal
+   * and copies it to and from the pipes; resize() writes "ROWS COLS\n" to fd 3.
+   */
+  execStream(id: string, args: readonly string[], options: ExecStreamOptions = {}): ExecStream {
+    const call: RuntimeCall = {
+      command: 'exec',
+      id,
+      args,
+      env: options.env,
+      cwd: options.cwd,
+      user: options.user,
+      tty: options.tty ?? false,
+      ...(options.tty ? { resizeFd: 3, ...(options.size ? { ttySize: options.size } : {}) } : {}),
+    };
+    const argv = runtimeArgv({ root: this.root, logFile: this.logFile }, call);
+    const child = spawnChild(this.binary, argv, { shell: false, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const resizeStream = child.stdio[3] as Writable | null;
+    resizeStream?.on('error', () => undefined); // the runtime has exited: nothing to resize
+    child.stdin.on('error', () => undefined); // a program that exits without reading stdin is not an error
+    let tail = '';
+    child.stderr.on('data', (b: Buffer) => {
+      tail = (tail + b.toString('utf8')).slice(-8192);
+    });
+    const exit = new Promise<{ exitCode: number }>((resolve, reject) => {
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        reject(
+          e.code === 'ENOENT'
+            ? new BerthError('E_EXEC_NOT_FOUND', `${this.binary} does not exist`, { cause: e, hint: 'Build it: make -C native (or npm run build).', details: { file: this.binary } })
+            : new RuntimeError(`berth-runtime exec could not be started: ${e.message}`, { command: 'exec', containerId: id, cause: e }),
+        );
+      });
+      child.once('close', (code, signal) => {
+        resizeStream?.destroy();
+        const lastLine = tail.trimEnd().split('\n').at(-1) ?? '';
+        if (code === null || (code !== 0 && lastRuntimeError(lastLine) !== undefined)) {
+          reject(parseRuntimeError(tail, id, { command: 'exec', exitCode: code, signal }));
+          return;
+        }
+        resolve({ exitCode: code });
+      });
+    });
+    exit.catch(() => undefined); // the caller may only look at the streams; never an unhandled rejection
+    return {
+      child,
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      resize: (rows, cols) => {
+        const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
+        if (!ok(rows) || !ok(cols) || resizeStream === null || resizeStream.destroyed) return;
+        resizeStream.write(`${rows} ${cols}\n`);
+      },
+      kill: () => {
+        child.kill('SIGKILL');
+      },
+      exit,
+    };
   }
 
   /**

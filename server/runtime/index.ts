@@ -55,8 +55,11 @@ export {
   type CreateContainerOptions,
   type RunContainerOptions,
   type ExecOptions,
+  type ExecStreamOptions,
+  type ExecStream,
   type ProcessResult,
 } from './client.js';
+export { attachContainer, attachSocketPath, AttachSession, type AttachOutput, type AttachEnd } from './attach.js';
 export {
   RuntimeError,
   parseRuntimeError,
