@@ -1,5 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { renderError, toBerthError } from '../core/index.js';
+import { BERTH_FAILED_EXIT, containerCommands, dockerStatusCommands, dockerUsage } from './commands/containers.js';
 import { daemonCommand } from './commands/daemon.js';
 import { imageCommands } from './commands/images.js';
 import { statusCommand } from './commands/status.js';
@@ -13,9 +14,12 @@ export function buildProgram(): Command {
     .description('Berth: a self-hosted, git-push PaaS')
     .version(versionLine, '-v, --version', 'print the version of berth and of the Node it runs on')
     .showHelpAfterError('(run `berth --help` for usage)')
+    // `container:run IMAGE sh -c …`: options after the image belong to the command.
+    .enablePositionalOptions()
     .exitOverride();
-  for (const command of [statusCommand, versionCommand, daemonCommand, ...imageCommands]) {
-    program.addCommand(command.exitOverride().showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`));
+  for (const command of [statusCommand, versionCommand, daemonCommand, ...imageCommands, ...containerCommands]) {
+    const overridden = dockerStatusCommands.has(command) ? dockerUsage(command) : command.exitOverride();
+    program.addCommand(overridden.showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`));
   }
   return program;
 }
@@ -29,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and --version "fail" with exit code 0; every other commander error is a usage error.
-      return err.exitCode === 0 ? 0 : USAGE_EXIT;
+      // container:run and container:exec say 125 as Docker's do; the others a usage error.
+      return err.exitCode === 0 ? 0 : err.exitCode === BERTH_FAILED_EXIT ? BERTH_FAILED_EXIT : USAGE_EXIT;
     }
     process.stderr.write(`${renderError(toBerthError(err))}\n`);
     return 1;
