@@ -12,8 +12,10 @@
  * reads it directly. Every blob is verified when written (its sha256 is computed on the
  * way in and the file is renamed into blobs/ only when it matches) and when read (a blob
  * that no longer matches its name is reported as corrupt and never used). index.json is
- * replaced atomically. One process owns a store at a time (the daemon); within it,
- * changes to the index are serialised.
+ * replaced atomically. One process owns a store at a time (the daemon): `open` takes the
+ * store's lock (lock.ts, a kernel flock held as long as this process or until `close`) before
+ * it touches anything, and a second process gets E_IMAGE_STORE_LOCKED naming the holder.
+ * Within the process, changes to the index are serialised.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
@@ -25,6 +27,7 @@ import { BerthError, removeStaleTempFiles, writeFileAtomic } from '../core/index
 import { fileURLToPath } from 'node:url';
 import { digestHex, HashingStream, sha256 } from './digest.js';
 import { unpackLayer } from './layer.js';
+import { lockStore, type StoreLock } from './lock.js';
 import { formatReference, parseReference, tagOf } from './reference.js';
 import {
   REF_NAME_ANNOTATION,
@@ -158,6 +161,7 @@ export class ImageStore {
   private readonly unpacking = new Map<string, Promise<string>>();
 
   private readonly fsutil: string;
+  private lock: StoreLock | undefined;
 
   private constructor(root: string, options: ImageStoreOptions) {
     this.root = root;
@@ -165,13 +169,40 @@ export class ImageStore {
   }
 
   /**
-   * Open (creating when needed) the store at `root`. Blobs and layers a crash left half
-   * written are discarded here.
+   * Open (creating when needed) the store at `root` for writing: takes its lock (another
+   * process holding it is E_IMAGE_STORE_LOCKED, naming its pid), then discards the blobs and
+   * layers a crash left half written. Opening it again in the same process shares the lock.
    */
   static async open(root: string, options: ImageStoreOptions = {}): Promise<ImageStore> {
     const store = new ImageStore(root, options);
-    await store.init();
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    store.lock = await lockStore(root);
+    try {
+      await store.init();
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
     return store;
+  }
+
+  /**
+   * Let go of the store's lock (after every change in flight has finished); another process
+   * may open it then. Writing through a closed store is E_IMAGE_STORE_LOCKED.
+   */
+  async close(): Promise<void> {
+    const lock = this.lock;
+    await this.queue;
+    await lock?.release();
+  }
+
+  /** Throws unless this process still holds the store's lock. */
+  private writable(what: string): void {
+    if (this.lock?.held() !== true) {
+      throw new BerthError('E_IMAGE_STORE_LOCKED', `cannot write ${what}: the image store ${this.root} is ${this.lock === undefined ? 'not open' : 'closed (or its lock was lost)'} in this process`, {
+        hint: 'Open the store again with ImageStore.open before writing to it.',
+      });
+    }
   }
 
   private async init(): Promise<void> {
@@ -209,6 +240,7 @@ export class ImageStore {
   }
 
   private async saveIndex(): Promise<void> {
+    this.writable('the image index');
     try {
       await writeFileAtomic(join(this.root, 'index.json'), `${JSON.stringify(this.index)}\n`, { mode: 0o644 });
     } catch (e) {
@@ -263,6 +295,7 @@ export class ImageStore {
 
   /** A fresh path in ingest/ for something being written (a blob, a decompressed layer). */
   ingestPath(prefix = 'blob'): string {
+    this.writable('to ingest/');
     return join(this.root, 'ingest', `${prefix}-${randomBytes(8).toString('hex')}`);
   }
 
@@ -274,6 +307,7 @@ export class ImageStore {
    */
   async writeBlob(source: Uint8Array | Readable | AsyncIterable<Uint8Array>, expect: BlobExpectation = {}): Promise<BlobInfo> {
     const what = expect.what ?? 'blob';
+    this.writable(what);
     if (expect.digest !== undefined) digestHex(expect.digest);
     if (source instanceof Uint8Array) {
       const digest = sha256(source);
@@ -566,6 +600,7 @@ export class ImageStore {
 
   /** A fresh directory under layers/tmp/ to unpack into (same filesystem: renamed into place when done). */
   async layerTempDir(): Promise<string> {
+    this.writable('an unpacked layer');
     const dir = join(this.root, 'layers', 'tmp', randomBytes(8).toString('hex'));
     await mkdir(dir, { mode: 0o755 });
     return dir;
@@ -648,6 +683,7 @@ export class ImageStore {
    * error (a caller's reference must never silently stop protecting anything).
    */
   async gc(roots: Iterable<string> = []): Promise<GcResult> {
+    this.writable('(collecting garbage)');
     return this.serial(async () => {
       const keepBlobs = new Set<string>();
       const keepLayers = new Set<string>();
