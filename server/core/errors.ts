@@ -171,6 +171,11 @@ export const errorTable = {
     description: 'Another process holds the image store open for writing (the message names its pid); two processes never write one store.',
     hint: 'The daemon owns BERTH_HOME/images: go through `berth` and the API, or stop the process named (a lock whose process died is already free).',
   },
+  E_IMAGE_IN_USE: {
+    status: 409,
+    description: 'The image\'s last tag cannot be removed: a container uses the image.',
+    hint: 'Remove the container first (the message names it), or force the removal (`berth image:rm -f`; the container keeps its image until it is removed).',
+  },
   E_CONTAINER_NOT_FOUND: {
     status: 404,
     description: 'No container has that id, id prefix or name.',
