@@ -65,4 +65,4 @@ export {
   type PushResult,
 } from './registry.js';
 export { buildStackImage, ensureStackImage, stackPackages, STACK_TAG, type StackOptions } from './stack.js';
-export { commitContainer, diffLayer, type CommitOptions, type ConfigChanges } from './commit.js';
+export { commitContainer, diffLayer, mapAclXattr, mapCapabilityXattr, type CommitOptions, type ConfigChanges, type IdMap, type IdMapping } from './commit.js';

@@ -5,10 +5,12 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { extract } from 'tar-stream';
 import { isBerthError } from '../../../server/core/index.js';
-import { buildBusyboxImage, commitContainer, defaultFsutilBinary, ImageStore, sha256 } from '../../../server/images/index.js';
+import { buildBusyboxImage, commitContainer, defaultFsutilBinary, ImageStore, sha256, type Image } from '../../../server/images/index.js';
 import { defaultSpec, writeBundle } from '../../../server/runtime/index.js';
 import { waitFor } from '../../helpers/http.js';
 import { requireRoot } from '../../helpers/prereq.js';
@@ -85,4 +87,74 @@ test('an upper directory with an overlay redirect (a renamed directory) is refus
   t.true(isBerthError(e) && e.code === 'E_IMAGE_LAYER_INVALID', String(e));
   t.regex(e?.message ?? '', /cannot commit moved: overlayfs marked it with trusted\.overlay\.redirect/);
   t.deepEqual([...store.tags().keys()], ['busybox:latest']);
+});
+
+/** name → uid:gid of every entry of the image's top layer, read from the stored blob. */
+async function topLayerOwners(store: ImageStore, image: Image): Promise<Record<string, string>> {
+  const top = image.manifest.layers.at(-1);
+  if (!top) throw new Error('no layer');
+  const out: Record<string, string> = {};
+  const ex = extract();
+  ex.on('entry', (h, stream, next) => {
+    out[h.name] = `${h.uid}:${h.gid}`;
+    stream.on('end', next);
+    stream.resume();
+  });
+  const done = new Promise((resolve, reject) => {
+    ex.on('finish', () => resolve(undefined));
+    ex.on('error', reject);
+  });
+  (await store.openBlob(top.digest)).pipe(createGunzip()).pipe(ex);
+  await done;
+  return out;
+}
+
+test('a user-namespaced container\'s commit: host ids in the upper directory become the container\'s ids in the layer; an id outside the map is refused', async (t) => {
+  requireRoot('berth-runtime with a user namespace');
+  const dir = await tempDir(t, 'berth-commit-userns-');
+  const store = await ImageStore.open(join(dir, 'images'));
+  const busybox = await buildBusyboxImage(store);
+  const rt = await useRuntime(t);
+  const hostId = 300_000 + 65_536 * Math.floor(Math.random() * 8);
+  const userns = { hostId, size: 65_536 };
+  const id = containerId();
+  const writable = join(dir, 'writable');
+  const bundle = join(dir, 'bundle');
+  const asRoot = 'echo r > /by-root && mkdir -p /home/u && chown 1000:1000 /home/u && rm /bin/vi && touch /ready && exec sleep 60';
+  await writeBundle(bundle, defaultSpec({ args: ['sh', '-c', asRoot], layers: { lower: await store.unpackImage(busybox), writable }, userns }));
+  const created = rt.run(['run', '-d', '--bundle', bundle, id]);
+  t.is(created.status, 0, created.stderr);
+  const upper = join(writable, 'upper');
+  await waitFor('the container\'s root writes', async () => (await stat(join(upper, 'ready')).catch(() => undefined)) && true);
+  // uid 1000 writes its own files, through exec with a process whose user is 1000:1000.
+  const proc = join(dir, 'process.json');
+  await writeFile(proc, JSON.stringify({ args: ['sh', '-c', 'id -u && echo u > /home/u/by-user && mkdir /home/u/d'], cwd: '/', user: { uid: 1000, gid: 1000 }, env: ['PATH=/bin:/usr/bin'] }));
+  const e = rt.run(['exec', '--process', proc, id]);
+  t.is(e.status, 0, e.stderr);
+  t.is(e.stdout, '1000\n');
+  t.is((await stat(join(upper, 'by-root'))).uid, hostId, 'the upper directory holds host ids');
+  t.is((await stat(join(upper, 'home', 'u', 'by-user'))).uid, hostId + 1000);
+
+  const image = await commitContainer(store, { image: 'busybox', upper, tag: 'userns-commit:v1', fsutil: defaultFsutilBinary, idMap: userns });
+  const owners = await topLayerOwners(store, image);
+  t.like(owners, { 'by-root': '0:0', 'home/': '0:0', 'home/u/': '1000:1000', 'home/u/by-user': '1000:1000', 'home/u/d/': '1000:1000', 'bin/.wh.vi': '0:0' });
+  t.false(Object.values(owners).some((o) => o.split(':').some((n) => Number(n) >= 65_536)), `no host id in the layer: ${JSON.stringify(owners)}`);
+
+  // A file changed from outside the container (a host id the map does not cover) is refused, naming it.
+  await chown(join(upper, 'home', 'u', 'by-user'), 5, 5);
+  const refused = await t.throwsAsync(commitContainer(store, { image: 'busybox', upper, tag: 'userns-commit:v2', fsutil: defaultFsutilBinary, idMap: userns }));
+  t.true(isBerthError(refused) && refused.code === 'E_IMAGE_LAYER_INVALID', String(refused));
+  t.is(refused?.message, `cannot commit home/u/by-user: its owner is host id 5, outside the container's user namespace (host ${hostId}-${hostId + 65_535} as 0-65535), so the container did not write it that way`);
+  t.deepEqual([...store.tags().keys()].sort(), ['busybox:latest', 'userns-commit:v1']);
+  t.is(rt.run(['delete', '--force', id]).status, 0);
+
+  // The new image runs, in another user namespace, with the same owners inside.
+  const id2 = containerId();
+  const bundle2 = join(dir, 'bundle2');
+  const check = 'stat -c "%u:%g %n" /by-root /home/u /home/u/by-user /home/u/d; cat /home/u/by-user; test -e /bin/vi || echo no vi';
+  await writeBundle(bundle2, defaultSpec({ args: ['sh', '-c', check], layers: { lower: await store.unpackImage(image), writable: join(dir, 'w2') }, userns: { hostId: hostId + 65_536 * 8, size: 65_536 } }));
+  const run = rt.run(['run', '--bundle', bundle2, id2]);
+  t.is(run.status, 0, run.stderr);
+  t.is(run.stdout, '0:0 /by-root\n1000:1000 /home/u\n1000:1000 /home/u/by-user\n1000:1000 /home/u/d\nu\nno vi\n');
+  t.deepEqual(await readdir(join(store.root, 'ingest')), []);
 });
