@@ -115,11 +115,29 @@ export interface CommitChanges {
   labels?: Record<string, string>;
 }
 
-/** Split a Dockerfile argument list on spaces, honouring "…" and '…' quoting. */
+/** Split a Dockerfile argument list on spaces, honouring "…" (with \\ escapes) and '…' anywhere in a word. */
 function words(text: string): string[] {
   const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
+  let word: string | undefined;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < text.length) word += text[++i]!;
+      else word += c;
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) out.push(word);
+      word = undefined;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word ??= '';
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (quote) throw new InvalidArgumentError(`${JSON.stringify(text)} has an unclosed ${quote}`);
+  if (word !== undefined) out.push(word);
   return out;
 }
 
