@@ -7,12 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createApi, type ServiceHealth, type StatusReport } from './api/index.js';
+import type { Duplex } from 'node:stream';
+import { containerUpgradeHandler, createApi, type ServiceHealth, type StatusReport } from './api/index.js';
 import { type BerthConfig } from './config/index.js';
 import { BerthError, berthVersion, describePortHolder, livePid, nodeVersion, toBerthError, writeFileAtomic, type Logger } from './core/index.js';
+import { ContainerManager } from './containers/index.js';
 import { ImageStore } from './images/index.js';
 import { probeNginx, startEmbeddedNginx, nginxVersion, type EmbeddedNginx } from './proxy/index.js';
 import { endpointFromUrl, probeRedis, startEmbeddedRedis, type EmbeddedRedis, type RedisEndpoint } from './redis/index.js';
+import { RuntimeClient } from './runtime/index.js';
 
 /** Files the daemon keeps directly under BERTH_HOME. */
 export const homeFiles = (home: string) => ({
@@ -23,6 +26,7 @@ export const homeFiles = (home: string) => ({
   redis: join(home, 'redis'),
   nginx: join(home, 'nginx'),
   images: join(home, 'images'),
+  containers: join(home, 'containers'),
 });
 
 /** The API token: generated at first start, kept with mode 0600. */
@@ -121,9 +125,30 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
     };
 
     const images = await ImageStore.open(files.images);
-    const server = createServer(createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') } }));
+    // Containers keep running while the daemon is away; at start it reconciles and watches them again.
+    const containers = await ContainerManager.open({
+      dir: files.containers,
+      images,
+      runtime: new RuntimeClient({ root: config.runtimeRoot }),
+      network: { name: config.network, ...(config.networkSubnet ? { subnet: config.networkSubnet } : {}), nat: config.networkNat },
+      log,
+    });
+    cleanups.push(async () => containers.close());
+    const server = createServer(createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers }));
+    // attach and exec streams: upgraded sockets leave the server's bookkeeping, so they are tracked here.
+    const streams = new Set<Duplex>();
+    const onUpgrade = containerUpgradeHandler({ token, log, containers });
+    server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+      streams.add(socket);
+      socket.once('close', () => streams.delete(socket));
+      onUpgrade(req, socket, head);
+    });
     const address = await listen(server, config.apiHost, config.apiPort);
-    cleanups.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
+    cleanups.push(() => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+      for (const s of streams) s.destroy();
+    }));
     const url = localUrl(config.apiHost, address.port);
     await writeFileAtomic(files.cli, `${JSON.stringify({ url, token }, null, 2)}\n`, { mode: 0o600 });
     log.info({ url, home: config.home }, `Berth ${berthVersion} is up: API at ${url}`);

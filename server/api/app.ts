@@ -4,8 +4,10 @@
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { BerthError, toBerthError, type Logger } from '../core/index.js';
+import type { ContainerManager } from '../containers/index.js';
 import type { ImageStore } from '../images/index.js';
 import { requireToken } from './auth.js';
+import { containersRouter } from './containers.js';
 import { imagesRouter } from './images.js';
 import type { StatusReport } from './types.js';
 
@@ -15,6 +17,8 @@ export interface ApiOptions {
   status: () => Promise<StatusReport>;
   /** The image store behind /v1/images, and where debootstrap caches packages for the stack image. */
   images?: { store: ImageStore; debootstrapCache: string };
+  /** Containers behind /v1/containers (their attach and exec streams: `containerUpgradeHandler`). */
+  containers?: ContainerManager;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -28,7 +32,8 @@ export function createApi(o: ApiOptions): Express {
   v1.get('/status', async (_req, res) => {
     res.json(await o.status());
   });
-  if (o.images) v1.use('/images', imagesRouter(o.images.store, o.log, { debootstrapCache: o.images.debootstrapCache }));
+  if (o.images) v1.use('/images', imagesRouter(o.images.store, o.log, { debootstrapCache: o.images.debootstrapCache, ...(o.containers ? { containers: o.containers } : {}) }));
+  if (o.containers) v1.use('/containers', containersRouter(o.containers, o.log));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => {

@@ -18,12 +18,17 @@ function presentedToken(header: string | undefined): string | undefined {
   return undefined;
 }
 
+/** Whether an Authorization header carries `token` (constant time); also for upgrade requests, which bypass express. */
+export function tokenMatches(token: string, header: string | undefined): boolean {
+  const given = presentedToken(header);
+  return given !== undefined && timingSafeEqual(digest(given), digest(token));
+}
+
 /** Token authentication for every route; compares in constant time. */
 export function requireToken(token: string): RequestHandler {
-  const expected = digest(token);
   return (req, res, next) => {
+    if (tokenMatches(token, req.headers.authorization)) return next();
     const given = presentedToken(req.headers.authorization);
-    if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
     res.setHeader('WWW-Authenticate', 'Basic realm="berth", Bearer realm="berth"');
     next(new BerthError('E_API_UNAUTHORIZED', given === undefined ? 'this request carries no API token' : 'the API token is wrong'));
   };

@@ -7,6 +7,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { BerthError, toBerthError, type Logger } from '../core/index.js';
+import type { ContainerManager } from '../containers/index.js';
 import {
   buildBusyboxImage,
   ensureBusyboxImage,
@@ -91,6 +92,8 @@ async function ndjson(res: Response, log: Logger, work: (progress: (e: ProgressE
 export interface ImagesRouterOptions {
   /** Where debootstrap keeps packages between stack builds. */
   debootstrapCache: string;
+  /** Images its containers use are GC roots, and removing their last tag needs force. */
+  containers?: ContainerManager;
 }
 
 export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRouterOptions): Router {
@@ -107,11 +110,23 @@ export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRout
   });
   r.delete('/', async (req, res) => {
     const tag = ref(req);
+    const force = req.query.force === 'true' || req.query.force === '1';
+    const containers = options.containers;
+    if (containers && !force) {
+      // Docker refuses to remove the last name of an image a container uses.
+      const image = await store.resolve(tag);
+      const users = containers.usersOf(image.digest);
+      if (users.length > 0 && image.tags.length <= 1) {
+        throw new BerthError('E_IMAGE_IN_USE', `image ${tag} is used by container ${users.map((c) => `${c.name} (${c.id.slice(0, 12)})`).join(', ')}`, {
+          details: { image: image.digest, containers: users.map((c) => c.id) },
+        });
+      }
+    }
     const digest = await store.untag(tag);
     res.json({ untagged: tagOf(parseReference(tag)) ?? tag, digest });
   });
   r.post('/prune', async (_req, res) => {
-    res.json(await store.gc());
+    res.json(await store.gc(options.containers?.imageRoots() ?? []));
   });
   r.post('/base', async (req, res) => {
     const b = body(baseSchema, req);
