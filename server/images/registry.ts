@@ -144,7 +144,15 @@ class Session {
     }
     if (res.status === 401 || res.status === 403) {
       const text = await res.text().catch(() => '');
-      throw new BerthError('E_IMAGE_REGISTRY_AUTH', `registry ${this.registry} refused ${what} (${res.status})${this.options.credentials ? ` for user ${this.options.credentials.username}` : ' without credentials'}${describeErrors(text)}`, {
+      const user = this.options.credentials?.username;
+      const message =
+        res.status === 403
+          ? `registry ${this.registry} denied ${what} (403) ${user === undefined ? 'without credentials' : `to user ${user}`}${describeErrors(text)}`
+          : user === undefined
+            ? `registry ${this.registry} refused ${what} (401) without credentials: it needs a user name and password${describeErrors(text)}`
+            : `registry ${this.registry} refused the credentials of user ${user} (401 for ${what})${describeErrors(text)}`;
+      throw new BerthError('E_IMAGE_REGISTRY_AUTH', message, {
+        hint: user === undefined ? `Log in: give -u USER --password-stdin for ${this.registry}.` : `Check the password of ${user} for ${this.registry} (and that ${user} may ${this.actions} ${this.repository}).`,
         details: { registry: this.registry, status: res.status },
       });
     }
@@ -215,15 +223,30 @@ class Counter extends Transform {
   }
 }
 
-async function pool<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+/**
+ * `fn` over `items`, `size` at a time. The first failure stops new items and aborts `signal`
+ * for those in flight; it is thrown only when every one of them has finished, so nothing is
+ * still writing to the store when the caller sees the error.
+ */
+async function pool<T>(items: readonly T[], size: number, fn: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
   let next = 0;
+  const abort = new AbortController();
+  let failure: { error: unknown } | undefined;
   const workers = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const item = items[next++] as T;
-      await fn(item);
+      try {
+        await fn(item, abort.signal);
+      } catch (error) {
+        if (failure === undefined) {
+          failure = { error };
+          abort.abort();
+        }
+      }
     }
   });
   await Promise.all(workers);
+  if (failure !== undefined) throw failure.error;
 }
 
 async function readManifest(session: Session, reference: string, expectDigest: string | undefined): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
@@ -278,14 +301,14 @@ export async function pullImage(store: ImageStore, reference: string, options: R
   const lease = store.lease([top.digest]);
   try {
     const blobs: [Descriptor, 'layer' | 'config'][] = [[manifest.config, 'config'], ...manifest.layers.map((l) => [l, 'layer'] as [Descriptor, 'layer'])];
-    await pool(blobs, options.concurrency ?? 3, (b) => fetchBlob(store, session, b[0], b[1], lease, options));
+    await pool(blobs, options.concurrency ?? 3, (b, signal) => fetchBlob(store, session, b[0], b[1], lease, options, signal));
     return await store.addImage(top.bytes, ref.tag === undefined ? [] : [`${ref.name}:${ref.tag}`]);
   } finally {
     lease.release();
   }
 }
 
-async function fetchBlob(store: ImageStore, session: Session, d: Descriptor, kind: 'layer' | 'config', lease: Lease, options: RegistryOptions): Promise<void> {
+async function fetchBlob(store: ImageStore, session: Session, d: Descriptor, kind: 'layer' | 'config', lease: Lease, options: RegistryOptions, signal: AbortSignal): Promise<void> {
   const progress = (status: ProgressStatus, current: number) => options.onProgress?.({ digest: d.digest, kind, status, current, total: d.size });
   lease.add(d.digest);
   if (await store.hasBlob(d.digest)) {
@@ -304,6 +327,11 @@ async function fetchBlob(store: ImageStore, session: Session, d: Descriptor, kin
     }
   });
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  // Another blob failed: stop this one too (writeBlob removes what it wrote).
+  const stop = () => body.destroy(new Error(`download of ${d.digest} stopped: another blob of the image failed`));
+  body.on('error', (e) => counter.destroy(e)); // .pipe() does not carry errors
+  if (signal.aborted) stop();
+  signal.addEventListener('abort', stop, { once: true });
   await store.writeBlob(body.pipe(counter), { digest: d.digest, size: d.size, what: `${kind} ${d.digest} from ${session.registry}`, lease });
   progress('downloaded', d.size);
 }

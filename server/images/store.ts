@@ -17,7 +17,7 @@
  * it touches anything, and a second process gets E_IMAGE_STORE_LOCKED naming the holder.
  * Within the process, changes to the index are serialised.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statfsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -116,12 +116,48 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** ENOSPC and EDQUOT become E_IMAGE_DISK_FULL; other errors pass through. */
-export function diskError(e: unknown, what: string): unknown {
-  if (isErrno(e, 'ENOSPC', 'EDQUOT')) {
-    return new BerthError('E_IMAGE_DISK_FULL', `no space left while writing ${what}; what was half-written was removed`, { cause: e });
+/** A byte count as people read it: 512 B, 7.9 MiB. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
   }
-  return e;
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Where a write ran out of space: the store (its filesystem is named with what is free) and how much the write needed. */
+export interface DiskContext {
+  root?: string;
+  needed?: number;
+}
+
+/** ENOSPC and EDQUOT become E_IMAGE_DISK_FULL (saying where, how much was needed and is free); other errors pass through. */
+export function diskError(e: unknown, what: string, where: DiskContext = {}): unknown {
+  if (!isErrno(e, 'ENOSPC', 'EDQUOT')) return e;
+  const quota = isErrno(e, 'EDQUOT');
+  let free: number | undefined;
+  if (where.root !== undefined) {
+    try {
+      const fs = statfsSync(where.root);
+      free = Number(fs.bavail) * Number(fs.bsize);
+    } catch {
+      free = undefined;
+    }
+  }
+  const place = where.root === undefined ? '' : ` on the filesystem of ${where.root}`;
+  const amounts = [where.needed === undefined ? undefined : `${humanBytes(where.needed)} needed`, free === undefined ? undefined : `${humanBytes(free)} free now`].filter(Boolean).join(', ');
+  return new BerthError(
+    'E_IMAGE_DISK_FULL',
+    `no space left${quota ? ' (disk quota reached)' : ''}${place} while writing ${what}${amounts === '' ? '' : ` (${amounts})`}; what was half-written was removed`,
+    {
+      cause: e,
+      hint: `Free space${where.root === undefined ? '' : ` on the filesystem of ${where.root}`} (\`berth image:prune\` removes unused images and layers) or move BERTH_HOME to a bigger disk, then try again.`,
+      details: { ...(where.root === undefined ? {} : { root: where.root }), ...(where.needed === undefined ? {} : { needed: where.needed }), ...(free === undefined ? {} : { free }) },
+    },
+  );
 }
 
 /** Verifies a stream against a digest and size when it ends: emits an error instead of 'end' on mismatch. */
@@ -245,7 +281,7 @@ export class ImageStore {
       await writeFileAtomic(join(this.root, 'index.json'), `${JSON.stringify(this.index)}\n`, { mode: 0o644 });
     } catch (e) {
       const cause = e instanceof BerthError ? e.cause : e;
-      if (isErrno(cause, 'ENOSPC', 'EDQUOT')) throw diskError(cause, 'the image index');
+      if (isErrno(cause, 'ENOSPC', 'EDQUOT')) throw diskError(cause, 'the image index', { root: this.root });
       throw e;
     }
   }
@@ -335,7 +371,7 @@ export class ImageStore {
       return { digest, size: hash.bytes };
     } catch (e) {
       await unlink(temp).catch(() => undefined);
-      throw diskError(e, what);
+      throw diskError(e, what, { root: this.root, ...(expect.size === undefined ? {} : { needed: expect.size }) });
     }
   }
 
@@ -365,7 +401,7 @@ export class ImageStore {
       await rename(temp, this.blobPath(digest));
     } catch (e) {
       await unlink(temp).catch(() => undefined);
-      throw diskError(e, what);
+      throw diskError(e, what, { root: this.root, needed: bytes.length });
     }
   }
 

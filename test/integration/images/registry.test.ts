@@ -5,7 +5,9 @@
  * unreachable registry each give their own clear error.
  */
 import test, { type ExecutionContext } from 'ava';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBerthError, type ErrorCode } from '../../../server/core/index.js';
 import { buildBusyboxImage, buildImage, busyboxLayer, ImageStore, pullImage, pushImage, sha256, type Image, type ProgressEvent } from '../../../server/images/index.js';
@@ -102,7 +104,7 @@ test('basic auth: the right password works, a wrong one and none are E_IMAGE_REG
   t.is(await codeOf(t, pushImage(src, 'busybox', target)), 'E_IMAGE_REGISTRY_AUTH');
   const wrong = await t.throwsAsync(pushImage(src, 'busybox', target, { credentials: { username: 'alice', password: 'nope' } }));
   t.true(isBerthError(wrong) && wrong.code === 'E_IMAGE_REGISTRY_AUTH');
-  t.regex(wrong?.message ?? '', /refused .* \(401\) for user alice/);
+  t.is(wrong?.message, `registry ${reg.host} refused the credentials of user alice (401 for GET /v2/): UNAUTHORIZED: authentication required`);
   await pushImage(src, 'busybox', target, { credentials: { username: 'alice', password: 's3cret' } });
   t.is(await codeOf(t, pullImage(dst, target)), 'E_IMAGE_REGISTRY_AUTH');
   t.is((await pullImage(dst, target, { credentials: { username: 'alice', password: 's3cret' } })).digest, busybox.digest);
@@ -155,4 +157,69 @@ test('an unreachable registry says how long and how often Berth tried', async (t
   const e = await t.throwsAsync(pullImage(dst, `127.0.0.1:${port}/x:y`, { attempts: 3 }));
   t.true(isBerthError(e) && e.code === 'E_IMAGE_REGISTRY_UNREACHABLE', String(e));
   t.regex(e?.message ?? '', new RegExp(`cannot reach registry 127\\.0\\.0\\.1:${port} .*ECONNREFUSED.*tried 3 times over \\d+\\.\\d s`));
+});
+
+async function storeIsConsistent(t: ExecutionContext, store: ImageStore): Promise<void> {
+  t.deepEqual(await readdir(join(store.root, 'ingest')), [], 'nothing half-written in ingest/');
+  for (const hex of await readdir(join(store.root, 'blobs', 'sha256'))) {
+    t.is(sha256(await readFile(join(store.root, 'blobs', 'sha256', hex))), `sha256:${hex}`, 'every blob in blobs/ is whole');
+  }
+  t.deepEqual([...store.tags()], [], 'no tag');
+}
+
+test('a wrong password on pull: the registry that refused it is named, and nothing is stored', async (t) => {
+  const { src, dst } = await stores(t);
+  const reg = await startRegistry(t, { users: { alice: 's3cret' } });
+  const target = `${reg.host}/private/busybox:1`;
+  await pushImage(src, 'busybox', target, { credentials: { username: 'alice', password: 's3cret' } });
+  const e = await t.throwsAsync(pullImage(dst, target, { credentials: { username: 'alice', password: 'wrong' } }));
+  t.true(isBerthError(e) && e.code === 'E_IMAGE_REGISTRY_AUTH', String(e));
+  t.is(e?.message, `registry ${reg.host} refused the credentials of user alice (401 for GET /v2/private/busybox/manifests/1): UNAUTHORIZED: authentication required`);
+  t.regex(isBerthError(e) ? e.hint : '', new RegExp(`Check the password of alice for ${reg.host}`));
+  t.deepEqual(await readdir(join(dst.root, 'blobs', 'sha256')), []);
+  await storeIsConsistent(t, dst);
+});
+
+test('a pull that fills the disk is E_IMAGE_DISK_FULL saying where and how much; the store stays consistent, gc and a later pull work', async (t) => {
+  const { dir, src } = await stores(t);
+  const reg = await startRegistry(t);
+  // busybox plus 12 MiB of random bytes (gzip cannot shrink them): more than the 8 MiB disk.
+  const big = await buildImage(src, { layers: [(await busyboxLayer()).tar, await tarball([{ name: 'big', content: randomBytes(12 * 1024 * 1024) }])], tags: ['big:v1'] });
+  const bigLayer = big.manifest.layers[1];
+  if (!bigLayer) throw new Error('no big layer');
+  const target = `${reg.host}/team/big:v1`;
+  await pushImage(src, 'big:v1', target);
+
+  const disk = join(dir, 'small-disk');
+  await mkdir(disk);
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', disk], { encoding: 'utf8' });
+  t.is(m.status, 0, m.stderr);
+  let store: ImageStore | undefined;
+  t.teardown(async () => {
+    await store?.close();
+    spawnSync('umount', ['-l', disk]);
+  });
+  store = await ImageStore.open(join(disk, 'images'));
+  const e = await t.throwsAsync(pullImage(store, target));
+  t.true(isBerthError(e) && e.code === 'E_IMAGE_DISK_FULL', String(e));
+  const needed = (bigLayer.size / 1024 / 1024).toFixed(1);
+  t.regex(e?.message ?? '', new RegExp(`^no space left on the filesystem of ${store.root} while writing layer ${bigLayer.digest} from ${reg.host} \\(${needed} MiB needed, [\\d.]+ (B|KiB|MiB) free now\\); what was half-written was removed$`));
+  t.regex(isBerthError(e) ? e.hint : '', /berth image:prune.*bigger disk/);
+  t.false(await store.hasBlob(bigLayer.digest));
+  await storeIsConsistent(t, store);
+
+  // What was whole (the config, the busybox layer) is not referenced by anything: gc takes it.
+  const before = await readdir(join(store.root, 'blobs', 'sha256'));
+  const gc = await store.gc();
+  t.deepEqual(gc.removedBlobs.map((d) => d.slice(7)).sort(), before.sort());
+  t.deepEqual(await readdir(join(store.root, 'blobs', 'sha256')), []);
+
+  // A bigger disk: the same store pulls the image and unpacks it.
+  const r = spawnSync('mount', ['-o', 'remount,size=64m', disk], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const pulled = await pullImage(store, target);
+  t.is(pulled.digest, big.digest);
+  t.deepEqual(pulled.tags, [target]);
+  const [top] = await store.unpackImage(pulled);
+  t.is((await readFile(join(top ?? '', 'big'))).length, 12 * 1024 * 1024);
 });
