@@ -84,9 +84,10 @@ export const configKeys = {
     doc: 'The nginx binary the embedded nginx runs.',
   }),
   BERTH_RUNTIME_ROOT: key({
-    schema: absolutePath,
+    // <root>/<64-hex id>/attach.sock must fit in a unix socket address (107 bytes).
+    schema: absolutePath.refine((p) => Buffer.byteLength(p) <= 30, 'must be at most 30 bytes long'),
     default: '/run/berth',
-    allowed: 'an absolute path',
+    allowed: 'an absolute path of at most 30 bytes (a container\'s attach socket lies below it)',
     doc: 'The state directory of berth-runtime (its --root): running containers, their monitors and the networks\' leases. On a tmpfs, so a reboot forgets what ran.',
   }),
   BERTH_NETWORK: key({

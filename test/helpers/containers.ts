@@ -85,7 +85,8 @@ export async function useContainers(t: ExecutionContext): Promise<ContainerEnv> 
   requireBinary('/usr/sbin/nft', 'nftables');
   requireBinary('/usr/sbin/ip', 'iproute2');
   if (!existsSync(runtimeBinary)) throw new Error(`${runtimeBinary} is missing: build it with \`make -C native\``);
-  const base = await tempDir(t, 'berth-containers-');
+  // Short: <root>/<64-hex id>/attach.sock must fit a unix socket path (107 bytes).
+  const base = await tempDir(t, 'bc-');
   const home = join(base, 'home');
   const root = join(base, 'run');
   const network = uniqueNetworkName();

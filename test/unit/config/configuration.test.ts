@@ -129,7 +129,7 @@ test('the network keys: a subnet without host bits, NAT as true or false', async
   const c = loadConfig({ BERTH_CONFIG: file, BERTH_NETWORK: 'bt1', BERTH_NETWORK_SUBNET: '10.99.0.0/16', BERTH_NETWORK_NAT: 'false', BERTH_RUNTIME_ROOT: '/tmp/r' });
   t.like(c, { network: 'bt1', networkSubnet: '10.99.0.0/16', networkNat: false, runtimeRoot: '/tmp/r' });
   for (const [k, v] of [['BERTH_NETWORK_SUBNET', '10.99.1.0/16'], ['BERTH_NETWORK_SUBNET', '10.0.0.0/31'], ['BERTH_NETWORK_SUBNET', '300.0.0.0/8'],
-    ['BERTH_NETWORK_NAT', 'yes'], ['BERTH_NETWORK', 'Berth0'], ['BERTH_NETWORK', 'a-very-long-bridge'], ['BERTH_RUNTIME_ROOT', 'run/berth']] as const) {
+    ['BERTH_NETWORK_NAT', 'yes'], ['BERTH_NETWORK', 'Berth0'], ['BERTH_NETWORK', 'a-very-long-bridge'], ['BERTH_RUNTIME_ROOT', 'run/berth'], ['BERTH_RUNTIME_ROOT', '/a/very/long/runtime/root/dir/x']] as const) {
     const err = berthError(t, () => loadConfig({ BERTH_CONFIG: file, [k]: v }), 'E_CONFIG_INVALID');
     t.true(err.message.includes(`${k}=${JSON.stringify(v)}`), err.message);
   }
