@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import type { ImageView } from '../../api/index.js';
-import { BerthError, renderError, toBerthError } from '../../core/index.js';
+import { BerthError, errorTable, renderError, toBerthError, type ErrorCode } from '../../core/index.js';
 import { apiFetch, apiRequest } from '../client.js';
 import { collect, collectWith, parseChanges, parseCount, parseCpus, parseEnv, parseLabels, parseMemory, parsePublish } from '../container-options.js';
 import { renderContainers, shortId, statsHeader, statsRow, table, type ContainerStats, type ContainerView } from '../container-table.js';
@@ -284,7 +284,11 @@ const logs = new Command('container:logs')
     let buffered = '';
     const print = (line: string) => {
       if (line.trim() === '') return;
-      const l = JSON.parse(line) as LogLine;
+      const l = JSON.parse(line) as LogLine & { error?: { code: string; message: string; hint?: string } };
+      if (l.error) {
+        const code = (l.error.code in errorTable ? l.error.code : 'E_BERTH_INTERNAL') as ErrorCode;
+        throw new BerthError(code, l.error.message, l.error.hint === undefined ? {} : { hint: l.error.hint });
+      }
       (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${l.log}` : l.log);
     };
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
