@@ -58,6 +58,7 @@ export {
   pullImage,
   pushImage,
   parseChallenge,
+  progressWords,
   type RegistryOptions,
   type RegistryCredentials,
   type ProgressEvent,

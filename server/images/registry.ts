@@ -5,7 +5,11 @@
  * not already have, each verified against its digest and size as it streams into the store
  * (up to three at a time); the tag is set last. Push: every blob the registry does not
  * already have (HEAD first), uploaded monolithically (POST, then PUT ?digest=), then the
- * manifest, byte for byte as stored, so the registry's digest is the store's.
+ * manifest, byte for byte as stored, so the registry's digest is the store's. A blob the store
+ * knows is in another repository of the same registry (it was pulled from or pushed there:
+ * ImageStore.blobSources) is mounted from it (`POST …/blobs/uploads/?mount=&from=`) instead
+ * of uploaded; a registry that answers 202 instead (no such blob there, or no access) gets
+ * the upload it started.
  *
  * Plain HTTP is used for loopback registries (127.0.0.1, ::1, localhost) or when asked
  * (`insecure`); HTTPS otherwise. Connection failures are retried a bounded number of times
@@ -32,6 +36,14 @@ export interface ProgressEvent {
   status: ProgressStatus;
   current: number;
   total: number;
+  /** On a `pushed` event: the registry mounted the blob from this repository of its own; no byte was uploaded. */
+  mountedFrom?: string;
+}
+
+/** Docker's words for a progress event: `Downloading`, `Pushed`, `Mounted from team/app`… */
+export function progressWords(e: ProgressEvent): string {
+  if (e.status === 'pushed' && e.mountedFrom !== undefined) return `Mounted from ${e.mountedFrom}`;
+  return { exists: 'Already exists', downloading: 'Downloading', downloaded: 'Download complete', uploading: 'Pushing', pushed: 'Pushed' }[e.status];
 }
 
 export interface RegistryOptions {
@@ -302,7 +314,9 @@ export async function pullImage(store: ImageStore, reference: string, options: R
   try {
     const blobs: [Descriptor, 'layer' | 'config'][] = [[manifest.config, 'config'], ...manifest.layers.map((l) => [l, 'layer'] as [Descriptor, 'layer'])];
     await pool(blobs, options.concurrency ?? 3, (b, signal) => fetchBlob(store, session, b[0], b[1], lease, options, signal));
-    return await store.addImage(top.bytes, ref.tag === undefined ? [] : [`${ref.name}:${ref.tag}`]);
+    const image = await store.addImage(top.bytes, ref.tag === undefined ? [] : [`${ref.name}:${ref.tag}`]);
+    await store.recordBlobSources(blobs.map(([d]) => d.digest), `${registry}/${ref.repository}`);
+    return image;
   } finally {
     lease.release();
   }
@@ -341,6 +355,18 @@ export interface PushResult {
   /** Blobs sent, and those the registry already had. */
   pushed: string[];
   existed: string[];
+  /** Blobs the registry mounted from another of its repositories (not in `pushed`: no byte was sent). */
+  mounted: { digest: string; from: string }[];
+}
+
+/** A repository of `registry` other than `repository` that `digest` is known to be in. */
+async function mountSource(store: ImageStore, digest: string, registry: string, repository: string): Promise<string | undefined> {
+  for (const source of await store.blobSources(digest)) {
+    if (!source.startsWith(`${registry}/`)) continue;
+    const from = source.slice(registry.length + 1);
+    if (from !== repository) return from;
+  }
+  return undefined;
 }
 
 /**
@@ -353,7 +379,7 @@ export async function pushImage(store: ImageStore, source: string, target: strin
   const ref = parseReference(target);
   const registry = needRegistry(ref, target);
   const session = new Session(registry, ref.repository, options, 'pull,push');
-  const result: PushResult = { digest: image.digest, pushed: [], existed: [] };
+  const result: PushResult = { digest: image.digest, pushed: [], existed: [], mounted: [] };
   const blobs: [Descriptor, 'layer' | 'config'][] = [...image.manifest.layers.map((l) => [l, 'layer'] as [Descriptor, 'layer']), [image.manifest.config, 'config']];
   // The first request authenticates; after that blobs go in parallel with the same credentials.
   const first = await session.request('GET', '/v2/');
@@ -367,7 +393,28 @@ export async function pushImage(store: ImageStore, source: string, target: strin
       progress('exists', d.size);
       return;
     }
-    const start = await session.request('POST', `/v2/${session.repository}/blobs/uploads/`);
+    let start: Response | undefined;
+    const from = await mountSource(store, d.digest, registry, session.repository);
+    if (from !== undefined) {
+      const path = `/v2/${session.repository}/blobs/uploads/?mount=${encodeURIComponent(d.digest)}&from=${encodeURIComponent(from)}`;
+      try {
+        start = await session.request('POST', path);
+      } catch (e) {
+        // No access to `from` (a token scoped to this repository): upload instead.
+        if (!(e instanceof BerthError && e.code === 'E_IMAGE_REGISTRY_AUTH')) throw e;
+      }
+      if (start?.status === 201) {
+        await start.body?.cancel();
+        result.mounted.push({ digest: d.digest, from });
+        options.onProgress?.({ digest: d.digest, kind, status: 'pushed', current: d.size, total: d.size, mountedFrom: from });
+        return;
+      }
+      if (start !== undefined && start.status !== 202) {
+        await start.body?.cancel();
+        start = undefined;
+      }
+    }
+    start ??= await session.request('POST', `/v2/${session.repository}/blobs/uploads/`);
     if (start.status !== 202) await session.fail(start, `POST /v2/${session.repository}/blobs/uploads/`);
     await start.body?.cancel();
     const location = start.headers.get('location');
@@ -392,5 +439,6 @@ export async function pushImage(store: ImageStore, source: string, target: strin
   if (echoed !== null && echoed !== image.digest) {
     throw new BerthError('E_IMAGE_DIGEST_MISMATCH', `registry ${registry} stored the manifest of ${source} as ${echoed}, not ${image.digest}`);
   }
+  await store.recordBlobSources(blobs.map(([d]) => d.digest), `${registry}/${ref.repository}`);
   return result;
 }

@@ -7,6 +7,8 @@
  *   ingest/                       blobs being written; emptied at start (a crash mid-write)
  *   layers/sha256/<diff-id hex>/  each layer unpacked once: an overlay lower directory
  *   layers/tmp/                   layers being unpacked; emptied at start
+ *   blob-sources.json             registry repositories each blob is known to be in (for cross-repository mounts on push)
+ *   lock                          the store's lock (lock.ts): one writing process at a time
  *
  * Because the store is a plain OCI layout, `skopeo copy oci:BERTH_HOME/images:busybox:latest …`
  * reads it directly. Every blob is verified when written (its sha256 is computed on the
@@ -23,6 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import { BerthError, removeStaleTempFiles, writeFileAtomic } from '../core/index.js';
 import { fileURLToPath } from 'node:url';
 import { digestHex, HashingStream, sha256 } from './digest.js';
@@ -188,6 +191,14 @@ class VerifyingStream extends Transform {
   }
 }
 
+const SOURCES_FILE = 'blob-sources.json';
+/** Repositories remembered per blob, most recent first. */
+const MAX_SOURCES = 8;
+const blobSourcesSchema = z.object({
+  version: z.literal(1),
+  blobs: z.record(z.string().regex(/^sha256:[0-9a-f]{64}$/), z.array(z.string().min(1)).max(MAX_SOURCES)),
+});
+
 export class ImageStore {
   readonly root: string;
   private index: ImageIndex = { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [] };
@@ -198,6 +209,8 @@ export class ImageStore {
 
   private readonly fsutil: string;
   private lock: StoreLock | undefined;
+  /** blob-sources.json, read when first needed: blob digest → `registry/repository`, most recent first. */
+  private sources: Map<string, string[]> | undefined;
 
   private constructor(root: string, options: ImageStoreOptions) {
     this.root = root;
@@ -282,6 +295,53 @@ export class ImageStore {
     } catch (e) {
       const cause = e instanceof BerthError ? e.cause : e;
       if (isErrno(cause, 'ENOSPC', 'EDQUOT')) throw diskError(cause, 'the image index', { root: this.root });
+      throw e;
+    }
+  }
+
+  // ---- where blobs are known to be in registries (cross-repository mounts on push)
+
+  private async loadSources(): Promise<Map<string, string[]>> {
+    if (this.sources !== undefined) return this.sources;
+    const path = join(this.root, SOURCES_FILE);
+    let text: string | undefined;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+    const doc = text === undefined ? { version: 1 as const, blobs: {} } : parseDocument(blobSourcesSchema, text, `${path} (where blobs were pushed or pulled; delete it to forget)`);
+    this.sources = new Map(Object.entries(doc.blobs));
+    return this.sources;
+  }
+
+  /** The repositories (`registry/repository`) a blob was pulled from or pushed to, most recent first. */
+  async blobSources(digest: string): Promise<string[]> {
+    return [...((await this.loadSources()).get(digest) ?? [])];
+  }
+
+  /**
+   * Remember that `digests` are in `repository` (`registry/name`), after a pull or a push, so
+   * a later push to another repository of that registry can mount them instead of uploading.
+   * blob-sources.json is replaced atomically.
+   */
+  async recordBlobSources(digests: Iterable<string>, repository: string): Promise<void> {
+    this.writable(SOURCES_FILE);
+    const list = [...new Set(digests)];
+    await this.serial(async () => {
+      const sources = await this.loadSources();
+      for (const d of list) sources.set(d, [repository, ...(sources.get(d) ?? []).filter((r) => r !== repository)].slice(0, MAX_SOURCES));
+      await this.saveSources();
+    });
+  }
+
+  private async saveSources(): Promise<void> {
+    const blobs = Object.fromEntries([...(this.sources ?? new Map<string, string[]>())].sort(([a], [b]) => a.localeCompare(b)));
+    try {
+      await writeFileAtomic(join(this.root, SOURCES_FILE), `${JSON.stringify({ version: 1, blobs })}\n`, { mode: 0o644 });
+    } catch (e) {
+      const cause = e instanceof BerthError ? e.cause : e;
+      if (isErrno(cause, 'ENOSPC', 'EDQUOT')) throw diskError(cause, SOURCES_FILE, { root: this.root });
       throw e;
     }
   }
@@ -749,6 +809,9 @@ export class ImageStore {
         await rm(join(layerDir, hex), { recursive: true, force: true });
         result.removedLayers.push(digest);
       }
+      const sources = await this.loadSources();
+      const forgotten = result.removedBlobs.filter((d) => sources.delete(d));
+      if (forgotten.length > 0) await this.saveSources();
       return result;
     });
   }

@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBerthError, type ErrorCode } from '../../../server/core/index.js';
-import { buildBusyboxImage, buildImage, busyboxLayer, ImageStore, pullImage, pushImage, sha256, type Image, type ProgressEvent } from '../../../server/images/index.js';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildBusyboxImage, buildImage, busyboxLayer, ImageStore, progressWords, pullImage, pushImage, sha256, type Image, type ProgressEvent } from '../../../server/images/index.js';
 import { defaultSpec, writeBundle } from '../../../server/runtime/index.js';
 import { requireRoot } from '../../helpers/prereq.js';
 import { containerId, useRuntime } from '../../helpers/runtime.js';
@@ -222,4 +224,69 @@ test('a pull that fills the disk is E_IMAGE_DISK_FULL saying where and how much;
   t.deepEqual(pulled.tags, [target]);
   const [top] = await store.unpackImage(pulled);
   t.is((await readFile(join(top ?? '', 'big'))).length, 12 * 1024 * 1024);
+});
+
+interface Seen {
+  method: string;
+  url: string;
+  status: number;
+  bytes: number;
+}
+
+/** A loopback HTTP proxy in front of the registry that records every request and the body bytes it carried. */
+async function countingProxy(t: ExecutionContext, registryPort: number): Promise<{ host: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let bytes = 0;
+    const upstream = request({ host: '127.0.0.1', port: registryPort, method: req.method, path: req.url, headers: req.headers as IncomingHttpHeaders }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+      up.on('end', () => seen.push({ method: req.method ?? '', url: req.url ?? '', status: up.statusCode ?? 0, bytes }));
+    });
+    upstream.on('error', (e) => res.destroy(e));
+    req.on('data', (b: Buffer) => (bytes += b.length));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  }));
+  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+test('a push to another repository of the same registry mounts the blobs ("Mounted from a") and uploads no layer byte; a registry that does not mount gets the upload', async (t) => {
+  const { src, dst, busybox } = await stores(t);
+  const reg = await startRegistry(t);
+  const proxy = await countingProxy(t, reg.port);
+  const layer = busybox.manifest.layers[0]?.digest ?? '';
+  const first = await pushImage(src, 'busybox', `${proxy.host}/a:v1`);
+  t.deepEqual(first.pushed.sort(), [layer, busybox.configDigest].sort());
+  t.deepEqual(await src.blobSources(layer), [`${proxy.host}/a`], 'the store remembers where the layer went');
+  t.true(proxy.seen.some((r) => r.method === 'PUT' && r.url.includes('/v2/a/blobs/uploads/') && r.bytes === busybox.manifest.layers[0]?.size), 'the first push uploads the layer');
+
+  proxy.seen.length = 0;
+  const events: ProgressEvent[] = [];
+  const second = await pushImage(src, 'busybox', `${proxy.host}/b:v1`, { onProgress: (e) => events.push(e) });
+  t.deepEqual(second.pushed, []);
+  t.deepEqual(second.mounted.map((m) => m.from), ['a', 'a']);
+  t.deepEqual(events.filter((e) => e.digest === layer).map(progressWords), ['Mounted from a']);
+  const mounts = proxy.seen.filter((r) => r.method === 'POST' && r.url.startsWith('/v2/b/blobs/uploads/?mount='));
+  t.is(mounts.length, 2);
+  t.true(mounts.every((r) => r.status === 201 && r.url.endsWith('&from=a')), JSON.stringify(mounts));
+  const uploads = proxy.seen.filter((r) => (r.method === 'PUT' || r.method === 'PATCH') && r.url.includes('/blobs/uploads/'));
+  t.deepEqual(uploads, [], 'no blob upload at all');
+  t.deepEqual(proxy.seen.filter((r) => r.bytes > 0).map((r) => `${r.method} ${r.url}`), ['PUT /v2/b/manifests/v1'], 'only the manifest carried bytes');
+  t.deepEqual(await src.blobSources(layer), [`${proxy.host}/b`, `${proxy.host}/a`]);
+  t.is((await pullImage(dst, `${reg.host}/b:v1`)).digest, busybox.digest, 'b really has the image');
+
+  // A repository that does not have the blob: the registry answers 202, and Berth uploads.
+  await src.recordBlobSources([layer, busybox.configDigest], `${proxy.host}/nowhere`);
+  proxy.seen.length = 0;
+  const third = await pushImage(src, 'busybox', `${proxy.host}/c:v1`);
+  t.deepEqual(third.mounted, []);
+  t.deepEqual(third.pushed.sort(), [layer, busybox.configDigest].sort());
+  t.true(proxy.seen.some((r) => r.method === 'POST' && r.url.includes('from=nowhere') && r.status === 202));
+  t.true(proxy.seen.some((r) => r.method === 'PUT' && r.url.includes('/v2/c/blobs/uploads/') && r.bytes === busybox.manifest.layers[0]?.size));
+  t.is(sha256(skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/c:v1`])), busybox.digest);
 });
