@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
@@ -9,6 +10,7 @@ import { requireBinary } from './prereq.js';
 import { tempDir } from './temp-dir.js';
 import { waitFor } from './http.js';
 import { isAlive, pidsMatching } from './processes.js';
+import { runtimeBinary } from './runtime.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The built CLI, as users run it (scripts/test builds before the e2e tier). */
@@ -31,7 +33,26 @@ function requireBuild(): void {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: build first with \`npm run build\` (scripts/test does)`);
 }
 
-/** The environment a daemon (or CLI) of this test runs with: its own home, config file and ports. */
+/**
+ * Remove what containers of a test daemon left in its runtime root and on its network
+ * (after the daemon stopped: containers outlive it by design). Throws when that fails.
+ */
+export function cleanDaemonRuntime(env: NodeJS.ProcessEnv): void {
+  const root = env.BERTH_RUNTIME_ROOT;
+  const network = env.BERTH_NETWORK;
+  if (!root || !network || !existsSync(runtimeBinary)) return;
+  const rt = (args: string[]) => spawnSync(runtimeBinary, ['--root', root, ...args], { encoding: 'utf8', timeout: 30_000 });
+  for (const id of existsSync(root) ? readdirSync(root).filter((d) => !d.startsWith('.')) : []) rt(['delete', '--force', id]);
+  if (!existsSync(`${root}/.network/${network}`)) return;
+  const rm = rt(['network', 'rm', '--force', network]);
+  if (rm.status !== 0 && !/does not exist/.test(rm.stderr ?? '')) throw new Error(`network rm --force ${network} failed: ${rm.stderr}`);
+}
+
+/**
+ * The environment a daemon (or CLI) of this test runs with: its own home, config file and
+ * ports, and its own runtime root and network name (bridge names are host-wide), so test
+ * daemons never share containers or a bridge.
+ */
 export async function daemonEnv(t: ExecutionContext, extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
   const dir = await tempDir(t, 'berth-e2e-');
   const configFile = join(dir, 'berth.conf');
@@ -45,6 +66,10 @@ export async function daemonEnv(t: ExecutionContext, extra: NodeJS.ProcessEnv = 
     BERTH_API_PORT: '0',
     BERTH_HTTP_PORT: String(await freePort()),
     BERTH_CLI_CONFIG: join(dir, 'home', 'cli.json'),
+    // Short (the attach socket's path must fit a unix socket address), unique per test.
+    BERTH_RUNTIME_ROOT: join(dir, 'run'),
+    BERTH_NETWORK: `bt${randomBytes(3).toString('hex')}`,
+    BERTH_NETWORK_NAT: 'false',
     ...extra,
   };
 }
@@ -79,6 +104,7 @@ export async function startTestDaemon(t: ExecutionContext, extra: NodeJS.Process
       clearTimeout(timer);
     }
     for (const pid of pidsMatching(home)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    cleanDaemonRuntime(env);
   });
   const cli = await Promise.race([
     waitFor('the daemon to write cli.json', async () => {
