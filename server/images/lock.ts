@@ -84,7 +84,9 @@ async function acquire(root: string, path: string): Promise<Holder> {
   child.once('exit', () => (holder.alive = false));
   child.unref();
   (child.stdin as Socket | null)?.unref?.();
-  await writeFile(path, `${process.pid}\n`);
+  // Only to name this process in another's error: a full disk must not stop a store from
+  // opening (gc is how space comes back), so a failed write is no failure.
+  await writeFile(path, `${process.pid}\n`).catch(() => undefined);
   return holder;
 }
 
