@@ -6,6 +6,7 @@
  * detaches on a terminal, as Docker), closeStdin at stdin's EOF, stdout and stderr frames to
  * their streams, and the final exit frame's status.
  */
+import { spawnSync } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex, Readable, Writable } from 'node:stream';
@@ -269,6 +270,10 @@ export function localTerminal(stdin: NodeJS.ReadStream = process.stdin, outs: No
     raw: () => {
       if (!stdin.isTTY) return () => {};
       stdin.setRawMode(true);
+      // libuv's raw mode keeps output processing (ONLCR), so the container's "\r\n" would
+      // reach the screen as "\r\r\n"; Docker's raw mode turns it off. setRawMode(false)
+      // puts back the termios saved before, OPOST included.
+      if (stdin === process.stdin) spawnSync('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'], timeout: 5000 });
       let restored = false;
       const restore = () => {
         if (restored) return;

@@ -1,0 +1,303 @@
+/**
+ * `berth container:*` through the real daemon, the built CLI and the busybox base image:
+ * foreground runs with their output and exit codes, stdin, a detached container's life
+ * (ls, logs, exec, stop/start keeping its files, commit, stats, kill, rm), an interactive
+ * shell under a pseudo-terminal (python3's pty module drives it), detach with Ctrl-P Ctrl-Q,
+ * and errors as the CLI renders them. Each test has its own state root and bridge.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { uniqueBridge } from '../helpers/network.js';
+import { requireBinary, requireRoot } from '../helpers/prereq.js';
+import { runtimeBinary } from '../helpers/runtime.js';
+import { cliPath, runCli, startTestDaemon, type CliResult } from '../helpers/start-daemon.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+interface Daemon {
+  env: NodeJS.ProcessEnv;
+  cli: (...args: string[]) => Promise<CliResult>;
+  /** Run the CLI and require exit 0; its stdout. */
+  ok: (...args: string[]) => Promise<string>;
+}
+
+function runtime(root: string, args: string[]): { status: number | null; stderr: string; stdout: string } {
+  const r = spawnSync(runtimeBinary, ['--root', root, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stderr: r.stderr ?? '', stdout: r.stdout ?? '' };
+}
+
+/** A daemon with a state root and a bridge of this test's own, and the busybox image. */
+async function containerDaemon(t: ExecutionContext): Promise<Daemon> {
+  requireRoot('containers');
+  requireBinary('/usr/sbin/nft', 'nftables');
+  const dir = await tempDir(t, 'berth-ctr-e2e-');
+  const root = join(dir, 'run');
+  const network = uniqueBridge();
+  // Registered before the daemon's teardown, so it runs after the daemon has stopped (LIFO).
+  t.teardown(() => {
+    for (const id of existsSync(root) ? readdirSync(root).filter((d) => !d.startsWith('.')) : []) runtime(root, ['delete', '--force', id]);
+    const rm = runtime(root, ['network', 'rm', '--force', network]);
+    if (rm.status !== 0 && !/does not exist|no network/i.test(rm.stderr)) throw new Error(`network rm --force ${network}: ${rm.stderr}`);
+  });
+  const d = await startTestDaemon(t, { BERTH_RUNTIME_ROOT: root, BERTH_NETWORK: network });
+  const cli = (...args: string[]) => runCli(args, d.env);
+  const ok = async (...args: string[]) => {
+    const r = await cli(...args);
+    t.is(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  await ok('image:base', 'busybox');
+  return { env: d.env, cli, ok };
+}
+
+/** The built CLI with `input` on stdin (a pipe, not a terminal). */
+function cliWithInput(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('foreground runs: output, exit codes, stdin, environment, --rm; errors with Docker\'s statuses', async (t) => {
+  const d = await containerDaemon(t);
+  const hi = await d.cli('container:run', 'busybox', 'echo', 'hi');
+  t.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], hi.stderr);
+
+  t.is((await d.cli('container:run', 'busybox', 'sh', '-c', 'exit 3')).code, 3);
+  const split = await d.cli('container:run', 'busybox', 'sh', '-c', 'echo out; echo err >&2');
+  t.deepEqual([split.code, split.stdout, split.stderr], [0, 'out\n', 'err\n']);
+
+  const piped = await cliWithInput(['container:run', '-i', 'busybox', 'cat'], d.env, 'data\nmore\n');
+  t.deepEqual([piped.code, piped.stdout], [0, 'data\nmore\n'], piped.stderr);
+  const counted = await cliWithInput(['container:run', '-i', 'busybox', 'wc', '-c'], d.env, 'x'.repeat(200_000));
+  t.is(counted.stdout.trim(), '200000', counted.stderr);
+
+  const env = await runCli(['container:run', '-e', 'FROM_CLI', '-e', 'A=1', '-e', 'UNSET_HERE', 'busybox', 'sh', '-c', 'echo "$FROM_CLI $A ${UNSET_HERE-unset}"'], { ...d.env, FROM_CLI: 'x y' });
+  t.is(env.stdout, 'x y 1 unset\n', env.stderr);
+
+  const named = `rm-${Date.now().toString(36)}`;
+  t.is((await d.cli('container:run', '--rm', '--name', named, 'busybox', 'true')).code, 0);
+  await until('the --rm container to be removed', async () => ((await d.ok('container:ls', '-a')).includes(named) ? undefined : true));
+
+  const image = await d.cli('container:run', 'nosuch:1', 'true');
+  t.is(image.code, 125);
+  t.regex(image.stderr, /no image nosuch:1 in the store .*\[E_IMAGE_NOT_FOUND\]/);
+  const memory = await d.cli('container:run', '-m', '12x', 'busybox', 'true');
+  t.is(memory.code, 125);
+  t.regex(memory.stderr, /argument '12x' is invalid\. "12x" is not a size: write a number with an optional unit b, k, m or g/);
+  const program = await d.cli('container:run', 'busybox', 'no-such-program');
+  t.is(program.code, 127, program.stderr);
+  t.regex(program.stderr, /no-such-program/);
+  for (const args of [['container:stop', 'nosuchcontainer'], ['container:logs', 'nosuchcontainer'], ['container:inspect', 'nosuchcontainer']]) {
+    const r = await d.cli(...args);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, /nosuchcontainer.*\[E_CONTAINER_NOT_FOUND\]/, args.join(' '));
+  }
+  const exec = await d.cli('container:exec', 'nosuchcontainer', 'true');
+  t.is(exec.code, 125);
+  t.regex(exec.stderr, /\[E_CONTAINER_NOT_FOUND\]/);
+});
+
+test('a detached container: ls, logs, exec, stop and start keep its files, commit, stats, inspect, kill, rm', async (t) => {
+  const d = await containerDaemon(t);
+  const id = (await d.ok('container:run', '-d', '--name', 'web', '-m', '64m', 'busybox', 'sh', '-c', 'echo started; echo oops >&2; while true; do sleep 1; done')).trim();
+  t.regex(id, /^[0-9a-f]{64}$/);
+
+  const ls = await d.ok('container:ls');
+  t.regex(ls, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/m);
+  t.regex(ls, new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+"sh -c echo started;…"\\s+(Less than a second|\\d+ seconds?) ago\\s+Up .+\\s+web$`, 'm'));
+  t.is(await d.ok('container:ls', '-q'), `${id.slice(0, 12)}\n`);
+
+  await until('the log', async () => ((await d.cli('container:logs', 'web')).stdout === 'started\n' ? true : undefined));
+  const logs = await d.cli('container:logs', 'web');
+  t.is(logs.stderr, 'oops\n');
+  const last = await d.cli('container:logs', '-t', '--tail', '1', id.slice(0, 8));
+  t.regex(last.stdout + last.stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z (started|oops)\n$/);
+
+  const inside = await d.cli('container:exec', 'web', 'sh', '-c', 'echo inside; echo $E; exit 4');
+  t.deepEqual([inside.code, inside.stdout], [4, 'inside\n\n']);
+  t.is((await d.cli('container:exec', '-e', 'E=set', '-w', '/tmp', 'web', 'sh', '-c', 'echo $E $PWD')).stdout, 'set /tmp\n');
+  t.is((await d.cli('container:exec', 'web', 'sh', '-c', 'echo kept > /data.txt')).code, 0);
+  t.is((await cliWithInput(['container:exec', '-i', 'web', 'sh', '-c', 'cat > /in.txt'], d.env, 'via stdin\n')).code, 0);
+  t.is(await d.ok('container:exec', 'web', 'cat', '/in.txt'), 'via stdin\n');
+
+  const stats = await d.ok('container:stats', '--no-stream', 'web');
+  t.regex(stats, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n/);
+  t.regex(stats, new RegExp(`^${id.slice(0, 12)}\\s+web\\s+\\d+\\.\\d\\d%\\s+[\\d.]+\\w?i?B / 64MiB\\s+\\d+\\.\\d\\d%\\s+\\d+$`, 'm'));
+  const [view] = JSON.parse(await d.ok('container:inspect', 'web')) as { id: string; name: string; state: string; limits: { memoryBytes?: number } }[];
+  t.like(view, { id, name: 'web', state: 'running', limits: { memoryBytes: 64 * 1024 * 1024 } });
+
+  t.is(await d.ok('container:stop', '-t', '1', 'web'), 'web\n');
+  t.regex(await d.ok('container:ls', '-a'), /Exited \(\d+\) .*ago\s+web$/m);
+  t.regex(await d.ok('container:ls'), /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n$/, 'no running container');
+  t.is(await d.ok('container:start', 'web'), 'web\n');
+  t.is(await d.ok('container:exec', 'web', 'cat', '/data.txt'), 'kept\n', 'the writable layer survives stop and start');
+
+  t.regex(await d.ok('container:commit', '-m', 'snapshot', 'web', 'snap:1'), /^sha256:[0-9a-f]{64}\n$/);
+  const fromSnap = await d.cli('container:run', '--rm', 'snap:1', 'cat', '/data.txt');
+  t.deepEqual([fromSnap.code, fromSnap.stdout], [0, 'kept\n'], fromSnap.stderr);
+  await d.ok('container:commit', '-c', 'CMD ["cat", "/in.txt"]', '-c', 'ENV FROM_COMMIT=1', 'web', 'snap:2');
+  t.is((await d.cli('container:run', '--rm', 'snap:2')).stdout, 'via stdin\n');
+  t.is((await d.cli('container:run', '--rm', 'snap:2', 'sh', '-c', 'echo $FROM_COMMIT')).stdout, '1\n');
+
+  const running = await d.cli('container:rm', 'web');
+  t.is(running.code, 1);
+  t.regex(running.stderr, /\[E_CONTAINER_RUNNING\]/);
+  t.is(await d.ok('container:kill', 'web'), 'web\n');
+  await until('the kill to be recorded', async () => (/Exited \(137\)/.test(await d.ok('container:ls', '-a')) ? true : undefined));
+  t.is(await d.ok('container:rm', 'web'), 'web\n');
+  const other = (await d.ok('container:run', '-d', 'busybox', 'sleep', '60')).trim();
+  t.is(await d.ok('container:rm', '-f', other.slice(0, 6)), `${other.slice(0, 6)}\n`);
+  t.is((await d.ok('container:ls', '-a', '-q')).trim(), '');
+});
+
+/**
+ * Drives a program under a pseudo-terminal of `rows`x`cols`: steps send bytes, expect a
+ * regex (searched after the previous match), resize the terminal, or sleep; every wait is
+ * bounded. Prints JSON {status, output, error?}.
+ */
+const ptyDriver = String.raw`
+import fcntl, json, os, pty, re, select, struct, sys, termios, time
+spec = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', spec['rows'], spec['cols'], 0, 0))
+    os.execv(spec['argv'][0], spec['argv'])
+out = b''
+pos = 0
+def pump(timeout):
+    global out
+    r, _, _ = select.select([fd], [], [], timeout)
+    if not r:
+        return True
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        return False
+    if not data:
+        return False
+    out += data
+    return True
+def finish(error=None):
+    status = None
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        wpid, st = os.waitpid(pid, os.WNOHANG)
+        if wpid == pid:
+            status = os.waitstatus_to_exitcode(st)
+            break
+        pump(0.1)
+    while select.select([fd], [], [], 0.1)[0]:
+        if not pump(0):
+            break
+    if status is None:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        error = error or 'the program did not exit within 20 s'
+    print(json.dumps({'status': status, 'output': out.decode('utf8', 'replace'), 'error': error}))
+    sys.exit(0)
+for step in spec['steps']:
+    if 'send' in step:
+        os.write(fd, step['send'].encode())
+    elif 'resize' in step:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', step['resize'][0], step['resize'][1], 0, 0))
+    elif 'sleep' in step:
+        time.sleep(step['sleep'])
+    elif 'expect' in step:
+        rx = re.compile(step['expect'].encode())
+        deadline = time.time() + 20
+        while True:
+            m = rx.search(out, pos)
+            if m:
+                pos = m.end()
+                break
+            if time.time() > deadline or not pump(min(0.2, max(0, deadline - time.time()))):
+                if not rx.search(out, pos):
+                    os.kill(pid, 9)
+                    finish('expected %r' % step['expect'])
+finish()
+`;
+
+type Step = { send: string } | { expect: string } | { resize: [number, number] } | { sleep: number };
+
+function underPty(argv: string[], env: NodeJS.ProcessEnv, size: [number, number], steps: Step[]): Promise<{ status: number | null; output: string; error: string | null }> {
+  requireBinary('/usr/bin/python3', 'python3');
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/python3', ['-c', ptyDriver, JSON.stringify({ argv, rows: size[0], cols: size[1], steps })], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve(JSON.parse(stdout) as { status: number | null; output: string; error: string | null });
+      } catch {
+        reject(new Error(`the pty driver exited ${code}: ${stderr}${stdout}`));
+      }
+    });
+  });
+}
+
+test('container:run -it: a real shell under a terminal, its size and resizes, its exit status; Ctrl-P Ctrl-Q detaches', async (t) => {
+  const d = await containerDaemon(t);
+  const cli = [process.execPath, cliPath];
+  const shell = await underPty([...cli, 'container:run', '-it', '--name', 'tty', 'busybox', 'sh'], d.env, [33, 111], [
+    { expect: '/ # ' },
+    { send: 'echo $((6*7))\r' },
+    { expect: '\r\n42\r\n' },
+    { send: 'stty size\r' },
+    { expect: '\r\n33 111\r\n' },
+    { resize: [40, 120] },
+    { sleep: 1 },
+    { send: 'stty size\r' },
+    { expect: '\r\n40 120\r\n' },
+    { send: 'tty\r' },
+    { expect: '\r\n/dev/pts/\\d+\r\n' },
+    { send: 'exit 5\r' },
+  ]);
+  t.is(shell.error, null, shell.output);
+  t.is(shell.status, 5, shell.output);
+  t.false(shell.output.includes('\r\r\n'), 'the local terminal is raw on output too (no second CR)');
+  t.regex(await d.ok('container:ls', '-a'), /Exited \(5\) .* tty$/m);
+
+  const detached = await underPty([...cli, 'container:run', '-it', '--name', 'keep', 'busybox', 'sh'], d.env, [24, 80], [
+    { expect: '/ # ' },
+    { send: 'echo marker > /m.txt\r' },
+    { expect: '/ # ' },
+    { send: '\x10\x11' },
+  ]);
+  t.is(detached.error, null, detached.output);
+  t.is(detached.status, 0, detached.output);
+  // busybox's line editing asks the terminal where the cursor is (ESC [6n) after its prompt.
+  t.regex(detached.output, /marker > \/m\.txt\r\n\/ # (\x1b\[6n)?$/, 'nothing is printed on detach');
+  t.regex(await d.ok('container:ls'), /Up .*\s+keep$/m, 'the container keeps running');
+  t.is(await d.ok('container:exec', 'keep', 'cat', '/m.txt'), 'marker\n');
+
+  const exec = await underPty([...cli, 'container:exec', '-it', 'keep', 'sh'], d.env, [30, 100], [
+    { expect: '/ # ' },
+    { send: 'stty size; cat /m.txt\r' },
+    { expect: '\r\n30 100\r\nmarker\r\n' },
+    { send: 'exit 7\r' },
+  ]);
+  t.is(exec.error, null, exec.output);
+  t.is(exec.status, 7, exec.output);
+  t.is(await d.ok('container:rm', '-f', 'keep'), 'keep\n');
+});
