@@ -90,3 +90,30 @@ test('the upgrade routes need the token, like every route', async (t) => {
   t.is(plain.body.error.code, 'E_API_BAD_REQUEST', 'without Upgrade: says it is a stream');
   await c.api('DELETE', `/v1/containers/${id}`);
 });
+
+test('a terminal: attach to sh -it, resize, type, exit; exec -t gets a terminal of its own', async (t) => {
+  const c = await useContainers(t);
+  const r = await c.api('POST', '/v1/containers', { image: 'busybox', cmd: ['sh'], tty: true, stdin: true });
+  const id = r.body.id as string;
+  const s = await openStream(c.url, `/v1/containers/${id}/attach`, c.token);
+  t.is(s.status, 101, JSON.stringify(s.body));
+  await c.api('POST', `/v1/containers/${id}/start`);
+  s.send(frameTypes.resize, Buffer.from([0, 33, 0, 101]));
+  s.send(frameTypes.stdin, Buffer.from('stty size; tty; echo te""st\n'));
+  await until('the answer', () => s.stdout().includes('test'));
+  t.regex(s.stdout(), /33 101/);
+  t.regex(s.stdout(), /\/dev\/pts\/\d+/);
+  t.is(s.stderr(), '', 'a terminal has one stream');
+  const cmd = encodeURIComponent(JSON.stringify(['sh', '-c', 'tty; stty size']));
+  const e = await openStream(c.url, `/v1/containers/${id}/exec?cmd=${cmd}&tty=true&rows=20&cols=70`, c.token);
+  t.is(e.status, 101, JSON.stringify(e.body));
+  await e.closed;
+  t.regex(e.stdout(), /\/dev\/pts\/\d+\r?\n20 70/);
+  t.deepEqual(e.exit(), { exitCode: 0 });
+  s.send(frameTypes.stdin, Buffer.from('exit 3\n'));
+  await s.closed;
+  t.deepEqual(s.exit(), { exitCode: 3 });
+  await until('the exit to be recorded', async () => (await c.api('GET', `/v1/containers/${id}`)).body.state === 'exited');
+  await c.api('DELETE', `/v1/containers/${id}`);
+  t.deepEqual(c.leftovers(), []);
+});
