@@ -123,41 +123,55 @@ stats() { sort -n "$1" | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR
 ms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f\n", (b-a)*1000}'; }
 
 seq_id=0
-time_row() { # NAME BUNDLE [naive]
-  local name=$1 bundle=$2 naive=${3:-} i id t0 t1 pid
-  : > "$work/$name.ms"
-  for ((i = 0; i < warmup + runs; i++)); do
-    seq_id=$((seq_id + 1)); id="bench-$seq_id"
-    t0=$EPOCHREALTIME
-    b run -d --pid-file "$work/pid" --bundle "$bundle" "$id" >/dev/null
-    if [ -n "$naive" ]; then
-      read -r pid < "$work/pid" || true # no newline at its end
-      naive_attach "$pid"
-    fi
-    t1=$EPOCHREALTIME
-    [ "$i" -lt "$warmup" ] || ms "$t0" "$t1" >> "$work/$name.ms"
-    b delete --force "$id" >/dev/null
-    [ -z "$naive" ] || naive_detach
-  done
-  read -r "med_$name" "p95_$name" < <(stats "$work/$name.ms")
+one_run() { # NAME BUNDLE NAIVE RECORD: one timed run -d, appended to $work/NAME.ms when RECORD=1
+  local name=$1 bundle=$2 naive=$3 record=$4 id t0 t1 pid
+  seq_id=$((seq_id + 1)); id="bench-$seq_id"
+  t0=$EPOCHREALTIME
+  b run -d --pid-file "$work/pid" --bundle "$bundle" "$id" >/dev/null
+  if [ "$naive" = naive ]; then
+    read -r pid < "$work/pid" || true # no newline at its end
+    naive_attach "$pid"
+  fi
+  t1=$EPOCHREALTIME
+  [ "$record" = 0 ] || ms "$t0" "$t1" >> "$work/$name.ms"
+  b delete --force "$id" >/dev/null
+  [ "$naive" != naive ] || naive_detach
 }
+# Rows are interleaved: each iteration runs every row once, in turn, so a change of load
+# during the run (other work on the machine) hits all rows alike, and the cost of the
+# network is also taken pair by pair (run i of a row minus run i of the empty netns row).
+time_rows() { # NAME:BUNDLE[:naive] ...
+  local i spec name rest bundle naive
+  for spec in "$@"; do : > "$work/${spec%%:*}.ms"; done
+  for ((i = 0; i < warmup + runs; i++)); do
+    for spec in "$@"; do
+      name=${spec%%:*}; rest=${spec#*:}; bundle=${rest%%:*}; naive=${rest#"$bundle"}; naive=${naive#:}
+      one_run "$name" "$bundle" "${naive:-no}" "$([ "$i" -lt "$warmup" ] && echo 0 || echo 1)"
+    done
+  done
+  for spec in "$@"; do
+    name=${spec%%:*}
+    read -r "med_$name" "p95_$name" < <(stats "$work/$name.ms")
+  done
+}
+# The median, over the iterations, of row A's time minus row B's (ms).
+paired() { paste "$work/$1.ms" "$work/$2.ms" | awk '{print $1 - $2}' > "$work/$1-$2.diff"; stats "$work/$1-$2.diff" | cut -d' ' -f1; }
 
-time_row nonet "$work/nonet"
-time_row empty "$work/empty"
-time_row full "$work/full"
-time_row naive "$work/empty" naive
+time_rows nonet:"$work/nonet" empty:"$work/empty" full:"$work/full" naive:"$work/empty":naive
+pair_full=$(paired full empty)
+pair_naive=$(paired naive empty)
 
 # ---- scale: the full network with N containers already running on the bridge
-declare -A smed sp95 semed sep95
+declare -A smed sp95 semed sep95 spair
 running=0
 for n in $scale; do
   while [ "$running" -lt "$n" ]; do
     b run -d --bundle "$work/full" "idle-$running" >/dev/null
     running=$((running + 1))
   done
-  time_row "scale_empty$n" "$work/empty"
-  time_row "scale$n" "$work/full"
+  time_rows "scale_empty$n:$work/empty" "scale$n:$work/full"
   eval "smed[$n]=\$med_scale$n; sp95[$n]=\$p95_scale$n; semed[$n]=\$med_scale_empty$n; sep95[$n]=\$p95_scale_empty$n"
+  spair[$n]=$(paired "scale$n" "scale_empty$n")
 done
 
 # ---- report
@@ -165,20 +179,20 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.2f", a-b}'; }
 echo "berth-runtime container start (run -d of sleep), $runs runs after $warmup warm-up; ms"
 echo "kernel $(uname -r), $(nproc) cpus, load before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-44s %8s %8s %12s\n' "" median p95 "vs empty ns"
+printf '%-44s %8s %8s %12s\n' "" median p95 "vs empty ns"   # the last column: median of paired differences
 printf '%-44s %8s %8s %12s\n' "no network namespace" "$med_nonet" "$p95_nonet" "$(diff_ms "$med_nonet" "$med_empty")"
 printf '%-44s %8s %8s %12s\n' "empty network namespace (lo)" "$med_empty" "$p95_empty" "+0.00"
-printf '%-44s %8s %8s %12s\n' "full bridge network (berth-runtime)" "$med_full" "$p95_full" "$(diff_ms "$med_full" "$med_empty")"
-printf '%-44s %8s %8s %12s\n' "same network by spawning ip/nft commands" "$med_naive" "$p95_naive" "$(diff_ms "$med_naive" "$med_empty")"
-echo "network cost: berth-runtime $(diff_ms "$med_full" "$med_empty") ms, ip/nft commands $(diff_ms "$med_naive" "$med_empty") ms;" \
+printf '%-44s %8s %8s %12s\n' "full bridge network (berth-runtime)" "$med_full" "$p95_full" "$(diff_ms "$pair_full" 0)"
+printf '%-44s %8s %8s %12s\n' "same network by spawning ip/nft commands" "$med_naive" "$p95_naive" "$(diff_ms "$pair_naive" 0)"
+echo "network cost (median of paired differences): berth-runtime $(diff_ms "$pair_full" 0) ms, ip/nft commands $(diff_ms "$pair_naive" 0) ms;" \
   "start with network, ip/nft over berth-runtime: x$(ratio "$med_naive" "$med_full")"
 echo
 echo "with N containers already running on the bridge: empty netns, then full network"
 printf '%-44s %8s %8s %12s\n' "" median p95 "network adds"
 for n in $scale; do
   printf '%-44s %8s %8s\n' "N = $n, empty network namespace" "${semed[$n]}" "${sep95[$n]}"
-  printf '%-44s %8s %8s %12s\n' "N = $n, full bridge network" "${smed[$n]}" "${sp95[$n]}" "$(diff_ms "${smed[$n]}" "${semed[$n]}")"
+  printf '%-44s %8s %8s %12s\n' "N = $n, full bridge network" "${smed[$n]}" "${sp95[$n]}" "$(diff_ms "${spair[$n]}" 0)"
 done
 first=${scale%% *}; last=${scale##* }
 echo "full network, N=$last over N=$first: x$(ratio "${smed[$last]}" "${smed[$first]}");" \
-  "what the network adds: $(diff_ms "${smed[$first]}" "${semed[$first]}") ms at N=$first, $(diff_ms "${smed[$last]}" "${semed[$last]}") ms at N=$last"
+  "what the network adds (paired): $(diff_ms "${spair[$first]}" 0) ms at N=$first, $(diff_ms "${spair[$last]}" 0) ms at N=$last"
