@@ -315,7 +315,7 @@ export async function pullImage(store: ImageStore, reference: string, options: R
     const blobs: [Descriptor, 'layer' | 'config'][] = [[manifest.config, 'config'], ...manifest.layers.map((l) => [l, 'layer'] as [Descriptor, 'layer'])];
     await pool(blobs, options.concurrency ?? 3, (b, signal) => fetchBlob(store, session, b[0], b[1], lease, options, signal));
     const image = await store.addImage(top.bytes, ref.tag === undefined ? [] : [`${ref.name}:${ref.tag}`]);
-    await store.recordBlobSources(blobs.map(([d]) => d.digest), `${registry}/${ref.repository}`);
+    await rememberSources(store, blobs, `${registry}/${ref.repository}`);
     return image;
   } finally {
     lease.release();
@@ -357,6 +357,15 @@ export interface PushResult {
   existed: string[];
   /** Blobs the registry mounted from another of its repositories (not in `pushed`: no byte was sent). */
   mounted: { digest: string; from: string }[];
+}
+
+/**
+ * Record where the blobs are, once the pull or push has succeeded. Only a later push's
+ * shortcut depends on it, so a failure here (a full disk) does not turn a finished transfer
+ * into an error: the next push uploads instead of mounting.
+ */
+async function rememberSources(store: ImageStore, blobs: readonly [Descriptor, unknown][], repository: string): Promise<void> {
+  await store.recordBlobSources(blobs.map(([d]) => d.digest), repository).catch(() => undefined);
 }
 
 /** A repository of `registry` other than `repository` that `digest` is known to be in. */
@@ -439,6 +448,6 @@ export async function pushImage(store: ImageStore, source: string, target: strin
   if (echoed !== null && echoed !== image.digest) {
     throw new BerthError('E_IMAGE_DIGEST_MISMATCH', `registry ${registry} stored the manifest of ${source} as ${echoed}, not ${image.digest}`);
   }
-  await store.recordBlobSources(blobs.map(([d]) => d.digest), `${registry}/${ref.repository}`);
+  await rememberSources(store, blobs, `${registry}/${ref.repository}`);
   return result;
 }
