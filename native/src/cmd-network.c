@@ -1,5 +1,6 @@
 /*
  * berth-runtime network create [--subnet CIDR] [--no-nat] NAME
+ * berth-runtime network update --nat|--no-nat NAME
  * berth-runtime network rm [--force] NAME
  * berth-runtime network ls [--format table|json]
  * berth-runtime network inspect NAME
@@ -50,6 +51,35 @@ cmd_create (struct berth_global_args *g, int argc, char **argv, berth_error_t *e
   if (operands ("create", argc, argv, 1, err) < 0)
     return -1;
   return berth_net_create (g->root, argv[optind], &o, err);
+}
+
+static int
+cmd_update (struct berth_global_args *g, int argc, char **argv, berth_error_t *err)
+{
+  static const struct option options[] = {
+    { "nat", no_argument, NULL, 'y' },
+    { "no-nat", no_argument, NULL, 'n' },
+    { NULL, 0, NULL, 0 },
+  };
+  int nat = -1, c;
+
+  while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1)
+    switch (c)
+      {
+      case 'y':
+      case 'n':
+        if (nat != -1 && nat != (c == 'y'))
+          return berth_cmd_usage (err, "network update: give one of --nat and --no-nat, not both");
+        nat = c == 'y';
+        break;
+      default:
+        return berth_cmd_bad_option ("network update", argc, argv, err);
+      }
+  if (nat == -1)
+    return berth_cmd_usage (err, "network update: say what to change: --nat or --no-nat");
+  if (operands ("update", argc, argv, 1, err) < 0)
+    return -1;
+  return berth_net_update (g->root, argv[optind], nat == 1, err);
 }
 
 static int
@@ -132,6 +162,7 @@ usage (void)
   printf ("Usage: berth-runtime [--root DIR] network COMMAND ...\n\n"
           "  create [--subnet CIDR] [--no-nat] NAME   a bridge NAME with its subnet (default: the first free\n"
           "                                           10.N.0.0/16), nft tables berth_NAME, outbound NAT on\n"
+          "  update --nat|--no-nat NAME               turn outbound NAT on or off (running containers too)\n"
           "  rm [--force] NAME                        remove it (--force: with the containers' veths and leases)\n"
           "  ls [--format table|json]                 list the networks of this root\n"
           "  inspect NAME                             the network, its leases and links, as JSON\n"
@@ -148,7 +179,7 @@ berth_cmd_network (struct berth_global_args *g, int argc, char **argv, berth_err
   const char *verb;
 
   if (argc < 2)
-    return berth_cmd_usage (err, "network: missing command (create, rm, ls, inspect, gc, link, unlink)");
+    return berth_cmd_usage (err, "network: missing command (create, update, rm, ls, inspect, gc, link, unlink)");
   verb = argv[1];
   argc--;
   argv++;
@@ -161,6 +192,8 @@ berth_cmd_network (struct berth_global_args *g, int argc, char **argv, berth_err
     }
   if (strcmp (verb, "create") == 0)
     return cmd_create (g, argc, argv, err);
+  if (strcmp (verb, "update") == 0)
+    return cmd_update (g, argc, argv, err);
   if (strcmp (verb, "rm") == 0)
     return cmd_rm (g, argc, argv, err);
   if (strcmp (verb, "ls") == 0)
@@ -180,5 +213,5 @@ berth_cmd_network (struct berth_global_args *g, int argc, char **argv, berth_err
         return -1;
       return berth_net_link (g->root, argv[optind], argv[optind + 1], argv[optind + 2], link, err);
     }
-  return berth_cmd_usage (err, "network: unknown command `%s` (create, rm, ls, inspect, gc, link, unlink)", verb);
+  return berth_cmd_usage (err, "network: unknown command `%s` (create, update, rm, ls, inspect, gc, link, unlink)", verb);
 }

@@ -87,18 +87,34 @@ nft_run (const char *cmds, const char *what, berth_error_t *err)
   return 0;
 }
 
+/* The rules that depend on NAT: the forward chain (containers out: accept with NAT, drop
+   without) and the postrouting masquerades.  As "flush chain" and "add rule" commands, so
+   create and update write the same rules, and an update replaces them in one transaction.  */
+static char *
+nat_rules (const struct berth_net_info *n, const char *t)
+{
+  const char *b = n->name;
+  unsigned net = n->net;
+  cleanup_free char *masq = n->nat ? xasprintf ("add rule inet %s postrouting ip saddr %u.%u.%u.%u/%d oifname != \"%s\" masquerade\n", t,
+                                                net >> 24, (net >> 16) & 255, (net >> 8) & 255, net & 255, n->prefix, b)
+                                   : xstrdup ("");
+
+  return xasprintf ("flush chain inet %1$s forward\n"
+                    "add rule inet %1$s forward oifname \"%2$s\" iifname != \"%2$s\" ct state established,related accept\n"
+                    "add rule inet %1$s forward oifname \"%2$s\" iifname != \"%2$s\" drop\n"
+                    "add rule inet %1$s forward iifname \"%2$s\" oifname != \"%2$s\" %3$s\n"
+                    "flush chain inet %1$s postrouting\n"
+                    "add rule inet %1$s postrouting oifname \"%2$s\" ip saddr 127.0.0.0/8 masquerade\n"
+                    "%4$s",
+                    t, b, n->nat ? "accept" : "drop", masq);
+}
+
 int
 berth_net_nft_create (const struct berth_net_info *n, berth_error_t *err)
 {
   cleanup_free char *t = berth_net_table (n->name);
+  cleanup_free char *rules = nat_rules (n, t);
   cleanup_free char *cmds = NULL;
-  cleanup_free char *masq = NULL;
-  const char *b = n->name;
-  unsigned net = n->net;
-
-  masq = n->nat ? xasprintf ("    ip saddr %u.%u.%u.%u/%d oifname != \"%s\" masquerade\n", net >> 24, (net >> 16) & 255,
-                             (net >> 8) & 255, net & 255, n->prefix, b)
-                : xstrdup ("");
 
   /* inet: the host side (input, forward, NAT, published ports).  bridge: between the
      containers of the bridge, keyed by each source address's group (mark).  The bridge
@@ -120,9 +136,6 @@ berth_net_nft_create (const struct berth_net_info *n, berth_error_t *err)
       "  }\n"
       "  chain forward {\n"
       "    type filter hook forward priority filter; policy accept;\n"
-      "    oifname \"%2$s\" iifname != \"%2$s\" ct state established,related accept\n"
-      "    oifname \"%2$s\" iifname != \"%2$s\" drop\n"
-      "    iifname \"%2$s\" oifname != \"%2$s\" %3$s\n"
       "  }\n"
       "  chain output {\n"
       "    type nat hook output priority -100; policy accept;\n"
@@ -130,25 +143,35 @@ berth_net_nft_create (const struct berth_net_info *n, berth_error_t *err)
       "  }\n"
       "  chain postrouting {\n"
       "    type nat hook postrouting priority 100; policy accept;\n"
-      "    oifname \"%2$s\" ip saddr 127.0.0.0/8 masquerade\n"
-      "%4$s"
       "  }\n"
       "}\n"
+      "%3$s"
       "table bridge %1$s {\n"
-      "  set ports { type ifname; }\n"      "  set src { type ifname . ipv4_addr; }\n"
+      "  set ports { type ifname; }\n"
+      "  set src { type ifname . ipv4_addr; }\n"
       "  map grp { type ipv4_addr : mark; }\n"
       "  set allow { type ipv4_addr . mark; }\n"
       "  chain forward {\n"
       "    type filter hook forward priority filter; policy accept;\n"
       "    iifname != @ports accept\n"
-      "    ether type arp accept\n"      "    iifname . ip saddr != @src drop\n"
+      "    ether type arp accept\n"
+      "    iifname . ip saddr != @src drop\n"
       "    meta mark set ip saddr map @grp\n"
       "    ip daddr . meta mark @allow accept\n"
       "    drop\n"
       "  }\n"
       "}\n",
-      t, b, n->nat ? "accept" : "drop", masq);
+      t, n->name, rules);
   return nft_run (cmds, "create the tables of the network", err);
+}
+
+int
+berth_net_nft_set_nat (const struct berth_net_info *n, berth_error_t *err)
+{
+  cleanup_free char *t = berth_net_table (n->name);
+  cleanup_free char *rules = nat_rules (n, t);
+
+  return nft_run (rules, n->nat ? "turn NAT on" : "turn NAT off", err);
 }
 
 int

@@ -498,17 +498,29 @@ write_sysctl (const char *path, const char *v, berth_error_t *err)
   return 0;
 }
 
+/* <dir>/network.conf, replaced atomically.  */
+static int
+write_conf (const char *dir, const struct berth_net_info *n, berth_error_t *err)
+{
+  cleanup_free char *conf = xasprintf ("%s/network.conf", dir);
+  cleanup_free char *text = NULL;
+  char gw[INET_ADDRSTRLEN], sn[INET_ADDRSTRLEN];
+
+  addr_str (n->net + 1, gw, sizeof (gw));
+  addr_str (n->net, sn, sizeof (sn));
+  text = xasprintf ("name=%s\nsubnet=%s/%d\ngateway=%s\nnat=%s\n", n->name, sn, n->prefix, gw, n->nat ? "true" : "false");
+  return berth_write_file_replace (conf, text, strlen (text), 0600, err);
+}
+
 static int
 create_locked (const char *root, const char *name, const struct berth_net_options *o, berth_error_t *err)
 {
   cleanup_free char *dir = net_dir (root, name);
   cleanup_free char *conf = xasprintf ("%s/network.conf", dir);
-  cleanup_free char *text = NULL;
   cleanup_free char *sysctl = NULL;
   cleanup_nl struct berth_nl nl = { .fd = -1 };
   struct berth_net_info info = { .name = (char *) name, .nat = o->nat };
   const char *subs[] = { "leases", "groups", "links" };
-  char gw[INET_ADDRSTRLEN], sn[INET_ADDRSTRLEN];
   int index = 0;
   size_t i;
   struct in_addr gwa;
@@ -540,10 +552,7 @@ create_locked (const char *root, const char *name, const struct berth_net_option
     goto fail;
   if (o->nat && berth_net_forward_hold (name, err) < 0)
     goto fail;
-  addr_str (info.net + 1, gw, sizeof (gw));
-  addr_str (info.net, sn, sizeof (sn));
-  text = xasprintf ("name=%s\nsubnet=%s/%d\ngateway=%s\nnat=%s\n", name, sn, info.prefix, gw, o->nat ? "true" : "false");
-  if (berth_write_file_replace (conf, text, strlen (text), 0600, err) < 0)
+  if (write_conf (dir, &info, err) < 0)
     goto fail;
   return 0;
 
@@ -575,6 +584,55 @@ berth_net_create (const char *root, const char *name, const struct berth_net_opt
   if (create_locked (root, name, o, err) < 0)
     return berth_error_wrap (err, "create network `%s`", name);
   return 0;
+}
+
+int
+berth_net_update (const char *root, const char *name, bool nat, berth_error_t *err)
+{
+  cleanup_close int hlock = -1, lock = -1;
+  cleanup_free char *dir = NULL;
+  struct berth_net_info info;
+  int ret = -1;
+
+  if (berth_net_validate_name (name, err) < 0)
+    return -1;
+  hlock = berth_net_host_lock (err);
+  if (hlock < 0)
+    return -1;
+  if (load_network (root, name, &info, err) < 0)
+    return -1;
+  dir = net_dir (root, name);
+  lock = lock_network (dir, err);
+  if (lock < 0)
+    goto out;
+  if (info.nat == nat)
+    {
+      ret = 0;
+      goto out;
+    }
+  info.nat = nat;
+  /* ip_forward is held before the rules accept forwarded packets, and released after they
+     drop them: never a moment when containers' packets leave without NAT.  */
+  if (nat && berth_net_forward_hold (name, err) < 0)
+    goto out;
+  if (berth_net_nft_set_nat (&info, err) < 0 || write_conf (dir, &info, err) < 0)
+    {
+      berth_error_t ignored = NULL;
+      info.nat = ! nat;
+      if (berth_net_nft_set_nat (&info, &ignored) < 0)
+        berth_error_release (&ignored);
+      if (nat && berth_net_forward_release (name, &ignored) < 0)
+        berth_error_release (&ignored);
+      goto out;
+    }
+  if (! nat && berth_net_forward_release (name, err) < 0)
+    goto out;
+  ret = 0;
+out:
+  free_info (&info);
+  if (ret < 0)
+    berth_error_wrap (err, "update network `%s`", name);
+  return ret;
 }
 
 /* Remove what one lease holds on the host: the veth (its peer goes with it), the nft

@@ -93,6 +93,9 @@ int berth_net_inspect (const char *root, const char *name, berth_error_t *err);
 /* Reclaim leases whose container state directory is gone (all networks).  */
 int berth_net_gc (const char *root, bool quiet, berth_error_t *err);
 
+/* Turn outbound NAT on or off for an existing network (its rules, ip_forward, network.conf).  */
+int berth_net_update (const char *root, const char *name, bool nat, berth_error_t *err);
+
 /* Let containers of groups a and b reach each other, or no longer.  */
 int berth_net_link (const char *root, const char *name, const char *a, const char *b, bool linked, berth_error_t *err);
 
@@ -128,6 +131,8 @@ char *berth_net_table (const char *name);
 /* Create (replace) both tables of the network with its rules and empty sets.  */
 int berth_net_nft_create (const struct berth_net_info *n, berth_error_t *err);
 int berth_net_nft_delete (const char *name, berth_error_t *err);
+/* Replace the rules that depend on n->nat, in one transaction.  */
+int berth_net_nft_set_nat (const struct berth_net_info *n, berth_error_t *err);
 
 /* ip_forward: on for a NAT network (the first one remembers the old value), put back
    when the last NAT network on this host goes.  */

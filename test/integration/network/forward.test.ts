@@ -64,6 +64,18 @@ test('a host that forwarded already keeps forwarding after Berth\'s networks are
   t.deepEqual(out, ['one 1', 'rm-one 1']);
 });
 
+test('network update: turning NAT on holds ip_forward, turning it off puts it back', async (t) => {
+  const root = join(await tempDir(t, 'berth-fwd-'), 'state');
+  const out = inPrivateNet(root, '0', [
+    'B network create --no-nat one >/dev/null; fwd created',
+    'B network update --nat one >/dev/null; fwd nat-on',
+    'B network update --nat one >/dev/null; fwd nat-on-again',
+    'B network update --no-nat one >/dev/null; fwd nat-off',
+    'B network rm one >/dev/null; fwd removed',
+  ].join('\n'));
+  t.deepEqual(out, ['created 0', 'nat-on 1', 'nat-on-again 1', 'nat-off 0', 'removed 0']);
+});
+
 test('a --no-nat network never changes ip_forward, even when the operator set it', async (t) => {
   const root = join(await tempDir(t, 'berth-fwd-'), 'state');
   const out = inPrivateNet(root, '0', [

@@ -91,3 +91,27 @@ test('NAT on: a container reaches the outside (which has no route back to it); N
     t.deepEqual(networkLeftovers(rt, n.name, vethPrefix(n.subnet)), []);
   }
 });
+
+test('network update turns NAT off and on again under a running container', async (t) => {
+  const rt = await useRuntime(t);
+  const outside = await makeOutside(t);
+  const net = await useNetwork(t, rt);
+  t.is(await waitAnswer(() => hostGet(outside.addr, 8080)), 'outside\n', 'the host reaches the outside');
+  const rootfs = await makeNetRootfs(t);
+  const id = containerId();
+  await runOnNetwork(t, rt, rootfs, id, { network: net.name, args: ['/bin/sleep', '60'] });
+  const natOf = () => (JSON.parse(rt.run(['network', 'inspect', net.name]).stdout) as { nat: boolean }).nat;
+
+  t.is(containerGet(rt, id, outside.addr, 8080), 'outside\n', 'NAT on: reached');
+  const off = rt.run(['network', 'update', '--no-nat', net.name]);
+  t.is(off.status, 0, off.stderr);
+  t.false(natOf());
+  t.is(containerGet(rt, id, outside.addr, 8080), undefined, 'NAT turned off: not reached');
+  const on = rt.run(['network', 'update', '--nat', net.name]);
+  t.is(on.status, 0, on.stderr);
+  t.true(natOf());
+  t.is(containerGet(rt, id, outside.addr, 8080), 'outside\n', 'NAT on again: reached');
+  const both = rt.run(['network', 'update', '--nat', '--no-nat', net.name]);
+  t.is(both.status, 2);
+  t.regex(both.stderr, /one of --nat and --no-nat/);
+});
