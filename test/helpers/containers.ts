@@ -98,6 +98,8 @@ export async function useContainers(t: ExecutionContext): Promise<ContainerEnv> 
   const open = () => ContainerManager.open({ dir: join(home, 'containers'), images: store, runtime, network: { name: network, nat: false }, log });
   let manager = await open();
   const streams = new Set<Duplex>();
+  /** Every container the test created through the API: their cgroups, mounts and processes are checked too. */
+  const created = new Set<string>();
   let server: Server | undefined;
   const env: ContainerEnv = {
     home,
@@ -124,6 +126,7 @@ export async function useContainers(t: ExecutionContext): Promise<ContainerEnv> 
       } catch {
         /* NDJSON or empty: the text is there */
       }
+      if (method === 'POST' && path === '/v1/containers' && res.status === 201) created.add((parsed as { id: string }).id);
       return { status: res.status, body: parsed, text };
     },
     restart: async () => {
@@ -133,7 +136,7 @@ export async function useContainers(t: ExecutionContext): Promise<ContainerEnv> 
       await listen();
       return manager;
     },
-    leftovers: () => containerLeftovers(root, network),
+    leftovers: () => containerLeftovers(root, network, created),
   };
   const listen = (): Promise<void> =>
     new Promise((resolve) => {

@@ -58,9 +58,9 @@ test('refs: exact id, then name, then a unique prefix of at least 4', (t) => {
     { id: 'abcd2222'.padEnd(64, '0'), name: 'abcd1111' },
     { id: 'ef01'.padEnd(64, '1'), name: 'worker' },
   ];
-  t.is(resolveRef('abcd1111', all), all[1], 'a name wins over a prefix');
-  t.is(resolveRef('ef01', all), all[2]);
-  t.is(resolveRef(all[0]!.id, all), all[0]);
+  t.is(resolveRef('abcd1111', all), all[1]!, 'a name wins over a prefix');
+  t.is(resolveRef('ef01', all), all[2]!);
+  t.is(resolveRef(all[0]!.id, all), all[0]!);
   t.throws(() => resolveRef('abcd', all), { instanceOf: BerthError, code: 'E_CONTAINER_AMBIGUOUS', message: /2 containers/ });
   t.throws(() => resolveRef('ef0', all), { instanceOf: BerthError, code: 'E_CONTAINER_NOT_FOUND', message: /at least 4/ });
   t.throws(() => resolveRef('wrker', all), { instanceOf: BerthError, code: 'E_CONTAINER_NOT_FOUND', message: /did you mean worker/ });
