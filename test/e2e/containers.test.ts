@@ -14,6 +14,7 @@ import { requireBinary, requireRoot } from '../helpers/prereq.js';
 import { runtimeBinary } from '../helpers/runtime.js';
 import { cliPath, runCli, startTestDaemon, type CliResult } from '../helpers/start-daemon.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { freePort } from '../../server/core/index.js';
 
 interface Daemon {
   env: NodeJS.ProcessEnv;
@@ -96,6 +97,10 @@ test('foreground runs: output, exit codes, stdin, environment, --rm; errors with
   t.is((await d.cli('container:run', '--rm', '--name', named, 'busybox', 'true')).code, 0);
   await until('the --rm container to be removed', async () => ((await d.ok('container:ls', '-a')).includes(named) ? undefined : true));
 
+  t.is((await d.cli('container:run', '--name', 'twice', 'busybox', 'sh', '-c', 'echo run; exit 2')).stdout, 'run\n');
+  const again = await d.cli('container:start', '-a', 'twice');
+  t.deepEqual([again.code, again.stdout], [2, 'run\n'], again.stderr);
+
   const image = await d.cli('container:run', 'nosuch:1', 'true');
   t.is(image.code, 125);
   t.regex(image.stderr, /no image nosuch:1 in the store .*\[E_IMAGE_NOT_FOUND\]/);
@@ -115,7 +120,7 @@ test('foreground runs: output, exit codes, stdin, environment, --rm; errors with
   t.regex(exec.stderr, /\[E_CONTAINER_NOT_FOUND\]/);
 });
 
-test('a detached container: ls, logs, exec, stop and start keep its files, commit, stats, inspect, kill, rm', async (t) => {
+test('a detached container: ls, logs, exec, stats, inspect, a published port, kill, rm', async (t) => {
   const d = await containerDaemon(t);
   const id = (await d.ok('container:run', '-d', '--name', 'web', '-m', '64m', 'busybox', 'sh', '-c', 'echo started; echo oops >&2; while true; do sleep 1; done')).trim();
   t.regex(id, /^[0-9a-f]{64}$/);
@@ -134,15 +139,40 @@ test('a detached container: ls, logs, exec, stop and start keep its files, commi
   const inside = await d.cli('container:exec', 'web', 'sh', '-c', 'echo inside; echo $E; exit 4');
   t.deepEqual([inside.code, inside.stdout], [4, 'inside\n\n']);
   t.is((await d.cli('container:exec', '-e', 'E=set', '-w', '/tmp', 'web', 'sh', '-c', 'echo $E $PWD')).stdout, 'set /tmp\n');
-  t.is((await d.cli('container:exec', 'web', 'sh', '-c', 'echo kept > /data.txt')).code, 0);
-  t.is((await cliWithInput(['container:exec', '-i', 'web', 'sh', '-c', 'cat > /in.txt'], d.env, 'via stdin\n')).code, 0);
-  t.is(await d.ok('container:exec', 'web', 'cat', '/in.txt'), 'via stdin\n');
 
   const stats = await d.ok('container:stats', '--no-stream', 'web');
   t.regex(stats, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n/);
   t.regex(stats, new RegExp(`^${id.slice(0, 12)}\\s+web\\s+\\d+\\.\\d\\d%\\s+[\\d.]+\\w?i?B / 64MiB\\s+\\d+\\.\\d\\d%\\s+\\d+$`, 'm'));
   const [view] = JSON.parse(await d.ok('container:inspect', 'web')) as { id: string; name: string; state: string; limits: { memoryBytes?: number } }[];
   t.like(view, { id, name: 'web', state: 'running', limits: { memoryBytes: 64 * 1024 * 1024 } });
+
+  const port = await freePort();
+  const httpd = (await d.ok('container:run', '-d', '-p', `${port}:8080`, 'busybox', 'sh', '-c', 'mkdir /www && echo published > /www/index.html && exec httpd -f -p 8080 -h /www')).trim();
+  t.regex(await d.ok('container:ls'), new RegExp(`^${httpd.slice(0, 12)} .*127\\.0\\.0\\.1:${port}->8080/tcp`, 'm'));
+  const page = await until('the published port to answer', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    return res?.ok ? res.text() : undefined;
+  });
+  t.is(page, 'published\n');
+  t.is(await d.ok('container:rm', '-f', httpd), `${httpd}\n`);
+
+  const running = await d.cli('container:rm', 'web');
+  t.is(running.code, 1);
+  t.regex(running.stderr, /\[E_CONTAINER_RUNNING\]/);
+  t.is(await d.ok('container:kill', 'web'), 'web\n');
+  await until('the kill to be recorded', async () => (/Exited \(137\)/.test(await d.ok('container:ls', '-a')) ? true : undefined));
+  t.is(await d.ok('container:rm', 'web'), 'web\n');
+  const other = (await d.ok('container:run', '-d', 'busybox', 'sleep', '60')).trim();
+  t.is(await d.ok('container:rm', '-f', other.slice(0, 6)), `${other.slice(0, 6)}\n`);
+  t.is((await d.ok('container:ls', '-a', '-q')).trim(), '');
+});
+
+test('stop and start keep a container\'s files; commit makes an image of them', async (t) => {
+  const d = await containerDaemon(t);
+  await d.ok('container:run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'while true; do sleep 1; done');
+  t.is((await d.cli('container:exec', 'web', 'sh', '-c', 'echo kept > /data.txt')).code, 0);
+  t.is((await cliWithInput(['container:exec', '-i', 'web', 'sh', '-c', 'cat > /in.txt'], d.env, 'via stdin\n')).code, 0);
+  t.is(await d.ok('container:exec', 'web', 'cat', '/in.txt'), 'via stdin\n');
 
   t.is(await d.ok('container:stop', '-t', '1', 'web'), 'web\n');
   t.regex(await d.ok('container:ls', '-a'), /Exited \(\d+\) .*ago\s+web$/m);
@@ -156,16 +186,7 @@ test('a detached container: ls, logs, exec, stop and start keep its files, commi
   await d.ok('container:commit', '-c', 'CMD ["cat", "/in.txt"]', '-c', 'ENV FROM_COMMIT=1', 'web', 'snap:2');
   t.is((await d.cli('container:run', '--rm', 'snap:2')).stdout, 'via stdin\n');
   t.is((await d.cli('container:run', '--rm', 'snap:2', 'sh', '-c', 'echo $FROM_COMMIT')).stdout, '1\n');
-
-  const running = await d.cli('container:rm', 'web');
-  t.is(running.code, 1);
-  t.regex(running.stderr, /\[E_CONTAINER_RUNNING\]/);
-  t.is(await d.ok('container:kill', 'web'), 'web\n');
-  await until('the kill to be recorded', async () => (/Exited \(137\)/.test(await d.ok('container:ls', '-a')) ? true : undefined));
-  t.is(await d.ok('container:rm', 'web'), 'web\n');
-  const other = (await d.ok('container:run', '-d', 'busybox', 'sleep', '60')).trim();
-  t.is(await d.ok('container:rm', '-f', other.slice(0, 6)), `${other.slice(0, 6)}\n`);
-  t.is((await d.ok('container:ls', '-a', '-q')).trim(), '');
+  t.is(await d.ok('container:rm', '-f', 'web'), 'web\n');
 });
 
 /**
