@@ -121,7 +121,7 @@ test('a holder killed with SIGKILL leaves no lock: the next process opens the st
   other.child.kill('SIGKILL');
   await other.exited;
   t.false(isAlive(pid));
-  // flock's helper sees its pipe close and exits: the kernel drops the lock with it.
+  // The kernel closed the dead process's files, and dropped its flock with them.
   const store = await waitFor('the dead holder\'s lock to go', async () => {
     try {
       return await ImageStore.open(root);
