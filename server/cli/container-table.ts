@@ -3,38 +3,10 @@
  * Pure (the clock is a parameter): unit-tested in test/unit/cli/container-table.test.ts.
  */
 
-/** A container as the API shows it (docs/api.md, "Containers"). */
-export interface ContainerView {
-  id: string;
-  name: string;
-  image: string;
-  imageDigest: string;
-  command: string[];
-  created: string;
-  state: 'created' | 'running' | 'exited';
-  exitCode?: number;
-  signal?: string;
-  oomKilled?: boolean;
-  startedAt?: string;
-  finishedAt?: string;
-  pid?: number;
-  network?: { name: string; address: string };
-  ports: { hostPort: number; containerPort: number }[];
-  tty: boolean;
-  stdin: boolean;
-  autoRemove: boolean;
-  limits: { memoryBytes?: number; cpus?: number; pids?: number };
-  config: { env: string[]; workdir: string; user?: string; labels: Record<string, string> };
-}
+import type { ContainerView } from '../containers/index.js';
+import type { ContainerStats } from '../runtime/index.js';
 
-/** `berth-runtime stats` as the API passes it on; null = no limit or not known. */
-export interface ContainerStats {
-  id: string;
-  memory: { usage: number | null; limit: number | null };
-  cpu: { usageNanoseconds: number | null };
-  pids: { current: number | null; limit: number | null };
-  oomKills: number | null;
-}
+export type { ContainerView, ContainerStats };
 
 /** Docker's units.HumanDuration: "Less than a second", "About a minute", "3 hours"… */
 export function humanDuration(ms: number): string {

@@ -76,7 +76,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 
   }
 }
 
-test('foreground runs: output, exit codes, stdin, environment, --rm; errors with Docker\'s statuses', async (t) => {
+test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', async (t) => {
   const d = await containerDaemon(t);
   const hi = await d.cli('container:run', 'busybox', 'echo', 'hi');
   t.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], hi.stderr);
@@ -101,6 +101,10 @@ test('foreground runs: output, exit codes, stdin, environment, --rm; errors with
   const again = await d.cli('container:start', '-a', 'twice');
   t.deepEqual([again.code, again.stdout], [2, 'run\n'], again.stderr);
 
+});
+
+test('errors as the CLI renders them, with Docker\'s statuses: 125 from Berth, 127 for a missing program, 1 for the other commands', async (t) => {
+  const d = await containerDaemon(t);
   const image = await d.cli('container:run', 'nosuch:1', 'true');
   t.is(image.code, 125);
   t.regex(image.stderr, /no image nosuch:1 in the store .*\[E_IMAGE_NOT_FOUND\]/);

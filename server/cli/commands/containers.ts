@@ -170,9 +170,11 @@ const run = new Command('container:run')
         ...(o.label.length > 0 ? { labels: parseLabels(o.label) } : {}),
       };
       const created = await apiRequest<ContainerView>(settings, 'POST', '/v1/containers', body);
+      let started = false;
       const start = async () => {
         try {
           await apiRequest<ContainerView>(settings, 'POST', `${ref(created.id)}/start`);
+          started = true;
         } catch (err) {
           if (o.rm) await apiRequest(settings, 'DELETE', `${ref(created.id)}?force=true`).catch(() => undefined);
           throw err;
@@ -183,7 +185,14 @@ const run = new Command('container:run')
         process.stdout.write(`${created.id}\n`);
         return 0;
       }
-      const r = await session(settings, `${ref(created.id)}/attach`, { interactive: o.interactive === true, tty: o.tty === true, afterOpen: start, signalsTo: created.id });
+      let r: RelayResult;
+      try {
+        r = await session(settings, `${ref(created.id)}/attach`, { interactive: o.interactive === true, tty: o.tty === true, afterOpen: start, signalsTo: created.id });
+      } catch (err) {
+        // The attach failed before the start: nothing ran; --rm means nothing is left either.
+        if (o.rm && !started) await apiRequest(settings, 'DELETE', `${ref(created.id)}?force=true`).catch(() => undefined);
+        throw err;
+      }
       return statusOf(settings, created.id, r);
     }),
   );
