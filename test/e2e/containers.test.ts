@@ -97,6 +97,24 @@ test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', 
   t.is((await d.cli('container:run', '--rm', '--name', named, 'busybox', 'true')).code, 0);
   await until('the --rm container to be removed', async () => ((await d.ok('container:ls', '-a')).includes(named) ? undefined : true));
 
+  const tty = await d.cli('container:run', '-t', 'busybox', 'sh', '-c', 'tty; echo "a\tb"');
+  t.deepEqual([tty.code, tty.stdout], [0, '/dev/pts/0\r\na\tb\r\n'], '-t without -i: a terminal (its own line endings), no input');
+
+  // Ctrl-C without a terminal: the CLI forwards SIGINT to the container (Docker's --sig-proxy).
+  const trapped = await new Promise<CliResult>((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, 'container:run', 'busybox', 'sh', '-c', 'trap "echo got INT; exit 9" INT; echo ready; while true; do sleep 0.1; done'], { env: d.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      if (stdout === 'ready\n') child.kill('SIGINT');
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  t.deepEqual([trapped.code, trapped.stdout], [9, 'ready\ngot INT\n'], trapped.stderr);
+
   t.is((await d.cli('container:run', '--name', 'twice', 'busybox', 'sh', '-c', 'echo run; exit 2')).stdout, 'run\n');
   const again = await d.cli('container:start', '-a', 'twice');
   t.deepEqual([again.code, again.stdout], [2, 'run\n'], again.stderr);
