@@ -115,6 +115,11 @@ test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', 
   });
   t.deepEqual([trapped.code, trapped.stdout], [9, 'ready\ngot INT\n'], trapped.stderr);
 
+  // A reader that goes away: the CLI ends as a program killed by SIGPIPE (141), without a trace.
+  const head = spawnSync('/bin/bash', ['-c', `"${process.execPath}" "${cliPath}" container:run busybox seq 1 300000 | head -1; echo "status \${PIPESTATUS[0]}"`], { env: d.env, encoding: 'utf8', timeout: 60_000 });
+  t.is(head.stdout, '1\nstatus 141\n', head.stderr);
+  t.is(head.stderr, '');
+
   t.is((await d.cli('container:run', '--name', 'twice', 'busybox', 'sh', '-c', 'echo run; exit 2')).stdout, 'run\n');
   const again = await d.cli('container:start', '-a', 'twice');
   t.deepEqual([again.code, again.stdout], [2, 'run\n'], again.stderr);
@@ -195,6 +200,10 @@ test('stop and start keep a container\'s files; commit makes an image of them', 
   t.is((await d.cli('container:exec', 'web', 'sh', '-c', 'echo kept > /data.txt')).code, 0);
   t.is((await cliWithInput(['container:exec', '-i', 'web', 'sh', '-c', 'cat > /in.txt'], d.env, 'via stdin\n')).code, 0);
   t.is(await d.ok('container:exec', 'web', 'cat', '/in.txt'), 'via stdin\n');
+
+  const followed = (await d.ok('container:run', '-d', 'busybox', 'sh', '-c', 'echo one; sleep 1; echo two')).trim();
+  t.is(await d.ok('container:logs', '-f', followed), 'one\ntwo\n', 'logs -f follows until the container stops');
+  await d.ok('container:rm', followed);
 
   t.is(await d.ok('container:stop', '-t', '1', 'web'), 'web\n');
   t.regex(await d.ok('container:ls', '-a'), /Exited \(\d+\) .*ago\s+web$/m);

@@ -81,6 +81,14 @@ async function session(settings: CliSettings, path: string, o: SessionOptions): 
   const rawTerminal = o.tty && o.interactive && process.stdin.isTTY === true;
   const restore = rawTerminal ? term.raw() : () => {};
   const unproxy = !rawTerminal && o.signalsTo ? proxySignals(settings, o.signalsTo) : () => {};
+  // A reader that went away (`| head -1`): end as a program killed by SIGPIPE does (141), as
+  // Docker's CLI does; the container is left as it is. The 'exit' hook restores the terminal.
+  const onPipeError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(128 + 13);
+    throw err;
+  };
+  process.stdout.on('error', onPipeError);
+  process.stderr.on('error', onPipeError);
   try {
     const relaying = relay(socket, {
       ...(o.interactive ? { stdin: process.stdin } : {}),
@@ -101,6 +109,8 @@ async function session(settings: CliSettings, path: string, o: SessionOptions): 
     }
     return await relaying;
   } finally {
+    process.stdout.off('error', onPipeError);
+    process.stderr.off('error', onPipeError);
     unproxy();
     restore();
     if (o.interactive) process.stdin.pause();
