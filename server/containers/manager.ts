@@ -32,6 +32,7 @@ import { checkLimits, checkPorts, checkWorkdir, envMap, mergeEnv, resolveProgram
 import { readLog } from './logs.js';
 import { generateName, resolveRef, validateContainerName } from './names.js';
 import { ensureNetwork, type NetworkSettings } from './network.js';
+import { ExitWatcher, type Watch } from './watcher.js';
 import {
   containerRecordSchema,
   type CommitRequest,
@@ -53,25 +54,6 @@ export interface ContainerManagerOptions {
   log: Logger;
   /** berth-fsutil, for commit. @defaultValue this checkout's native/build/berth-fsutil */
   fsutil?: string;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(v: T): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** A container while it exists in the runtime: how the daemon learns it ended. */
-interface Live {
-  exited: Deferred<ExitStatus | undefined>;
-  session?: AttachSession;
-  poll?: NodeJS.Timeout;
-  stopped: boolean;
 }
 
 const EXIT_JSON = 'exit.json';
@@ -104,11 +86,10 @@ export class ContainerManager {
   private readonly fsutil: string | undefined;
   private readonly records = new Map<string, ContainerRecord>();
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly live = new Map<string, Live>();
+  private readonly watcher: ExitWatcher;
   /** Names of containers being created (not yet in `records`). */
   private readonly pendingNames = new Set<string>();
   private networkReady: Promise<void> | undefined;
-  private closed = false;
 
   private constructor(o: ContainerManagerOptions) {
     this.dir = o.dir;
@@ -117,6 +98,12 @@ export class ContainerManager {
     this.network = o.network;
     this.log = o.log;
     this.fsutil = o.fsutil;
+    this.watcher = new ExitWatcher({
+      root: o.runtime.root,
+      log: o.log,
+      state: (id) => this.runtimeState(id),
+      onExit: (id) => this.withLock(id, () => this.finalizeLocked(id)),
+    });
   }
 
   /**
@@ -189,14 +176,12 @@ export class ContainerManager {
       rec.state = 'running';
       await this.save(rec);
     }
-    await this.watch(id);
+    await this.watcher.watch(id);
   }
 
   /** Stop watching (the containers keep running; a new daemon re-attaches). */
   close(): void {
-    this.closed = true;
-    for (const [, live] of this.live) this.unwatch(live);
-    this.live.clear();
+    this.watcher.close();
   }
 
   // ---- records
@@ -266,79 +251,20 @@ export class ContainerManager {
   }
 
   private ensureNetwork(): Promise<void> {
-    this.networkReady ??= ensureNetwork(this.runtime, this.network).catch((e: unknown) => {
-      this.networkReady = undefined;
-      throw e;
-    });
+    this.networkReady ??= ensureNetwork(this.runtime, this.network).then(
+      (n) => {
+        const want = this.network;
+        if (n.created) this.log.info({ network: want.name, subnet: n.subnet, nat: n.nat }, 'network created');
+        else if ((want.subnet !== undefined && want.subnet !== n.subnet) || want.nat !== n.nat) {
+          this.log.warn({ network: want.name, subnet: n.subnet, nat: n.nat, configured: want }, 'the network exists with other settings than configured; it keeps them (remove it with `berth-runtime network rm` to apply the configuration)');
+        }
+      },
+      (e: unknown) => {
+        this.networkReady = undefined;
+        throw e;
+      },
+    );
     return this.networkReady;
-  }
-
-  /** Follow the container's end through its attach socket (polling its state when it has none). */
-  private async watch(id: string): Promise<Live> {
-    const existing = this.live.get(id);
-    if (existing) return existing;
-    const live: Live = { exited: deferred(), stopped: false };
-    this.live.set(id, live);
-    await this.connectWatcher(id, live);
-    return live;
-  }
-
-  private async connectWatcher(id: string, live: Live): Promise<void> {
-    if (live.stopped) return;
-    try {
-      const session = await attachContainer(this.runtime.root, id);
-      live.session = session;
-      void session.ended.then(() => {
-        live.session = undefined;
-        if (!live.stopped) void this.onEnded(id, live);
-      });
-    } catch (err) {
-      // No socket: an older monitor, or the container is ending right now. Poll its state.
-      this.log.debug({ err, id }, 'no attach socket; polling the container state');
-      live.poll = setInterval(() => {
-        if (live.stopped) return;
-        void this.runtimeState(id).then(
-          (s) => {
-            if (s !== 'running' && s !== 'created' && live.poll) {
-              clearInterval(live.poll);
-              live.poll = undefined;
-              void this.onEnded(id, live);
-            }
-          },
-          (e: unknown) => this.log.warn({ err: e, id }, 'state of a watched container failed'),
-        );
-      }, 250);
-    }
-  }
-
-  private async onEnded(id: string, live: Live): Promise<void> {
-    if (this.closed || live.stopped) return;
-    try {
-      const state = await this.runtimeState(id);
-      if (state === 'running' || state === 'created') {
-        // The connection ended but the container did not (the monitor dropped a slow reader): watch again.
-        await this.connectWatcher(id, live);
-        return;
-      }
-      const status = await this.withLock(id, () => this.finalizeLocked(id));
-      this.settle(id, live, status);
-    } catch (err) {
-      this.log.error({ err, id }, 'recording a container exit failed');
-      this.settle(id, live, undefined);
-    }
-  }
-
-  private settle(id: string, live: Live, status: ExitStatus | undefined): void {
-    this.unwatch(live);
-    if (this.live.get(id) === live) this.live.delete(id);
-    live.exited.resolve(status);
-  }
-
-  private unwatch(live: Live): void {
-    live.stopped = true;
-    live.session?.close();
-    if (live.poll) clearInterval(live.poll);
-    live.poll = undefined;
   }
 
   /**
@@ -375,15 +301,15 @@ export class ContainerManager {
       delete rec.network;
       await this.save(rec);
       this.log.info({ id, name: rec.name, exitCode: rec.exitCode }, 'container exited');
-      if (rec.autoRemove) await this.removeLocked(rec);
+      if (rec.autoRemove) await this.removeLocked(rec, status);
     }
     return status;
   }
 
   /** Create the container in the runtime (its attach socket then exists) unless it is there. */
-  private async runtimeCreate(rec: ContainerRecord): Promise<Live> {
+  private async runtimeCreate(rec: ContainerRecord): Promise<Watch> {
     const state = await this.runtimeState(rec.id);
-    if (state === 'created' || state === 'running') return this.watch(rec.id);
+    if (state === 'created' || state === 'running') return this.watcher.watch(rec.id);
     if (state !== undefined) await this.finalizeLocked(rec.id);
     await this.ensureNetwork();
     try {
@@ -392,7 +318,7 @@ export class ContainerManager {
       await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
       throw startFailed(e, rec);
     }
-    return this.watch(rec.id);
+    return this.watcher.watch(rec.id);
   }
 
   private async networkOf(id: string): Promise<{ name: string; address: string } | undefined> {
@@ -521,15 +447,15 @@ export class ContainerManager {
     const live = await this.withLock(id, async () => {
       const rec = this.records.get(id);
       if (!rec || rec.state !== 'running') return undefined;
-      const l = await this.watch(id);
+      const l = await this.watcher.watch(id);
       await this.runtime.kill(id, 'SIGTERM').catch((e: unknown) => this.log.debug({ err: e, id }, 'SIGTERM failed (the container is ending)'));
       return l;
     });
     if (live) {
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSeconds * 1000).unref());
-      if ((await Promise.race([live.exited.promise, timer])) === 'timeout') {
+      if ((await Promise.race([live.exited, timer])) === 'timeout') {
         await this.runtime.kill(id, 'SIGKILL').catch((e: unknown) => this.log.debug({ err: e, id }, 'SIGKILL failed (the container is ending)'));
-        await live.exited.promise;
+        await live.exited;
       }
     }
     return this.viewOf(ref, id);
@@ -544,11 +470,11 @@ export class ContainerManager {
       if (!rec || rec.state !== 'running') {
         throw new BerthError('E_CONTAINER_NOT_RUNNING', `container ${rec?.name ?? ref} is not running`, { details: { id } });
       }
-      const l = await this.watch(id);
+      const l = await this.watcher.watch(id);
       await this.runtime.kill(id, sig);
       return l;
     });
-    if (sig === 'SIGKILL' || sig === 9) await live.exited.promise;
+    if (sig === 'SIGKILL' || sig === 9) await live.exited;
     return this.viewOf(ref, id);
   }
 
@@ -569,16 +495,12 @@ export class ContainerManager {
     });
   }
 
-  private async removeLocked(rec: ContainerRecord): Promise<void> {
-    const live = this.live.get(rec.id);
-    if (live) {
-      this.unwatch(live);
-      this.live.delete(rec.id);
-    }
+  private async removeLocked(rec: ContainerRecord, status?: ExitStatus): Promise<void> {
+    // Stop watching first: the runtime's delete below ends the watch's connection.
+    this.watcher.drop(rec.id, status ?? (rec.exitCode === undefined ? undefined : { exitCode: rec.exitCode }));
     if ((await this.runtimeState(rec.id)) !== undefined) await this.runtime.delete(rec.id, { force: true });
     await rm(this.containerDir(rec.id), { recursive: true, force: true });
     this.records.delete(rec.id);
-    live?.exited.resolve(rec.exitCode === undefined ? undefined : { exitCode: rec.exitCode });
     this.log.info({ id: rec.id, name: rec.name }, 'container removed');
   }
 
@@ -611,11 +533,11 @@ export class ContainerManager {
    */
   async attach(ref: string): Promise<{ session: AttachSession; exit: Promise<ExitStatus | undefined>; view: ContainerView }> {
     return this.locked(ref, async (rec) => {
-      const live = rec.state === 'running' ? await this.watch(rec.id) : await this.runtimeCreate(rec);
+      const live = rec.state === 'running' ? await this.watcher.watch(rec.id) : await this.runtimeCreate(rec);
       const session = await attachContainer(this.runtime.root, rec.id).catch((e: unknown) => {
         throw new BerthError('E_CONTAINER_NOT_RUNNING', `cannot attach to container ${rec.name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       });
-      return { session, exit: live.exited.promise, view: ContainerManager.view(rec) };
+      return { session, exit: live.exited, view: ContainerManager.view(rec) };
     });
   }
 

@@ -26,11 +26,19 @@ export async function inspectNetwork(runtime: RuntimeClient, name: string): Prom
   throw parseRuntimeError(r.stderr, undefined, { command: 'network inspect', exitCode: r.code });
 }
 
-/** Create the network unless it exists (an existing one keeps its subnet and NAT setting). */
-export async function ensureNetwork(runtime: RuntimeClient, n: NetworkSettings): Promise<void> {
-  if (await inspectNetwork(runtime, n.name)) return;
+/**
+ * Create the network unless it exists. An existing one keeps its subnet and NAT setting:
+ * what it has is returned with `created: false`, for the caller to compare.
+ */
+export async function ensureNetwork(runtime: RuntimeClient, n: NetworkSettings): Promise<{ created: boolean; subnet: string; nat: boolean }> {
+  const existing = await inspectNetwork(runtime, n.name);
+  if (existing) return { created: false, subnet: existing.subnet, nat: existing.nat };
   const r = await runtimeNetwork(runtime, ['create', ...(n.subnet ? ['--subnet', n.subnet] : []), ...(n.nat ? [] : ['--no-nat']), n.name]);
-  if (r.code === 0) return;
-  if (/exists/.test(r.stderr) && (await inspectNetwork(runtime, n.name))) return; // created meanwhile
-  throw parseRuntimeError(r.stderr, undefined, { command: 'network create', exitCode: r.code });
+  if (r.code !== 0) {
+    const meanwhile = /exists/.test(r.stderr) ? await inspectNetwork(runtime, n.name) : undefined;
+    if (meanwhile) return { created: false, subnet: meanwhile.subnet, nat: meanwhile.nat };
+    throw parseRuntimeError(r.stderr, undefined, { command: 'network create', exitCode: r.code });
+  }
+  const made = await inspectNetwork(runtime, n.name);
+  return { created: true, subnet: made?.subnet ?? n.subnet ?? '', nat: made?.nat ?? n.nat };
 }
