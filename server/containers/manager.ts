@@ -175,6 +175,9 @@ export class ContainerManager {
     if (state === 'running' && rec.state !== 'running') {
       rec.state = 'running';
       await this.save(rec);
+    } else if (state === 'created' && rec.state === 'running') {
+      rec.state = 'created'; // the daemon stopped between the runtime's create and start
+      await this.save(rec);
     }
     await this.watcher.watch(id);
   }
@@ -455,10 +458,22 @@ export class ContainerManager {
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutSeconds * 1000).unref());
       if ((await Promise.race([live.exited, timer])) === 'timeout') {
         await this.runtime.kill(id, 'SIGKILL').catch((e: unknown) => this.log.debug({ err: e, id }, 'SIGKILL failed (the container is ending)'));
-        await live.exited;
+        await this.exitOf(id, live);
       }
     }
     return this.viewOf(ref, id);
+  }
+
+  /** Wait for a killed container's exit to be recorded; if the watch has not seen it in 30 s, record it here. */
+  private async exitOf(id: string, live: Watch): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 30_000)));
+    const first = await Promise.race([live.exited, late]);
+    clearTimeout(timer);
+    if (first === 'late') {
+      this.log.warn({ id }, 'the exit of a killed container was not seen by its watch in 30 s; reading its state');
+      await this.withLock(id, () => this.finalizeLocked(id));
+    }
   }
 
   /** Send a signal; with KILL, answers once the container has stopped. */
@@ -474,7 +489,7 @@ export class ContainerManager {
       await this.runtime.kill(id, sig);
       return l;
     });
-    if (sig === 'SIGKILL' || sig === 9) await live.exited;
+    if (sig === 'SIGKILL' || sig === 9) await this.exitOf(id, live);
     return this.viewOf(ref, id);
   }
 
