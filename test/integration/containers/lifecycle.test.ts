@@ -55,7 +55,7 @@ test('echo: create, start, its output in the log, exit code 0, rm leaves nothing
 
 test('a detached sleep: stop ends it with SIGTERM (exit 143); kill ends another at once', async (t) => {
   const c = await useContainers(t);
-  const id = await create(t, c, { cmd: ['sleep', '600'] });
+  const id = await create(t, c, { cmd: ['sleep', '600'], pids: 50, cpus: 0.5 });
   const started = await c.api('POST', `/v1/containers/${id}/start`);
   t.like(started.body, { state: 'running' });
   t.true(started.body.pid > 0);
@@ -65,6 +65,7 @@ test('a detached sleep: stop ends it with SIGTERM (exit 143); kill ends another 
   const stats = await c.api('GET', `/v1/containers/${id}/stats`);
   t.is(stats.status, 200, stats.text);
   t.true(stats.body.pids.current >= 1);
+  t.is(stats.body.pids.limit, 50, 'the pids limit is the container cgroup\'s');
   const stopped = await c.api('POST', `/v1/containers/${id}/stop?timeout=5`);
   t.is(stopped.status, 200, stopped.text);
   t.like(stopped.body, { state: 'exited', exitCode: 143 });
