@@ -89,7 +89,7 @@ export function containersRouter(containers: ContainerManager, log: Logger): Rou
     res.status(201).json(imageView(await containers.commit(refParam(req), b)));
   });
   r.get('/:ref/logs', async (req, res) => {
-    const tail = numberParam(req.query, 'tail');
+    const tail = req.query.tail === 'all' ? undefined : numberParam(req.query, 'tail'); // Docker's --tail all
     flag(req, 'timestamps'); // every line carries its time; the client shows it or not
     const abort = new AbortController();
     const lines = containers.logs(refParam(req), { follow: flag(req, 'follow'), ...(tail === undefined ? {} : { tail: Math.floor(tail) }), signal: abort.signal });
