@@ -1,13 +1,45 @@
 /*
- * berth-runtime exec [-t] [-d] [-e K=V]... [--cwd DIR] [--pid-file FILE] ID CMD [ARG...]
+ * berth-runtime exec [-t] [-d] [-e K=V]... [--cwd DIR] [--user UID:GID] [--pid-file FILE]
+ *                    [--tty-size ROWSxCOLS] [--resize-fd N] ID CMD [ARG...]
  * berth-runtime exec [-t] [-d] --process FILE ID
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "container.h"
 #include "utils.h"
+
+/* "A<sep>B" of decimal numbers up to max each (sep '\0': one number, B is 0).  */
+static int
+parse_pair (const char *s, char sep, unsigned *a, unsigned *b, unsigned long max)
+{
+  unsigned long x, y = 0;
+  char *end;
+
+  if (*s < '0' || *s > '9')
+    return -1;
+  errno = 0;
+  x = strtoul (s, &end, 10);
+  if (errno || x > max)
+    return -1;
+  if (sep)
+    {
+      if (*end != sep || end[1] < '0' || end[1] > '9')
+        return -1;
+      y = strtoul (end + 1, &end, 10);
+      if (errno || y > max)
+        return -1;
+    }
+  if (*end != '\0')
+    return -1;
+  *a = (unsigned) x;
+  *b = (unsigned) y;
+  return 0;
+}
 
 int
 berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_error_t *err)
@@ -20,9 +52,12 @@ berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_e
     { "process", required_argument, NULL, 'p' },
     { "pid-file", required_argument, NULL, 'P' },
     { "interactive", no_argument, NULL, 'i' },
+    { "tty-size", required_argument, NULL, 'S' },
+    { "resize-fd", required_argument, NULL, 'R' },
+    { "user", required_argument, NULL, 'u' },
     { NULL, 0, NULL, 0 },
   };
-  struct berth_exec_options o = { 0 };
+  struct berth_exec_options o = { .resize_fd = -1 };
   cleanup_free char **env = xmalloc0 (sizeof (char *) * (size_t) (argc + 1));
   size_t n_env = 0;
   const char *id;
@@ -57,6 +92,30 @@ berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_e
       case 'P':
         o.pid_file = optarg;
         break;
+      case 'S':
+        if (parse_pair (optarg, 'x', &o.tty_rows, &o.tty_cols, 65535) < 0 || o.tty_rows == 0 || o.tty_cols == 0)
+          return berth_cmd_usage (err, "exec: --tty-size needs ROWSxCOLS (1 to 65535 each), not `%s`", optarg);
+        break;
+      case 'R':
+        {
+          unsigned fd, unused;
+          if (parse_pair (optarg, '\0', &fd, &unused, 1023) < 0 || fd < 3)
+            return berth_cmd_usage (err, "exec: --resize-fd needs an inherited descriptor from 3 to 1023, not `%s`", optarg);
+          if (fcntl ((int) fd, F_GETFD) < 0)
+            return berth_make_error_op (err, errno, "fcntl", "exec: --resize-fd %u is not an open descriptor", fd);
+          o.resize_fd = (int) fd;
+          break;
+        }
+      case 'u':
+        {
+          unsigned uid, gid;
+          if (parse_pair (optarg, ':', &uid, &gid, 0xFFFFFFFEu) < 0)
+            return berth_cmd_usage (err, "exec: --user needs UID:GID (numbers), not `%s`", optarg);
+          o.has_user = true;
+          o.uid = uid;
+          o.gid = gid;
+          break;
+        }
       default:
         return berth_cmd_bad_option ("exec", argc, argv, err);
       }
@@ -71,6 +130,8 @@ berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_e
     return berth_cmd_usage (err, "exec: a command to run is required");
   if (o.tty && o.detach)
     return berth_cmd_usage (err, "exec: -t and -d together are not supported");
+  if ((o.tty_rows || o.resize_fd >= 0) && ! o.tty)
+    return berth_cmd_usage (err, "exec: --tty-size and --resize-fd need -t");
   o.args = argv + optind + 1;
   o.log_format = global->log_format;
   o.env = env;

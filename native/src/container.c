@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cgroup.h"
 #include "container.h"
 #include "hooks.h"
@@ -134,7 +135,20 @@ write_pid_file (const char *path, pid_t pid, berth_error_t *err)
   return berth_write_file_replace (path, buf, (size_t) len, 0644, err);
 }
 
-/* Remove the state directory, the cgroup and the writable layer of a dead container.  */
+/* berth.rootfs.keep, from the annotations state.json recorded.  */
+static bool
+state_keeps_writable (const struct berth_state *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n_annotations; i++)
+    if (s->annotation_keys[i] && strcmp (s->annotation_keys[i], BERTH_ANNOTATION_ROOTFS_KEEP) == 0)
+      return s->annotation_values[i] && strcmp (s->annotation_values[i], "true") == 0;
+  return false;
+}
+
+/* Remove the state directory, the cgroup and the writable layer (NULL: kept) of a dead
+   container.  */
 static int
 cleanup_container (const char *dir, const char *cgroup, const char *writable, berth_error_t *err)
 {
@@ -172,6 +186,14 @@ oom_killed (const char *cgroup)
   return st.oom_kills != BERTH_CGROUP_STAT_UNKNOWN && st.oom_kills > 0;
 }
 
+/* The monitor holds the terminal's master itself (berth.attach without --console-socket):
+   its output goes to the log and the attach clients.  */
+static bool
+monitor_keeps_terminal (const struct berth_config *c, const struct berth_create_options *o)
+{
+  return c->process->terminal && c->attach && o->console_socket == NULL;
+}
+
 static void __attribute__ ((noreturn))
 monitor_main (const char *id, const char *dir, const char *bundle, struct berth_config *c, const char *cgroup,
               const struct berth_create_options *o, int report_fd)
@@ -180,11 +202,13 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
   berth_error_t err = NULL;
   struct berth_log *log = NULL;
   struct berth_state *st = NULL;
-  struct berth_loop loop = { .winch_from = -1, .winch_to = -1 };
-  int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, master = -1, devnull, status = 0;
+  struct berth_attach *attach = NULL;
+  struct berth_loop loop = { .winch_from = -1, .winch_to = -1, .resize_from = -1, .resize_to = -1 };
+  int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, master = -1, devnull, status = 0;
+  bool keep_terminal = monitor_keeps_terminal (c, o);
   struct berth_spawn sp = { .id = id, .bundle = bundle, .state_dir = dir, .cgroup = cgroup, .config = c,
                             .wait_fifo = true, .stdio = { -1, -1, -1 } };
-  sigset_t old;
+  sigset_t old, pipe_set;
   pid_t pid;
 
   setsid ();
@@ -196,24 +220,44 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
       dup2 (devnull, 1);
       dup2 (devnull, 2);
     }
+  if (c->attach)
+    {
+      /* Before create returns: a client may connect before start and miss nothing.  */
+      cleanup_free char *sock = xasprintf ("%s/attach.sock", dir);
+      if (berth_attach_listen (sock, &attach, &err) < 0)
+        goto fail;
+    }
+  if (! c->process->terminal || keep_terminal)
+    {
+      cleanup_free char *log_path = c->log_path ? xstrdup (c->log_path) : xasprintf ("%s/container.log", dir);
+      if (berth_log_open (log_path, c->log_max_size, c->log_max_files, &log, &err) < 0)
+        goto fail;
+    }
   if (! c->process->terminal)
     {
-      cleanup_free char *log_path = xasprintf ("%s/container.log", dir);
       if (pipe2 (out, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0)
         {
           berth_make_error_op (&err, errno, "pipe", "pipe for the container's output");
           goto fail;
         }
-      if (berth_log_open (log_path, c->log_max_size, c->log_max_files, &log, &err) < 0)
-        goto fail;
-      sp.stdio[0] = devnull;
+      if (c->attach_stdin && pipe2 (in, O_CLOEXEC) < 0)
+        {
+          berth_make_error_op (&err, errno, "pipe", "pipe for the container's stdin");
+          goto fail;
+        }
+      sp.stdio[0] = in[0] >= 0 ? in[0] : devnull;
       sp.stdio[1] = out[1];
       sp.stdio[2] = errp[1];
     }
   berth_loop_block (&old);
+  /* Writing to a stdin pipe the program has closed must fail with EPIPE, never kill the
+     monitor: SIGPIPE stays blocked here (the container gets `old`, without it).  */
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  sigprocmask (SIG_BLOCK, &pipe_set, NULL);
   if (berth_spawn (&sp, &old, &pid, &master, &err) < 0)
     goto fail;
-  if (master >= 0)
+  if (master >= 0 && ! keep_terminal)
     {
       if (berth_terminal_send (o->console_socket, master, &err) < 0)
         {
@@ -221,6 +265,30 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
           goto fail;
         }
       close (master);
+      master = -1;
+    }
+  loop.child = pid;
+  loop.log = log;
+  loop.attach = attach;
+  if (master >= 0)
+    {
+      /* The terminal's output is the container's stdout; stdin frames go to the master.  */
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = master, .to = -1, .stream = "stdout" };
+      if (berth_attach_set_stdin (attach, c->attach_stdin ? master : -1, true, master, &err) < 0)
+        {
+          kill (pid, SIGKILL);
+          goto fail;
+        }
+    }
+  else if (log)
+    {
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = out[0], .to = -1, .stream = "stdout" };
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = errp[0], .to = -1, .stream = "stderr" };
+      if (attach && berth_attach_set_stdin (attach, steal_fd (&in[1]), false, -1, &err) < 0)
+        {
+          kill (pid, SIGKILL);
+          goto fail;
+        }
     }
   st = new_state (id, dir, bundle, c, cgroup);
   st->pid = pid;
@@ -239,20 +307,14 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
     close (out[1]);
   if (errp[1] >= 0)
     close (errp[1]);
+  if (in[0] >= 0)
+    close (in[0]);
 
   /* The runtime's parse of config.json (Docker's seccomp profile alone is hundreds of
      objects) is freed but still resident in this fork, and becomes ours alone once the
      caller exits: give it back, since the monitor lives as long as the container.  */
   malloc_trim (0);
 
-  loop.child = pid;
-  if (log)
-    {
-      loop.log = log;
-      loop.pumps[0] = (struct berth_pump){ .from = out[0], .to = -1, .stream = "stdout" };
-      loop.pumps[1] = (struct berth_pump){ .from = errp[0], .to = -1, .stream = "stderr" };
-      loop.n_pumps = 2;
-    }
   if (berth_loop_run (&loop, &status, &err) < 0)
     {
       berth_error_release (&err);
@@ -261,9 +323,25 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
   berth_log_close (log, &err);
   berth_error_release (&err);
   berth_state_write_exit (dir, status, oom_killed (cgroup), &err);
+  berth_error_release (&err);
+  /* exit.json first, then the exit frame and EOF: a client that sees them can read the
+     status at once.  */
+  if (attach)
+    {
+      cleanup_free char *exit_path = xasprintf ("%s/exit.json", dir);
+      cleanup_free char *exit_json = NULL;
+      size_t len;
+      if (berth_read_file (exit_path, &exit_json, &len, &err) < 0)
+        berth_error_release (&err);
+      berth_attach_finish (attach, exit_json, 5000);
+    }
+  berth_attach_free (attach);
+  if (master >= 0)
+    close (master);
   _exit (0);
 
 fail:
+  berth_attach_free (attach);
   r.status = err->status ? err->status : -1;
   snprintf (r.op, sizeof (r.op), "%s", err->op ? err->op : "");
   snprintf (r.msg, sizeof (r.msg), "%s", err->msg);
@@ -327,8 +405,13 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
   if (resolve_bundle (o->bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0
       || prepare_seccomp (root, c, err) < 0)
     return -1;
-  if (c->process->terminal && o->console_socket == NULL)
-    return berth_make_error_op (err, 0, "create", "process.terminal is true: create needs --console-socket to hand the terminal to");
+  if (c->process->terminal && o->console_socket == NULL && ! c->attach)
+    return berth_make_error_op (err, 0, "create",
+                                "process.terminal is true: create needs --console-socket to hand the terminal to, "
+                                "or annotations[\"%s\"] = \"true\" to keep it in the monitor",
+                                BERTH_ANNOTATION_ATTACH);
+  if (berth_config_check_host_paths (c, err) < 0)
+    return -1;
   cgroup = berth_cgroup_path_for (c->cgroups_path, id);
   if (berth_state_dir_create (root, id, &dir, err) < 0)
     return -1;
@@ -387,7 +470,7 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
 fail:
   {
     berth_error_t ignored = NULL;
-    if (cleanup_container (dir, cgroup, c->overlay_writable, &ignored) < 0)
+    if (cleanup_container (dir, cgroup, c->rootfs_keep ? NULL : c->overlay_writable, &ignored) < 0)
       berth_error_release (&ignored);
   }
   /* runtime.md: a container that failed while being created (a hook, a mount) goes on to
@@ -501,7 +584,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   cleanup_config struct berth_config *c = NULL;
   struct berth_state *st = NULL;
   struct berth_spawn sp = { .id = id, .stdio = { -1, -1, -1 } };
-  struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1 };
+  struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1, .resize_from = -1, .resize_to = -1 };
   struct termios saved;
   bool raw = false, stopped = false, spawned = false;
   int master = -1, status = 0, ret = -1;
@@ -583,7 +666,7 @@ out:
     close (master);
   {
     berth_error_t e2 = NULL;
-    int cleaned = cleanup_container (dir, cgroup, c->overlay_writable, &e2);
+    int cleaned = cleanup_container (dir, cgroup, c->rootfs_keep ? NULL : c->overlay_writable, &e2);
     /* runtime.md: poststop hooks after the container is deleted, also when it failed
        while being created.  */
     if ((stopped || spawned) && c->hooks.poststop.n)
@@ -770,7 +853,7 @@ berth_container_delete (const char *root, const char *id, bool force, berth_erro
     }
   /* runtime.md: poststop hooks run after the container is deleted, before delete returns
      (its config is read first: the state directory goes with the container).  */
-  ret = cleanup_container (s->dir, s->cgroup, s->writable, err);
+  ret = cleanup_container (s->dir, s->cgroup, state_keeps_writable (s) ? NULL : s->writable, err);
   if (stopped)
     run_hooks_warn (s, stopped, BERTH_STATUS_STOPPED, 1);
   return ret;

@@ -54,6 +54,11 @@ struct berth_exec_options
   char **env;           /* K=V added to (or replacing in) the container's env */
   const char *cwd;
   bool tty;
+  unsigned tty_rows, tty_cols; /* --tty-size: the terminal's size at start; 0: as configured */
+  int resize_fd;               /* --resize-fd: "ROWS COLS\n" lines resize the terminal; -1: none */
+  bool has_user;               /* --user UID:GID */
+  uid_t uid;
+  gid_t gid;
   bool detach;
   const char *pid_file;
   enum berth_log_format log_format; /* how the process reports that it could not start */

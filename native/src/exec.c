@@ -22,6 +22,25 @@
 #include "terminal.h"
 #include "utils.h"
 
+/* --user and --tty-size.  */
+static void
+exec_overrides (struct berth_process *p, const struct berth_exec_options *o)
+{
+  if (o->has_user)
+    {
+      p->uid = o->uid;
+      p->gid = o->gid;
+      free (p->additional_gids); /* the container's extra groups belong to its own user */
+      p->additional_gids = NULL;
+      p->n_additional_gids = 0;
+    }
+  if (o->tty_rows && o->tty_cols)
+    {
+      p->console_height = o->tty_rows;
+      p->console_width = o->tty_cols;
+    }
+}
+
 /* The process to run: --process FILE, or the container's process with args, env and
    cwd replaced as asked.  */
 static int
@@ -43,6 +62,7 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
         return -1;
       if (o->tty)
         (*out)->terminal = true;
+      exec_overrides (*out, o);
       return 0;
     }
   p = (*cfg)->process;
@@ -79,6 +99,7 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
       p->cwd = xstrdup (o->cwd);
     }
   p->terminal = o->tty; /* the container's own terminal setting is not the exec's */
+  exec_overrides (p, o);
   *out = p;
   return 0;
 }
@@ -126,7 +147,7 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
   cleanup_state struct berth_state *s = NULL;
   cleanup_config struct berth_config *cfg = NULL;
   struct berth_process *p = NULL, *owned = NULL;
-  struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1 };
+  struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1, .resize_from = -1, .resize_to = -1 };
   struct termios saved;
   bool raw = false;
   int master = -1, slave = -1, status = 0, ret = -1;
@@ -205,7 +226,13 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       close (slave);
       slave = -1;
       loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = master, .to = STDOUT_FILENO, .stream = "stdout" };
-      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = STDIN_FILENO, .to = master, .stream = "stdin" };
+      /* Over pipes (no terminal of our own), the end of stdin is the terminal's ^D.  */
+      loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = STDIN_FILENO, .to = master, .stream = "stdin", .veof_at_eof = ! raw };
+      if (o->resize_fd >= 0)
+        {
+          loop.resize_from = o->resize_fd;
+          loop.resize_to = master;
+        }
       if (raw)
         {
           loop.winch_from = STDIN_FILENO;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "attach.h"
 #include "error.h"
 #include "log.h"
 
@@ -17,8 +18,9 @@
 struct berth_pump
 {
   int from;
-  int to;             /* a file descriptor, or -1 to write to the log */
+  int to;             /* a file descriptor, or -1 to write to the log (and the attach clients) */
   const char *stream; /* "stdout"/"stderr", for the log */
+  bool veof_at_eof;   /* `to` is a terminal's master: end of `from` writes its EOF character (^D) */
 };
 
 struct berth_loop
@@ -29,6 +31,9 @@ struct berth_loop
   struct berth_log *log;
   bool forward_signals; /* forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 to child */
   int winch_from, winch_to; /* on SIGWINCH copy the window size from → to; -1: none */
+  struct berth_attach *attach; /* output also goes to its clients, which feed stdin; or NULL */
+  int resize_from, resize_to;  /* lines "ROWS COLS\n" read from resize_from resize the terminal
+                                  resize_to; -1: none (zero-initialized loops must set them) */
 };
 
 /* The signals the loop handles; block them (berth_loop_block) before the child is created,

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "config-json.h"
 #include "oci-config.h"
@@ -1050,22 +1051,85 @@ parse_log_annotations (struct berth_config *c, berth_error_t *err)
   return 0;
 }
 
+/* An annotation that is "true" or "false"; absent is false.  */
+static int
+parse_bool_annotation (const struct berth_config *c, const char *key, bool *out, berth_error_t *err)
+{
+  const char *v = berth_config_annotation (c, key);
+
+  if (v && strcmp (v, "true") != 0 && strcmp (v, "false") != 0)
+    return annotation_error (err, key, "\"%s\" must be \"true\" or \"false\"", v);
+  *out = v && strcmp (v, "true") == 0;
+  return 0;
+}
+
+/* berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep.  Whether the log's
+   directory exists is checked by create (berth_config_check_paths), not here: exec and
+   delete re-read the config long after.  */
+static int
+parse_io_annotations (struct berth_config *c, berth_error_t *err)
+{
+  const char *log_path = berth_config_annotation (c, BERTH_ANNOTATION_LOG_PATH);
+
+  if (parse_bool_annotation (c, BERTH_ANNOTATION_ATTACH, &c->attach, err) < 0
+      || parse_bool_annotation (c, BERTH_ANNOTATION_STDIN, &c->attach_stdin, err) < 0
+      || parse_bool_annotation (c, BERTH_ANNOTATION_ROOTFS_KEEP, &c->rootfs_keep, err) < 0)
+    return -1;
+  if (c->attach_stdin && ! c->attach)
+    return annotation_error (err, BERTH_ANNOTATION_STDIN,
+                             "needs annotations[\"%s\"] = \"true\": only attach clients can write to stdin",
+                             BERTH_ANNOTATION_ATTACH);
+  if (c->rootfs_keep && c->overlay_writable == NULL)
+    return annotation_error (err, BERTH_ANNOTATION_ROOTFS_KEEP, "needs annotations[\"%s\"]: there is no writable directory to keep",
+                             BERTH_ANNOTATION_WRITABLE);
+  if (log_path == NULL)
+    return 0;
+  if (log_path[0] != '/')
+    return annotation_error (err, BERTH_ANNOTATION_LOG_PATH, "\"%s\" must be an absolute path", log_path);
+  if (log_path[strlen (log_path) - 1] == '/')
+    return annotation_error (err, BERTH_ANNOTATION_LOG_PATH, "\"%s\" must name a file, not a directory", log_path);
+  c->log_path = xstrdup (log_path);
+  return 0;
+}
+
+int
+berth_config_check_host_paths (const struct berth_config *c, berth_error_t *err)
+{
+  cleanup_free char *dir = NULL;
+  struct stat st;
+  char *slash;
+
+  if (c->log_path == NULL)
+    return 0;
+  dir = xstrdup (c->log_path);
+  slash = strrchr (dir, '/');
+  if (slash == dir)
+    slash[1] = '\0';
+  else
+    *slash = '\0';
+  if (stat (dir, &st) < 0)
+    return berth_make_error_op (err, errno, "stat",
+                                "annotations[\"%s\"] \"%s\": its directory %s cannot be used; create it first",
+                                BERTH_ANNOTATION_LOG_PATH, c->log_path, dir);
+  if (! S_ISDIR (st.st_mode))
+    return berth_make_error_op (err, ENOTDIR, "stat", "annotations[\"%s\"] \"%s\": %s is not a directory",
+                                BERTH_ANNOTATION_LOG_PATH, c->log_path, dir);
+  return 0;
+}
+
 static int
 parse_annotations (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
   json_object *v = cfg_member (root, "annotations");
-  const char *init;
 
   (void) bundle;
   if (v && cfg_get_string_map (v, "annotations", &c->annotation_keys, &c->annotation_values, &c->n_annotations, err) < 0)
     return -1;
   if (parse_rootfs_annotations (c, err) < 0 || parse_log_annotations (c, err) < 0)
     return -1;
-  init = berth_config_annotation (c, BERTH_ANNOTATION_INIT);
-  if (init && strcmp (init, "true") != 0 && strcmp (init, "false") != 0)
-    return annotation_error (err, BERTH_ANNOTATION_INIT, "\"%s\" must be \"true\" or \"false\"", init);
-  c->init = init && strcmp (init, "true") == 0;
-  return 0;
+  if (parse_bool_annotation (c, BERTH_ANNOTATION_INIT, &c->init, err) < 0)
+    return -1;
+  return parse_io_annotations (c, err);
 }
 
 /* ---- the top level.  */
@@ -1503,6 +1567,7 @@ berth_config_free (struct berth_config *c)
   free (c->devices);
   cfg_free_strv (c->overlay_lower);
   free (c->overlay_writable);
+  free (c->log_path);
   berth_seccomp_free (c->seccomp);
   berth_cgroup_resources_release (&c->resources);
   berth_idmap_release (&c->uid_map);

@@ -28,6 +28,10 @@
 #define BERTH_ANNOTATION_NETWORK "berth.network"                 /* network (bridge) name: attach on create */
 #define BERTH_ANNOTATION_NETWORK_GROUP "berth.network.group"     /* app name: who may reach whom (default: the id) */
 #define BERTH_ANNOTATION_NETWORK_PUBLISH "berth.network.publish" /* "127.0.0.1:HOST:CTR/tcp,...": loopback ports */
+#define BERTH_ANNOTATION_ATTACH "berth.attach"       /* "true": the monitor serves <state>/attach.sock */
+#define BERTH_ANNOTATION_STDIN "berth.stdin"         /* "true" (needs attach): stdin is a pipe fed by attach clients */
+#define BERTH_ANNOTATION_LOG_PATH "berth.log.path"   /* absolute path of the log; delete keeps it */
+#define BERTH_ANNOTATION_ROOTFS_KEEP "berth.rootfs.keep" /* "true": delete keeps the writable directory */
 
 struct berth_mount
 {
@@ -151,6 +155,10 @@ struct berth_config
   bool init;
   uint64_t log_max_size;
   unsigned log_max_files;
+  char *log_path;    /* berth.log.path, or NULL: <state>/container.log */
+  bool attach;       /* berth.attach */
+  bool attach_stdin; /* berth.stdin */
+  bool rootfs_keep;  /* berth.rootfs.keep */
 };
 
 /* Read and validate <bundle>/config.json.  bundle must be absolute.  */
@@ -162,6 +170,9 @@ int berth_config_parse (const char *json, size_t len, const char *bundle, struct
 
 /* A process object alone (exec --process FILE).  */
 int berth_process_parse (const char *json, size_t len, struct berth_process **out, berth_error_t *err);
+
+/* What create checks on the host beyond the config itself: berth.log.path's directory exists.  */
+int berth_config_check_host_paths (const struct berth_config *c, berth_error_t *err);
 
 bool berth_config_has_namespace (const struct berth_config *c, int type);
 const struct berth_namespace *berth_config_namespace (const struct berth_config *c, int type);

@@ -5,6 +5,7 @@
  * parse_q() swaps them back (none of the test strings needs a real ').
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <sched.h>
@@ -1382,6 +1383,93 @@ test_log_annotations (void)
   return 0;
 }
 
+static int
+test_io_annotations (void)
+{
+  static const char *const bools[] = { "berth.attach", "berth.stdin", "berth.rootfs.keep" };
+  cleanup_config struct berth_config *c = NULL;
+  size_t i;
+
+  ACCEPT (CFG (",'annotations':{'berth.attach':'true','berth.stdin':'true','berth.log.path':'/var/log/c1.log',"
+               "'berth.rootfs.lower':'/l','berth.rootfs.writable':'/w','berth.rootfs.keep':'true'}"),
+          &c);
+  TAP_CHECK (c->attach && c->attach_stdin && c->rootfs_keep);
+  TAP_CHECK_STR_EQ (c->log_path, "/var/log/c1.log");
+  berth_config_free (steal_pointer (&c));
+
+  ACCEPT (CFG (",'annotations':{'berth.attach':'false','berth.stdin':'false','berth.rootfs.keep':'false'}"), &c);
+  TAP_CHECK (! c->attach && ! c->attach_stdin && ! c->rootfs_keep && c->log_path == NULL);
+  berth_config_free (steal_pointer (&c));
+  ACCEPT (CFG (""), &c);
+  TAP_CHECK (! c->attach && ! c->attach_stdin && ! c->rootfs_keep && c->log_path == NULL);
+
+  for (i = 0; i < BERTH_ARRAY_SIZE (bools); i++)
+    {
+      cleanup_free char *q = xasprintf (CFG (",'annotations':{'berth.attach':'true','%s':'yes'}"), bools[i]);
+      cleanup_free char *msg = xasprintf ("config.json: annotations[\"%s\"] \"yes\" must be \"true\" or \"false\"", bools[i]);
+      REJECT (q, msg);
+    }
+  REJECT (CFG (",'annotations':{'berth.stdin':'true'}"),
+          "config.json: annotations[\"berth.stdin\"] needs annotations[\"berth.attach\"] = \"true\": only attach "
+          "clients can write to stdin");
+  REJECT (CFG (",'annotations':{'berth.attach':'false','berth.stdin':'true'}"),
+          "config.json: annotations[\"berth.stdin\"] needs annotations[\"berth.attach\"] = \"true\": only attach "
+          "clients can write to stdin");
+  REJECT (CFG (",'annotations':{'berth.rootfs.keep':'true'}"),
+          "config.json: annotations[\"berth.rootfs.keep\"] needs annotations[\"berth.rootfs.writable\"]: there is no "
+          "writable directory to keep");
+  REJECT (CFG (",'annotations':{'berth.log.path':'logs/c1.log'}"),
+          "config.json: annotations[\"berth.log.path\"] \"logs/c1.log\" must be an absolute path");
+  REJECT (CFG (",'annotations':{'berth.log.path':''}"), "config.json: annotations[\"berth.log.path\"] \"\" must be an absolute path");
+  REJECT (CFG (",'annotations':{'berth.log.path':'/var/log/'}"),
+          "config.json: annotations[\"berth.log.path\"] \"/var/log/\" must name a file, not a directory");
+  return 0;
+}
+
+/* berth.log.path's directory must exist when the container is created.  */
+static int
+test_log_path_directory (void)
+{
+  cleanup_tmpdir char *dir = make_tmpdir ();
+  cleanup_free char *file = NULL;
+  cleanup_free char *q = NULL;
+  cleanup_free char *expected = NULL;
+  cleanup_config struct berth_config *c = NULL;
+  berth_error_t err = NULL;
+  int fd;
+
+  TAP_CHECK (dir != NULL);
+  q = xasprintf (CFG (",'annotations':{'berth.log.path':'%s/c.log'}"), dir);
+  ACCEPT (q, &c);
+  TAP_CHECK_INT_EQ (berth_config_check_host_paths (c, &err), 0);
+  berth_config_free (steal_pointer (&c));
+
+  free (q);
+  q = xasprintf (CFG (",'annotations':{'berth.log.path':'%s/missing/c.log'}"), dir);
+  ACCEPT (q, &c);
+  TAP_CHECK (berth_config_check_host_paths (c, &err) < 0);
+  TAP_CHECK (err != NULL);
+  expected = xasprintf ("annotations[\"berth.log.path\"] \"%s/missing/c.log\": its directory %s/missing cannot be used; "
+                        "create it first: No such file or directory", dir, dir);
+  TAP_CHECK_STR_EQ (err->msg, expected);
+  TAP_CHECK_INT_EQ (err->status, ENOENT);
+  TAP_CHECK_STR_EQ (err->op, "stat");
+  berth_error_release (&err);
+  berth_config_free (steal_pointer (&c));
+
+  file = xasprintf ("%s/file", dir);
+  fd = open (file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  TAP_CHECK (fd >= 0);
+  close (fd);
+  free (q);
+  q = xasprintf (CFG (",'annotations':{'berth.log.path':'%s/c.log'}"), file);
+  ACCEPT (q, &c);
+  TAP_CHECK (berth_config_check_host_paths (c, &err) < 0);
+  TAP_CHECK (err != NULL && strstr (err->msg, "is not a directory") != NULL);
+  berth_error_release (&err);
+  return 0;
+}
+
 /* ---- berth_config_load.  */
 
 static int
@@ -1575,6 +1663,8 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_annotations),
   TAP_TEST (test_rootfs_annotations),
   TAP_TEST (test_log_annotations),
+  TAP_TEST (test_io_annotations),
+  TAP_TEST (test_log_path_directory),
   TAP_TEST (test_config_load),
   TAP_TEST (test_cmd_spec),
   TAP_TEST (test_cmd_spec_current_dir),

@@ -3,10 +3,10 @@
  * monitor of a container created with `berth.attach` listens on `<root>/<id>/attach.sock`
  * and speaks the frames of server/core/frames.ts both ways. Output is broadcast live to
  * every client; the monitor drops a client that falls more than 1 MiB behind. At the end
- * it writes exit.json, then closes every client: EOF means the status can be read at once.
+ * it writes exit.json, sends every client a last frame (type 3) with its content, then
+ * closes them: a client that got the exit frame knows how the container ended.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import { BerthError, encodeFrame, encodeResize, FrameDecoder, frameTypes, MAX_FRAME_PAYLOAD, validateContainerId } from '../core/index.js';
@@ -23,14 +23,27 @@ export interface AttachOutput {
   data: Buffer;
 }
 
+/** The container's end as the monitor recorded it (exit.json). */
+export interface AttachExit {
+  /** The status; 128+N when signal N ended it. */
+  exitCode: number;
+  /** The signal's description (strsignal), when one ended it. */
+  signal?: string;
+  finishedAt: string;
+  /** The kernel's OOM killer killed a process of the container. */
+  oomKilled: boolean;
+}
+
 /** How an attach connection ended. */
 export interface AttachEnd {
   /**
-   * true: the monitor closed it after the container exited (exit.json is written);
-   * false: the connection ended otherwise (close() was called, the monitor dropped this
-   * client for falling behind or for a bad frame, or the monitor died).
+   * true: the container exited; the monitor sent its exit status (exit.json is written),
+   * then closed the connection. false: the connection ended otherwise (close() was called,
+   * the monitor dropped this client for falling behind or for a bad frame, or died).
    */
   exited: boolean;
+  /** With exited: what exit.json says. */
+  exit?: AttachExit;
 }
 
 interface AttachEvents {
@@ -51,18 +64,16 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   readonly ended: Promise<AttachEnd>;
   private readonly decoder = new FrameDecoder();
   private finished = false;
+  private exit: AttachExit | undefined;
 
-  constructor(
-    private readonly socket: Socket,
-    private readonly exitFile: string,
-  ) {
+  constructor(private readonly socket: Socket) {
     super();
     let resolveEnded!: (end: AttachEnd) => void;
     this.ended = new Promise((r) => (resolveEnded = r));
     const finish = (): void => {
       if (this.finished) return;
       this.finished = true;
-      const end = { exited: existsSync(this.exitFile) };
+      const end: AttachEnd = this.exit === undefined ? { exited: false } : { exited: true, exit: this.exit };
       resolveEnded(end);
       this.emit('end', end);
     };
@@ -77,6 +88,8 @@ export class AttachSession extends EventEmitter<AttachEvents> {
       for (const f of frames) {
         if (f.type === frameTypes.stdout || f.type === frameTypes.stderr) {
           this.emit('data', { stream: f.type === frameTypes.stdout ? 'stdout' : 'stderr', data: f.payload });
+        } else if (f.type === frameTypes.exit) {
+          this.exit = parseExit(f.payload);
         }
       }
     });
@@ -129,6 +142,20 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   }
 }
 
+function parseExit(payload: Buffer): AttachExit {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as Partial<AttachExit>;
+    return {
+      exitCode: typeof v.exitCode === 'number' ? v.exitCode : -1,
+      ...(typeof v.signal === 'string' ? { signal: v.signal } : {}),
+      finishedAt: typeof v.finishedAt === 'string' ? v.finishedAt : '',
+      oomKilled: v.oomKilled === true,
+    };
+  } catch {
+    return { exitCode: -1, finishedAt: '', oomKilled: false }; // the monitor could not read exit.json back
+  }
+}
+
 /**
  * Connect to the attach socket of container `id` (created with `berth.attach`). Connecting
  * between create and start misses no output. Fails with E_RUNTIME_FAILED when there is no
@@ -136,7 +163,6 @@ export class AttachSession extends EventEmitter<AttachEvents> {
  */
 export function attachContainer(root: string, id: string): Promise<AttachSession> {
   const path = attachSocketPath(root, id);
-  const exitFile = join(root, id, 'exit.json');
   return new Promise((resolve, reject) => {
     const socket = connect({ path });
     const onError = (e: NodeJS.ErrnoException): void => {
@@ -150,7 +176,7 @@ export function attachContainer(root: string, id: string): Promise<AttachSession
     socket.once('error', onError);
     socket.once('connect', () => {
       socket.off('error', onError);
-      resolve(new AttachSession(socket, exitFile));
+      resolve(new AttachSession(socket));
     });
   });
 }

@@ -59,7 +59,7 @@ export {
   type ExecStream,
   type ProcessResult,
 } from './client.js';
-export { attachContainer, attachSocketPath, AttachSession, type AttachOutput, type AttachEnd } from './attach.js';
+export { attachContainer, attachSocketPath, AttachSession, type AttachOutput, type AttachEnd, type AttachExit } from './attach.js';
 export {
   RuntimeError,
   parseRuntimeError,
