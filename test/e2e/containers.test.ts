@@ -142,6 +142,16 @@ test('errors as the CLI renders them, with Docker\'s statuses: 125 from Berth, 1
     t.is(r.code, 1, args.join(' '));
     t.regex(r.stderr, /nosuchcontainer.*\[E_CONTAINER_NOT_FOUND\]/, args.join(' '));
   }
+  const publish = await d.cli('container:run', '-p', '0.0.0.0:8080:80', 'busybox', 'true');
+  t.is(publish.code, 125);
+  t.regex(publish.stderr, /ports are published on 127\.0\.0\.1 only/);
+  await d.ok('container:run', '-d', '--name', 'dup', 'busybox', 'sleep', '60');
+  const dup = await d.cli('container:run', '--name', 'dup', 'busybox', 'true');
+  t.is(dup.code, 125);
+  t.regex(dup.stderr, /dup.*\[E_CONTAINER_NAME_IN_USE\]/);
+  const both = await d.cli('container:rm', '-f', 'nosuch1', 'dup', 'nosuch2');
+  t.deepEqual([both.code, both.stdout], [1, 'dup\n'], 'rm goes on after a failure and exits 1 at the end');
+  t.is(both.stderr.match(/\[E_CONTAINER_NOT_FOUND\]/g)?.length, 2);
   const exec = await d.cli('container:exec', 'nosuchcontainer', 'true');
   t.is(exec.code, 125);
   t.regex(exec.stderr, /\[E_CONTAINER_NOT_FOUND\]/);
