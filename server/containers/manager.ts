@@ -19,7 +19,6 @@ import { BerthError, writeFileAtomic, type Logger } from '../core/index.js';
 import { commitContainer, defaultFsutilBinary, parseReference, tagOf, type ConfigChanges, type Image, type ImageStore } from '../images/index.js';
 import {
   attachContainer,
-  defaultSpec,
   RuntimeError,
   writeBundle,
   type AttachSession,
@@ -28,7 +27,8 @@ import {
   type RuntimeClient,
   type RuntimeSignal,
 } from '../runtime/index.js';
-import { checkLimits, checkPorts, checkWorkdir, envMap, mergeEnv, resolveProgram, resolveUser } from './config.js';
+import { checkLimits, checkPorts, checkWorkdir, envMap, mergeEnv, resolveUser } from './config.js';
+import { containerSpec, recordFor } from './spec.js';
 import { readLog } from './logs.js';
 import { generateName, resolveRef, validateContainerName } from './names.js';
 import { ensureNetwork, type NetworkSettings } from './network.js';
@@ -349,36 +349,10 @@ export class ContainerManager {
     const id = randomBytes(32).toString('hex');
     const dir = this.containerDir(id);
     try {
-      const ic = image.config.config ?? {};
-      const program = resolveProgram(ic, req);
-      const env = mergeEnv(ic.Env ?? [], req.env ?? []);
-      const workdir = checkWorkdir(req.workdir ?? (ic.WorkingDir || '/'));
-      const userSpec = req.user ?? (ic.User || undefined);
       const lowers = await this.images.unpackImage(image);
-      const user = await resolveUser(userSpec, lowers);
-      const labels = { ...(ic.Labels ?? {}), ...(req.labels ?? {}) };
-      const rec: ContainerRecord = {
-        version: 1,
-        id,
-        name,
-        image: req.image,
-        imageDigest: image.digest,
-        command: program.command,
-        entrypoint: program.entrypoint,
-        cmd: program.cmd,
-        created: new Date().toISOString(),
-        state: 'created',
-        ports,
-        tty: req.tty ?? false,
-        stdin: req.stdin ?? false,
-        autoRemove: req.rm ?? false,
-        limits,
-        config: { env, workdir, ...(userSpec ? { user: userSpec } : {}), labels },
-        process: user,
-      };
+      const rec = await recordFor({ id, name, req, image, lowers, limits, ports });
       await mkdir(join(dir, 'rw'), { recursive: true, mode: 0o700 });
-      const spec = this.spec(rec, lowers);
-      await writeBundle(join(dir, 'bundle'), spec);
+      await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name }));
       await this.save(rec);
       this.records.set(id, rec);
       this.log.info({ id, name, image: req.image }, 'container created');
@@ -390,26 +364,6 @@ export class ContainerManager {
       this.pendingNames.delete(name);
       lease.release();
     }
-  }
-
-  private spec(rec: ContainerRecord, lowers: string[]) {
-    const dir = this.containerDir(rec.id);
-    return defaultSpec({
-      args: rec.command,
-      env: envMap(rec.config.env),
-      hostname: rec.id.slice(0, 12),
-      layers: { lower: lowers, writable: join(dir, 'rw') },
-      keepWritable: true,
-      init: true,
-      cwd: rec.config.workdir,
-      limits: rec.limits,
-      network: { name: this.network.name, group: rec.id, ...(rec.ports.length > 0 ? { publish: rec.ports } : {}) },
-      terminal: rec.tty,
-      attach: true,
-      stdin: rec.stdin,
-      logPath: this.logPath(rec.id),
-      user: rec.process,
-    });
   }
 
   /** Start (create in the runtime first when needed: on its kept writable layer after a stop). */

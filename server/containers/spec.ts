@@ -1,0 +1,71 @@
+/**
+ * A new container's record from the request and its image (Docker's precedence, in
+ * config.ts), and its OCI config: Berth's default isolation (defaultSpec, berth.init), the
+ * image's layers under its own kept writable layer, the network in a group of its own, the
+ * attach socket, the log beside container.json, and the limits asked for.
+ */
+import { join } from 'node:path';
+import type { Image } from '../images/index.js';
+import { defaultSpec, type OciSpec } from '../runtime/index.js';
+import { checkWorkdir, envMap, mergeEnv, resolveProgram, resolveUser, type Limits } from './config.js';
+import type { ContainerRecord, CreateRequest } from './types.js';
+
+export interface NewRecord {
+  id: string;
+  name: string;
+  req: CreateRequest;
+  image: Image;
+  /** The image's unpacked layers, top first (its /etc/passwd and /etc/group name users). */
+  lowers: readonly string[];
+  limits: Limits;
+  ports: { hostPort: number; containerPort: number }[];
+}
+
+export async function recordFor(o: NewRecord): Promise<ContainerRecord> {
+  const { req } = o;
+  const ic = o.image.config.config ?? {};
+  const program = resolveProgram(ic, req);
+  const env = mergeEnv(ic.Env ?? [], req.env ?? []);
+  const workdir = checkWorkdir(req.workdir ?? (ic.WorkingDir || '/'));
+  const userSpec = req.user ?? (ic.User || undefined);
+  const user = await resolveUser(userSpec, o.lowers);
+  return {
+    version: 1,
+    id: o.id,
+    name: o.name,
+    image: req.image,
+    imageDigest: o.image.digest,
+    command: program.command,
+    entrypoint: program.entrypoint,
+    cmd: program.cmd,
+    created: new Date().toISOString(),
+    state: 'created',
+    ports: o.ports,
+    tty: req.tty ?? false,
+    stdin: req.stdin ?? false,
+    autoRemove: req.rm ?? false,
+    limits: o.limits,
+    config: { env, workdir, ...(userSpec ? { user: userSpec } : {}), labels: { ...(ic.Labels ?? {}), ...(req.labels ?? {}) } },
+    process: user,
+  };
+}
+
+/** The container's config.json; `dir` is its directory (rw/ and container.log are there). */
+export function containerSpec(rec: ContainerRecord, o: { dir: string; lowers: string[]; network: string }): OciSpec {
+  return defaultSpec({
+    args: rec.command,
+    env: envMap(rec.config.env),
+    hostname: rec.id.slice(0, 12),
+    layers: { lower: o.lowers, writable: join(o.dir, 'rw') },
+    keepWritable: true,
+    init: true,
+    cwd: rec.config.workdir,
+    limits: rec.limits,
+    network: { name: o.network, group: rec.id, ...(rec.ports.length > 0 ? { publish: rec.ports } : {}) },
+    terminal: rec.tty,
+    attach: true,
+    stdin: rec.stdin,
+    logPath: join(o.dir, 'container.log'),
+    user: rec.process,
+  });
+}
