@@ -102,9 +102,8 @@ export function relay(socket: Duplex, o: RelayOptions): Promise<RelayResult> {
       if (err) reject(err);
       else resolve(result!);
     };
-    const send = (frame: Buffer) => {
-      if (!socket.destroyed && socket.writable) socket.write(frame);
-    };
+    /** Write a frame; false when the socket's buffer is full (the caller may wait for 'drain'). */
+    const send = (frame: Buffer): boolean => (!socket.destroyed && socket.writable ? socket.write(frame) : true);
 
     const size = o.size?.();
     if (size) send(encodeResize(size.rows, size.cols));
@@ -132,7 +131,15 @@ export function relay(socket: Duplex, o: RelayOptions): Promise<RelayResult> {
             return;
           }
         }
-        for (let i = 0; i < data.length; i += MAX_FRAME_PAYLOAD) send(encodeFrame(frameTypes.stdin, data.subarray(i, i + MAX_FRAME_PAYLOAD)));
+        let room = true;
+        for (let i = 0; i < data.length; i += MAX_FRAME_PAYLOAD) room = send(encodeFrame(frameTypes.stdin, data.subarray(i, i + MAX_FRAME_PAYLOAD))) && room;
+        // A large input (`tar c . | berth container:run -i …`) waits for the API, not in memory.
+        if (!room) {
+          stdin.pause();
+          socket.once('drain', () => {
+            if (!settled) stdin.resume();
+          });
+        }
       };
       const onEnd = () => send(encodeFrame(frameTypes.closeStdin));
       stdin.on('data', onData);

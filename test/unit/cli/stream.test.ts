@@ -119,6 +119,26 @@ test('without a terminal Ctrl-P Ctrl-Q are plain bytes; -i without input closes 
   t.deepEqual(await done2, { kind: 'closed' }, 'no exit frame: the caller asks the API');
 });
 
+test('a large stdin waits for the socket (backpressure) and arrives whole, in order', async (t) => {
+  const [cli, api] = duplexPair();
+  const stdin = new PassThrough();
+  const done = relay(cli, { stdin, stdout: sink().stream, stderr: sink().stream, tty: false });
+  const input = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < input.length; i++) input[i] = i % 251;
+  let pausedOnce = false;
+  stdin.on('pause', () => (pausedOnce = true));
+  stdin.end(input);
+  // Let the relay fill the socket before the far end reads anything.
+  await new Promise((r) => setTimeout(r, 50));
+  t.true(pausedOnce, 'stdin was paused while the socket was full');
+  const far = farEnd(api);
+  await far.next(frameTypes.closeStdin);
+  const got = Buffer.concat(far.frames.filter((f) => f.type === frameTypes.stdin).map((f) => f.payload));
+  t.true(got.equals(input));
+  api.end(encodeFrame(frameTypes.exit, '{"exitCode":0}'));
+  t.like(await done, { kind: 'exit' });
+});
+
 test('the detach scanner holds a Ctrl-P across chunks and gives it back when no Ctrl-Q follows', (t) => {
   const s = new DetachScanner();
   t.deepEqual(s.push(Buffer.from('a\x10')), { forward: Buffer.from('a'), detach: false });
