@@ -87,8 +87,8 @@ test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', 
 
   const piped = await cliWithInput(['container:run', '-i', 'busybox', 'cat'], d.env, 'data\nmore\n');
   t.deepEqual([piped.code, piped.stdout], [0, 'data\nmore\n'], piped.stderr);
-  const counted = await cliWithInput(['container:run', '-i', 'busybox', 'wc', '-c'], d.env, 'x'.repeat(200_000));
-  t.is(counted.stdout.trim(), '200000', counted.stderr);
+  const counted = await cliWithInput(['container:run', '-i', 'busybox', 'wc', '-c'], d.env, 'x'.repeat(5_000_000));
+  t.is(counted.stdout.trim(), '5000000', counted.stderr);
 
   const env = await runCli(['container:run', '-e', 'FROM_CLI', '-e', 'A=1', '-e', 'UNSET_HERE', 'busybox', 'sh', '-c', 'echo "$FROM_CLI $A ${UNSET_HERE-unset}"'], { ...d.env, FROM_CLI: 'x y' });
   t.is(env.stdout, 'x y 1 unset\n', env.stderr);
