@@ -546,6 +546,43 @@ berth_attach_finish (struct berth_attach *a, const char *exit_json, int timeout_
       if (r < 0 && errno != EINTR)
         break;
     }
+  /* A lingering close: EOF to each client (shutdown), then read and discard what it still
+     sends until it closes too.  Closing at once would reset a client still writing stdin,
+     which can make it lose the output and the exit frame it has not read yet.  */
+  for (i = 0; i < a->n_clients; i++)
+    if (shutdown (a->clients[i].fd, SHUT_WR) < 0)
+      drop_client (&a->clients[i]);
+  remove_dead (a);
+  while (a->n_clients > 0)
+    {
+      struct pollfd *fds = xmalloc0 (sizeof (*fds) * a->n_clients);
+      long long left = deadline - now_ms ();
+      int r;
+
+      if (left <= 0)
+        {
+          free (fds);
+          break;
+        }
+      for (i = 0; i < a->n_clients; i++)
+        fds[i] = (struct pollfd){ .fd = a->clients[i].fd, .events = POLLIN };
+      r = poll (fds, a->n_clients, (int) left);
+      if (r < 0 && errno != EINTR)
+        {
+          free (fds);
+          break;
+        }
+      for (i = 0; r > 0 && i < a->n_clients; i++)
+        if (fds[i].revents)
+          {
+            char buf[65536];
+            ssize_t n = recv (a->clients[i].fd, buf, sizeof (buf), MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+              drop_client (&a->clients[i]);
+          }
+      free (fds);
+      remove_dead (a);
+    }
   for (i = 0; i < a->n_clients; i++)
     discard_input (&a->clients[i]);
   while (a->n_clients > 0)
