@@ -230,7 +230,7 @@ test('berth.rootfs.keep and berth.log.path survive delete; a second create on th
   t.is(await logText(logPath), 'wrote\none\n', 'the second container saw the file, and its output was appended');
 });
 
-test('exec over pipes: -t with a size, resize lines on fd 3, ^D at the end of stdin; and without -t', async (t) => {
+test('exec over pipes: -t with a size, resize lines on fd 3, ^D at the end of stdin; without -t; as another user', async (t) => {
   const rt = await useRuntime(t);
   const b = await makeBundle(t, ['/bin/sleep', '60']);
   await addApplets(b.rootfs, ['stty']);
@@ -260,6 +260,13 @@ test('exec over pipes: -t with a size, resize lines on fd 3, ^D at the end of st
   t.deepEqual(await plain.exit, { exitCode: 3 });
   t.is(pout, 'piped');
   t.is(perr, 'err\n');
+
+  const asUser = client.execStream(id, ['/bin/sh', '-c', 'id -u; id -g'], { user: { uid: 1234, gid: 2345 } });
+  let uout = '';
+  asUser.stdout.on('data', (d: Buffer) => (uout += d.toString()));
+  asUser.stdin.end();
+  t.deepEqual(await asUser.exit, { exitCode: 0 });
+  t.is(uout, '1234\n2345\n', '--user sets the uid and gid');
 
   const missing = client.execStream(id, ['/nope']);
   await t.throwsAsync(missing.exit, { message: /nope/ });
