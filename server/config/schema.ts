@@ -112,7 +112,7 @@ export const configKeys = {
     schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
     default: 'true',
     allowed: 'true or false',
-    doc: 'Whether containers reach networks beyond the host through NAT, when Berth creates BERTH_NETWORK (false: they reach no other network).',
+    doc: 'Whether containers reach networks beyond the host through NAT (false: they reach no other network). Applied to BERTH_NETWORK when the daemon first uses it, an existing network and its running containers included.',
   }),
 } as const;
 

@@ -258,8 +258,9 @@ export class ContainerManager {
       (n) => {
         const want = this.network;
         if (n.created) this.log.info({ network: want.name, subnet: n.subnet, nat: n.nat }, 'network created');
-        else if ((want.subnet !== undefined && want.subnet !== n.subnet) || want.nat !== n.nat) {
-          this.log.warn({ network: want.name, subnet: n.subnet, nat: n.nat, configured: want }, 'the network exists with other settings than configured; it keeps them (remove it with `berth-runtime network rm` to apply the configuration)');
+        if (n.natChanged) this.log.info({ network: want.name, nat: n.nat }, `outbound NAT turned ${n.nat ? 'on' : 'off'} as configured (BERTH_NETWORK_NAT)`);
+        if (!n.created && want.subnet !== undefined && want.subnet !== n.subnet) {
+          this.log.warn({ network: want.name, subnet: n.subnet, configured: want.subnet }, 'the network exists with another subnet than BERTH_NETWORK_SUBNET; it keeps it (remove it with `berth-runtime network rm` while no container runs to apply the configuration)');
         }
       },
       (e: unknown) => {

@@ -27,18 +27,24 @@ export async function inspectNetwork(runtime: RuntimeClient, name: string): Prom
 }
 
 /**
- * Create the network unless it exists. An existing one keeps its subnet and NAT setting:
- * what it has is returned with `created: false`, for the caller to compare.
+ * Create the network unless it exists. An existing one keeps its subnet (changing it means
+ * removing the network), but takes the configured NAT setting (`network update`, which
+ * running containers follow): what it has is returned with `created: false`, and
+ * `natChanged` when NAT was turned on or off.
  */
-export async function ensureNetwork(runtime: RuntimeClient, n: NetworkSettings): Promise<{ created: boolean; subnet: string; nat: boolean }> {
-  const existing = await inspectNetwork(runtime, n.name);
-  if (existing) return { created: false, subnet: existing.subnet, nat: existing.nat };
-  const r = await runtimeNetwork(runtime, ['create', ...(n.subnet ? ['--subnet', n.subnet] : []), ...(n.nat ? [] : ['--no-nat']), n.name]);
-  if (r.code !== 0) {
-    const meanwhile = /exists/.test(r.stderr) ? await inspectNetwork(runtime, n.name) : undefined;
-    if (meanwhile) return { created: false, subnet: meanwhile.subnet, nat: meanwhile.nat };
-    throw parseRuntimeError(r.stderr, undefined, { command: 'network create', exitCode: r.code });
+export async function ensureNetwork(runtime: RuntimeClient, n: NetworkSettings): Promise<{ created: boolean; natChanged?: boolean; subnet: string; nat: boolean }> {
+  let existing = await inspectNetwork(runtime, n.name);
+  if (!existing) {
+    const r = await runtimeNetwork(runtime, ['create', ...(n.subnet ? ['--subnet', n.subnet] : []), ...(n.nat ? [] : ['--no-nat']), n.name]);
+    if (r.code === 0) {
+      const made = await inspectNetwork(runtime, n.name);
+      return { created: true, subnet: made?.subnet ?? n.subnet ?? '', nat: made?.nat ?? n.nat };
+    }
+    existing = /exists/.test(r.stderr) ? await inspectNetwork(runtime, n.name) : undefined;
+    if (!existing) throw parseRuntimeError(r.stderr, undefined, { command: 'network create', exitCode: r.code });
   }
-  const made = await inspectNetwork(runtime, n.name);
-  return { created: true, subnet: made?.subnet ?? n.subnet ?? '', nat: made?.nat ?? n.nat };
+  if (existing.nat === n.nat) return { created: false, subnet: existing.subnet, nat: existing.nat };
+  const u = await runtimeNetwork(runtime, ['update', n.nat ? '--nat' : '--no-nat', n.name]);
+  if (u.code !== 0) throw parseRuntimeError(u.stderr, undefined, { command: 'network update', exitCode: u.code });
+  return { created: false, natChanged: true, subnet: existing.subnet, nat: n.nat };
 }
