@@ -596,6 +596,11 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   if (resolve_bundle (o->create.bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0
       || prepare_seccomp (root, c, err) < 0)
     return -1;
+  if (c->attach)
+    return berth_make_error_op (err, 0, "run",
+                                "annotations[\"%s\"] needs a monitor to serve the attach socket: use create and "
+                                "start, or run --detach",
+                                BERTH_ANNOTATION_ATTACH);
   if (o->tty)
     c->process->terminal = true;
   cgroup = berth_cgroup_path_for (c->cgroups_path, id);

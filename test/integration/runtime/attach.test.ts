@@ -297,6 +297,14 @@ test('bad attach, stdin, keep and log annotations are refused with what is wrong
     t.false(existsSync(join(rt.root, id)));
     t.deepEqual(leftovers(id), []);
   }
+  const fg = await makeBundle(t, ['/bin/true'], (c) => (c.annotations = { 'berth.attach': 'true' }));
+  const fgId = containerId();
+  const foreground = rt.run(['run', '--bundle', fg.dir, fgId]);
+  t.is(foreground.status, 1);
+  t.regex(runtimeError(foreground.stderr)?.msg ?? foreground.stderr, /needs a monitor to serve the attach socket: use create and start, or run --detach/);
+  t.false(existsSync(join(rt.root, fgId)));
+  const detached = containerId();
+  t.is(rt.run(['run', '--detach', '--bundle', fg.dir, detached]).status, 0, 'run --detach has a monitor');
   const tty = await makeBundle(t, ['/bin/sh'], (c) => (c.process.terminal = true));
   const r = rt.run(['create', '--bundle', tty.dir, containerId()]);
   t.regex(runtimeError(r.stderr)?.msg ?? r.stderr, /needs --console-socket to hand the terminal to, or annotations\["berth\.attach"\] = "true"/);
