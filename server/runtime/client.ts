@@ -315,7 +315,6 @@ export class RuntimeClient {
    * and copies it to and from the pipes; resize() writes "ROWS COLS\n" to fd 3.
    */
   execStream(id: string, args: readonly string[], options: ExecStreamOptions = {}): ExecStream {
-    if (options.size !== undefined && !options.tty) throw bad('a terminal size needs tty: true', { id, size: options.size });
     const call: RuntimeCall = {
       command: 'exec',
       id,

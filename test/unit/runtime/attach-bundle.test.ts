@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { BerthError } from '../../../server/core/index.js';
-import { annotations, attachSocketPath, defaultSpec, RuntimeClient, runtimeArgv, validateSpec } from '../../../server/runtime/index.js';
+import { annotations, attachSocketPath, defaultSpec, runtimeArgv, validateSpec } from '../../../server/runtime/index.js';
 
 const layers = { lower: ['/var/lib/berth/layers/a'], writable: '/var/lib/berth/containers/c1/rw' };
 
@@ -66,9 +66,4 @@ test('runtimeArgv: exec with a terminal over pipes: -t, its size, the resize fd 
   refused(t, () => runtimeArgv(g, { command: 'exec', id: 'a', args: ['x'], tty: true, ttySize: { rows: 1, cols: 70000 } }), /terminal size/);
   refused(t, () => runtimeArgv(g, { command: 'exec', id: 'a', args: ['x'], resizeFd: 1 }), /resize fd 1/);
   refused(t, () => runtimeArgv(g, { command: 'exec', id: 'a', args: ['x'], user: { uid: 1.5, gid: 0 } }), /user 1.5:0/);
-});
-
-test('execStream: a terminal size without tty is refused before anything runs', (t) => {
-  const client = new RuntimeClient({ root: '/run/berth-test-none', binary: '/nonexistent/berth-runtime' });
-  refused(t, () => client.execStream('c1', ['/bin/sh'], { size: { rows: 24, cols: 80 } }), /terminal size needs tty/);
 });
