@@ -203,7 +203,7 @@ export interface ExecStreamOptions {
   cwd?: string;
   /** @defaultValue the container's process.user */
   user?: { uid: number; gid: number };
-  /** The terminal's size at start (with tty). */
+  /** The terminal's size at start; without tty there is no terminal and it does not apply. */
   size?: { rows: number; cols: number };
 }
 
