@@ -30,6 +30,8 @@ function runtime(root: string, args: string[]): { status: number | null; stderr:
 
 /** A daemon with a state root and a bridge of this test's own, and the busybox image. */
 async function containerDaemon(t: ExecutionContext): Promise<Daemon> {
+  // A daemon, the busybox image and dozens of CLI runs: well within this, even on a loaded machine.
+  t.timeout(4 * 60_000);
   requireRoot('containers');
   requireBinary('/usr/sbin/nft', 'nftables');
   const dir = await tempDir(t, 'berth-ctr-e2e-');
