@@ -52,7 +52,7 @@ export interface RegistryOptions {
   insecure?: boolean;
   /** Tries per request when the connection fails. @defaultValue 3 */
   attempts?: number;
-  /** Milliseconds before one request (headers) gives up. @defaultValue 30000 */
+  /** Milliseconds before one request gives up waiting for its answer, and a blob download that receives nothing for as long. @defaultValue 30000 */
   timeoutMs?: number;
   /** Blobs moved at once. @defaultValue 3 */
   concurrency?: number;
@@ -111,6 +111,22 @@ class Session {
     return /^https?:\/\//.test(path) ? path : `${this.base}${path.startsWith('/') ? '' : '/'}${path}`;
   }
 
+  /**
+   * fetch, bounded by timeoutMs until the answer's headers arrive; the body then takes as
+   * long as it takes (a large layer on a slow link), since a stall is caught by the reader
+   * (see fetchBlob). A streamed upload is not bounded here either: its answer comes only
+   * after the whole body went, and undici's own idle timeouts apply.
+   */
+  private async fetchHeaders(url: string, init: RequestInit, streamedBody: boolean): Promise<Response> {
+    const abort = new AbortController();
+    const timer = streamedBody ? undefined : setTimeout(() => abort.abort(new DOMException(`no answer in ${this.timeoutMs} ms`, 'TimeoutError')), this.timeoutMs);
+    try {
+      return await fetch(url, { ...init, redirect: 'follow', signal: abort.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** fetch with bounded retries on connection failures. */
   private async fetchRetrying(url: string, init: RequestInit, what: string): Promise<Response> {
     const started = Date.now();
@@ -120,7 +136,7 @@ class Session {
     for (let i = 0; i < tries; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 250 * 2 ** (i - 1)));
       try {
-        return await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(this.timeoutMs) });
+        return await this.fetchHeaders(url, init, !retryable);
       } catch (e) {
         last = e;
       }
@@ -334,13 +350,22 @@ async function fetchBlob(store: ImageStore, session: Session, d: Descriptor, kin
   if (!res.ok || res.body === null) await session.fail(res, `GET ${path}`);
   progress('downloading', 0);
   let last = 0;
+  // A body that stops arriving for timeoutMs fails the pull; a slow one that keeps coming does not.
+  const idleMs = options.timeoutMs ?? 30_000;
+  const stalled = () =>
+    body.destroy(new BerthError('E_IMAGE_REGISTRY_UNREACHABLE', `registry ${session.registry} sent nothing of ${kind} ${d.digest} for ${idleMs / 1000} s (${counter.current} of ${d.size} bytes received): check the network to it, then pull again`, {
+      details: { registry: session.registry, digest: d.digest, received: counter.current, size: d.size },
+    }));
+  const idle = setTimeout(stalled, idleMs);
   const counter = new Counter((n) => {
+    idle.refresh();
     if (n - last >= 256 * 1024 || n === d.size) {
       last = n;
       progress('downloading', n);
     }
   });
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  body.once('close', () => clearTimeout(idle));
   // Another blob failed: stop this one too (writeBlob removes what it wrote).
   const stop = () => body.destroy(new Error(`download of ${d.digest} stopped: another blob of the image failed`));
   body.on('error', (e) => counter.destroy(e)); // .pipe() does not carry errors

@@ -290,3 +290,67 @@ test('a push to another repository of the same registry mounts the blobs ("Mount
   t.true(proxy.seen.some((r) => r.method === 'PUT' && r.url.includes('/v2/c/blobs/uploads/') && r.bytes === busybox.manifest.layers[0]?.size));
   t.is(sha256(skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/c:v1`])), busybox.digest);
 });
+
+/**
+ * A loopback proxy in front of the registry that sends blob bodies in 16 KiB pieces,
+ * `gapMs` apart, after waiting `stallMs` once half of the blob is out.
+ */
+async function pacingProxy(t: ExecutionContext, registryPort: number, o: { gapMs: number; stallMs: number }): Promise<string> {
+  const server = createServer((req, res) => {
+    const upstream = request({ host: '127.0.0.1', port: registryPort, method: req.method, path: req.url, headers: req.headers as IncomingHttpHeaders }, (up) => {
+      if (!/\/blobs\/sha256:/.test(req.url ?? '') || req.method !== 'GET' || up.statusCode !== 200) {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      up.on('data', (b: Buffer) => chunks.push(b));
+      up.on('end', async () => {
+        const all = Buffer.concat(chunks);
+        res.writeHead(200, up.headers);
+        for (let at = 0, stalled = false; at < all.length && !res.destroyed; at += 16 * 1024) {
+          if (!stalled && at >= all.length / 2) {
+            stalled = true;
+            await new Promise((r) => setTimeout(r, o.stallMs));
+          }
+          res.write(all.subarray(at, at + 16 * 1024));
+          await new Promise((r) => setTimeout(r, o.gapMs));
+        }
+        res.end();
+      });
+    });
+    upstream.on('error', (e) => res.destroy(e));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  }));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+test('a blob that keeps coming takes as long as it needs; one that stops for timeoutMs fails naming the registry, and stores nothing', async (t) => {
+  const { src, dst, busybox } = await stores(t);
+  const reg = await startRegistry(t);
+  await pushImage(src, 'busybox', `${reg.host}/bb:v1`);
+  const layerSize = busybox.manifest.layers[0]?.size ?? 0;
+  t.true(layerSize > 40 * 16 * 1024, `the layer (${layerSize} bytes) takes more than 40 pieces`);
+
+  // 50 ms between pieces, 300 ms once: well over the 1 s timeout in all, never idle that long.
+  const slow = await pacingProxy(t, reg.port, { gapMs: 50, stallMs: 300 });
+  const started = Date.now();
+  const pulled = await pullImage(dst, `${slow}/bb:v1`, { timeoutMs: 1000 });
+  t.true(Date.now() - started > 1000, 'the pull outlasted the timeout');
+  t.is(pulled.digest, busybox.digest);
+
+  const other = await ImageStore.open(join(dst.root, '..', 'other'));
+  t.teardown(() => other.close());
+  const stalling = await pacingProxy(t, reg.port, { gapMs: 1, stallMs: 2500 });
+  const e = await t.throwsAsync(pullImage(other, `${stalling}/bb:v1`, { timeoutMs: 1000, attempts: 1 }));
+  t.true(isBerthError(e) && e.code === 'E_IMAGE_REGISTRY_UNREACHABLE', String(e));
+  t.regex((e as Error).message, new RegExp(`registry ${stalling.replace(/\./g, '\\.')} sent nothing of layer sha256:[0-9a-f]{64} for 1 s \\(\\d+ of ${layerSize} bytes received\\)`));
+  t.deepEqual([...other.tags()], []);
+  t.false(await other.hasBlob(busybox.manifest.layers[0]?.digest ?? ''));
+  t.deepEqual(await readdir(join(other.root, 'ingest')), []);
+});
