@@ -50,10 +50,15 @@ cleanup() {
   b network rm --force "$net" >/dev/null 2>&1 || true
   ip link del "$naive_net" >/dev/null 2>&1 || true
   nft delete table bridge "naive_$naive_net" >/dev/null 2>&1 || true
+  [ -z "${state_mounted:-}" ] || umount "$state"
   if [ "${KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# The state root on tmpfs, as /run/berth is on a Debian server (/run is a tmpfs there; on
+# some VMs it is not, and each lease and file written at create then costs a journal update).
+mkdir -p "$state"
+if [ "$(stat -f -c %T "$state")" != tmpfs ]; then mount -t tmpfs -o mode=0711 berth-bench "$state"; state_mounted=1; fi
 
 # ---- bundles: busybox sleep, with the namespaces each row needs
 mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/dev" "$work/rootfs/tmp" "$work/rootfs/etc"
