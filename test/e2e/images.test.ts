@@ -39,6 +39,13 @@ test('images through the CLI: base, inspect, history, tag, push, export, rm, pru
   t.regex(pushed, /: Pushed\n/);
   t.regex(pushed, new RegExp(`digest: ${view.digest} \\(2 blobs pushed, 0 already there\\)`));
   t.is(sha256(skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${remote}`])), view.digest);
+  // The same image to another repository of the registry: its blobs are mounted, not sent.
+  const copy = `${reg.host}/e2e/copy:v1`;
+  await cli('image:tag', 'busybox', copy);
+  const mounted = await cli('image:push', copy);
+  t.regex(mounted, /: Mounted from e2e\/busybox\n/);
+  t.regex(mounted, /\(0 blobs pushed, 0 already there, 2 mounted from another repository\)/);
+  t.regex(await cli('image:rm', copy), /Untagged: /);
 
   const archive = join(d.home, '..', 'busybox.docker.tar');
   await cli('image:export', 'busybox', '-o', archive, '--format', 'docker-archive');
