@@ -195,6 +195,15 @@ test('a detached container: ls, logs, exec, stats, inspect, a published port, ki
   t.is(page, 'published\n');
   t.is(await d.ok('container:rm', '-f', httpd), `${httpd}\n`);
 
+  // The image a container uses keeps its last tag unless forced; prune keeps its blobs either way.
+  const inUse = await d.cli('image:rm', 'busybox');
+  t.is(inUse.code, 1);
+  t.regex(inUse.stderr, /\[E_IMAGE_IN_USE\]/);
+  t.regex(await d.ok('image:rm', '-f', 'busybox'), /^Untagged: busybox:latest/);
+  t.regex(await d.ok('image:prune'), /^Deleted 0 blobs/);
+  t.regex((await d.ok('container:exec', 'web', 'echo', 'still here')), /^still here\n$/);
+  t.regex(await d.ok('image:base', 'busybox'), /^busybox:latest sha256:/, 'the same image, tagged again');
+
   const running = await d.cli('container:rm', 'web');
   t.is(running.code, 1);
   t.regex(running.stderr, /\[E_CONTAINER_RUNNING\]/);

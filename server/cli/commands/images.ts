@@ -197,9 +197,10 @@ const tag = new Command('image:tag')
 const rmCommand = new Command('image:rm')
   .description('remove tags; `image:prune` then frees what no tag, container or release uses')
   .argument('<image...>')
-  .action(async (images) => {
+  .option('-f, --force', 'remove the last tag of an image containers still use (they keep running; prune keeps its blobs while they exist)')
+  .action(async (images, options) => {
     for (const image of images) {
-      const r = await apiRequest<{ untagged: string; digest: string }>(resolveSettings(), 'DELETE', `/v1/images?${q(image)}`);
+      const r = await apiRequest<{ untagged: string; digest: string }>(resolveSettings(), 'DELETE', `/v1/images?${q(image)}${options.force ? '&force=true' : ''}`);
       process.stdout.write(`Untagged: ${r.untagged} (${r.digest})\n`);
     }
   });
