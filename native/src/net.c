@@ -586,6 +586,32 @@ berth_net_create (const char *root, const char *name, const struct berth_net_opt
   return 0;
 }
 
+/* Validate the name, take the host-wide lock and then the network's, and load it.  On
+   success the caller closes both locks and frees info and dir; on failure nothing is held.  */
+static int
+lock_network_by_name (const char *root, const char *name, int *hlock, int *lock, struct berth_net_info *info, char **dir,
+                      berth_error_t *err)
+{
+  if (berth_net_validate_name (name, err) < 0)
+    return -1;
+  *hlock = berth_net_host_lock (err);
+  if (*hlock < 0)
+    return -1;
+  if (load_network (root, name, info, err) < 0)
+    goto fail;
+  *dir = net_dir (root, name);
+  *lock = lock_network (*dir, err);
+  if (*lock >= 0)
+    return 0;
+  free_info (info);
+  free (*dir);
+  *dir = NULL;
+fail:
+  close (*hlock);
+  *hlock = -1;
+  return -1;
+}
+
 int
 berth_net_update (const char *root, const char *name, bool nat, berth_error_t *err)
 {
@@ -594,17 +620,8 @@ berth_net_update (const char *root, const char *name, bool nat, berth_error_t *e
   struct berth_net_info info;
   int ret = -1;
 
-  if (berth_net_validate_name (name, err) < 0)
+  if (lock_network_by_name (root, name, &hlock, &lock, &info, &dir, err) < 0)
     return -1;
-  hlock = berth_net_host_lock (err);
-  if (hlock < 0)
-    return -1;
-  if (load_network (root, name, &info, err) < 0)
-    return -1;
-  dir = net_dir (root, name);
-  lock = lock_network (dir, err);
-  if (lock < 0)
-    goto out;
   if (info.nat == nat)
     {
       ret = 0;
@@ -684,16 +701,9 @@ berth_net_remove (const char *root, const char *name, bool force, berth_error_t 
   size_t n = 0, i;
   int ret = -1;
 
-  if (berth_net_validate_name (name, err) < 0)
+  if (lock_network_by_name (root, name, &hlock, &lock, &info, &dir, err) < 0)
     return -1;
-  hlock = berth_net_host_lock (err);
-  if (hlock < 0)
-    return -1;
-  if (load_network (root, name, &info, err) < 0)
-    return -1;
-  dir = net_dir (root, name);
-  lock = lock_network (dir, err);
-  if (lock < 0 || read_leases (dir, &leases, &n, err) < 0)
+  if (read_leases (dir, &leases, &n, err) < 0)
     goto out;
   if (n && ! force)
     {

@@ -6,6 +6,7 @@
  * InvalidArgumentError, which names the flag; the command maps it to Docker's exit status.
  */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
+import type { CommitRequest } from '../containers/index.js';
 
 const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -106,14 +107,8 @@ export function collectWith<T>(parse: (v: string) => T): (value: string, previou
   return (value, previous = []) => [...previous, parse(value)];
 }
 
-export interface CommitChanges {
-  cmd?: string[];
-  entrypoint?: string[];
-  env?: string[];
-  workdir?: string;
-  exposedPorts?: string[];
-  labels?: Record<string, string>;
-}
+/** What `commit -c` may change: the API's (server/containers). */
+export type CommitChanges = NonNullable<CommitRequest['changes']>;
 
 /** Split a Dockerfile argument list on spaces, honouring "…" (with \\ escapes) and '…' anywhere in a word. */
 function words(text: string): string[] {
