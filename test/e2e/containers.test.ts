@@ -54,20 +54,6 @@ async function containerDaemon(t: ExecutionContext): Promise<Daemon> {
   return { env: d.env, cli, ok };
 }
 
-/** The built CLI with `input` on stdin (a pipe, not a terminal). */
-function cliWithInput(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -87,9 +73,9 @@ test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', 
   const split = await d.cli('container:run', 'busybox', 'sh', '-c', 'echo out; echo err >&2');
   t.deepEqual([split.code, split.stdout, split.stderr], [0, 'out\n', 'err\n']);
 
-  const piped = await cliWithInput(['container:run', '-i', 'busybox', 'cat'], d.env, 'data\nmore\n');
+  const piped = await runCli(['container:run', '-i', 'busybox', 'cat'], d.env, 'data\nmore\n');
   t.deepEqual([piped.code, piped.stdout], [0, 'data\nmore\n'], piped.stderr);
-  const counted = await cliWithInput(['container:run', '-i', 'busybox', 'wc', '-c'], d.env, 'x'.repeat(5_000_000));
+  const counted = await runCli(['container:run', '-i', 'busybox', 'wc', '-c'], d.env, 'x'.repeat(5_000_000));
   t.is(counted.stdout.trim(), '5000000', counted.stderr);
 
   const env = await runCli(['container:run', '-e', 'FROM_CLI', '-e', 'A=1', '-e', 'UNSET_HERE', 'busybox', 'sh', '-c', 'echo "$FROM_CLI $A ${UNSET_HERE-unset}"'], { ...d.env, FROM_CLI: 'x y' });
@@ -219,7 +205,7 @@ test('stop and start keep a container\'s files; commit makes an image of them', 
   const d = await containerDaemon(t);
   await d.ok('container:run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'while true; do sleep 1; done');
   t.is((await d.cli('container:exec', 'web', 'sh', '-c', 'echo kept > /data.txt')).code, 0);
-  t.is((await cliWithInput(['container:exec', '-i', 'web', 'sh', '-c', 'cat > /in.txt'], d.env, 'via stdin\n')).code, 0);
+  t.is((await runCli(['container:exec', '-i', 'web', 'sh', '-c', 'cat > /in.txt'], d.env, 'via stdin\n')).code, 0);
   t.is(await d.ok('container:exec', 'web', 'cat', '/in.txt'), 'via stdin\n');
 
   const followed = (await d.ok('container:run', '-d', 'busybox', 'sh', '-c', 'echo one; sleep 1; echo two')).trim();

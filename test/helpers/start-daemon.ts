@@ -124,11 +124,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the built `berth` CLI with `args` and `env`. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+/** Run the built `berth` CLI with `args` and `env`; `input`, when given, is its stdin (a pipe). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
   requireBuild();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    child.stdin.on('error', () => undefined); // EPIPE when the CLI exits before reading it all: its status says why
+    child.stdin.end(input); // without input: EOF at once, as from /dev/null
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
