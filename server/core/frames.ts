@@ -58,14 +58,14 @@ export function encodeResize(rows: number, cols: number): Buffer {
 }
 
 export function decodeResize(payload: Buffer): { rows: number; cols: number } {
-  if (payload.length !== 4) throw new BerthError('E_API_BAD_REQUEST', `a resize frame carries 4 bytes, not ${payload.length}`);
+  if (payload.length !== 4) throw new BerthError('E_STREAM_INVALID', `a resize frame carries 4 bytes, not ${payload.length}`);
   return { rows: payload.readUInt16BE(0), cols: payload.readUInt16BE(2) };
 }
 
 /**
  * Splits a byte stream into frames. `push` returns the frames completed by a chunk; a
  * frame of an unknown type, with non-zero padding, or over MAX_FRAME_PAYLOAD throws
- * E_API_BAD_REQUEST: the connection is then to be closed, since the stream is out of step.
+ * E_STREAM_INVALID: the connection is then to be closed, since the stream is out of step.
  */
 export class FrameDecoder {
   private pending: Buffer = Buffer.alloc(0);
@@ -78,10 +78,10 @@ export class FrameDecoder {
       const type = this.pending.readUInt8(0);
       const length = this.pending.readUInt32BE(4);
       if (!known.has(type) || this.pending.readUIntBE(1, 3) !== 0) {
-        throw new BerthError('E_API_BAD_REQUEST', `not a Berth stream frame: header ${this.pending.subarray(0, FRAME_HEADER_BYTES).toString('hex')}`);
+        throw new BerthError('E_STREAM_INVALID', `not a Berth stream frame: header ${this.pending.subarray(0, FRAME_HEADER_BYTES).toString('hex')}`);
       }
       if (length > MAX_FRAME_PAYLOAD) {
-        throw new BerthError('E_API_BAD_REQUEST', `a frame of ${length} bytes is over the ${MAX_FRAME_PAYLOAD}-byte limit`);
+        throw new BerthError('E_STREAM_INVALID', `a frame of ${length} bytes is over the ${MAX_FRAME_PAYLOAD}-byte limit`);
       }
       if (this.pending.length < FRAME_HEADER_BYTES + length) return out;
       out.push({ type: type as FrameType, payload: Buffer.from(this.pending.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length)) });

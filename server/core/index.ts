@@ -1,4 +1,4 @@
-export { BerthError, errorTable, isBerthError, toBerthError, type ErrorCode, type BerthErrorOptions } from './errors.js';
+export { BerthError, errorAreas, errorTable, isBerthError, toBerthError, type ErrorCode, type BerthErrorOptions } from './errors.js';
 export { validateAppName, validateProcessType, validateConfigKey, validateContainerId } from './names.js';
 export { run, start, formatCommand, type RunOptions, type RunResult } from './exec.js';
 export { writeFileAtomic, removeStaleTempFiles, type AtomicWriteOptions } from './atomic-file.js';

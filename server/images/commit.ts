@@ -346,7 +346,7 @@ function applyChanges(config: ContainerConfig, changes: ConfigChanges): Containe
     const ports = { ...(config.ExposedPorts ?? {}) };
     for (const port of changes.ExposedPorts) {
       if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port) || Number(port.split('/')[0]) > 65535) {
-        throw new BerthError('E_API_BAD_REQUEST', `exposed port ${JSON.stringify(port)} is not PORT[/tcp|udp|sctp]`);
+        throw new BerthError('E_CONTAINER_INVALID', `exposed port ${JSON.stringify(port)} is not PORT[/tcp|udp|sctp]`);
       }
       ports[port.includes('/') ? port : `${port}/tcp`] = {};
     }

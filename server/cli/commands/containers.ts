@@ -156,7 +156,7 @@ const start = new Command('container:start')
       return;
     }
     await dockerStatus(async () => {
-      if (refs.length !== 1) throw new BerthError('E_API_BAD_REQUEST', 'container:start -a attaches to one container; name only one');
+      if (refs.length !== 1) throw new BerthError('E_CLI_USAGE', 'container:start -a attaches to one container; name only one');
       const v = await apiRequest<ContainerView>(settings, 'GET', ref(refs[0]!));
       const r = await session(settings, `${ref(v.id)}/attach`, {
         interactive: o.interactive === true,
@@ -217,7 +217,7 @@ const logs = new Command('container:logs')
   .option('--tail <n>', 'only the last N lines ("all" for every line)', 'all')
   .option('-t, --timestamps', 'prefix each line with its time')
   .action(async (r, o) => {
-    if (o.tail !== 'all' && !/^\d+$/.test(o.tail)) throw new BerthError('E_API_BAD_REQUEST', `--tail ${JSON.stringify(o.tail)} is not a number of lines or "all"`);
+    if (o.tail !== 'all' && !/^\d+$/.test(o.tail)) throw new BerthError('E_CLI_USAGE', `--tail ${JSON.stringify(o.tail)} is not a number of lines or "all"`);
     const query = [o.follow ? 'follow=true' : '', o.tail === 'all' ? '' : `tail=${o.tail}`].filter(Boolean).join('&');
     const res = await apiFetch(resolveSettings(), 'GET', `${ref(r)}/logs${query ? `?${query}` : ''}`);
     let buffered = '';

@@ -144,10 +144,10 @@ async function readStdin(): Promise<string> {
 
 async function credentials(options: { username?: string; passwordStdin?: boolean }): Promise<{ credentials?: { username: string; password: string } }> {
   if (options.username === undefined) {
-    if (options.passwordStdin) throw new BerthError('E_API_BAD_REQUEST', '--password-stdin needs --username');
+    if (options.passwordStdin) throw new BerthError('E_CLI_USAGE', '--password-stdin needs --username');
     return {};
   }
-  if (!options.passwordStdin) throw new BerthError('E_API_BAD_REQUEST', '--username needs --password-stdin (the password is read from stdin, never from the command line)');
+  if (!options.passwordStdin) throw new BerthError('E_CLI_USAGE', '--username needs --password-stdin (the password is read from stdin, never from the command line)');
   return { credentials: { username: options.username, password: await readStdin() } };
 }
 

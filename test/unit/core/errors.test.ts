@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
-import { BerthError, errorTable, isBerthError, toBerthError, type ErrorCode } from '../../../server/core/index.js';
+import { BerthError, errorAreas, errorTable, isBerthError, toBerthError, type ErrorCode } from '../../../server/core/index.js';
 import { tableCells as cells } from '../../helpers/markdown.js';
 
 const docUrl = new URL('../../../docs/errors.md', import.meta.url);
@@ -57,6 +57,17 @@ test('every code is named E_<AREA>_<WHAT>', (t) => {
   for (const code of codes) {
     t.regex(code, codePattern);
   }
+});
+
+test('every code belongs to a declared area (E_<AREA>_<WHAT>)', (t) => {
+  for (const code of codes) {
+    const area = Object.keys(errorAreas).find((a) => code.startsWith(`E_${a}_`));
+    t.truthy(area, `${code}: no area in errorAreas`);
+  }
+});
+
+test('the areas of the PaaS layer are reserved', (t) => {
+  for (const area of ['APP', 'GIT', 'QUEUE', 'BUILD', 'RELEASE', 'PROXY', 'PLUGIN', 'SERVICE']) t.true(area in errorAreas, area);
 });
 
 test('every code has an HTTP error status, a description and a hint', (t) => {
