@@ -64,12 +64,12 @@ export const errorTable = {
   E_CLI_NOT_CONFIGURED: {
     status: 400,
     description: 'The CLI cannot tell which Berth API to talk to, or with which token.',
-    hint: 'Set BERTH_API_URL and BERTH_TOKEN, or run `sudo scripts/up` on the server, which writes ~/.config/berth/cli.json.',
+    hint: 'Set BERTH_API_URL and BERTH_TOKEN, or run `scripts/up` as root on the server, which writes ~/.config/berth/cli.json.',
   },
   E_CLI_UNREACHABLE: {
     status: 502,
     description: 'The CLI could not reach the Berth API.',
-    hint: 'Check that the daemon runs (`sudo scripts/up` starts it) and that the URL is right.',
+    hint: 'Check that the daemon runs (`scripts/up`, as root, starts it) and that the URL is right.',
   },
   E_CLI_BAD_RESPONSE: {
     status: 502,
@@ -89,7 +89,7 @@ export const errorTable = {
   E_EXEC_NOT_FOUND: {
     status: 500,
     description: 'A program Berth needs is not installed.',
-    hint: 'Install it with the command in the message (`sudo scripts/up` installs everything Berth needs).',
+    hint: 'Install it with the command in the message (`scripts/up`, as root, installs everything Berth needs).',
   },
   E_EXEC_FAILED: {
     status: 500,
