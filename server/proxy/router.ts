@@ -16,7 +16,7 @@
 import { copyFile, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { BerthError, toBerthError, validateAppName, writeFileAtomic, type Logger } from '../core/index.js';
+import { BerthError, KeyedLock, toBerthError, validateAppName, writeFileAtomic, type Logger } from '../core/index.js';
 import { validateAppRoute, type AppRoute, type AppRouteInput } from './app-route.js';
 import { appConfigName, appSnippetName, renderAppConfig } from './render-app.js';
 import { testNginxConfig, type EmbeddedNginx } from './embedded.js';
@@ -71,8 +71,8 @@ export class ProxyRouter {
   readonly #sites: string;
   /** The live routes by app, for domain ownership. */
   readonly #routes = new Map<string, AppRoute>();
-  /** One writer at a time: each change waits for the one before it. */
-  #tail: Promise<unknown> = Promise.resolve();
+  /** One writer at a time for the whole of conf.d (every change tests the full candidate). */
+  readonly #lock = new KeyedLock();
 
   private constructor(o: ProxyRouterOptions) {
     this.#nginx = o.nginx;
@@ -125,19 +125,13 @@ export class ProxyRouter {
 
   /** Apply several changes in one reload; each refused change is reported and the others still go through. */
   applyAll(changes: readonly RouteChange[]): Promise<ApplyOutcome> {
-    return this.#serialised(() => this.#applyBatch(changes));
+    return this.#lock.run('conf.d', () => this.#applyBatch(changes));
   }
 
   async #single(change: AppRoute | { app: string; remove: true }): Promise<void> {
     const outcome = await this.applyAll([change]);
     const refused = outcome.rejected[0];
     if (refused) throw refused.error;
-  }
-
-  #serialised<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(work, work);
-    this.#tail = result.catch(() => undefined);
-    return result;
   }
 
   /** Validate and render each change; refuse the invalid ones and those taking another app's domain. */
