@@ -93,6 +93,8 @@ function lex(text: string): Lexed {
         problems.push(`line ${line}: a double quote is not closed on its line, or a quoted word holds a \`;\``);
         break;
       }
+      const odd = /[^\t\x20-\x7e]|[{}\\'#]/.exec(inner);
+      if (odd) problems.push(`line ${line}: ${forbidden[odd[0]] ?? `character ${describe(odd[0])} is not allowed (printable ASCII, spaces, tabs and newlines only)`}`);
       const after = text[end + 1];
       if (after !== undefined && !/[ \t\n;]/.test(after)) problems.push(`line ${line}: a closing double quote is followed by ${JSON.stringify(after)}; quote a whole word`);
       if (tokens === 0) names.push({ name: text.slice(i, end + 1), line });
@@ -105,7 +107,8 @@ function lex(text: string): Lexed {
       problems.push(`line ${line}: character ${describe(ch)} is not allowed (printable ASCII, spaces, tabs and newlines only)`);
       i++;
     } else {
-      const word = /^[^\s;"{}\\'#]+/.exec(text.slice(i))?.[0] ?? ch;
+      // A word is printable ASCII up to a space, `;` or a quote; the character that ends it is looked at next.
+      const word = /^(?:(?![;"{}\\'#])[\x21-\x7e])+/.exec(text.slice(i))?.[0] ?? ch;
       i += word.length;
       if (text[i] === '"') problems.push(`line ${line}: a double quote inside the word ${JSON.stringify(word + '"')}; quote a whole word`);
       if (tokens === 0) names.push({ name: word, line });
