@@ -231,3 +231,13 @@ test('a 253-character domain and 100 domains on one app pass nginx -t and are se
   t.is((await get(nginx, long)).body, 'long\n');
   t.is((await get(nginx, `d98.${name}.localhost`)).body, 'long\n');
 });
+
+test('changes made at once are serialised: five apps applied concurrently are all served', async (t) => {
+  const { nginx, router } = await routerOn(t);
+  const names = Array.from({ length: 5 }, () => app());
+  const backends = await Promise.all(names.map((n) => startBackend(t, `${n}\n`)));
+  await Promise.all(names.map((n, i) => router.apply({ app: n, domains: [`${n}.localhost`], upstreams: local(backends[i]?.port ?? 0) })));
+  for (const n of names) t.is((await get(nginx, `${n}.localhost`)).body, `${n}\n`);
+  t.deepEqual(router.apps(), [...names].sort());
+  t.deepEqual(await readdir(routerPaths(nginx.prefix).candidates), []);
+});
