@@ -19,6 +19,10 @@
 #include "idmap.h"
 #include "error.h"
 
+/* The runtime-spec version this runtime implements: `ociVersion` of the state it prints
+   and of the config `spec` writes, and `--version`'s "spec:" line.  */
+#define BERTH_OCI_VERSION "1.2.0"
+
 /* Berth's own settings, carried in annotations so the bundle still runs under crun.  */
 #define BERTH_ANNOTATION_LOWER "berth.rootfs.lower"       /* ":"-separated read-only layers, top first */
 #define BERTH_ANNOTATION_WRITABLE "berth.rootfs.writable" /* dir holding upper/ and work/; removed on delete */
