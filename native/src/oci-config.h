@@ -175,7 +175,8 @@ int berth_config_parse (const char *json, size_t len, const char *bundle, struct
 /* A process object alone (exec --process FILE).  */
 int berth_process_parse (const char *json, size_t len, struct berth_process **out, berth_error_t *err);
 
-/* What create checks on the host beyond the config itself: berth.log.path's directory exists.  */
+/* What create checks on the host beyond the config itself: berth.log.path's directory
+   exists.  (With berth_config_annotation, in oci-annotations.c.)  */
 int berth_config_check_host_paths (const struct berth_config *c, berth_error_t *err);
 
 bool berth_config_has_namespace (const struct berth_config *c, int type);
