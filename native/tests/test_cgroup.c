@@ -394,6 +394,56 @@ test_parse_mountinfo (void)
   return 0;
 }
 
+/* A mount with another mounted over it at the same place is out of sight, and so is
+   everything below it: the hybrid host's cgroup2 with a tmpfs over it (the trick that lets
+   crun run here), then a tmpfs over the whole of /sys/fs/cgroup.  */
+static int
+test_parse_mountinfo_overmounted (void)
+{
+  static const char hybrid[]
+      = "22 1 0:21 / /sys rw,nosuid - sysfs sysfs rw\n"
+        "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+        "31 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "37 30 0:32 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+        "38 30 0:33 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n";
+  cleanup_hierarchies struct berth_cgroup_hierarchies hs = { NULL, 0 };
+  cleanup_err berth_error_t err = NULL;
+  cleanup_free char *text = NULL;
+
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (hybrid, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 3);
+  TAP_CHECK (hs.items[1].v2);
+  berth_cgroup_hierarchies_free (&hs);
+
+  /* The tmpfs over unified is a child of the cgroup2 mount, at the same mount point.  */
+  text = xasprintf ("%s%s", hybrid, "90 37 0:95 / /sys/fs/cgroup/unified rw,relatime - tmpfs none rw\n");
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (text, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 2);
+  TAP_CHECK_STR_EQ (hs.items[0].mount_point, "/sys/fs/cgroup/memory");
+  TAP_CHECK_STR_EQ (hs.items[1].mount_point, "/sys/fs/cgroup/pids");
+  TAP_CHECK (! hs.items[0].v2 && ! hs.items[1].v2);
+  berth_cgroup_hierarchies_free (&hs);
+
+  /* A mount somewhere else under the cgroup2 mount hides nothing.  */
+  free (text);
+  text = xasprintf ("%s%s", hybrid, "90 37 0:95 / /sys/fs/cgroup/unified/sub rw - tmpfs none rw\n");
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (text, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 3);
+  berth_cgroup_hierarchies_free (&hs);
+
+  /* A tmpfs over /sys/fs/cgroup hides every hierarchy mounted below the old one; a
+     hierarchy mounted again on the new tmpfs is in sight.  */
+  free (text);
+  text = xasprintf ("%s%s", hybrid,
+                    "91 30 0:96 / /sys/fs/cgroup rw - tmpfs none rw\n"
+                    "92 91 0:33 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n");
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (text, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 1);
+  TAP_CHECK_STR_EQ (hs.items[0].mount_point, "/sys/fs/cgroup/pids");
+  TAP_CHECK (berth_cgroup_hierarchies_find (&hs, "memory") == NULL);
+  return 0;
+}
+
 static int
 test_mode (void)
 {
@@ -1260,6 +1310,7 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_path_for),
   TAP_TEST (test_validate_path),
   TAP_TEST (test_parse_mountinfo),
+  TAP_TEST (test_parse_mountinfo_overmounted),
   TAP_TEST (test_mode),
   TAP_TEST (test_enter_pids_destroy),
   TAP_TEST (test_enter_dead_pid_rolls_back),
