@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "loop.h"
+#include "main.h"
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
@@ -104,8 +105,10 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
   return 0;
 }
 
+/* null_stdio: a detached process of a container with a monitor, today's -d: stdio on
+   /dev/null.  Otherwise (the caller's stdio, or a terminal) as runc's exec.  */
 static void __attribute__ ((noreturn))
-exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int console, bool detach,
+exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int console, bool null_stdio,
             enum berth_log_format log_format)
 {
   berth_error_t err = NULL;
@@ -116,7 +119,7 @@ exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int co
       if (berth_terminal_become (console, &err) < 0)
         goto fail;
     }
-  else if (detach)
+  else if (null_stdio)
     {
       int null = open ("/dev/null", O_RDWR);
       if (null >= 0)
@@ -163,6 +166,17 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
                                 berth_status_name (s->status));
   if (exec_process (s, o, &cfg, &p, err) < 0)
     return -1;
+  if (p->terminal && o->detach && o->console_socket == NULL)
+    {
+      berth_process_free (o->process_file ? p : NULL);
+      return berth_make_error_op (err, 0, BERTH_OP_USAGE,
+                                  "exec: a terminal with --detach needs --console-socket to hand the terminal to");
+    }
+  if (o->console_socket && ! p->terminal)
+    {
+      berth_process_free (o->process_file ? p : NULL);
+      return berth_make_error_op (err, 0, BERTH_OP_USAGE, "exec: --console-socket needs a terminal (-t, or terminal: true in --process)");
+    }
   if (cfg->seccomp)
     {
       cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", root);
@@ -181,7 +195,15 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
     {
       if (berth_terminal_open (&master, &slave, p->console_width, p->console_height, err) < 0)
         goto out;
-      if (isatty (STDIN_FILENO))
+      if (o->console_socket)
+        {
+          /* The caller holds the terminal from now on (conmon, containerd's shim).  */
+          if (berth_terminal_send (o->console_socket, master, err) < 0)
+            goto out;
+          close (master);
+          master = -1;
+        }
+      else if (isatty (STDIN_FILENO))
         {
           berth_terminal_copy_size (STDIN_FILENO, master);
           if (berth_terminal_raw (STDIN_FILENO, &saved, err) < 0)
@@ -202,7 +224,7 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       berth_loop_unblock (&old);
       if (master >= 0)
         close (master);
-      exec_child (p, cfg ? cfg->seccomp : NULL, slave, o->detach, o->log_format);
+      exec_child (p, cfg ? cfg->seccomp : NULL, slave, o->detach && ! s->passthrough, o->log_format);
     }
   if (o->pid_file)
     {
@@ -221,10 +243,13 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       goto out;
     }
   loop.child = pid;
-  if (master >= 0)
+  if (slave >= 0)
     {
       close (slave);
       slave = -1;
+    }
+  if (master >= 0)
+    {
       loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = master, .to = STDOUT_FILENO, .stream = "stdout" };
       /* Over pipes (no terminal of our own), the end of stdin is the terminal's ^D.  */
       loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = STDIN_FILENO, .to = master, .stream = "stdin", .veof_at_eof = ! raw };
