@@ -434,12 +434,11 @@ berth_cgroup_read_procs (const char *file, pid_t **pids, size_t *n, berth_error_
   char *p, *end;
   int ret;
 
-  ret = berth_read_file (file, &text, NULL, err);
+  ret = berth_read_file_optional (file, &text, NULL, err);
   if (ret < 0)
+    return ret;
+  if (text == NULL)
     {
-      if ((*err)->status != ENOENT)
-        return ret;
-      berth_error_release (err);
       *pids = xmalloc0 (sizeof (pid_t));
       *n = 0;
       return 0;
@@ -482,14 +481,9 @@ berth_cgroup_read_u64 (const char *file, const char *key, uint64_t *value, berth
   int ret;
 
   *value = BERTH_CGROUP_STAT_UNKNOWN;
-  ret = berth_read_file (file, &text, NULL, err);
-  if (ret < 0)
-    {
-      if ((*err)->status != ENOENT)
-        return ret;
-      berth_error_release (err);
-      return 0;
-    }
+  ret = berth_read_file_optional (file, &text, NULL, err);
+  if (ret < 0 || text == NULL)
+    return ret;
 
   p = text;
   if (key)

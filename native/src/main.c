@@ -10,21 +10,17 @@
 #include <string.h>
 
 #include "error.h"
-#include "cmd-network.h"
-#include "cmd-spec.h"
 #include "commands.h"
 #include "main.h"
+#include "oci-config.h"
 #include "utils.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0-dev"
 #endif
 
-#define BERTH_OCI_SPEC_VERSION "1.2.0"
-
-/* One line per subcommand, kept in alphabetical order.  To add one, write
-   cmd-NAME.c/.h with berth_cmd_NAME (see main.h) and add it here, e.g.
-     { "create", berth_cmd_create, "create a container from an OCI bundle" },  */
+/* One line per subcommand, kept in alphabetical order.  To add one, write cmd-NAME.c with
+   berth_cmd_NAME, declare it in commands.h (see main.h) and add it here.  */
 static const struct berth_command commands[] = {
   { "create", berth_cmd_create, "create a container from an OCI bundle; it waits for start" },
   { "delete", berth_cmd_delete, "delete a stopped container (--force: any container)" },
@@ -99,8 +95,6 @@ print_help (void)
           "Berth's OCI container runtime.\n"
           "\n"
           "Commands:\n");
-  if (commands[0].name == NULL)
-    printf ("  (none yet)\n");
   for (cmd = commands; cmd->name; cmd++)
     printf ("  %-12s %s\n", cmd->name, cmd->summary);
   printf ("\n"
@@ -120,7 +114,7 @@ print_version (void)
   const char *const *f;
 
   printf ("berth-runtime %s\n", BERTH_VERSION);
-  printf ("spec: %s\n", BERTH_OCI_SPEC_VERSION);
+  printf ("spec: %s\n", BERTH_OCI_VERSION);
   for (f = features; *f; f++)
     printf ("%s%s", f == features ? "" : " ", *f);
   printf ("\n");

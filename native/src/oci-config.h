@@ -19,6 +19,10 @@
 #include "idmap.h"
 #include "error.h"
 
+/* The runtime-spec version this runtime implements: `ociVersion` of the state it prints
+   and of the config `spec` writes, and `--version`'s "spec:" line.  */
+#define BERTH_OCI_VERSION "1.2.0"
+
 /* Berth's own settings, carried in annotations so the bundle still runs under crun.  */
 #define BERTH_ANNOTATION_LOWER "berth.rootfs.lower"       /* ":"-separated read-only layers, top first */
 #define BERTH_ANNOTATION_WRITABLE "berth.rootfs.writable" /* dir holding upper/ and work/; removed on delete */
@@ -172,7 +176,8 @@ int berth_config_parse (const char *json, size_t len, const char *bundle, struct
 /* A process object alone (exec --process FILE).  */
 int berth_process_parse (const char *json, size_t len, struct berth_process **out, berth_error_t *err);
 
-/* What create checks on the host beyond the config itself: berth.log.path's directory exists.  */
+/* What create checks on the host beyond the config itself: berth.log.path's directory
+   exists.  (With berth_config_annotation, in oci-annotations.c.)  */
 int berth_config_check_host_paths (const struct berth_config *c, berth_error_t *err);
 
 bool berth_config_has_namespace (const struct berth_config *c, int type);

@@ -234,7 +234,7 @@ berth_config_default_json (void)
   jset (root, "path", jstring ("rootfs"));
   jset (root, "readonly", jcheck (json_object_new_boolean (1)));
 
-  jset (config, "ociVersion", jstring ("1.2.0"));
+  jset (config, "ociVersion", jstring (BERTH_OCI_VERSION));
   jset (config, "process", default_process ());
   jset (config, "root", root);
   jset (config, "hostname", jstring ("berth"));

@@ -46,13 +46,6 @@ static int
 send_msg (int fd, int type, berth_error_t e, int value, int pass_fd)
 {
   struct sync_msg m;
-  struct iovec iov = { .iov_base = &m, .iov_len = sizeof (m) };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
   memset (&m, 0, sizeof (m));
   m.type = type;
@@ -63,53 +56,14 @@ send_msg (int fd, int type, berth_error_t e, int value, int pass_fd)
       snprintf (m.op, sizeof (m.op), "%s", e->op ? e->op : "");
       snprintf (m.msg, sizeof (m.msg), "%s", e->msg);
     }
-  if (pass_fd >= 0)
-    {
-      struct cmsghdr *cmsg;
-      memset (&control, 0, sizeof (control));
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof (control.buf);
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cmsg), &pass_fd, sizeof (int));
-    }
-  return sendmsg (fd, &msg, MSG_NOSIGNAL) == (ssize_t) sizeof (m) ? 0 : -1;
+  return berth_send_fd (fd, &m, sizeof (m), pass_fd, MSG_NOSIGNAL) == (ssize_t) sizeof (m) ? 0 : -1;
 }
 
 /* Receive a message, and the file descriptor passed with it (or -1) in *got_fd.  */
 static int
 recv_msg (int fd, struct sync_msg *m, int *got_fd)
 {
-  struct iovec iov = { .iov_base = m, .iov_len = sizeof (*m) };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof (control.buf) };
-  struct cmsghdr *cmsg;
-  ssize_t n;
-
-  if (got_fd)
-    *got_fd = -1;
-  do
-    n = recvmsg (fd, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n != (ssize_t) sizeof (*m))
-    return -1;
-  for (cmsg = CMSG_FIRSTHDR (&msg); cmsg; cmsg = CMSG_NXTHDR (&msg, cmsg))
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
-      {
-        int passed;
-        memcpy (&passed, CMSG_DATA (cmsg), sizeof (int));
-        if (got_fd)
-          *got_fd = passed;
-        else
-          close (passed);
-      }
-  return 0;
+  return berth_recv_fd (fd, m, sizeof (*m), got_fd) == (ssize_t) sizeof (*m) ? 0 : -1;
 }
 
 char *

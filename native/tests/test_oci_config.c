@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd-spec.h"
+#include "commands.h"
 #include "error.h"
 #include "main.h"
 #include "oci-config.h"
