@@ -143,6 +143,48 @@ fail:
   _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
 }
 
+/* --pid-file and --console-socket name files of the caller's mount namespace, but exec
+   has joined the container's by the time it uses them: they are reached from the caller's
+   root and working directory, held open from before the join (fchdir, then a relative
+   path).  host_path_done returns to the container's root.  */
+struct host_dirs
+{
+  int root, cwd;
+};
+
+static int
+host_dirs_open (struct host_dirs *h, berth_error_t *err)
+{
+  h->root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->root < 0)
+    return berth_make_error_op (err, errno, "open", "open / before joining the container");
+  h->cwd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->cwd < 0)
+    return berth_make_error_op (err, errno, "open", "open the working directory before joining the container");
+  return 0;
+}
+
+static const char *
+host_path (const struct host_dirs *h, const char *path, berth_error_t *err)
+{
+  bool absolute = path[0] == '/';
+
+  if (fchdir (absolute ? h->root : h->cwd) < 0)
+    {
+      berth_make_error_op (err, errno, "fchdir", "reach %s from the container", path);
+      return NULL;
+    }
+  path += strspn (path, "/");
+  return *path ? path : ".";
+}
+
+static void
+host_path_done (void)
+{
+  if (chdir ("/") < 0)
+    _exit (1); /* the container's root vanished under us: nothing sane is left to do */
+}
+
 int
 berth_container_exec (const char *root, const char *id, const struct berth_exec_options *o, int *exit_code,
                       berth_error_t *err)
@@ -157,6 +199,8 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
   sigset_t old;
   pid_t pid;
   char buf[32];
+  struct host_dirs host = { -1, -1 };
+  const char *path;
 
   *exit_code = 0;
   if (berth_state_load (root, id, &s, err) < 0)
@@ -185,6 +229,8 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
     }
   if (o->process_file)
     owned = p;
+  if ((o->pid_file || o->console_socket) && host_dirs_open (&host, err) < 0)
+    goto out;
   /* Join the cgroup first (our children inherit it), then the namespaces.  */
   if (s->cgroup && berth_cgroup_enter (s->cgroup, getpid (), NULL, err) < 0)
     goto out;
@@ -198,8 +244,13 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       if (o->console_socket)
         {
           /* The caller holds the terminal from now on (conmon, containerd's shim).  */
-          if (berth_terminal_send (o->console_socket, master, err) < 0)
-            goto out;
+          path = host_path (&host, o->console_socket, err);
+          if (path == NULL || berth_terminal_send (path, master, err) < 0)
+            {
+              berth_error_wrap (err, "--console-socket %s", o->console_socket);
+              goto out;
+            }
+          host_path_done ();
           close (master);
           master = -1;
         }
@@ -229,12 +280,15 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
   if (o->pid_file)
     {
       int len = snprintf (buf, sizeof (buf), "%d", (int) pid);
-      if (berth_write_file_replace (o->pid_file, buf, (size_t) len, 0644, err) < 0)
+      path = host_path (&host, o->pid_file, err);
+      if (path == NULL || berth_write_file_replace (path, buf, (size_t) len, 0644, err) < 0)
         {
+          berth_error_wrap (err, "--pid-file %s", o->pid_file);
           kill (pid, SIGKILL);
           berth_loop_unblock (&old);
           goto out;
         }
+      host_path_done ();
     }
   if (o->detach)
     {
@@ -276,6 +330,10 @@ out:
     close (master);
   if (slave >= 0)
     close (slave);
+  if (host.root >= 0)
+    close (host.root);
+  if (host.cwd >= 0)
+    close (host.cwd);
   berth_process_free (owned);
   return ret;
 }
