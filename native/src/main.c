@@ -51,6 +51,7 @@ enum
   OPT_LOG_FORMAT,
   OPT_DEBUG,
   OPT_LOG,
+  OPT_SYSTEMD_CGROUP,
 };
 
 static const struct option global_options[] = {
@@ -58,6 +59,7 @@ static const struct option global_options[] = {
   { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
   { "debug", no_argument, NULL, OPT_DEBUG },
   { "log", required_argument, NULL, OPT_LOG },
+  { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'v' },
   { NULL, 0, NULL, 0 },
@@ -210,6 +212,13 @@ main (int argc, char **argv)
         case OPT_DEBUG:
           global.debug = true;
           break;
+
+        case OPT_SYSTEMD_CGROUP:
+          /* Refused, not ignored: the caller would name systemd units ("slice:prefix:name")
+             as linux.cgroupsPath and expect systemd to own them.  */
+          return usage_error (&global, "option `--systemd-cgroup` is not supported: berth-runtime manages cgroups "
+                                       "through cgroupfs; configure the caller for it (podman: cgroup_manager = "
+                                       "\"cgroupfs\"; containerd: SystemdCgroup = false)");
 
         case 'h':
           return print_help ();

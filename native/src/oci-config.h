@@ -36,6 +36,7 @@
 #define BERTH_ANNOTATION_STDIN "berth.stdin"         /* "true" (needs attach): stdin is a pipe fed by attach clients */
 #define BERTH_ANNOTATION_LOG_PATH "berth.log.path"   /* absolute path of the log; delete keeps it */
 #define BERTH_ANNOTATION_ROOTFS_KEEP "berth.rootfs.keep" /* "true": delete keeps the writable directory */
+#define BERTH_ANNOTATION_MONITOR "berth.monitor"     /* "true"/"false": Berth's monitor or runc's pass-through */
 
 struct berth_mount
 {

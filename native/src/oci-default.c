@@ -214,6 +214,7 @@ berth_config_default_json (void)
 {
   cleanup_json json_object *config = jcheck (json_object_new_object ());
   json_object *root = jcheck (json_object_new_object ());
+  json_object *annotations;
   const char *s;
 
   jset (root, "path", jstring ("rootfs"));
@@ -225,6 +226,11 @@ berth_config_default_json (void)
   jset (config, "hostname", jstring ("berth"));
   jset (config, "mounts", default_mounts_json ());
   jset (config, "linux", default_linux ());
+  /* Berth's own template asks for Berth's monitor; a bundle made by `crun spec` or `runc
+     spec` runs pass-through (docs/runtime.md, "Two modes").  */
+  annotations = jcheck (json_object_new_object ());
+  jset (annotations, BERTH_ANNOTATION_MONITOR, jstring ("true"));
+  jset (config, "annotations", annotations);
 
   s = json_object_to_json_string_ext (config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
                                                   | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -89,6 +89,8 @@ berth_state_save (const struct berth_state *s, berth_error_t *err)
   add_string (o, "created", s->created);
   add_string (o, "writable", s->writable);
   json_object_object_add (o, "detached", json_object_new_boolean (s->detached));
+  if (s->passthrough)
+    json_object_object_add (o, "passthrough", json_object_new_boolean (true));
   json_object_object_add (o, "annotations", annotations_json (s->annotation_keys, s->annotation_values, s->n_annotations));
   text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
   ret = berth_write_file_replace (path, text, strlen (text), 0600, err);
@@ -135,6 +137,7 @@ parse_state (struct berth_state *s, const char *text, const char *path, berth_er
   s->created = dup_field (o, "created");
   s->writable = dup_field (o, "writable");
   s->detached = json_object_object_get_ex (o, "detached", &v) && json_object_get_boolean (v);
+  s->passthrough = json_object_object_get_ex (o, "passthrough", &v) && json_object_get_boolean (v);
   if (json_object_object_get_ex (o, "annotations", &a) && json_object_is_type (a, json_type_object))
     {
       size_t n = (size_t) json_object_object_length (a), i = 0;
