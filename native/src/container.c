@@ -49,6 +49,8 @@ resolve_bundle (const char *bundle, char **out, berth_error_t *err)
 static int
 load_config (const char *bundle, struct berth_config **c, berth_error_t *err)
 {
+  size_t i;
+
   if (berth_config_load (bundle, c, err) < 0)
     return -1;
   if ((*c)->process == NULL)
@@ -66,6 +68,11 @@ load_config (const char *bundle, struct berth_config **c, berth_error_t *err)
       return berth_make_error_op (err, 0, "config", "%s/config.json: linux.namespaces needs a new mount namespace", bundle);
     }
   berth_process_clamp_rlimits ((*c)->process);
+  berth_process_drop_unraisable_ambient ((*c)->process);
+  for (i = 0; i < (*c)->n_mounts; i++)
+    if ((*c)->mounts[i].bind_data)
+      berth_warn ("mounts[%zu] (%s): options `%s` ignored: a bind mount takes no filesystem options", i,
+                  (*c)->mounts[i].destination, (*c)->mounts[i].bind_data);
   return 0;
 }
 
@@ -714,7 +721,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
     {
       berth_loop_unblock (&old);
       if ((*err)->op && strcmp ((*err)->op, "exec") == 0)
-        *exit_code = (*err)->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND;
+        *exit_code = berth_process_failure_status (*err);
       goto out;
     }
   st = new_state (id, dir, bundle, c, cgroup);

@@ -64,6 +64,7 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
       if (o->tty)
         (*out)->terminal = true;
       exec_overrides (*out, o);
+      berth_process_drop_unraisable_ambient (*out);
       return 0;
     }
   p = (*cfg)->process;
@@ -101,6 +102,7 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
     }
   p->terminal = o->tty; /* the container's own terminal setting is not the exec's */
   exec_overrides (p, o);
+  berth_process_drop_unraisable_ambient (p);
   *out = p;
   return 0;
 }
@@ -131,16 +133,13 @@ exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int co
       setsid ();
     }
   berth_process_default_home (p);
-  if (berth_process_find (p, &exe, &err) < 0 || berth_process_apply (p, &err) < 0)
-    goto fail;
-  syscall (SYS_close_range, 3U, ~0U, 0U);
-  if (seccomp && berth_seccomp_load (seccomp, &err) < 0)
+  if (berth_process_find (p, &exe, &err) < 0 || berth_process_prepare_exec (p, seccomp, -1, &err) < 0)
     goto fail;
   berth_process_exec (p, exe, &err);
 fail:
   berth_error_write (err, stderr, log_format);
   fflush (stderr);
-  _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
+  _exit (berth_process_failure_status (err));
 }
 
 /* --pid-file and --console-socket name files of the caller's mount namespace, but exec

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "commands.h"
 #include "main.h"
 #include "oci-config.h"
+#include "process.h"
 #include "utils.h"
 
 #ifndef BERTH_VERSION
@@ -176,6 +178,8 @@ main (int argc, char **argv)
   char short_opt[3] = "-?";
   const char *arg;
   int c;
+
+  berth_process_save_args (argc, argv, environ);
 
   opterr = 0; /* we print our own messages */
   while ((c = getopt_long (argc, argv, "+:hv", global_options, NULL)) != -1)

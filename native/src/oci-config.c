@@ -547,12 +547,13 @@ parse_mount (json_object *v, const char *where, const char *bundle, struct berth
     return -1;
   if (m->type && strcmp (m->type, "bind") == 0)
     m->flags |= MS_BIND;
-  /* A bind mount takes no filesystem data: an unknown word there would be dropped.  */
-  if ((m->flags & MS_BIND) && m->data)
-    return cfg_error (err, "%s.options: `%s` is not a mount flag, and a bind mount takes no other options", where,
-                      m->data);
+  /* A bind mount takes no filesystem data: the kernel ignores it ("mode=755" from a tmpfs
+     entry turned into a bind).  Kept apart so create can say it is ignored.  */
   if (m->flags & MS_BIND)
-    return resolve_bind_source (m, where, bundle, err);
+    {
+      m->bind_data = steal_pointer (&m->data);
+      return resolve_bind_source (m, where, bundle, err);
+    }
   return 0;
 }
 
@@ -787,6 +788,34 @@ parse_devices (json_object *linux_, struct berth_config *c, berth_error_t *err)
   return 0;
 }
 
+/* Each linux.devices entry is allowed in the device cgroup (after its rules), as runc and
+   crun do: a config that lists a device means the container to use it.  A FIFO needs no
+   rule.  */
+static void
+allow_config_devices (struct berth_config *c)
+{
+  struct berth_cgroup_resources *r = &c->resources;
+  size_t i;
+
+  if (! r->has_devices || c->n_devices == 0)
+    return;
+  r->config_devices = xmalloc0 (c->n_devices * sizeof (*r->config_devices));
+  for (i = 0; i < c->n_devices; i++)
+    {
+      const struct berth_device *d = &c->devices[i];
+      struct berth_cgroup_device_rule *rule = &r->config_devices[r->n_config_devices];
+
+      if (d->type == 'p')
+        continue;
+      rule->allow = true;
+      rule->type = d->type == 'b' ? 'b' : 'c'; /* 'u' (unbuffered) is a character device */
+      rule->major = d->major;
+      rule->minor = d->minor;
+      strcpy (rule->access, "rwm");
+      r->n_config_devices++;
+    }
+}
+
 static int
 parse_linux (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
@@ -820,6 +849,7 @@ parse_linux (json_object *root, const char *bundle, struct berth_config *c, bert
   resources = cfg_member (linux_, "resources");
   if (resources && berth_resources_parse (resources, &c->resources, err) < 0)
     return -1;
+  allow_config_devices (c);
   seccomp = cfg_member (linux_, "seccomp");
   if (seccomp && berth_seccomp_parse (seccomp, "linux.seccomp", &c->seccomp, err) < 0)
     return -1;
@@ -1289,6 +1319,7 @@ free_mounts (struct berth_mount *mounts, size_t n)
       free (mounts[i].source);
       cfg_free_strv (mounts[i].options);
       free (mounts[i].data);
+      free (mounts[i].bind_data);
     }
   free (mounts);
 }

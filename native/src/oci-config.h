@@ -48,6 +48,8 @@ struct berth_mount
   unsigned long flags;       /* MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_NOATIME, ... */
   unsigned long propagation; /* 0 or one of MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, with MS_REC for r* */
   char *data;                /* the options that are not flags, ","-joined (fs-specific), or NULL */
+  char *bind_data;           /* the same for a bind mount, where the kernel ignores them: not
+                                passed on, create warns (crun and runc accept them too) */
 };
 
 struct berth_rlimit

@@ -218,21 +218,18 @@ child_run (const struct berth_spawn *s, pid_t host_pid, int fifo, int console, c
       if (berth_hooks_run (&c->hooks.start_container, "startContainer", state_json, &err) < 0)
         goto fail;
     }
-  if (berth_process_apply (c->process, &err) < 0)
-    goto fail;
-  /* Nothing of the runtime's leaks into the program (the fifo closes here too).  */
-  syscall (SYS_close_range, 3U, ~0U, 0U);
-  if (c->seccomp && berth_seccomp_load (c->seccomp, &err) < 0)
+  /* The fifo's end stays open (close-on-exec) so that a failure until exec reaches start.  */
+  if (berth_process_prepare_exec (c->process, c->seccomp, w, &err) < 0)
     goto fail;
   /* The init runs as the program's user, with its capabilities and filter.  */
-  if (c->init && berth_init_fork (&err) < 0)
+  if (c->init && berth_init_fork (w, &err) < 0)
     goto fail;
   berth_process_exec (c->process, exe, &err);
 fail:
   dprintf (STDERR_FILENO, "berth-runtime: %s\n", err->msg);
   if (w >= 0)
     dprintf (w, "E%s", err->msg);
-  _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
+  _exit (berth_process_failure_status (err));
 }
 
 static void __attribute__ ((noreturn))
