@@ -11,20 +11,12 @@
  * (/run/berth), runc in its own (/run/runc), each under podman's 64-hex ids.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
-import { buildBusyboxImage, exportDockerArchive, ImageStore } from '../../server/images/index.js';
+import { busyboxArchive, clientRuntimes, unmountUnder } from './oci-clients.js';
 import { requireBinary, requireRoot } from './prereq.js';
 import { runtimeBinary } from './runtime.js';
-
-/** The OCI runtimes podman is run with: Berth's, and runc as the control. */
-export const podmanRuntimes = [
-  { name: 'berth-runtime', path: runtimeBinary },
-  { name: 'runc', path: '/usr/sbin/runc' },
-] as const;
 
 export interface Podman {
   dir: string;
@@ -48,13 +40,6 @@ function ulimit(name: 'nofile' | 'nproc', wanted: number): string {
   return `${name}=${n}:${n}`;
 }
 
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((point) => point === dir || point.startsWith(`${dir}/`))
-    .reverse();
-}
 
 export async function startPodman(): Promise<Podman> {
   requireRoot('podman with berth-runtime');
@@ -99,19 +84,13 @@ export async function startPodman(): Promise<Podman> {
     argv,
     run,
     stop: async () => {
-      for (const rt of podmanRuntimes) run(rt.path, ['rm', '--all', '--force', '--time', '0']);
-      for (const point of mountsUnder(dir)) spawnSync('umount', ['-l', point]);
+      for (const rt of clientRuntimes) run(rt.path, ['rm', '--all', '--force', '--time', '0']);
+      unmountUnder(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };
   try {
-    const store = await ImageStore.open(join(dir, 'images'));
-    await buildBusyboxImage(store);
-    const archive = join(dir, 'busybox.tar');
-    const out = createWriteStream(archive);
-    await exportDockerArchive(store, ['busybox:latest'], out);
-    out.end();
-    await finished(out);
+    const archive = await busyboxArchive(dir);
     const loaded = run(runtimeBinary, ['load', '--input', archive]);
     if (loaded.status !== 0) throw new Error(`podman load failed: ${loaded.stderr}`);
     if (!loaded.stdout.includes(podman.image)) throw new Error(`podman load named the image otherwise: ${loaded.stdout}`);

@@ -7,7 +7,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
-import { podmanRuntimes, startPodman, type Podman } from '../../helpers/podman.js';
+import { clientRuntimes } from '../../helpers/oci-clients.js';
+import { startPodman, type Podman } from '../../helpers/podman.js';
 import { underPty } from '../../helpers/pty.js';
 import { waitFor } from '../../helpers/http.js';
 import { uniqueName } from '../../helpers/temp-dir.js';
@@ -42,7 +43,7 @@ function parentOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-for (const { name: rtName, path: runtime } of podmanRuntimes) {
+for (const { name: rtName, path: runtime } of clientRuntimes) {
   test(`${rtName}: run --rm prints through conmon and passes the exit code`, (t) => {
     const hi = pm().run(runtime, ['run', '--rm', '--network', 'none', pm().image, 'echo', 'hi']);
     t.is(hi.status, 0, hi.stderr);
@@ -63,9 +64,9 @@ for (const { name: rtName, path: runtime } of podmanRuntimes) {
     t.regex(psStatus(runtime, name), /^Up /);
     await waitFor('the first log line', async () => (pm().run(runtime, ['logs', name]).stdout.includes('started') ? true : undefined));
 
-    const [pid, conmon] = ok(t, runtime, ['inspect', '--format', '{{.State.Pid}} {{.State.ConmonPid}}', name]).trim().split(' ').map(Number);
-    t.true(pid! > 0 && conmon! > 0);
-    t.is(parentOf(pid!), conmon, 'the container process is conmon\'s child: no process of the runtime in between');
+    const [pid = 0, conmon = 0] = ok(t, runtime, ['inspect', '--format', '{{.State.Pid}} {{.State.ConmonPid}}', name]).trim().split(' ').map(Number);
+    t.true(pid > 0 && conmon > 0);
+    t.is(parentOf(pid), conmon, 'the container process is conmon\'s child: no process of the runtime in between');
 
     const exec = pm().run(runtime, ['exec', name, 'sh', '-c', 'echo from-exec; echo exec-err >&2; exit 5']);
     t.is(exec.status, 5, exec.stderr);
