@@ -437,9 +437,21 @@ create_passthrough (const char *id, const char *dir, const char *bundle, struct 
   struct berth_spawn sp = { .id = id, .bundle = bundle, .state_dir = dir, .cgroup = cgroup, .config = c,
                             .wait_fifo = true, .stdio = { -1, -1, -1 } };
   struct berth_state *st = NULL;
+  cleanup_close int null = -1;
   int master = -1, ret;
   sigset_t mask;
 
+  if (c->process->terminal)
+    {
+      /* The container must not hold the caller's stdio while it waits for start
+         (containerd's shim reads create's output to its end): /dev/null until it gets the
+         terminal, as under runc.  */
+      null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null < 0)
+        return berth_make_error_op (err, errno, "open", "open /dev/null");
+      sp.stdio[0] = sp.stdio[1] = sp.stdio[2] = null;
+      sp.stdio_at_clone = true;
+    }
   sigprocmask (SIG_SETMASK, NULL, &mask);
   if (berth_spawn (&sp, &mask, pid, &master, err) < 0)
     return -1;

@@ -238,10 +238,13 @@ child_main (const struct berth_spawn *s, int sync_fd, const sigset_t *sigmask)
   struct child_ctx ctx = { .s = s, .sync_fd = sync_fd };
   berth_error_t err = NULL;
   cleanup_free char *exe = NULL;
-  int fifo = -1, master = -1, console = -1;
+  int fifo = -1, master = -1, console = -1, i;
 
   sigprocmask (SIG_SETMASK, sigmask, NULL);
-  if (child_setup (s, &ctx, &fifo, &master, &console, &exe, &err) < 0)
+  for (i = 0; i < 3 && s->stdio_at_clone && err == NULL; i++)
+    if (dup2 (s->stdio[i], i) < 0)
+      berth_make_error_op (&err, errno, "dup2", "dup2 fd %d", i);
+  if (err || child_setup (s, &ctx, &fifo, &master, &console, &exe, &err) < 0)
     {
       send_msg (sync_fd, SYNC_ERROR, err, 0, -1);
       _exit (1);
