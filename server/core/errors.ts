@@ -236,6 +236,11 @@ export const errorTable = {
     description: 'A job id is not of the form `<app>.<number>`.',
     hint: 'Give the id as `berth builds:list` shows it, for example hello.12.',
   },
+  E_QUEUE_JOB_INVALID: {
+    status: 400,
+    description: 'A job handed to the deploy queue is malformed (an unknown kind, a commit that is not 40 hex digits, a scale that is not a count); nothing was queued.',
+    hint: 'The message names the field and what it must be.',
+  },
   E_QUEUE_TIMEOUT: {
     status: 504,
     description: 'A job ran longer than its time limit and was stopped before it finished.',
