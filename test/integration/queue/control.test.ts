@@ -7,7 +7,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, freePort } from '../../../server/core/index.js';
-import { openQueue, type DeployQueue, type JobId, type OutputEvent } from '../../../server/queue/index.js';
+import { openQueue, type DeployQueue, type JobId, type JsonObject, type OutputEvent } from '../../../server/queue/index.js';
 import { startTestRedis } from '../../helpers/start-redis.js';
 import { queuePrefix, startQueue } from '../../helpers/start-queue.js';
 import { testLogger } from '../../helpers/logger.js';
@@ -95,7 +95,7 @@ test('cancel signals the running job and removes the queued ones; the app then t
   let running = '';
   await queue.work({
     concurrency: 2,
-    processor: async (job) => {
+    processor: async (job): Promise<JsonObject> => {
       if (job.app === 'other') return { other: true };
       if (job.number > 3) return { number: job.number };
       running = job.id;
