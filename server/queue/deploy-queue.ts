@@ -77,11 +77,14 @@ class Queue implements DeployQueue {
     const { app, number } = parseJobId(id);
     return this.store.guard(`read job ${id}`, async () => {
       const queue = this.store.appQueue(app);
+      // The state first, then the job: a job read before it finished and a state read after
+      // would show it succeeded without its result.
+      const state = await queue.getJobState(String(number));
       const job = await queue.getJob(String(number));
-      if (job === undefined) throw notFound(id);
-      const state = await job.getState();
+      if (job === undefined || state === 'unknown') throw notFound(id);
       if (state !== 'waiting') return toInfo(job, state, undefined, []);
       const [running, queued] = await Promise.all([queue.getActive(0, 0), queue.getWaiting()]);
+      if (running[0]?.id === job.id) return toInfo(job, 'active', undefined, []); // it started meanwhile
       return toInfo(job, state, running[0], queued.map((j) => Number(j.id)));
     });
   }

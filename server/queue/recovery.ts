@@ -103,7 +103,7 @@ export async function failInterrupted(store: Store, redis: Redis, job: StoredJob
  * per job, by a short Redis lock), and wake the apps that have queued jobs and none running, so
  * that a wake-up lost in a crash or a Redis outage costs one pass, not a stuck app.
  */
-export async function sweep(store: Store, redis: Redis, hook: InterruptedHook | undefined): Promise<void> {
+export async function sweep(store: Store, redis: Redis, workerId: string, hook: InterruptedHook | undefined): Promise<void> {
   const { prefix } = store.settings;
   for (const app of await store.apps()) {
     const queue = store.appQueue(app);
@@ -119,6 +119,8 @@ export async function sweep(store: Store, redis: Redis, hook: InterruptedHook | 
       }
     }
     const idle = running.length === 0 || (await queue.getActiveCount()) === 0;
-    if (idle && (await queue.getWaitingCount()) > 0) await store.wake(app, `sweep.${app}`);
+    // At most one pending sweep token per app and worker. The id names this worker: a dead
+    // worker's token keeps its id while BullMQ holds it active, and would swallow the wake-up.
+    if (idle && (await queue.getWaitingCount()) > 0) await store.wake(app, `sweep.${app}.${workerId}`);
   }
 }

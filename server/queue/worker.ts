@@ -114,7 +114,7 @@ export class QueueWorker {
   private async sweep(): Promise<void> {
     if (this.closing) return;
     try {
-      await sweep(this.store, this.redis, this.options.onInterrupted);
+      await sweep(this.store, this.redis, this.id, this.options.onInterrupted);
     } catch (err) {
       this.store.log.warn({ err }, 'queue worker: recovery pass failed; retrying at the next heartbeat');
     }
@@ -169,6 +169,7 @@ export class QueueWorker {
     this.running.set(id, { abort, job });
     const writer = new OutputWriter(this.redis, this.store.outputKey(id), this.store.settings.output, log);
     let stage: string | undefined;
+    let progress: Promise<void> = Promise.resolve();
     const timer = setTimeout(() => {
       abort.abort(new BerthError('E_QUEUE_TIMEOUT', `${describeJob(job)} ran longer than its limit of ${formatDuration(timeoutMs)} and was stopped`, { details: { id, timeoutMs } }));
     }, timeoutMs);
@@ -188,7 +189,8 @@ export class QueueWorker {
       stage: (name) => {
         stage = name;
         writer.stage(name);
-        job.updateProgress({ stage: name }).catch((err: unknown) => log.warn({ err }, 'queue worker: could not record the stage'));
+        // In order, and done before the job is finished: `info` after the end shows the last stage.
+        progress = progress.then(() => job.updateProgress({ stage: name })).catch((err: unknown) => log.warn({ err }, 'queue worker: could not record the stage'));
       },
     };
     log.info({ kind: request.kind }, `queue: ${describeJob(job)} starts`);
@@ -203,7 +205,7 @@ export class QueueWorker {
       clearInterval(renew);
       this.running.delete(id);
     }
-    await writer.flush();
+    await Promise.all([writer.flush(), progress]);
     if ('result' in outcome) {
       await job.moveToCompleted(outcome.result, lockToken, false);
       log.info(`queue: ${describeJob(job)} succeeded`);

@@ -188,7 +188,8 @@ test('a Redis that is not there, or goes away, is E_QUEUE_UNAVAILABLE within the
   t.regex(err?.message ?? '', new RegExp(`127\\.0\\.0\\.1:${nobody.port}`));
 
   const redis = await startTestRedis(t);
-  const queue = await startQueue(t, redis.endpoint, redis.dir, queuePrefix(), { redisTimeoutMs: 500 });
+  // Time enough to connect on a loaded machine; a refused connection fails well before it.
+  const queue = await startQueue(t, redis.endpoint, redis.dir, queuePrefix(), { redisTimeoutMs: 3000 });
   const before = await queue.enqueue('hello', push(1));
   await redis.stop();
   const down = await t.throwsAsync(queue.enqueue('hello', push(2)), { instanceOf: BerthError });

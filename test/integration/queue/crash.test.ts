@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../../server/core/index.js';
 import type { JobInfo, OutputEvent } from '../../../server/queue/index.js';
 import { startTestRedis } from '../../helpers/start-redis.js';
@@ -46,9 +47,17 @@ test('a worker SIGKILLed mid-job: the next worker fails the job visibly, calls t
     });
     child.once('exit', (code) => reject(new Error(`the fixture worker exited with ${code}; stderr: ${stderr}`)));
   });
+  // The processor's stage and line are written without waiting for Redis: give them 5 s to land.
+  const lines = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const event of queue.output(first, { follow: false })) if (event.type === 'line') out.push(event.text);
+    return out;
+  };
+  for (let i = 0; i < 250 && ((await queue.info(first)).stage !== 'build' || (await lines()).length === 0); i++) await sleep(20);
   const running = await queue.info(first);
   t.is(running.state, 'running');
   t.is(running.stage, 'build');
+  t.deepEqual(await lines(), [`building ${first} in pid ${child.pid ?? 0}`]);
   t.is((await queue.info(second)).waitingFor, 'waiting for deploy #1 of app hello');
 
   const pid = child.pid ?? 0;
@@ -59,6 +68,7 @@ test('a worker SIGKILLed mid-job: the next worker fails the job visibly, calls t
 
   const cleaned: JobInfo[] = [];
   const ran: string[] = [];
+  const killedAt = Date.now();
   await queue.work({
     onInterrupted: async (job) => {
       cleaned.push(job);
@@ -68,6 +78,7 @@ test('a worker SIGKILLed mid-job: the next worker fails the job visibly, calls t
       return { deployed: job.id };
     },
   });
+  t.log(`recovered ${Date.now() - killedAt} ms after the kill (reported, not asserted)`);
   t.deepEqual(cleaned.map((j) => [j.id, j.state, j.stage]), [[first, 'running', 'build']], 'the hook ran once, for the dead job');
 
   const err = await t.throwsAsync(queue.wait(first), { instanceOf: BerthError });
