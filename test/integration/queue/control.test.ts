@@ -196,3 +196,29 @@ test('a Redis that is not there, or goes away, is E_QUEUE_UNAVAILABLE within the
   t.is(down?.code, 'E_QUEUE_UNAVAILABLE');
   t.is((await t.throwsAsync(queue.info(before), { instanceOf: BerthError }))?.code, 'E_QUEUE_UNAVAILABLE');
 });
+
+test('closing the queue signals the running job, which ends failed with E_QUEUE_INTERRUPTED', async (t) => {
+  const redis = await startTestRedis(t);
+  const prefix = queuePrefix();
+  const dir = await tempDir(t);
+  const worker = await openQueue({ endpoint: redis.endpoint, prefix, log: testLogger(dir) });
+  let reason: BerthError | undefined;
+  let started = false;
+  await worker.work({
+    processor: async (job) => {
+      started = true;
+      await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve(), { once: true }));
+      reason = job.signal.reason as BerthError;
+      throw reason;
+    },
+  });
+  const reader = await startQueue(t, redis.endpoint, redis.dir, prefix);
+  const id = await reader.enqueue('hello', push(1));
+  await until(() => started);
+  await worker.close();
+  t.is(reason?.code, 'E_QUEUE_INTERRUPTED');
+  const info = await reader.info(id);
+  t.is(info.state, 'failed');
+  t.is(info.error?.code, 'E_QUEUE_INTERRUPTED');
+  t.regex(info.error?.message ?? '', /the daemon stopped during this deploy \(deploy #1 of app hello\): it was shutting down/);
+});
