@@ -79,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
     network: values.BERTH_NETWORK as string,
     networkSubnet: values.BERTH_NETWORK_SUBNET as string | undefined,
     networkNat: values.BERTH_NETWORK_NAT as boolean,
+    queueConcurrency: values.BERTH_QUEUE_CONCURRENCY as number,
   };
 }
