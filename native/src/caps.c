@@ -265,6 +265,18 @@ first_cap (uint64_t mask)
   return __builtin_ctzll (mask);
 }
 
+bool
+berth_caps_effective_has (int cap)
+{
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct cur[2];
+
+  memset (cur, 0, sizeof (cur));
+  if (cap < 0 || cap >= 64 || syscall (SYS_capget, &hdr, cur) < 0)
+    return false;
+  return (cur[cap / 32].effective & (UINT32_C (1) << (cap % 32))) != 0;
+}
+
 /* capset failed with EPERM: say which capability the kernel refused, when we can tell.  */
 static int
 capset_error (const struct berth_caps *c, int errno_, berth_error_t *err)

@@ -26,6 +26,10 @@ struct berth_caps
    running kernel does not know (above CAP_LAST_CAP) is an error too.  */
 int berth_caps_parse (json_object *obj, const char *where, struct berth_caps *out, berth_error_t *err);
 
+/* Whether the calling process has capability number cap in its effective set (false when
+   capget fails).  */
+bool berth_caps_effective_has (int cap);
+
 /* The "CAP_*" name of capability number cap, or NULL when it has none.  */
 const char *berth_caps_name (int cap);
 

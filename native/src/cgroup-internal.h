@@ -44,9 +44,10 @@ berth_cgroup_hierarchies_freep (struct berth_cgroup_hierarchies *hs)
 }
 #define cleanup_hierarchies __attribute__ ((cleanup (berth_cgroup_hierarchies_freep)))
 
-/* Parse the text of a mountinfo file: every "cgroup" and "cgroup2" mount, one entry per
-   hierarchy (a hierarchy mounted twice is listed once, preferring a mount of its root "/"),
-   in mountinfo order.  *hs must be zeroed; free it with berth_cgroup_hierarchies_free.  */
+/* Parse the text of a mountinfo file: every "cgroup" and "cgroup2" mount in sight, one
+   entry per hierarchy (a hierarchy mounted twice is listed once, preferring a mount of its
+   root "/"), in mountinfo order.  A mount with another mounted over it at the same place,
+   or under such a mount, is out of sight and left out.  *hs must be zeroed; free it with berth_cgroup_hierarchies_free.  */
 int berth_cgroup_parse_mountinfo (const char *text, struct berth_cgroup_hierarchies *hs,
                                   berth_error_t *err);
 

@@ -30,6 +30,19 @@
 #include "cgroup-internal.h"
 #include "utils.h"
 
+const struct berth_cgroup_device_rule berth_cgroup_default_devices[] = {
+  { true, 'c', -1, -1, "m" },    { true, 'b', -1, -1, "m" },
+  { true, 'c', 1, 3, "rwm" },    /* null */
+  { true, 'c', 1, 5, "rwm" },    /* zero */
+  { true, 'c', 1, 7, "rwm" },    /* full */
+  { true, 'c', 1, 8, "rwm" },    /* random */
+  { true, 'c', 1, 9, "rwm" },    /* urandom */
+  { true, 'c', 5, 0, "rwm" },    /* tty */
+  { true, 'c', 5, 2, "rwm" },    /* ptmx */
+  { true, 'c', 136, -1, "rwm" }, /* pts/N */
+};
+const size_t berth_cgroup_n_default_devices = BERTH_ARRAY_SIZE (berth_cgroup_default_devices);
+
 void
 berth_cgroup_resources_init (struct berth_cgroup_resources *r)
 {
@@ -47,6 +60,7 @@ berth_cgroup_resources_release (struct berth_cgroup_resources *r)
   free (r->cpus);
   free (r->mems);
   free (r->devices);
+  free (r->config_devices);
   for (i = 0; i < r->n_unified; i++)
     {
       free (r->unified_keys[i]);
@@ -347,6 +361,23 @@ device_rule_text (const struct berth_cgroup_device_rule *d)
   return xasprintf ("%c %s:%s %s", d->type, major, minor, d->access);
 }
 
+/* The config's rules, then the standard devices and the config's own devices.  */
+static struct berth_cgroup_device_rule *
+all_device_rules (const struct berth_cgroup_resources *r, size_t *n)
+{
+  size_t size = sizeof (struct berth_cgroup_device_rule);
+  struct berth_cgroup_device_rule *all;
+
+  *n = r->n_devices + berth_cgroup_n_default_devices + r->n_config_devices;
+  all = xmalloc0 (*n * size);
+  if (r->n_devices)
+    memcpy (all, r->devices, r->n_devices * size);
+  memcpy (all + r->n_devices, berth_cgroup_default_devices, berth_cgroup_n_default_devices * size);
+  if (r->n_config_devices)
+    memcpy (all + r->n_devices + berth_cgroup_n_default_devices, r->config_devices, r->n_config_devices * size);
+  return all;
+}
+
 /* v1: the rules in order into devices.allow / devices.deny; v2: one eBPF program.  A hybrid
    host gets both (the kernel checks the program, then the v1 controller).  */
 static int
@@ -354,10 +385,12 @@ apply_devices (const struct berth_cgroup_hierarchies *hs, const char *path, cons
                berth_error_t *err)
 {
   const struct berth_cgroup_hierarchy *v1 = NULL, *v2 = first_v2 (hs);
-  size_t i;
+  cleanup_free struct berth_cgroup_device_rule *rules = NULL;
+  size_t i, n;
 
   if (! r->has_devices)
     return 0;
+  rules = all_device_rules (r, &n);
   for (i = 0; i < hs->n && v1 == NULL; i++)
     if (! hs->items[i].v2 && berth_cgroup_hierarchy_has (&hs->items[i], "devices"))
       v1 = &hs->items[i];
@@ -369,19 +402,23 @@ apply_devices (const struct berth_cgroup_hierarchies *hs, const char *path, cons
     {
       cleanup_place struct place p = { v1, xasprintf ("%s%s", v1->mount_point, path) };
 
-      for (i = 0; i < r->n_devices; i++)
+      for (i = 0; i < n; i++)
         {
-          cleanup_free char *text = device_rule_text (&r->devices[i]);
-          cleanup_free char *field = xasprintf ("devices[%zu]", i);
+          cleanup_free char *text = device_rule_text (&rules[i]);
+          size_t own = i - r->n_devices - berth_cgroup_n_default_devices;
+          cleanup_free char *field = i < r->n_devices ? xasprintf ("devices[%zu]", i)
+                                     : i < r->n_devices + berth_cgroup_n_default_devices
+                                         ? xstrdup ("devices (a standard device)")
+                                         : xasprintf ("devices (for linux.devices[%zu])", own);
 
-          if (set (&p, r->devices[i].allow ? "devices.allow" : "devices.deny", text, field, err) < 0)
+          if (set (&p, rules[i].allow ? "devices.allow" : "devices.deny", text, field, err) < 0)
             return -1;
         }
     }
   if (v2)
     {
       cleanup_free char *dir = xasprintf ("%s%s", v2->mount_point, path);
-      return berth_cgroup_bpf_attach (dir, r->devices, r->n_devices, err);
+      return berth_cgroup_bpf_attach (dir, rules, n, err);
     }
   return 0;
 }

@@ -149,61 +149,123 @@ hierarchy_init (struct berth_cgroup_hierarchy *h, const char *mount_point, bool 
     }
 }
 
+/* One line of mountinfo, split in place.  */
+struct mountinfo_line
+{
+  unsigned long id, parent;
+  char *dev, *root, *mount_point, *fstype, *super_options;
+};
+
+/* id parent major:minor root mount_point options [optional...] - fstype source super */
+static int
+split_mountinfo_line (char *line, struct mountinfo_line *l, berth_error_t *err)
+{
+  char *fields[64];
+  size_t nf = 0, sep;
+  char *saveptr = NULL, *tok, *end;
+
+  for (tok = strtok_r (line, " ", &saveptr); tok && nf < BERTH_ARRAY_SIZE (fields); tok = strtok_r (NULL, " ", &saveptr))
+    fields[nf++] = tok;
+  if (nf == 0)
+    return 0;
+  for (sep = 6; sep < nf; sep++)
+    if (strcmp (fields[sep], "-") == 0)
+      break;
+  if (sep + 3 >= nf)
+    return berth_make_error_op (err, EINVAL, "parse", "parse /proc/self/mountinfo: bad line for mount id %s", fields[0]);
+  l->id = strtoul (fields[0], &end, 10);
+  if (*end != '\0')
+    return berth_make_error_op (err, EINVAL, "parse", "parse /proc/self/mountinfo: bad mount id `%s`", fields[0]);
+  l->parent = strtoul (fields[1], &end, 10);
+  if (*end != '\0')
+    return berth_make_error_op (err, EINVAL, "parse", "parse /proc/self/mountinfo: bad parent id `%s`", fields[1]);
+  l->dev = fields[2];
+  l->root = fields[3];
+  l->mount_point = fields[4];
+  unescape_octal (l->mount_point);
+  l->fstype = fields[sep + 1];
+  l->super_options = fields[sep + 3];
+  return 1;
+}
+
+/* Whether lines[i] is out of sight: another mount sits on top of it at the same place (its
+   parent is this mount, its mount point the same: a tmpfs mounted over
+   /sys/fs/cgroup/unified), or the mount it sits on is itself out of sight.  */
+static bool
+mount_hidden (const struct mountinfo_line *lines, size_t n, size_t i)
+{
+  size_t from = n; /* the mount we came up from, which is on i but does not hide it */
+  unsigned depth;
+  size_t j;
+
+  for (depth = 0; depth < 64; depth++)
+    {
+      size_t parent = n;
+
+      for (j = 0; j < n; j++)
+        {
+          if (j == i || j == from)
+            continue;
+          if (lines[j].parent == lines[i].id && strcmp (lines[j].mount_point, lines[i].mount_point) == 0)
+            return true;
+          if (lines[j].id == lines[i].parent)
+            parent = j;
+        }
+      if (parent == n)
+        return false;
+      from = i;
+      i = parent;
+    }
+  return false;
+}
+
 int
 berth_cgroup_parse_mountinfo (const char *text, struct berth_cgroup_hierarchies *hs,
                               berth_error_t *err)
 {
   cleanup_free char *copy = xstrdup (text);
+  cleanup_free struct mountinfo_line *lines = NULL;
+  size_t n = 0, alloc = 0, k;
   char *line, *next;
 
   for (line = copy; line && *line; line = next)
     {
-      char *fields[64];
-      size_t nf = 0, sep, i;
-      char *saveptr = NULL, *tok;
-      unsigned int major, minor;
-      const char *fstype, *root, *super_options;
-      char *mount_point;
-      unsigned long dev;
-      bool v2, whole;
+      int ret;
 
       next = strchr (line, '\n');
       if (next)
         *next++ = '\0';
+      if (n == alloc)
+        {
+          alloc = alloc ? alloc * 2 : 64;
+          lines = xrealloc (lines, alloc * sizeof (*lines));
+        }
+      ret = split_mountinfo_line (line, &lines[n], err);
+      if (ret < 0)
+        return ret;
+      n += (size_t) ret;
+    }
 
-      for (tok = strtok_r (line, " ", &saveptr); tok && nf < BERTH_ARRAY_SIZE (fields);
-           tok = strtok_r (NULL, " ", &saveptr))
-        fields[nf++] = tok;
+  for (k = 0; k < n; k++)
+    {
+      const struct mountinfo_line *l = &lines[k];
+      unsigned int major, minor;
+      unsigned long dev;
+      bool v2, whole;
+      size_t i;
 
-      if (nf == 0)
-        continue;
-
-      /* id parent major:minor root mount_point options [optional...] - fstype source super */
-      for (sep = 6; sep < nf; sep++)
-        if (strcmp (fields[sep], "-") == 0)
-          break;
-      if (sep + 3 >= nf)
-        return berth_make_error_op (err, EINVAL, "parse",
-                                    "parse /proc/self/mountinfo: bad line for mount id %s", fields[0]);
-
-      fstype = fields[sep + 1];
-      if (strcmp (fstype, "cgroup") == 0)
+      if (strcmp (l->fstype, "cgroup") == 0)
         v2 = false;
-      else if (strcmp (fstype, "cgroup2") == 0)
+      else if (strcmp (l->fstype, "cgroup2") == 0)
         v2 = true;
       else
         continue;
-
-      if (sscanf (fields[2], "%u:%u", &major, &minor) != 2)
-        return berth_make_error_op (err, EINVAL, "parse",
-                                    "parse /proc/self/mountinfo: bad device `%s`", fields[2]);
+      if (sscanf (l->dev, "%u:%u", &major, &minor) != 2)
+        return berth_make_error_op (err, EINVAL, "parse", "parse /proc/self/mountinfo: bad device `%s`", l->dev);
+      if (mount_hidden (lines, n, k))
+        continue;
       dev = (unsigned long) makedev (major, minor);
-
-      root = fields[3];
-      mount_point = fields[4];
-      unescape_octal (mount_point);
-      super_options = fields[sep + 3];
-      whole = strcmp (root, "/") == 0;
+      whole = strcmp (l->root, "/") == 0;
 
       /* One entry per hierarchy (same superblock): a later mount replaces an earlier one
          only when it shows the hierarchy's root and the earlier one does not.  */
@@ -215,13 +277,13 @@ berth_cgroup_parse_mountinfo (const char *text, struct berth_cgroup_hierarchies 
           if (whole && ! hs->items[i].whole)
             {
               hierarchy_free (&hs->items[i]);
-              hierarchy_init (&hs->items[i], mount_point, v2, super_options, dev, whole);
+              hierarchy_init (&hs->items[i], l->mount_point, v2, l->super_options, dev, whole);
             }
           continue;
         }
 
       hs->items = xrealloc (hs->items, (hs->n + 1) * sizeof (*hs->items));
-      hierarchy_init (&hs->items[hs->n], mount_point, v2, super_options, dev, whole);
+      hierarchy_init (&hs->items[hs->n], l->mount_point, v2, l->super_options, dev, whole);
       hs->n++;
     }
 
@@ -434,12 +496,11 @@ berth_cgroup_read_procs (const char *file, pid_t **pids, size_t *n, berth_error_
   char *p, *end;
   int ret;
 
-  ret = berth_read_file (file, &text, NULL, err);
+  ret = berth_read_file_optional (file, &text, NULL, err);
   if (ret < 0)
+    return ret;
+  if (text == NULL)
     {
-      if ((*err)->status != ENOENT)
-        return ret;
-      berth_error_release (err);
       *pids = xmalloc0 (sizeof (pid_t));
       *n = 0;
       return 0;
@@ -482,14 +543,9 @@ berth_cgroup_read_u64 (const char *file, const char *key, uint64_t *value, berth
   int ret;
 
   *value = BERTH_CGROUP_STAT_UNKNOWN;
-  ret = berth_read_file (file, &text, NULL, err);
-  if (ret < 0)
-    {
-      if ((*err)->status != ENOENT)
-        return ret;
-      berth_error_release (err);
-      return 0;
-    }
+  ret = berth_read_file_optional (file, &text, NULL, err);
+  if (ret < 0 || text == NULL)
+    return ret;
 
   p = text;
   if (key)

@@ -64,10 +64,20 @@ struct berth_cgroup_resources
   struct berth_cgroup_device_rule *devices; /* applied in order; the last match wins */
   size_t n_devices;
   bool has_devices;           /* linux.resources.devices was given (even empty) */
+  /* Allowed after `devices` whenever those are given, as runc and crun do: the standard
+     devices (berth_cgroup_default_devices), then these, one per linux.devices entry.  */
+  struct berth_cgroup_device_rule *config_devices;
+  size_t n_config_devices;
   char **unified_keys;        /* cgroup v2 files to write as given ("memory.high") */
   char **unified_values;
   size_t n_unified;
 };
+
+/* The devices every container may make and use whatever its device rules: mknod of any
+   node, /dev/null, zero, full, random, urandom, tty, ptmx and the pts terminals (runc's
+   AllowedDevices without the console and tun, which Berth does not make).  */
+extern const struct berth_cgroup_device_rule berth_cgroup_default_devices[];
+extern const size_t berth_cgroup_n_default_devices;
 
 /* All fields unset.  */
 void berth_cgroup_resources_init (struct berth_cgroup_resources *r);

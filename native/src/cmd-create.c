@@ -1,7 +1,8 @@
 /*
- * berth-runtime create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] ID
+ * berth-runtime create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--no-new-keyring] ID
  */
 #include <getopt.h>
+#include <string.h>
 
 #include "commands.h"
 #include "container.h"
@@ -14,6 +15,8 @@ berth_cmd_create (struct berth_global_args *global, int argc, char **argv, berth
     { "pid-file", required_argument, NULL, 'p' },
     { "console-socket", required_argument, NULL, 'c' },
     { "no-pivot", no_argument, NULL, 'n' },
+    { "no-new-keyring", no_argument, NULL, 'k' },
+    { "preserve-fds", required_argument, NULL, 'f' },
     { NULL, 0, NULL, 0 },
   };
   struct berth_create_options o = { 0 };
@@ -36,6 +39,12 @@ berth_cmd_create (struct berth_global_args *global, int argc, char **argv, berth
         break;
       case 'n':
         return berth_cmd_usage (err, "create: --no-pivot is not supported: Berth always uses pivot_root");
+      case 'k':
+        break; /* runc's and crun's: Berth never makes a session keyring */
+      case 'f':
+        if (strcmp (optarg, "0") != 0)
+          return berth_cmd_usage (err, "create: --preserve-fds %s is not supported: the container gets stdio only", optarg);
+        break;
       default:
         return berth_cmd_bad_option ("create", argc, argv, err);
       }

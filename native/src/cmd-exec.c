@@ -1,7 +1,7 @@
 /*
  * berth-runtime exec [-t] [-d] [-e K=V]... [--cwd DIR] [--user UID:GID] [--pid-file FILE]
  *                    [--tty-size ROWSxCOLS] [--resize-fd N] ID CMD [ARG...]
- * berth-runtime exec [-t] [-d] --process FILE ID
+ * berth-runtime exec [-t] [-d] [--console-socket SOCKET] --process FILE ID
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +55,7 @@ berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_e
     { "tty-size", required_argument, NULL, 'S' },
     { "resize-fd", required_argument, NULL, 'R' },
     { "user", required_argument, NULL, 'u' },
+    { "console-socket", required_argument, NULL, 'c' },
     { NULL, 0, NULL, 0 },
   };
   struct berth_exec_options o = { .resize_fd = -1 };
@@ -92,6 +93,9 @@ berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_e
       case 'P':
         o.pid_file = optarg;
         break;
+      case 'c':
+        o.console_socket = optarg;
+        break;
       case 'S':
         if (parse_pair (optarg, 'x', &o.tty_rows, &o.tty_cols, 65535) < 0 || o.tty_rows == 0 || o.tty_cols == 0)
           return berth_cmd_usage (err, "exec: --tty-size needs ROWSxCOLS (1 to 65535 each), not `%s`", optarg);
@@ -128,8 +132,8 @@ berth_cmd_exec (struct berth_global_args *global, int argc, char **argv, berth_e
     return berth_cmd_usage (err, "exec: give either --process FILE or a command, not both");
   if (! o.process_file && optind + 1 >= argc)
     return berth_cmd_usage (err, "exec: a command to run is required");
-  if (o.tty && o.detach)
-    return berth_cmd_usage (err, "exec: -t and -d together are not supported");
+  if (o.tty && o.detach && o.console_socket == NULL)
+    return berth_cmd_usage (err, "exec: -t and -d together need --console-socket to hand the terminal to");
   if ((o.tty_rows || o.resize_fd >= 0) && ! o.tty)
     return berth_cmd_usage (err, "exec: --tty-size and --resize-fd need -t");
   o.args = argv + optind + 1;

@@ -11,7 +11,6 @@
 #include <getopt.h>
 #include <string.h>
 
-#include "cmd-network.h"
 #include "commands.h"
 #include "net.h"
 

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cmd-spec.h"
 #include "commands.h"
 #include "oci-config.h"
 #include "utils.h"

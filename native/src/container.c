@@ -49,6 +49,8 @@ resolve_bundle (const char *bundle, char **out, berth_error_t *err)
 static int
 load_config (const char *bundle, struct berth_config **c, berth_error_t *err)
 {
+  size_t i;
+
   if (berth_config_load (bundle, c, err) < 0)
     return -1;
   if ((*c)->process == NULL)
@@ -66,6 +68,45 @@ load_config (const char *bundle, struct berth_config **c, berth_error_t *err)
       return berth_make_error_op (err, 0, "config", "%s/config.json: linux.namespaces needs a new mount namespace", bundle);
     }
   berth_process_clamp_rlimits ((*c)->process);
+  berth_process_drop_unraisable_ambient ((*c)->process);
+  for (i = 0; i < (*c)->n_mounts; i++)
+    if ((*c)->mounts[i].bind_data)
+      berth_warn ("mounts[%zu] (%s): options `%s` ignored: a bind mount takes no filesystem options", i,
+                  (*c)->mounts[i].destination, (*c)->mounts[i].bind_data);
+  return 0;
+}
+
+/* The two modes of create (docs/runtime.md, "Two modes"): Berth's monitor when the bundle
+   asks for it with berth.monitor, or carries any other berth.* annotation (it was written
+   for Berth); otherwise pass-through, as runc and crun: the container keeps the caller's
+   stdio and becomes the child of the caller's subreaper (conmon, containerd's shim).  */
+static int
+wants_monitor (const struct berth_config *c, bool *monitor, berth_error_t *err)
+{
+  static const char *const needs_monitor[] = {
+    BERTH_ANNOTATION_ATTACH,   BERTH_ANNOTATION_STDIN,         BERTH_ANNOTATION_LOG_PATH,
+    BERTH_ANNOTATION_LOG_MAX_SIZE, BERTH_ANNOTATION_LOG_MAX_FILES,
+  };
+  const char *v = berth_config_annotation (c, BERTH_ANNOTATION_MONITOR);
+  size_t i;
+
+  if (v == NULL)
+    {
+      *monitor = false;
+      for (i = 0; i < c->n_annotations && ! *monitor; i++)
+        *monitor = strncmp (c->annotation_keys[i], "berth.", 6) == 0;
+      return 0;
+    }
+  if (strcmp (v, "true") != 0 && strcmp (v, "false") != 0)
+    return berth_make_error_op (err, 0, "config", "annotations[\"%s\"] \"%s\" must be \"true\" or \"false\"",
+                                BERTH_ANNOTATION_MONITOR, v);
+  *monitor = strcmp (v, "true") == 0;
+  for (i = 0; i < BERTH_ARRAY_SIZE (needs_monitor) && ! *monitor; i++)
+    if (berth_config_annotation (c, needs_monitor[i]))
+      return berth_make_error_op (err, 0, "config",
+                                  "annotations[\"%s\"] needs Berth's monitor, which annotations[\"%s\"] = \"false\" "
+                                  "turns off: remove one of them",
+                                  needs_monitor[i], BERTH_ANNOTATION_MONITOR);
   return 0;
 }
 
@@ -386,6 +427,55 @@ run_hooks_warn (const struct berth_state *s, const struct berth_config *given, e
     berth_hooks_run_warn (&c->hooks.poststop, "poststop", json);
 }
 
+/* Pass-through create: the container process is our child, with our stdio (or the
+   terminal, whose master goes to --console-socket); when we exit, it is reparented to the
+   caller's subreaper, which waits for it.  No monitor: nothing writes exit.json.  */
+static int
+create_passthrough (const char *id, const char *dir, const char *bundle, struct berth_config *c, const char *cgroup,
+                    const struct berth_create_options *o, pid_t *pid, berth_error_t *err)
+{
+  struct berth_spawn sp = { .id = id, .bundle = bundle, .state_dir = dir, .cgroup = cgroup, .config = c,
+                            .wait_fifo = true, .stdio = { -1, -1, -1 } };
+  struct berth_state *st = NULL;
+  cleanup_close int null = -1;
+  int master = -1, ret;
+  sigset_t mask;
+
+  if (c->process->terminal)
+    {
+      /* The container must not hold the caller's stdio while it waits for start
+         (containerd's shim reads create's output to its end): /dev/null until it gets the
+         terminal, as under runc.  */
+      null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null < 0)
+        return berth_make_error_op (err, errno, "open", "open /dev/null");
+      sp.stdio[0] = sp.stdio[1] = sp.stdio[2] = null;
+      sp.stdio_at_clone = true;
+    }
+  sigprocmask (SIG_SETMASK, NULL, &mask);
+  if (berth_spawn (&sp, &mask, pid, &master, err) < 0)
+    return -1;
+  if (master >= 0)
+    {
+      ret = berth_terminal_send (o->console_socket, master, err);
+      close (master);
+      if (ret < 0)
+        goto kill;
+    }
+  st = new_state (id, dir, bundle, c, cgroup);
+  st->pid = *pid;
+  st->pid_start = berth_pid_start_time (*pid);
+  st->passthrough = true;
+  ret = berth_state_save (st, err);
+  free_new_state (st);
+  if (ret == 0)
+    return 0;
+kill:
+  kill (*pid, SIGKILL);
+  waitpid (*pid, NULL, 0);
+  return -1;
+}
+
 int
 berth_container_create (const char *root, const char *id, const struct berth_create_options *o, berth_error_t *err)
 {
@@ -398,12 +488,12 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
   int fds[2];
   pid_t monitor;
   ssize_t n;
-  bool spawned = false;
+  bool spawned = false, with_monitor;
 
   if (berth_validate_id (id, err) < 0)
     return -1;
   if (resolve_bundle (o->bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0
-      || prepare_seccomp (root, c, err) < 0)
+      || wants_monitor (c, &with_monitor, err) < 0 || prepare_seccomp (root, c, err) < 0)
     return -1;
   if (c->process->terminal && o->console_socket == NULL && ! c->attach)
     return berth_make_error_op (err, 0, "create",
@@ -423,6 +513,19 @@ berth_container_create (const char *root, const char *id, const struct berth_cre
     }
   if (copy_config (bundle, dir, err) < 0 || berth_net_prepare (root, id, dir, c, err) < 0)
     goto fail;
+  if (! with_monitor)
+    {
+      spawned = true;
+      if (create_passthrough (id, dir, bundle, c, cgroup, o, &r.pid, err) < 0)
+        goto fail;
+      if (write_pid_file (o->pid_file, r.pid, err) < 0)
+        {
+          kill (r.pid, SIGKILL);
+          waitpid (r.pid, NULL, 0);
+          goto fail;
+        }
+      return 0;
+    }
   if (pipe2 (fds, O_CLOEXEC) < 0)
     {
       berth_make_error_op (err, errno, "pipe", "pipe to the monitor");
@@ -586,7 +689,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   struct berth_spawn sp = { .id = id, .stdio = { -1, -1, -1 } };
   struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1, .resize_from = -1, .resize_to = -1 };
   struct termios saved;
-  bool raw = false, stopped = false, spawned = false;
+  bool raw = false, stopped = false, spawned = false, monitor;
   int master = -1, status = 0, ret = -1;
   sigset_t old;
   pid_t pid;
@@ -594,7 +697,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   if (berth_validate_id (id, err) < 0)
     return -1;
   if (resolve_bundle (o->create.bundle, &bundle, err) < 0 || load_config (bundle, &c, err) < 0
-      || prepare_seccomp (root, c, err) < 0)
+      || wants_monitor (c, &monitor, err) < 0 || prepare_seccomp (root, c, err) < 0)
     return -1;
   if (c->attach)
     return berth_make_error_op (err, 0, "run",
@@ -618,7 +721,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
     {
       berth_loop_unblock (&old);
       if ((*err)->op && strcmp ((*err)->op, "exec") == 0)
-        *exit_code = (*err)->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND;
+        *exit_code = berth_process_failure_status (*err);
       goto out;
     }
   st = new_state (id, dir, bundle, c, cgroup);

@@ -61,6 +61,7 @@ struct berth_exec_options
   gid_t gid;
   bool detach;
   const char *pid_file;
+  const char *console_socket; /* with a terminal: its master goes there (runc's), no copying */
   enum berth_log_format log_format; /* how the process reports that it could not start */
 };
 

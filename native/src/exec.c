@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "loop.h"
+#include "main.h"
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
@@ -63,6 +64,7 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
       if (o->tty)
         (*out)->terminal = true;
       exec_overrides (*out, o);
+      berth_process_drop_unraisable_ambient (*out);
       return 0;
     }
   p = (*cfg)->process;
@@ -100,12 +102,15 @@ exec_process (const struct berth_state *s, const struct berth_exec_options *o, s
     }
   p->terminal = o->tty; /* the container's own terminal setting is not the exec's */
   exec_overrides (p, o);
+  berth_process_drop_unraisable_ambient (p);
   *out = p;
   return 0;
 }
 
+/* null_stdio: a detached process of a container with a monitor, today's -d: stdio on
+   /dev/null.  Otherwise (the caller's stdio, or a terminal) as runc's exec.  */
 static void __attribute__ ((noreturn))
-exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int console, bool detach,
+exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int console, bool null_stdio,
             enum berth_log_format log_format)
 {
   berth_error_t err = NULL;
@@ -116,7 +121,7 @@ exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int co
       if (berth_terminal_become (console, &err) < 0)
         goto fail;
     }
-  else if (detach)
+  else if (null_stdio)
     {
       int null = open ("/dev/null", O_RDWR);
       if (null >= 0)
@@ -128,16 +133,55 @@ exec_child (struct berth_process *p, const struct berth_seccomp *seccomp, int co
       setsid ();
     }
   berth_process_default_home (p);
-  if (berth_process_find (p, &exe, &err) < 0 || berth_process_apply (p, &err) < 0)
-    goto fail;
-  syscall (SYS_close_range, 3U, ~0U, 0U);
-  if (seccomp && berth_seccomp_load (seccomp, &err) < 0)
+  if (berth_process_find (p, &exe, &err) < 0 || berth_process_prepare_exec (p, seccomp, -1, &err) < 0)
     goto fail;
   berth_process_exec (p, exe, &err);
 fail:
   berth_error_write (err, stderr, log_format);
   fflush (stderr);
-  _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
+  _exit (berth_process_failure_status (err));
+}
+
+/* --pid-file and --console-socket name files of the caller's mount namespace, but exec
+   has joined the container's by the time it uses them: they are reached from the caller's
+   root and working directory, held open from before the join (fchdir, then a relative
+   path).  host_path_done returns to the container's root.  */
+struct host_dirs
+{
+  int root, cwd;
+};
+
+static int
+host_dirs_open (struct host_dirs *h, berth_error_t *err)
+{
+  h->root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->root < 0)
+    return berth_make_error_op (err, errno, "open", "open / before joining the container");
+  h->cwd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->cwd < 0)
+    return berth_make_error_op (err, errno, "open", "open the working directory before joining the container");
+  return 0;
+}
+
+static const char *
+host_path (const struct host_dirs *h, const char *path, berth_error_t *err)
+{
+  bool absolute = path[0] == '/';
+
+  if (fchdir (absolute ? h->root : h->cwd) < 0)
+    {
+      berth_make_error_op (err, errno, "fchdir", "reach %s from the container", path);
+      return NULL;
+    }
+  path += strspn (path, "/");
+  return *path ? path : ".";
+}
+
+static void
+host_path_done (void)
+{
+  if (chdir ("/") < 0)
+    _exit (1); /* the container's root vanished under us: nothing sane is left to do */
 }
 
 int
@@ -154,6 +198,8 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
   sigset_t old;
   pid_t pid;
   char buf[32];
+  struct host_dirs host = { -1, -1 };
+  const char *path;
 
   *exit_code = 0;
   if (berth_state_load (root, id, &s, err) < 0)
@@ -163,6 +209,17 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
                                 berth_status_name (s->status));
   if (exec_process (s, o, &cfg, &p, err) < 0)
     return -1;
+  if (p->terminal && o->detach && o->console_socket == NULL)
+    {
+      berth_process_free (o->process_file ? p : NULL);
+      return berth_make_error_op (err, 0, BERTH_OP_USAGE,
+                                  "exec: a terminal with --detach needs --console-socket to hand the terminal to");
+    }
+  if (o->console_socket && ! p->terminal)
+    {
+      berth_process_free (o->process_file ? p : NULL);
+      return berth_make_error_op (err, 0, BERTH_OP_USAGE, "exec: --console-socket needs a terminal (-t, or terminal: true in --process)");
+    }
   if (cfg->seccomp)
     {
       cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", root);
@@ -171,6 +228,8 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
     }
   if (o->process_file)
     owned = p;
+  if ((o->pid_file || o->console_socket) && host_dirs_open (&host, err) < 0)
+    goto out;
   /* Join the cgroup first (our children inherit it), then the namespaces.  */
   if (s->cgroup && berth_cgroup_enter (s->cgroup, getpid (), NULL, err) < 0)
     goto out;
@@ -181,7 +240,20 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
     {
       if (berth_terminal_open (&master, &slave, p->console_width, p->console_height, err) < 0)
         goto out;
-      if (isatty (STDIN_FILENO))
+      if (o->console_socket)
+        {
+          /* The caller holds the terminal from now on (conmon, containerd's shim).  */
+          path = host_path (&host, o->console_socket, err);
+          if (path == NULL || berth_terminal_send (path, master, err) < 0)
+            {
+              berth_error_wrap (err, "--console-socket %s", o->console_socket);
+              goto out;
+            }
+          host_path_done ();
+          close (master);
+          master = -1;
+        }
+      else if (isatty (STDIN_FILENO))
         {
           berth_terminal_copy_size (STDIN_FILENO, master);
           if (berth_terminal_raw (STDIN_FILENO, &saved, err) < 0)
@@ -202,17 +274,20 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       berth_loop_unblock (&old);
       if (master >= 0)
         close (master);
-      exec_child (p, cfg ? cfg->seccomp : NULL, slave, o->detach, o->log_format);
+      exec_child (p, cfg ? cfg->seccomp : NULL, slave, o->detach && ! s->passthrough, o->log_format);
     }
   if (o->pid_file)
     {
       int len = snprintf (buf, sizeof (buf), "%d", (int) pid);
-      if (berth_write_file_replace (o->pid_file, buf, (size_t) len, 0644, err) < 0)
+      path = host_path (&host, o->pid_file, err);
+      if (path == NULL || berth_write_file_replace (path, buf, (size_t) len, 0644, err) < 0)
         {
+          berth_error_wrap (err, "--pid-file %s", o->pid_file);
           kill (pid, SIGKILL);
           berth_loop_unblock (&old);
           goto out;
         }
+      host_path_done ();
     }
   if (o->detach)
     {
@@ -221,10 +296,13 @@ berth_container_exec (const char *root, const char *id, const struct berth_exec_
       goto out;
     }
   loop.child = pid;
-  if (master >= 0)
+  if (slave >= 0)
     {
       close (slave);
       slave = -1;
+    }
+  if (master >= 0)
+    {
       loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = master, .to = STDOUT_FILENO, .stream = "stdout" };
       /* Over pipes (no terminal of our own), the end of stdin is the terminal's ^D.  */
       loop.pumps[loop.n_pumps++] = (struct berth_pump){ .from = STDIN_FILENO, .to = master, .stream = "stdin", .veof_at_eof = ! raw };
@@ -251,6 +329,10 @@ out:
     close (master);
   if (slave >= 0)
     close (slave);
+  if (host.root >= 0)
+    close (host.root);
+  if (host.cwd >= 0)
+    close (host.cwd);
   berth_process_free (owned);
   return ret;
 }

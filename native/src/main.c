@@ -8,23 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
-#include "cmd-network.h"
-#include "cmd-spec.h"
 #include "commands.h"
 #include "main.h"
+#include "oci-config.h"
+#include "process.h"
 #include "utils.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0-dev"
 #endif
 
-#define BERTH_OCI_SPEC_VERSION "1.2.0"
-
-/* One line per subcommand, kept in alphabetical order.  To add one, write
-   cmd-NAME.c/.h with berth_cmd_NAME (see main.h) and add it here, e.g.
-     { "create", berth_cmd_create, "create a container from an OCI bundle" },  */
+/* One line per subcommand, kept in alphabetical order.  To add one, write cmd-NAME.c with
+   berth_cmd_NAME, declare it in commands.h (see main.h) and add it here.  */
 static const struct berth_command commands[] = {
   { "create", berth_cmd_create, "create a container from an OCI bundle; it waits for start" },
   { "delete", berth_cmd_delete, "delete a stopped container (--force: any container)" },
@@ -53,6 +51,7 @@ enum
   OPT_LOG_FORMAT,
   OPT_DEBUG,
   OPT_LOG,
+  OPT_SYSTEMD_CGROUP,
 };
 
 static const struct option global_options[] = {
@@ -60,6 +59,7 @@ static const struct option global_options[] = {
   { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
   { "debug", no_argument, NULL, OPT_DEBUG },
   { "log", required_argument, NULL, OPT_LOG },
+  { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'v' },
   { NULL, 0, NULL, 0 },
@@ -97,8 +97,6 @@ print_help (void)
           "Berth's OCI container runtime.\n"
           "\n"
           "Commands:\n");
-  if (commands[0].name == NULL)
-    printf ("  (none yet)\n");
   for (cmd = commands; cmd->name; cmd++)
     printf ("  %-12s %s\n", cmd->name, cmd->summary);
   printf ("\n"
@@ -118,7 +116,7 @@ print_version (void)
   const char *const *f;
 
   printf ("berth-runtime %s\n", BERTH_VERSION);
-  printf ("spec: %s\n", BERTH_OCI_SPEC_VERSION);
+  printf ("spec: %s\n", BERTH_OCI_VERSION);
   for (f = features; *f; f++)
     printf ("%s%s", f == features ? "" : " ", *f);
   printf ("\n");
@@ -181,6 +179,8 @@ main (int argc, char **argv)
   const char *arg;
   int c;
 
+  berth_process_save_args (argc, argv, environ);
+
   opterr = 0; /* we print our own messages */
   while ((c = getopt_long (argc, argv, "+:hv", global_options, NULL)) != -1)
     {
@@ -212,6 +212,13 @@ main (int argc, char **argv)
         case OPT_DEBUG:
           global.debug = true;
           break;
+
+        case OPT_SYSTEMD_CGROUP:
+          /* Refused, not ignored: the caller would name systemd units ("slice:prefix:name")
+             as linux.cgroupsPath and expect systemd to own them.  */
+          return usage_error (&global, "option `--systemd-cgroup` is not supported: berth-runtime manages cgroups "
+                                       "through cgroupfs; configure the caller for it (podman: cgroup_manager = "
+                                       "\"cgroupfs\"; containerd: SystemdCgroup = false)");
 
         case 'h':
           return print_help ();

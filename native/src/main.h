@@ -1,8 +1,8 @@
 /*
  * Berth runtime: global options and the subcommand interface.
  *
- * A subcommand lives in its own file (cmd-create.c, cmd-state.c, ...) with
- * its own header declaring one handler:
+ * A subcommand lives in its own file (cmd-create.c, cmd-state.c, ...) with one
+ * handler, declared in commands.h with the others:
  *
  *   int berth_cmd_create (struct berth_global_args *global, int argc, char **argv,
  *                         berth_error_t *err);

@@ -143,14 +143,13 @@ group_id (const char *dir, const char *group, uint32_t *id, berth_error_t *err)
   char buf[16];
   int len;
 
-  if (berth_read_file (path, &text, NULL, err) == 0)
+  if (berth_read_file_optional (path, &text, NULL, err) < 0)
+    return -1;
+  if (text)
     {
       *id = (uint32_t) strtoul (text, NULL, 10);
       return 0;
     }
-  if ((*err)->status != ENOENT)
-    return -1;
-  berth_error_release (err);
   *id = 1;
   if (berth_read_file (counter, &next, NULL, &ignored) == 0)
     *id = (uint32_t) strtoul (next, NULL, 10);
@@ -983,12 +982,10 @@ load_attachment (const char *state_dir, struct attachment *a, bool *found, berth
 
   memset (a, 0, sizeof (*a));
   *found = false;
-  if (berth_read_file (path, &text, NULL, err) < 0)
-    {
-      if ((*err)->status == ENOENT)
-        return berth_error_release (err);
-      return -1;
-    }
+  if (berth_read_file_optional (path, &text, NULL, err) < 0)
+    return -1;
+  if (text == NULL)
+    return 0;
   a->root = kv_get (text, "root");
   a->network = kv_get (text, "network");
   a->group = kv_get (text, "group");
@@ -1307,10 +1304,11 @@ berth_net_release (const char *state_dir, berth_error_t *err)
     goto out;
   addr_str (at.addr, a, sizeof (a));
   lease_path = xasprintf ("%s/leases/%s", dir, a);
-  if (berth_read_file (lease_path, &text, NULL, err) < 0)
+  if (berth_read_file_optional (lease_path, &text, NULL, err) < 0)
+    goto out;
+  if (text == NULL)
     {
-      if ((*err)->status == ENOENT)
-        ret = berth_error_release (err); /* reclaimed already (gc) */
+      ret = 0; /* reclaimed already (gc) */
       goto out;
     }
   if (berth_net_lease_parse (text, &l.id, &l.group, &l.publish, err) < 0)

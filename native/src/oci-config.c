@@ -13,14 +13,13 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include "config-json.h"
+#include "oci-annotations.h"
 #include "oci-config.h"
 #include "oci-resources.h"
 #include "seccomp.h"
@@ -28,7 +27,6 @@
 
 #define DEFAULT_LOG_MAX_SIZE (10ULL * 1024 * 1024)
 #define DEFAULT_LOG_MAX_FILES 3
-#define MAX_LOG_MAX_FILES 100
 
 static void
 cleanup_processp (struct berth_process **p)
@@ -549,12 +547,13 @@ parse_mount (json_object *v, const char *where, const char *bundle, struct berth
     return -1;
   if (m->type && strcmp (m->type, "bind") == 0)
     m->flags |= MS_BIND;
-  /* A bind mount takes no filesystem data: an unknown word there would be dropped.  */
-  if ((m->flags & MS_BIND) && m->data)
-    return cfg_error (err, "%s.options: `%s` is not a mount flag, and a bind mount takes no other options", where,
-                      m->data);
+  /* A bind mount takes no filesystem data: the kernel ignores it ("mode=755" from a tmpfs
+     entry turned into a bind).  Kept apart so create can say it is ignored.  */
   if (m->flags & MS_BIND)
-    return resolve_bind_source (m, where, bundle, err);
+    {
+      m->bind_data = steal_pointer (&m->data);
+      return resolve_bind_source (m, where, bundle, err);
+    }
   return 0;
 }
 
@@ -789,6 +788,34 @@ parse_devices (json_object *linux_, struct berth_config *c, berth_error_t *err)
   return 0;
 }
 
+/* Each linux.devices entry is allowed in the device cgroup (after its rules), as runc and
+   crun do: a config that lists a device means the container to use it.  A FIFO needs no
+   rule.  */
+static void
+allow_config_devices (struct berth_config *c)
+{
+  struct berth_cgroup_resources *r = &c->resources;
+  size_t i;
+
+  if (! r->has_devices || c->n_devices == 0)
+    return;
+  r->config_devices = xmalloc0 (c->n_devices * sizeof (*r->config_devices));
+  for (i = 0; i < c->n_devices; i++)
+    {
+      const struct berth_device *d = &c->devices[i];
+      struct berth_cgroup_device_rule *rule = &r->config_devices[r->n_config_devices];
+
+      if (d->type == 'p')
+        continue;
+      rule->allow = true;
+      rule->type = d->type == 'b' ? 'b' : 'c'; /* 'u' (unbuffered) is a character device */
+      rule->major = d->major;
+      rule->minor = d->minor;
+      strcpy (rule->access, "rwm");
+      r->n_config_devices++;
+    }
+}
+
 static int
 parse_linux (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
@@ -822,6 +849,7 @@ parse_linux (json_object *root, const char *bundle, struct berth_config *c, bert
   resources = cfg_member (linux_, "resources");
   if (resources && berth_resources_parse (resources, &c->resources, err) < 0)
     return -1;
+  allow_config_devices (c);
   seccomp = cfg_member (linux_, "seccomp");
   if (seccomp && berth_seccomp_parse (seccomp, "linux.seccomp", &c->seccomp, err) < 0)
     return -1;
@@ -918,218 +946,13 @@ parse_hooks (json_object *root, const char *bundle, struct berth_config *c, bert
   return 0;
 }
 
-/* ---- annotations, and Berth's own.  */
-
-static int annotation_error (berth_error_t *err, const char *key, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-/* "annotations["<key>"] <message>".  */
-static int
-annotation_error (berth_error_t *err, const char *key, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  msg = xvasprintf (fmt, ap);
-  va_end (ap);
-  return cfg_error (err, "annotations[\"%s\"] %s", key, msg);
-}
-
-/* berth.rootfs.lower: ":"-separated absolute directories, top layer first.  */
-static int
-parse_lower (const char *value, char ***out, berth_error_t *err)
-{
-  const char *key = BERTH_ANNOTATION_LOWER;
-  const char *p, *end;
-  size_t i, n = 1;
-  char **layers;
-
-  for (p = value; *p; p++)
-    n += *p == ':';
-  for (p = value; p; p = end ? end + 1 : NULL)
-    {
-      end = strchr (p, ':');
-      if (p == end || *p == '\0')
-        return annotation_error (err, key, "\"%s\" has an empty layer path", value);
-      if (*p != '/')
-        return annotation_error (err, key, "layer \"%.*s\" must be an absolute path",
-                                 end ? (int) (end - p) : (int) strlen (p), p);
-    }
-  layers = xmalloc0 ((n + 1) * sizeof (char *));
-  for (i = 0, p = value; i < n; i++, p = end + 1)
-    {
-      end = strchrnul (p, ':');
-      layers[i] = strndup (p, (size_t) (end - p));
-      if (layers[i] == NULL)
-        abort ();
-    }
-  *out = layers;
-  return 0;
-}
-
-static int
-parse_rootfs_annotations (struct berth_config *c, berth_error_t *err)
-{
-  const char *lower = berth_config_annotation (c, BERTH_ANNOTATION_LOWER);
-  const char *writable = berth_config_annotation (c, BERTH_ANNOTATION_WRITABLE);
-
-  if (lower && writable == NULL)
-    return annotation_error (err, BERTH_ANNOTATION_LOWER, "needs annotations[\"%s\"]", BERTH_ANNOTATION_WRITABLE);
-  if (writable && lower == NULL)
-    return annotation_error (err, BERTH_ANNOTATION_WRITABLE, "needs annotations[\"%s\"]", BERTH_ANNOTATION_LOWER);
-  if (lower == NULL)
-    return 0;
-  if (writable[0] != '/')
-    return annotation_error (err, BERTH_ANNOTATION_WRITABLE, "\"%s\" must be an absolute path", writable);
-  if (parse_lower (lower, &c->overlay_lower, err) < 0)
-    return -1;
-  c->overlay_writable = xstrdup (writable);
-  return 0;
-}
-
-/* Leading decimal digits of s into *out.  Returns the first byte after them, or NULL when
-   there are none or they overflow.  */
-static const char *
-parse_decimal (const char *s, uint64_t *out)
-{
-  uint64_t n = 0;
-  const char *p;
-
-  for (p = s; *p >= '0' && *p <= '9'; p++)
-    {
-      if (n > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
-        return NULL;
-      n = n * 10 + (uint64_t) (*p - '0');
-    }
-  *out = n;
-  return p == s ? NULL : p;
-}
-
-/* A positive byte count with an optional k, m or g suffix (powers of 1024).  */
-static bool
-parse_size (const char *s, uint64_t *out)
-{
-  const char *p = parse_decimal (s, out);
-  uint64_t unit = 1;
-
-  if (p == NULL)
-    return false;
-  if (*p == 'k' || *p == 'K')
-    unit = 1024;
-  else if (*p == 'm' || *p == 'M')
-    unit = 1024 * 1024;
-  else if (*p == 'g' || *p == 'G')
-    unit = 1024 * 1024 * 1024;
-  if (unit != 1)
-    p++;
-  if (*p != '\0' || *out == 0 || *out > UINT64_MAX / unit)
-    return false;
-  *out *= unit;
-  return true;
-}
-
-static int
-parse_log_annotations (struct berth_config *c, berth_error_t *err)
-{
-  const char *size = berth_config_annotation (c, BERTH_ANNOTATION_LOG_MAX_SIZE);
-  const char *files = berth_config_annotation (c, BERTH_ANNOTATION_LOG_MAX_FILES);
-  const char *end;
-  uint64_t n;
-
-  if (size && !parse_size (size, &c->log_max_size))
-    return annotation_error (err, BERTH_ANNOTATION_LOG_MAX_SIZE,
-                             "\"%s\" must be a positive number of bytes with an optional k, m or g suffix",
-                             size);
-  if (files == NULL)
-    return 0;
-  end = parse_decimal (files, &n);
-  if (end == NULL || *end != '\0' || n < 1 || n > MAX_LOG_MAX_FILES)
-    return annotation_error (err, BERTH_ANNOTATION_LOG_MAX_FILES, "\"%s\" must be an integer from 1 to %d",
-                             files, MAX_LOG_MAX_FILES);
-  c->log_max_files = (unsigned) n;
-  return 0;
-}
-
-/* An annotation that is "true" or "false"; absent is false.  */
-static int
-parse_bool_annotation (const struct berth_config *c, const char *key, bool *out, berth_error_t *err)
-{
-  const char *v = berth_config_annotation (c, key);
-
-  if (v && strcmp (v, "true") != 0 && strcmp (v, "false") != 0)
-    return annotation_error (err, key, "\"%s\" must be \"true\" or \"false\"", v);
-  *out = v && strcmp (v, "true") == 0;
-  return 0;
-}
-
-/* berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep.  Whether the log's
-   directory exists is checked by create (berth_config_check_paths), not here: exec and
-   delete re-read the config long after.  */
-static int
-parse_io_annotations (struct berth_config *c, berth_error_t *err)
-{
-  const char *log_path = berth_config_annotation (c, BERTH_ANNOTATION_LOG_PATH);
-
-  if (parse_bool_annotation (c, BERTH_ANNOTATION_ATTACH, &c->attach, err) < 0
-      || parse_bool_annotation (c, BERTH_ANNOTATION_STDIN, &c->attach_stdin, err) < 0
-      || parse_bool_annotation (c, BERTH_ANNOTATION_ROOTFS_KEEP, &c->rootfs_keep, err) < 0)
-    return -1;
-  if (c->attach_stdin && ! c->attach)
-    return annotation_error (err, BERTH_ANNOTATION_STDIN,
-                             "needs annotations[\"%s\"] = \"true\": only attach clients can write to stdin",
-                             BERTH_ANNOTATION_ATTACH);
-  if (c->rootfs_keep && c->overlay_writable == NULL)
-    return annotation_error (err, BERTH_ANNOTATION_ROOTFS_KEEP, "needs annotations[\"%s\"]: there is no writable directory to keep",
-                             BERTH_ANNOTATION_WRITABLE);
-  if (log_path == NULL)
-    return 0;
-  if (log_path[0] != '/')
-    return annotation_error (err, BERTH_ANNOTATION_LOG_PATH, "\"%s\" must be an absolute path", log_path);
-  if (log_path[strlen (log_path) - 1] == '/')
-    return annotation_error (err, BERTH_ANNOTATION_LOG_PATH, "\"%s\" must name a file, not a directory", log_path);
-  c->log_path = xstrdup (log_path);
-  return 0;
-}
-
-int
-berth_config_check_host_paths (const struct berth_config *c, berth_error_t *err)
-{
-  cleanup_free char *dir = NULL;
-  struct stat st;
-  char *slash;
-
-  if (c->log_path == NULL)
-    return 0;
-  dir = xstrdup (c->log_path);
-  slash = strrchr (dir, '/');
-  if (slash == dir)
-    slash[1] = '\0';
-  else
-    *slash = '\0';
-  if (stat (dir, &st) < 0)
-    return berth_make_error_op (err, errno, "stat",
-                                "annotations[\"%s\"] \"%s\": its directory %s cannot be used; create it first",
-                                BERTH_ANNOTATION_LOG_PATH, c->log_path, dir);
-  if (! S_ISDIR (st.st_mode))
-    return berth_make_error_op (err, ENOTDIR, "stat", "annotations[\"%s\"] \"%s\": %s is not a directory",
-                                BERTH_ANNOTATION_LOG_PATH, c->log_path, dir);
-  return 0;
-}
+/* ---- annotations (Berth's own are read by oci-annotations.c).  */
 
 static int
 parse_annotations (json_object *root, const char *bundle, struct berth_config *c, berth_error_t *err)
 {
-  json_object *v = cfg_member (root, "annotations");
-
   (void) bundle;
-  if (v && cfg_get_string_map (v, "annotations", &c->annotation_keys, &c->annotation_values, &c->n_annotations, err) < 0)
-    return -1;
-  if (parse_rootfs_annotations (c, err) < 0 || parse_log_annotations (c, err) < 0)
-    return -1;
-  if (parse_bool_annotation (c, BERTH_ANNOTATION_INIT, &c->init, err) < 0)
-    return -1;
-  return parse_io_annotations (c, err);
+  return berth_annotations_parse (cfg_member (root, "annotations"), c, err);
 }
 
 /* ---- the top level.  */
@@ -1465,17 +1288,6 @@ berth_config_has_namespace (const struct berth_config *c, int type)
   return berth_config_namespace (c, type) != NULL;
 }
 
-const char *
-berth_config_annotation (const struct berth_config *c, const char *key)
-{
-  size_t i;
-
-  for (i = 0; i < c->n_annotations; i++)
-    if (c->annotation_keys[i] && strcmp (c->annotation_keys[i], key) == 0)
-      return c->annotation_values[i];
-  return NULL;
-}
-
 /* ---- freeing.  */
 
 void
@@ -1507,6 +1319,7 @@ free_mounts (struct berth_mount *mounts, size_t n)
       free (mounts[i].source);
       cfg_free_strv (mounts[i].options);
       free (mounts[i].data);
+      free (mounts[i].bind_data);
     }
   free (mounts);
 }

@@ -19,6 +19,10 @@
 #include "idmap.h"
 #include "error.h"
 
+/* The runtime-spec version this runtime implements: `ociVersion` of the state it prints
+   and of the config `spec` writes, and `--version`'s "spec:" line.  */
+#define BERTH_OCI_VERSION "1.2.0"
+
 /* Berth's own settings, carried in annotations so the bundle still runs under crun.  */
 #define BERTH_ANNOTATION_LOWER "berth.rootfs.lower"       /* ":"-separated read-only layers, top first */
 #define BERTH_ANNOTATION_WRITABLE "berth.rootfs.writable" /* dir holding upper/ and work/; removed on delete */
@@ -32,6 +36,7 @@
 #define BERTH_ANNOTATION_STDIN "berth.stdin"         /* "true" (needs attach): stdin is a pipe fed by attach clients */
 #define BERTH_ANNOTATION_LOG_PATH "berth.log.path"   /* absolute path of the log; delete keeps it */
 #define BERTH_ANNOTATION_ROOTFS_KEEP "berth.rootfs.keep" /* "true": delete keeps the writable directory */
+#define BERTH_ANNOTATION_MONITOR "berth.monitor"     /* "true"/"false": Berth's monitor or runc's pass-through */
 
 struct berth_mount
 {
@@ -43,6 +48,8 @@ struct berth_mount
   unsigned long flags;       /* MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_NOATIME, ... */
   unsigned long propagation; /* 0 or one of MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, with MS_REC for r* */
   char *data;                /* the options that are not flags, ","-joined (fs-specific), or NULL */
+  char *bind_data;           /* the same for a bind mount, where the kernel ignores them: not
+                                passed on, create warns (crun and runc accept them too) */
 };
 
 struct berth_rlimit
@@ -171,7 +178,8 @@ int berth_config_parse (const char *json, size_t len, const char *bundle, struct
 /* A process object alone (exec --process FILE).  */
 int berth_process_parse (const char *json, size_t len, struct berth_process **out, berth_error_t *err);
 
-/* What create checks on the host beyond the config itself: berth.log.path's directory exists.  */
+/* What create checks on the host beyond the config itself: berth.log.path's directory
+   exists.  (With berth_config_annotation, in oci-annotations.c.)  */
 int berth_config_check_host_paths (const struct berth_config *c, berth_error_t *err);
 
 bool berth_config_has_namespace (const struct berth_config *c, int type);

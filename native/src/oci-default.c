@@ -150,52 +150,38 @@ static const char *const readonly_paths[] = {
   "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
-/* The device cgroup: Docker's (runc's AllowedDevices) without the tun device.  Nothing
-   may be read or written but the standard devices and terminals; mknod is allowed, as in
-   Docker, but a node made for any other device cannot be opened.  */
-struct default_device_rule
+/* The device cgroup: deny everything, then Docker's (runc's AllowedDevices) without the tun
+   device: berth_cgroup_default_devices, which the runtime allows after any rules anyway.
+   Nothing may be read or written but the standard devices and terminals; mknod is
+   allowed, as in Docker, but a node made for any other device cannot be opened.  */
+static json_object *
+device_rule_json (const struct berth_cgroup_device_rule *d)
 {
-  bool allow;
-  const char *type;
-  int major, minor; /* -1: any */
-  const char *access;
-};
+  json_object *o = jcheck (json_object_new_object ());
+  char type[2] = { d->type, '\0' };
 
-static const struct default_device_rule device_rules[] = {
-  { false, NULL, -1, -1, "rwm" }, /* deny everything, then: */
-  { true, "c", -1, -1, "m" },     { true, "b", -1, -1, "m" },
-  { true, "c", 1, 3, "rwm" },     /* null */
-  { true, "c", 1, 5, "rwm" },     /* zero */
-  { true, "c", 1, 7, "rwm" },     /* full */
-  { true, "c", 1, 8, "rwm" },     /* random */
-  { true, "c", 1, 9, "rwm" },     /* urandom */
-  { true, "c", 5, 0, "rwm" },     /* tty */
-  { true, "c", 5, 2, "rwm" },     /* ptmx */
-  { true, "c", 136, -1, "rwm" },  /* pts/N */
-};
+  jset (o, "allow", jcheck (json_object_new_boolean (d->allow)));
+  if (d->type != 'a')
+    jset (o, "type", jstring (type));
+  if (d->major >= 0)
+    jset (o, "major", jcheck (json_object_new_int ((int) d->major)));
+  if (d->minor >= 0)
+    jset (o, "minor", jcheck (json_object_new_int ((int) d->minor)));
+  jset (o, "access", jstring (d->access));
+  return o;
+}
 
 static json_object *
 default_resources (void)
 {
+  static const struct berth_cgroup_device_rule deny_all = { false, 'a', -1, -1, "rwm" };
   json_object *resources = jcheck (json_object_new_object ());
   json_object *devices = jcheck (json_object_new_array ());
   size_t i;
 
-  for (i = 0; i < BERTH_ARRAY_SIZE (device_rules); i++)
-    {
-      const struct default_device_rule *d = &device_rules[i];
-      json_object *o = jcheck (json_object_new_object ());
-
-      jset (o, "allow", jcheck (json_object_new_boolean (d->allow)));
-      if (d->type)
-        jset (o, "type", jstring (d->type));
-      if (d->major >= 0)
-        jset (o, "major", jcheck (json_object_new_int (d->major)));
-      if (d->minor >= 0)
-        jset (o, "minor", jcheck (json_object_new_int (d->minor)));
-      jset (o, "access", jstring (d->access));
-      json_object_array_add (devices, o);
-    }
+  json_object_array_add (devices, device_rule_json (&deny_all));
+  for (i = 0; i < berth_cgroup_n_default_devices; i++)
+    json_object_array_add (devices, device_rule_json (&berth_cgroup_default_devices[i]));
   jset (resources, "devices", devices);
   return resources;
 }
@@ -228,17 +214,23 @@ berth_config_default_json (void)
 {
   cleanup_json json_object *config = jcheck (json_object_new_object ());
   json_object *root = jcheck (json_object_new_object ());
+  json_object *annotations;
   const char *s;
 
   jset (root, "path", jstring ("rootfs"));
   jset (root, "readonly", jcheck (json_object_new_boolean (1)));
 
-  jset (config, "ociVersion", jstring ("1.2.0"));
+  jset (config, "ociVersion", jstring (BERTH_OCI_VERSION));
   jset (config, "process", default_process ());
   jset (config, "root", root);
   jset (config, "hostname", jstring ("berth"));
   jset (config, "mounts", default_mounts_json ());
   jset (config, "linux", default_linux ());
+  /* Berth's own template asks for Berth's monitor; a bundle made by `crun spec` or `runc
+     spec` runs pass-through (docs/runtime.md, "Two modes").  */
+  annotations = jcheck (json_object_new_object ());
+  jset (annotations, BERTH_ANNOTATION_MONITOR, jstring ("true"));
+  jset (config, "annotations", annotations);
 
   s = json_object_to_json_string_ext (config, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
                                                   | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -1,6 +1,7 @@
 /*
  * Berth runtime: the container's process.  See process.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -11,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,9 +136,103 @@ berth_process_exec (const struct berth_process *p, const char *path, berth_error
   return berth_make_error_op (err, errno, "exec", "exec %s", path);
 }
 
+/* close_range(2) from `first` to `last`; before Linux 5.9, one close per open descriptor.  */
+static int
+close_fds (unsigned first, unsigned last, berth_error_t *err)
+{
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (first > last)
+    return 0;
+  if (syscall (SYS_close_range, first, last, 0U) == 0)
+    return 0;
+  if (errno != ENOSYS)
+    return berth_make_error_op (err, errno, "close_range", "close descriptors %u to %u", first, last);
+  d = opendir ("/proc/self/fd");
+  if (d == NULL)
+    return berth_make_error_op (err, errno, "opendir", "opendir /proc/self/fd");
+  while ((de = readdir (d)))
+    {
+      char *end;
+      unsigned long fd = strtoul (de->d_name, &end, 10);
+
+      if (*end == '\0' && end != de->d_name && fd >= first && fd <= last && (int) fd != dirfd (d))
+        close ((int) fd);
+    }
+  return 0;
+}
+
+int
+berth_process_prepare_exec (const struct berth_process *p, const struct berth_seccomp *seccomp, int keep,
+                            berth_error_t *err)
+{
+  /* Nothing of the runtime's leaks into the program.  */
+  if (keep >= 3 ? close_fds (3, (unsigned) keep - 1, err) < 0 || close_fds ((unsigned) keep + 1, ~0U, err) < 0
+                : close_fds (3, ~0U, err) < 0)
+    return -1;
+  if (seccomp && ! p->no_new_privileges && berth_seccomp_load (seccomp, err) < 0)
+    return -1;
+  if (berth_process_apply (p, err) < 0)
+    return -1;
+  if (seccomp && p->no_new_privileges && berth_seccomp_load (seccomp, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+berth_process_failure_status (berth_error_t err)
+{
+  if (err == NULL || err->op == NULL || strcmp (err->op, "exec") != 0)
+    return 1;
+  return err->status == ENOENT ? BERTH_EXIT_NOT_FOUND : BERTH_EXIT_CANNOT_EXEC;
+}
+
 /* ---- the tiny init.  */
 
 static pid_t init_child;
+
+/* The runtime's argv and environment strings, [start, end) each (envp's may be empty).  */
+static char *args_start, *args_end, *env_start, *env_end;
+
+static void
+string_span (char **v, char **start, char **end)
+{
+  for (; v && *v; v++)
+    {
+      char *s_end = *v + strlen (*v) + 1;
+      if (*start == NULL || *v < *start)
+        *start = *v;
+      if (s_end > *end)
+        *end = s_end;
+    }
+}
+
+void
+berth_process_save_args (int argc, char **argv, char **envp)
+{
+  (void) argc;
+  string_span (argv, &args_start, &args_end);
+  string_span (envp, &env_start, &env_end);
+}
+
+/* /proc/1/cmdline reads "berth-init" and /proc/1/environ nothing: the kernel reads both
+   from these strings.  The last byte of the argv area is left non-zero, which tells the
+   kernel its strings were rewritten (as setproctitle does): it then stops at the first
+   NUL rather than listing the padding.  */
+static void
+blank_args (void)
+{
+  static const char name[] = "berth-init";
+
+  if (env_start)
+    memset (env_start, 0, (size_t) (env_end - env_start));
+  if (args_start == NULL || (size_t) (args_end - args_start) < sizeof (name) + 1)
+    return;
+  memset (args_start, 0, (size_t) (args_end - args_start));
+  memcpy (args_start, name, sizeof (name));
+  args_end[-1] = ' ';
+}
 
 static void __attribute__ ((noreturn))
 init_loop (void)
@@ -180,7 +276,7 @@ init_loop (void)
 }
 
 int
-berth_init_fork (berth_error_t *err)
+berth_init_fork (int child_only, berth_error_t *err)
 {
   sigset_t all, old;
   pid_t pid;
@@ -197,7 +293,10 @@ berth_init_fork (berth_error_t *err)
       return 0;
     }
   init_child = pid;
+  if (child_only >= 0)
+    close (child_only);
   prctl (PR_SET_NAME, "berth-init", 0, 0, 0);
+  blank_args ();
   init_loop ();
 }
 
@@ -243,6 +342,30 @@ berth_process_default_home (struct berth_process *p)
   p->env = xrealloc (p->env, sizeof (char *) * (n + 2));
   p->env[n] = xasprintf ("HOME=%s", home);
   p->env[n + 1] = NULL;
+}
+
+void
+berth_process_drop_unraisable_ambient (struct berth_process *p)
+{
+  struct berth_caps *c = &p->capabilities;
+  uint64_t out = c->ambient & ~(c->permitted & c->inheritable);
+  cleanup_free char *names = NULL;
+  int cap;
+
+  if (! p->has_capabilities || out == 0)
+    return;
+  for (cap = 0; cap < 64; cap++)
+    if (out & (UINT64_C (1) << cap))
+      {
+        const char *name = berth_caps_name (cap);
+        char *more = xasprintf ("%s%s%s", names ? names : "", names ? ", " : "", name ? name : "?");
+        free (names);
+        names = more;
+      }
+  berth_warn ("process.capabilities.ambient: %s left out: an ambient capability must also be in the permitted and "
+              "inheritable sets, or the kernel refuses to raise it",
+              names);
+  c->ambient &= ~out;
 }
 
 void

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
@@ -34,6 +35,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "rootfs.h"
 #include "utils.h"
@@ -620,11 +622,43 @@ device_type (char type)
     }
 }
 
+/* Whether this process is in the initial user namespace (its uid_map maps every id to
+   itself).  */
+static bool
+in_initial_user_namespace (void)
+{
+  cleanup_close int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  char buf[128] = "";
+  unsigned long inside, outside, count;
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof (buf) - 1) : -1;
+
+  return n > 0 && sscanf (buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0
+         && count == 4294967295UL;
+}
+
+/* mknod refused with EPERM: name the cause.  The container's device cgroup allows mknod of
+   every node (berth_cgroup_default_devices), so in the initial user namespace with
+   CAP_MKNOD it is a cgroup above the container's.  */
+static int
+mknod_refused (const struct berth_device *d, dev_t dev, berth_error_t *err)
+{
+  const char *why;
+
+  if (! berth_caps_effective_has (CAP_MKNOD))
+    why = "this process does not have CAP_MKNOD";
+  else if (! in_initial_user_namespace ())
+    why = "in a user namespace, creating device nodes needs CAP_MKNOD in the initial user namespace";
+  else
+    why = "the device cgroup refused it (the container's cgroup is allowed to: a cgroup above it denies this device)";
+  return berth_make_error_op (err, EPERM, "mknodat", "mknod `%s` (%c %u:%u): %s", d->path, d->type, major (dev),
+                              minor (dev), why);
+}
+
 /* mknod d->path inside the root (missing parents created), then chmod to fileMode (default
    0666: mknod's mode went through the umask) and chown to uid:gid (default 0:0).  An
    existing node of the same type and numbers is kept and gets the mode and owner; anything
-   else there is an error.  Without CAP_MKNOD in the initial user namespace mknod fails
-   with EPERM, reported as such (no bind-mount fallback for these).  */
+   else there is an error.  A refused mknod (EPERM) is reported with its cause (no
+   bind-mount fallback for these).  */
 static int
 create_device (int rootfd, const struct berth_device *d, berth_error_t *err)
 {
@@ -659,10 +693,7 @@ create_device (int rootfd, const struct berth_device *d, berth_error_t *err)
   if (mknodat (dirfd, name, type | mode, dev) < 0)
     {
       if (errno == EPERM)
-        return berth_make_error_op (err, errno, "mknodat",
-                                    "mknod `%s` (%c %u:%u): creating device nodes needs CAP_MKNOD in the "
-                                    "initial user namespace",
-                                    d->path, d->type, major (dev), minor (dev));
+        return mknod_refused (d, dev, err);
       if (errno != EEXIST)
         return berth_make_error_op (err, errno, "mknodat", "mknod `%s` (%c %u:%u)", d->path, d->type,
                                     major (dev), minor (dev));

@@ -46,13 +46,6 @@ static int
 send_msg (int fd, int type, berth_error_t e, int value, int pass_fd)
 {
   struct sync_msg m;
-  struct iovec iov = { .iov_base = &m, .iov_len = sizeof (m) };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
   memset (&m, 0, sizeof (m));
   m.type = type;
@@ -63,53 +56,14 @@ send_msg (int fd, int type, berth_error_t e, int value, int pass_fd)
       snprintf (m.op, sizeof (m.op), "%s", e->op ? e->op : "");
       snprintf (m.msg, sizeof (m.msg), "%s", e->msg);
     }
-  if (pass_fd >= 0)
-    {
-      struct cmsghdr *cmsg;
-      memset (&control, 0, sizeof (control));
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof (control.buf);
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cmsg), &pass_fd, sizeof (int));
-    }
-  return sendmsg (fd, &msg, MSG_NOSIGNAL) == (ssize_t) sizeof (m) ? 0 : -1;
+  return berth_send_fd (fd, &m, sizeof (m), pass_fd, MSG_NOSIGNAL) == (ssize_t) sizeof (m) ? 0 : -1;
 }
 
 /* Receive a message, and the file descriptor passed with it (or -1) in *got_fd.  */
 static int
 recv_msg (int fd, struct sync_msg *m, int *got_fd)
 {
-  struct iovec iov = { .iov_base = m, .iov_len = sizeof (*m) };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof (control.buf) };
-  struct cmsghdr *cmsg;
-  ssize_t n;
-
-  if (got_fd)
-    *got_fd = -1;
-  do
-    n = recvmsg (fd, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n != (ssize_t) sizeof (*m))
-    return -1;
-  for (cmsg = CMSG_FIRSTHDR (&msg); cmsg; cmsg = CMSG_NXTHDR (&msg, cmsg))
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
-      {
-        int passed;
-        memcpy (&passed, CMSG_DATA (cmsg), sizeof (int));
-        if (got_fd)
-          *got_fd = passed;
-        else
-          close (passed);
-      }
-  return 0;
+  return berth_recv_fd (fd, m, sizeof (*m), got_fd) == (ssize_t) sizeof (*m) ? 0 : -1;
 }
 
 char *
@@ -264,21 +218,18 @@ child_run (const struct berth_spawn *s, pid_t host_pid, int fifo, int console, c
       if (berth_hooks_run (&c->hooks.start_container, "startContainer", state_json, &err) < 0)
         goto fail;
     }
-  if (berth_process_apply (c->process, &err) < 0)
-    goto fail;
-  /* Nothing of the runtime's leaks into the program (the fifo closes here too).  */
-  syscall (SYS_close_range, 3U, ~0U, 0U);
-  if (c->seccomp && berth_seccomp_load (c->seccomp, &err) < 0)
+  /* The fifo's end stays open (close-on-exec) so that a failure until exec reaches start.  */
+  if (berth_process_prepare_exec (c->process, c->seccomp, w, &err) < 0)
     goto fail;
   /* The init runs as the program's user, with its capabilities and filter.  */
-  if (c->init && berth_init_fork (&err) < 0)
+  if (c->init && berth_init_fork (w, &err) < 0)
     goto fail;
   berth_process_exec (c->process, exe, &err);
 fail:
   dprintf (STDERR_FILENO, "berth-runtime: %s\n", err->msg);
   if (w >= 0)
     dprintf (w, "E%s", err->msg);
-  _exit (err->op && strcmp (err->op, "exec") == 0 ? (err->status == EACCES ? BERTH_EXIT_CANNOT_EXEC : BERTH_EXIT_NOT_FOUND) : 1);
+  _exit (berth_process_failure_status (err));
 }
 
 static void __attribute__ ((noreturn))
@@ -287,10 +238,13 @@ child_main (const struct berth_spawn *s, int sync_fd, const sigset_t *sigmask)
   struct child_ctx ctx = { .s = s, .sync_fd = sync_fd };
   berth_error_t err = NULL;
   cleanup_free char *exe = NULL;
-  int fifo = -1, master = -1, console = -1;
+  int fifo = -1, master = -1, console = -1, i;
 
   sigprocmask (SIG_SETMASK, sigmask, NULL);
-  if (child_setup (s, &ctx, &fifo, &master, &console, &exe, &err) < 0)
+  for (i = 0; i < 3 && s->stdio_at_clone && err == NULL; i++)
+    if (dup2 (s->stdio[i], i) < 0)
+      berth_make_error_op (&err, errno, "dup2", "dup2 fd %d", i);
+  if (err || child_setup (s, &ctx, &fifo, &master, &console, &exe, &err) < 0)
     {
       send_msg (sync_fd, SYNC_ERROR, err, 0, -1);
       _exit (1);

@@ -31,6 +31,7 @@ struct berth_spawn
   struct berth_config *config;
   bool wait_fifo;   /* create: block on <state_dir>/exec.fifo after setup */
   int stdio[3];     /* the container's stdin/stdout/stderr, or -1 to keep ours (not with terminal) */
+  bool stdio_at_clone; /* stdio[] replaces ours at once, not at start (pass-through with a terminal) */
 };
 
 /* Create the container process and wait until it is ready (or failed).  On failure the

@@ -9,10 +9,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "oci-config.h"
 #include "status.h"
 #include "utils.h"
-
-#define OCI_VERSION "1.2.0"
 
 const char *
 berth_status_name (enum berth_status s)
@@ -90,6 +89,8 @@ berth_state_save (const struct berth_state *s, berth_error_t *err)
   add_string (o, "created", s->created);
   add_string (o, "writable", s->writable);
   json_object_object_add (o, "detached", json_object_new_boolean (s->detached));
+  if (s->passthrough)
+    json_object_object_add (o, "passthrough", json_object_new_boolean (true));
   json_object_object_add (o, "annotations", annotations_json (s->annotation_keys, s->annotation_values, s->n_annotations));
   text = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN);
   ret = berth_write_file_replace (path, text, strlen (text), 0600, err);
@@ -136,6 +137,7 @@ parse_state (struct berth_state *s, const char *text, const char *path, berth_er
   s->created = dup_field (o, "created");
   s->writable = dup_field (o, "writable");
   s->detached = json_object_object_get_ex (o, "detached", &v) && json_object_get_boolean (v);
+  s->passthrough = json_object_object_get_ex (o, "passthrough", &v) && json_object_get_boolean (v);
   if (json_object_object_get_ex (o, "annotations", &a) && json_object_is_type (a, json_type_object))
     {
       size_t n = (size_t) json_object_object_length (a), i = 0;
@@ -200,17 +202,16 @@ berth_state_load (const char *root, const char *id, struct berth_state **out, be
       return berth_make_error_op (err, e, "stat", "stat %s/%s", root, id);
     }
   path = xasprintf ("%s/state.json", s->dir);
-  if (berth_read_file (path, &text, NULL, err) < 0)
+  if (berth_read_file_optional (path, &text, NULL, err) < 0)
     {
-      if ((*err)->status == ENOENT)
-        {
-          berth_error_release (err);
-          s->status = BERTH_STATUS_CREATING;
-          *out = s;
-          return 0;
-        }
       berth_state_free (s);
       return -1;
+    }
+  if (text == NULL)
+    {
+      s->status = BERTH_STATUS_CREATING;
+      *out = s;
+      return 0;
     }
   if (parse_state (s, text, path, err) < 0)
     {
@@ -265,7 +266,7 @@ berth_state_to_json (const struct berth_state *s, bool pretty)
   json_object *o = json_object_new_object ();
   char *text;
 
-  json_object_object_add (o, "ociVersion", json_object_new_string (OCI_VERSION));
+  json_object_object_add (o, "ociVersion", json_object_new_string (BERTH_OCI_VERSION));
   add_string (o, "id", s->id);
   json_object_object_add (o, "status", json_object_new_string (berth_status_name (s->status)));
   /* The pid while there is a process: created and running, and for createRuntime hooks

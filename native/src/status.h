@@ -42,6 +42,7 @@ struct berth_state
   char *created;  /* RFC 3339 */
   char *writable; /* berth.rootfs.writable, or NULL */
   bool detached;  /* a monitor owns the container (create / run -d) */
+  bool passthrough; /* no monitor: the caller's stdio, the caller's child (docs/runtime.md) */
   char **annotation_keys;
   char **annotation_values;
   size_t n_annotations;

@@ -45,14 +45,6 @@ berth_terminal_send (const char *path, int fd, berth_error_t *err)
   cleanup_close int sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   char dummy = '\0';
-  struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof (control.buf) };
-  struct cmsghdr *cmsg;
 
   if (strlen (path) >= sizeof (addr.sun_path))
     return berth_make_error_op (err, ENAMETOOLONG, "connect", "console socket path %s is too long", path);
@@ -61,13 +53,7 @@ berth_terminal_send (const char *path, int fd, berth_error_t *err)
     return berth_make_error_op (err, errno, "socket", "socket for the console socket");
   if (connect (sock, (struct sockaddr *) &addr, sizeof (addr)) < 0)
     return berth_make_error_op (err, errno, "connect", "connect to the console socket %s", path);
-  memset (&control, 0, sizeof (control));
-  cmsg = CMSG_FIRSTHDR (&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
-  if (sendmsg (sock, &msg, 0) < 0)
+  if (berth_send_fd (sock, &dummy, 1, fd, MSG_NOSIGNAL) < 0)
     return berth_make_error_op (err, errno, "sendmsg", "send the terminal to the console socket %s", path);
   return 0;
 }

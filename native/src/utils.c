@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "utils.h"
@@ -119,6 +120,83 @@ berth_read_file (const char *path, char **out, size_t *len, berth_error_t *err)
   if (len)
     *len = size;
   return 0;
+}
+
+int
+berth_read_file_optional (const char *path, char **out, size_t *len, berth_error_t *err)
+{
+  int ret;
+
+  *out = NULL;
+  if (len)
+    *len = 0;
+  ret = berth_read_file (path, out, len, err);
+  if (ret == 0 || (*err)->status != ENOENT)
+    return ret;
+  return berth_error_release (err);
+}
+
+/* ---- passing a file descriptor.  */
+
+ssize_t
+berth_send_fd (int sock, const void *data, size_t len, int fd, int flags)
+{
+  struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+  if (fd >= 0)
+    {
+      struct cmsghdr *cmsg;
+
+      memset (&control, 0, sizeof (control));
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof (control.buf);
+      cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
+    }
+  return sendmsg (sock, &msg, flags);
+}
+
+ssize_t
+berth_recv_fd (int sock, void *data, size_t len, int *fd)
+{
+  struct iovec iov = { .iov_base = data, .iov_len = len };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof (control.buf) };
+  struct cmsghdr *cmsg;
+  ssize_t n;
+
+  if (fd)
+    *fd = -1;
+  do
+    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return n;
+  for (cmsg = CMSG_FIRSTHDR (&msg); cmsg; cmsg = CMSG_NXTHDR (&msg, cmsg))
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+      {
+        int passed;
+
+        memcpy (&passed, CMSG_DATA (cmsg), sizeof (int));
+        if (fd && *fd < 0)
+          *fd = passed;
+        else
+          close (passed);
+      }
+  return n;
 }
 
 int

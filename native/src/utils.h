@@ -94,6 +94,10 @@ char *xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1
    len may be NULL.  Works on files whose st_size is 0 (/proc).  */
 int berth_read_file (const char *path, char **out, size_t *len, berth_error_t *err);
 
+/* berth_read_file for a file that may not exist: a missing file (ENOENT) is success with
+   *out set to NULL (and *len to 0).  */
+int berth_read_file_optional (const char *path, char **out, size_t *len, berth_error_t *err);
+
 /* Replace path with data: write a temporary file in the same directory,
    fchmod it to mode (the umask does not apply), fsync, rename over path,
    fsync the directory.  On failure path is untouched and no temporary
@@ -109,6 +113,17 @@ int berth_write_file_replace (const char *path, const void *data, size_t len, mo
 
 /* write(2) all of data, retrying short writes and EINTR.  Returns 0, or -1 with errno set.  */
 int berth_write_all (int fd, const void *data, size_t len);
+
+/* ---- passing a file descriptor over a unix socket (SCM_RIGHTS).  */
+
+/* sendmsg(2) `len` bytes of `data` on `sock` with `fd` attached, or nothing attached when
+   `fd` is -1.  Returns what sendmsg returns (-1 with errno set).  */
+ssize_t berth_send_fd (int sock, const void *data, size_t len, int fd, int flags);
+
+/* recvmsg(2) up to `len` bytes into `data`, retrying EINTR; the descriptor passed with them
+   (close-on-exec) goes to *fd, or -1 when none came.  A descriptor that came when `fd` is
+   NULL, or past the first, is closed.  Returns what recvmsg returns (-1 with errno set).  */
+ssize_t berth_recv_fd (int sock, void *data, size_t len, int *fd);
 
 /* Remove path recursively without following symlinks; a missing path is success.  */
 int berth_remove_tree (const char *path, berth_error_t *err);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "cgroup-internal.h"
 #include "cgroup.h"
 #include "error.h"
+#include "fixtures.h"
 #include "tap.h"
 #include "utils.h"
 
@@ -391,6 +393,56 @@ test_parse_mountinfo (void)
 
   TAP_CHECK (berth_cgroup_parse_mountinfo ("1 0 0:29 / /x rw cgroup\n", &hs, &err) < 0);
   TAP_CHECK_STR_EQ (err->op, "parse");
+  return 0;
+}
+
+/* A mount with another mounted over it at the same place is out of sight, and so is
+   everything below it: the hybrid host's cgroup2 with a tmpfs over it (the trick that lets
+   crun run here), then a tmpfs over the whole of /sys/fs/cgroup.  */
+static int
+test_parse_mountinfo_overmounted (void)
+{
+  static const char hybrid[]
+      = "22 1 0:21 / /sys rw,nosuid - sysfs sysfs rw\n"
+        "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+        "31 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "37 30 0:32 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+        "38 30 0:33 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n";
+  cleanup_hierarchies struct berth_cgroup_hierarchies hs = { NULL, 0 };
+  cleanup_err berth_error_t err = NULL;
+  cleanup_free char *text = NULL;
+
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (hybrid, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 3);
+  TAP_CHECK (hs.items[1].v2);
+  berth_cgroup_hierarchies_free (&hs);
+
+  /* The tmpfs over unified is a child of the cgroup2 mount, at the same mount point.  */
+  text = xasprintf ("%s%s", hybrid, "90 37 0:95 / /sys/fs/cgroup/unified rw,relatime - tmpfs none rw\n");
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (text, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 2);
+  TAP_CHECK_STR_EQ (hs.items[0].mount_point, "/sys/fs/cgroup/memory");
+  TAP_CHECK_STR_EQ (hs.items[1].mount_point, "/sys/fs/cgroup/pids");
+  TAP_CHECK (! hs.items[0].v2 && ! hs.items[1].v2);
+  berth_cgroup_hierarchies_free (&hs);
+
+  /* A mount somewhere else under the cgroup2 mount hides nothing.  */
+  free (text);
+  text = xasprintf ("%s%s", hybrid, "90 37 0:95 / /sys/fs/cgroup/unified/sub rw - tmpfs none rw\n");
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (text, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 3);
+  berth_cgroup_hierarchies_free (&hs);
+
+  /* A tmpfs over /sys/fs/cgroup hides every hierarchy mounted below the old one; a
+     hierarchy mounted again on the new tmpfs is in sight.  */
+  free (text);
+  text = xasprintf ("%s%s", hybrid,
+                    "91 30 0:96 / /sys/fs/cgroup rw - tmpfs none rw\n"
+                    "92 91 0:33 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n");
+  TAP_CHECK_INT_EQ (berth_cgroup_parse_mountinfo (text, &hs, &err), 0);
+  TAP_CHECK_INT_EQ (hs.n, 1);
+  TAP_CHECK_STR_EQ (hs.items[0].mount_point, "/sys/fs/cgroup/pids");
+  TAP_CHECK (berth_cgroup_hierarchies_find (&hs, "memory") == NULL);
   return 0;
 }
 
@@ -1037,6 +1089,83 @@ v1_value (const struct berth_cgroup_hierarchies *hs, const char *controller, con
   return text;
 }
 
+/* Under the deny-all rule `crun spec` and `runc spec` write, the standard devices and the
+   config's own (linux.devices) stay usable, as with runc and crun; anything else is denied.
+   Checked by opening the devices from inside the cgroup, which holds on v1 and v2 alike.  */
+static int
+test_device_rules_keep_standard_devices (void)
+{
+  /* Nodes of our own, so that the test does not depend on the host's /dev.  */
+  static const struct
+  {
+    const char *name;
+    unsigned major, minor;
+  } nodes[] = { { "null", 1, 3 }, { "kmsg", 1, 11 }, { "mem", 1, 1 } };
+  cleanup_fixture struct fixture f = { NULL, NULL, -1 };
+  cleanup_tmpdir char *dir = make_tmpdir ();
+  cleanup_err berth_error_t err = NULL;
+  struct berth_cgroup_device_rule deny_all = { false, 'a', -1, -1, "rwm" };
+  struct berth_cgroup_device_rule kmsg = { true, 'c', 1, 11, "rwm" }; /* as from linux.devices */
+  struct berth_cgroup_resources r;
+  int go[2], status = 0;
+  size_t i;
+
+  NEEDS_ROOT ();
+  TAP_CHECK (dir != NULL);
+  for (i = 0; i < BERTH_ARRAY_SIZE (nodes); i++)
+    {
+      cleanup_free char *path = xasprintf ("%s/%s", dir, nodes[i].name);
+      TAP_CHECK (mknod (path, S_IFCHR | 0600, makedev (nodes[i].major, nodes[i].minor)) == 0);
+    }
+  fixture_init (&f);
+  berth_cgroup_resources_init (&r);
+  r.devices = &deny_all;
+  r.n_devices = 1;
+  r.has_devices = true;
+  r.config_devices = &kmsg;
+  r.n_config_devices = 1;
+  TAP_CHECK (pipe2 (go, O_CLOEXEC) == 0);
+  f.child = fork ();
+  TAP_CHECK (f.child >= 0);
+  if (f.child == 0)
+    {
+      char byte;
+      int result = 0;
+
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      close (go[1]);
+      if (read (go[0], &byte, 1) != 1)
+        _exit (99);
+      /* Bit i: nodes[i] was refused with EPERM.  */
+      for (i = 0; i < BERTH_ARRAY_SIZE (nodes); i++)
+        {
+          cleanup_free char *path = xasprintf ("%s/%s", dir, nodes[i].name);
+          int fd = open (path, O_RDONLY | O_CLOEXEC);
+          if (fd >= 0)
+            close (fd);
+          else if (errno == EPERM)
+            result |= 1 << i;
+          else
+            _exit (64 + (int) i);
+        }
+      _exit (result);
+    }
+  close (go[0]);
+  if (berth_cgroup_enter (f.leaf, f.child, &r, &err) < 0)
+    {
+      close (go[1]);
+      TAP_FAIL ("enter: %s", err->msg);
+    }
+  TAP_CHECK (write (go[1], "g", 1) == 1);
+  close (go[1]);
+  TAP_CHECK (waitpid (f.child, &status, 0) == f.child);
+  f.child = -1;
+  TAP_CHECK (WIFEXITED (status));
+  tap_diag ("refused (bit 0 null, 1 kmsg, 2 mem; 64+i: another error): %d", WEXITSTATUS (status));
+  TAP_CHECK_INT_EQ (WEXITSTATUS (status), 1 << 2); /* only the node no rule allows */
+  return 0;
+}
+
 /* Limits are in place before the process joins, wherever each controller is; stats read
    them back.  */
 static int
@@ -1260,6 +1389,7 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_path_for),
   TAP_TEST (test_validate_path),
   TAP_TEST (test_parse_mountinfo),
+  TAP_TEST (test_parse_mountinfo_overmounted),
   TAP_TEST (test_mode),
   TAP_TEST (test_enter_pids_destroy),
   TAP_TEST (test_enter_dead_pid_rolls_back),
@@ -1267,6 +1397,7 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_v2_backend),
   TAP_TEST (test_mount),
   TAP_TEST (test_resources_applied),
+  TAP_TEST (test_device_rules_keep_standard_devices),
   TAP_TEST (test_resources_missing_controller),
   TAP_TEST (test_bpf_build),
   TAP_TEST (test_bpf_device_program),

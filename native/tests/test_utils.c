@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -308,6 +309,75 @@ test_read_file_errors (void)
 }
 
 static int
+test_read_file_optional (void)
+{
+  cleanup_tmpdir char *dir = make_tmpdir ();
+  cleanup_free char *missing = NULL, *present = NULL, *data = NULL;
+  berth_error_t err = NULL;
+  size_t len = 99;
+
+  TAP_CHECK (dir != NULL);
+  missing = xasprintf ("%s/missing", dir);
+  TAP_CHECK_INT_EQ (berth_read_file_optional (missing, &data, &len, &err), 0);
+  TAP_CHECK (err == NULL);
+  TAP_CHECK (data == NULL);
+  TAP_CHECK_INT_EQ (len, 0);
+
+  present = xasprintf ("%s/present", dir);
+  TAP_CHECK_INT_EQ (berth_write_file_atomic (present, "abc", 3, 0600, &err), 0);
+  TAP_CHECK_INT_EQ (berth_read_file_optional (present, &data, &len, &err), 0);
+  TAP_CHECK_STR_EQ (data, "abc");
+  TAP_CHECK_INT_EQ (len, 3);
+  free (steal_pointer (&data));
+
+  /* Only a missing file is success: any other failure is still one.  */
+  TAP_CHECK_INT_EQ (berth_read_file_optional (dir, &data, NULL, &err), -EISDIR - 1);
+  TAP_CHECK (data == NULL);
+  TAP_CHECK_STR_EQ (err->op, "read");
+  berth_error_release (&err);
+  return 0;
+}
+
+/* A pipe's write end passed over a socketpair arrives as a working, close-on-exec fd.  */
+static int
+test_send_recv_fd (void)
+{
+  cleanup_close int a = -1, b = -1, r = -1, w = -1, got = -1;
+  int sv[2], p[2];
+  char out[4] = "", in[8] = "";
+
+  TAP_CHECK (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  a = sv[0];
+  b = sv[1];
+  TAP_CHECK (pipe2 (p, O_CLOEXEC) == 0);
+  r = p[0];
+  w = p[1];
+
+  TAP_CHECK_INT_EQ (berth_send_fd (a, "msg", 3, w, MSG_NOSIGNAL), 3);
+  TAP_CHECK_INT_EQ (berth_recv_fd (b, out, 3, &got), 3);
+  TAP_CHECK (memcmp (out, "msg", 3) == 0);
+  TAP_CHECK (got >= 0 && got != w);
+  TAP_CHECK ((fcntl (got, F_GETFD) & FD_CLOEXEC) != 0);
+  TAP_CHECK_INT_EQ (write (got, "via", 3), 3);
+  TAP_CHECK_INT_EQ (read (r, in, sizeof (in)), 3);
+  TAP_CHECK (memcmp (in, "via", 3) == 0);
+
+  /* Without a descriptor attached, *fd is -1.  */
+  TAP_CHECK_INT_EQ (berth_send_fd (a, "x", 1, -1, MSG_NOSIGNAL), 1);
+  close (steal_fd (&got));
+  got = 42;
+  TAP_CHECK_INT_EQ (berth_recv_fd (b, out, 1, &got), 1);
+  TAP_CHECK_INT_EQ (got, -1);
+
+  /* The peer gone: recv reads end-of-file, send fails with EPIPE (no SIGPIPE).  */
+  close (steal_fd (&a));
+  TAP_CHECK_INT_EQ (berth_recv_fd (b, out, 1, &got), 0);
+  TAP_CHECK_INT_EQ (berth_send_fd (b, "x", 1, w, MSG_NOSIGNAL), -1);
+  TAP_CHECK_INT_EQ (errno, EPIPE);
+  return 0;
+}
+
+static int
 test_read_file_proc (void)
 {
   cleanup_free char *data = NULL;
@@ -489,6 +559,8 @@ static const struct tap_test tests[] = {
   TAP_TEST (test_write_atomic_over_directory),
   TAP_TEST (test_read_file_errors),
   TAP_TEST (test_read_file_proc),
+  TAP_TEST (test_read_file_optional),
+  TAP_TEST (test_send_recv_fd),
   TAP_TEST (test_mkdir_p_nested_and_existing),
   TAP_TEST (test_mkdir_p_relative),
   TAP_TEST (test_mkdir_p_not_a_directory),

@@ -130,6 +130,14 @@ export const configKeys = {
     allowed: 'true or false',
     doc: 'Whether containers reach networks beyond the host through NAT (false: they reach no other network). Applied to BERTH_NETWORK when the daemon first uses it, an existing network and its running containers included.',
   }),
+  BERTH_QUEUE_CONCURRENCY: key({
+    field: 'queueConcurrency',
+    // Digits only, as for ports: Number('') is 0 and Number('0x2') is 2 (reject, never repair).
+    schema: z.string().regex(/^\d{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(64)),
+    default: '2',
+    allowed: 'an integer from 1 to 64',
+    doc: 'How many apps deploy at once. One app\'s deploys always run one at a time, in the order they were pushed (docs/queue.md).',
+  }),
 } as const;
 
 export type ConfigKey = keyof typeof configKeys;

@@ -246,6 +246,41 @@ export const errorTable = {
     description: 'berth-runtime could not create or start the container\'s process (program not found, not executable, a mount or network failure).',
     hint: 'The message quotes the runtime\'s own words; fix the command or the image, then start the container again.',
   },
+  E_QUEUE_UNAVAILABLE: {
+    status: 503,
+    description: 'The deploy queue could not reach its Redis in time; nothing was queued or changed.',
+    hint: 'Check that Redis runs (`berth status`) and read its log (BERTH_HOME/redis/redis.log); with BERTH_REDIS_URL, check that server.',
+  },
+  E_QUEUE_JOB_NOT_FOUND: {
+    status: 404,
+    description: 'No job has that id: it never existed, or it finished long enough ago to be removed (the queue keeps each app\'s last finished jobs).',
+    hint: '`berth builds:list APP` lists the jobs that exist.',
+  },
+  E_QUEUE_JOB_ID_INVALID: {
+    status: 400,
+    description: 'A job id is not of the form `<app>.<number>`.',
+    hint: 'Give the id as `berth builds:list` shows it, for example hello.12.',
+  },
+  E_QUEUE_JOB_INVALID: {
+    status: 400,
+    description: 'A job handed to the deploy queue is malformed (an unknown kind, a commit that is not 40 hex digits, a scale that is not a count); nothing was queued.',
+    hint: 'The message names the field and what it must be.',
+  },
+  E_QUEUE_TIMEOUT: {
+    status: 504,
+    description: 'A job ran longer than its time limit and was stopped before it finished.',
+    hint: 'Read the job\'s output (`berth builds:output APP ID`) to see which stage hung, fix it, and push again.',
+  },
+  E_QUEUE_CANCELLED: {
+    status: 409,
+    description: 'The job was cancelled (`builds:cancel`) before it finished.',
+    hint: 'Push again (or repeat the command) when you want it to run.',
+  },
+  E_QUEUE_INTERRUPTED: {
+    status: 500,
+    description: 'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
+    hint: 'Push again (or repeat the command); the daemon log around that time says why it stopped.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -272,7 +307,7 @@ export const errorAreas = {
   CONTAINER: 'containers: Docker-like containers',
   APP: 'apps: app records, config vars, domains, scale (reserved)',
   GIT: 'git: repositories, pushes and the hook (reserved)',
-  QUEUE: 'queue: the deploy queue (reserved)',
+  QUEUE: 'queue: the deploy queue',
   BUILD: 'build: Dockerfile and buildpack builds (reserved)',
   RELEASE: 'release: releases, health checks, switch and retire (reserved)',
   PROXY: 'proxy: per-app nginx config',

@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "utils.h"
+
 static int
 fail (const char *what)
 {
@@ -24,14 +26,6 @@ main (int argc, char **argv)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   char dummy, buf[4096];
-  struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof (control.buf) };
-  struct cmsghdr *cmsg;
   int sock, conn, tty;
   ssize_t n;
 
@@ -50,15 +44,13 @@ main (int argc, char **argv)
   conn = accept (sock, NULL, NULL);
   if (conn < 0)
     return fail ("accept");
-  if (recvmsg (conn, &msg, 0) < 0)
+  if (berth_recv_fd (conn, &dummy, 1, &tty) < 0)
     return fail ("recvmsg");
-  cmsg = CMSG_FIRSTHDR (&msg);
-  if (cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS)
+  if (tty < 0)
     {
       fprintf (stderr, "berth-recvtty: no file descriptor received\n");
       return 1;
     }
-  memcpy (&tty, CMSG_DATA (cmsg), sizeof (int));
   close (conn);
   close (sock);
   unlink (argv[1]);

@@ -123,7 +123,17 @@ test('defaults apply when neither the environment nor the file sets a key', asyn
     network: 'berth0',
     networkSubnet: undefined,
     networkNat: true,
+    queueConcurrency: 2,
   });
+});
+
+test('the queue concurrency: an integer from 1 to 64, digits only', async (t) => {
+  const file = await configFile(t, '');
+  t.is(loadConfig({ BERTH_CONFIG: file, BERTH_QUEUE_CONCURRENCY: '8' }).queueConcurrency, 8);
+  for (const v of ['0', '65', '0x2', '', ' 2', '2.0', '-1']) {
+    const err = berthError(t, () => loadConfig({ BERTH_CONFIG: file, BERTH_QUEUE_CONCURRENCY: v }), 'E_CONFIG_INVALID');
+    t.true(err.message.includes(`BERTH_QUEUE_CONCURRENCY=${JSON.stringify(v)}`), err.message);
+  }
 });
 
 test('the network keys: a subnet without host bits, NAT as true or false', async (t) => {
