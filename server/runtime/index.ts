@@ -47,18 +47,16 @@ export {
 export { defaultRuntimeBinary } from './binary.js';
 export {
   RuntimeClient,
-  runtimeArgv,
   type RuntimeClientOptions,
-  type RuntimeCall,
-  type RuntimeGlobals,
-  type RuntimeSignal,
   type CreateContainerOptions,
   type RunContainerOptions,
   type ExecOptions,
-  type ExecStreamOptions,
-  type ExecStream,
   type ProcessResult,
+  type RuntimeExit,
 } from './client.js';
+export { runtimeArgv, type RuntimeCall, type RuntimeGlobals, type RuntimeSignal } from './argv.js';
+export { type ExecStreamOptions, type ExecStream } from './exec-stream.js';
+export { networkInfoSchema, type NetworkInfo, type NetworkLease, type NetworkCreateOptions, type ContainerAddress } from './network.js';
 export { attachContainer, attachSocketPath, AttachSession, type AttachOutput, type AttachEnd, type AttachExit } from './attach.js';
 export {
   RuntimeError,
