@@ -6,7 +6,6 @@
  * means (no such container, no such network, one that exists already) is decided by the
  * errno on that line, never by the words of its message.
  */
-import { constants } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -14,7 +13,7 @@ import { BerthError, run, validateContainerId, type RunResult } from '../core/in
 import { absolutePath, runtimeArgv, type RuntimeCall, type RuntimeSignal } from './argv.js';
 import { defaultRuntimeBinary } from './binary.js';
 import { annotations, describeIssues } from './bundle.js';
-import { lastRuntimeError, parseRuntimeError, RuntimeError } from './errors.js';
+import { isRuntimeMissing, lastRuntimeError, parseRuntimeError, RuntimeError } from './errors.js';
 import { runtimeNotFound, spawnExecStream, type ExecStream, type ExecStreamOptions } from './exec-stream.js';
 import { networkInfoSchema, type ContainerAddress, type NetworkCreateOptions, type NetworkInfo } from './network.js';
 import { containerStatsSchema, type ContainerStats, type ContainerStatus, ociStateSchema, type OciState } from './oci-spec.js';
@@ -81,11 +80,6 @@ function containerIdOf(call: RuntimeCall): string | undefined {
   return 'id' in call ? call.id : undefined;
 }
 
-/** The runtime said "no such thing" (its error line carries ENOENT). */
-function isMissing(e: unknown): boolean {
-  return e instanceof RuntimeError && e.errno === constants.errno.ENOENT;
-}
-
 /** Drives berth-runtime, one process per call. Safe to share: it holds no state but its options. */
 export class RuntimeClient {
   readonly binary: string;
@@ -130,7 +124,7 @@ export class RuntimeClient {
     try {
       return await this.state(id);
     } catch (e) {
-      if (isMissing(e)) return undefined;
+      if (isRuntimeMissing(e)) return undefined;
       throw e;
     }
   }
@@ -244,7 +238,7 @@ export class RuntimeClient {
       const r = await this.call({ command: 'network-inspect', name });
       return this.parseOutput('network inspect', undefined, r.stdout, networkInfoSchema);
     } catch (e) {
-      if (isMissing(e)) return undefined;
+      if (isRuntimeMissing(e)) return undefined;
       throw e;
     }
   }

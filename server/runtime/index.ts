@@ -60,6 +60,7 @@ export { networkInfoSchema, type NetworkInfo, type NetworkLease, type NetworkCre
 export { attachContainer, attachSocketPath, AttachSession, type AttachOutput, type AttachEnd, type AttachExit } from './attach.js';
 export {
   RuntimeError,
+  isRuntimeMissing,
   parseRuntimeError,
   parseRuntimeLogLine,
   lastRuntimeError,
