@@ -17,7 +17,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, envRecord, KeyedLock, type Logger } from '../core/index.js';
 import { commitContainer, defaultFsutilBinary, parseReference, tagOf, type ConfigChanges, type Image, type ImageStore } from '../images/index.js';
-import { attachContainer, RuntimeError, writeBundle, type AttachSession, type ContainerStats, type ExecStream, type RuntimeClient } from '../runtime/index.js';
+import { annotations, RuntimeError, writeBundle, type AttachSession, type ContainerStats, type ExecStream, type RuntimeClient } from '../runtime/index.js';
 import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkWorkdir, mergeEnv, resolveUser } from './config.js';
 import { readLog } from './logs.js';
 import { ensureNetwork, type NetworkSettings } from './network.js';
@@ -69,7 +69,7 @@ export class ContainerManager {
     this.fsutil = o.fsutil;
     this.records = new ContainerRecords(o.dir, o.log);
     this.watcher = new ExitWatcher({
-      root: o.runtime.root,
+      attach: (id) => this.runtime.attach(id),
       log: o.log,
       state: (id) => this.runtime.status(id),
       onExit: (id) => this.lock.run(id, () => recordExit(this.context, id)),
@@ -210,7 +210,7 @@ export class ContainerManager {
       rec.startedAt = new Date().toISOString();
       for (const k of ['exitCode', 'signal', 'oomKilled', 'finishedAt', 'pid'] as const) delete rec[k];
       if (state?.pid) rec.pid = state.pid;
-      const network = state?.annotations?.['berth.network'];
+      const network = state?.annotations?.[annotations.network];
       const address = network === undefined ? undefined : await this.runtime.address(rec.id, network);
       if (address) rec.network = { name: address.network, address: address.address };
       await this.records.save(rec);
@@ -316,7 +316,7 @@ export class ContainerManager {
   async attach(ref: string): Promise<{ session: AttachSession; exit: Promise<ExitStatus | undefined>; view: ContainerView }> {
     return this.locked(ref, async (rec) => {
       const live = rec.state === 'running' ? await this.watcher.watch(rec.id) : await this.runtimeCreate(rec);
-      const session = await attachContainer(this.runtime.root, rec.id).catch((e: unknown) => {
+      const session = await this.runtime.attach(rec.id).catch((e: unknown) => {
         throw new BerthError('E_CONTAINER_NOT_RUNNING', `cannot attach to container ${rec.name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       });
       return { session, exit: live.exited, view: viewOf(rec) };

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BerthError, run, validateContainerId, type RunResult } from '../core/index.js';
+import { attachContainer, type AttachSession } from './attach.js';
 import { absolutePath, runtimeArgv, type RuntimeCall, type RuntimeSignal } from './argv.js';
 import { defaultRuntimeBinary } from './binary.js';
 import { annotations, describeIssues } from './bundle.js';
@@ -222,6 +223,14 @@ export class RuntimeClient {
       ...(options.tty ? { resizeFd: 3, ...(options.size ? { ttySize: options.size } : {}) } : {}),
     };
     return spawnExecStream(this.binary, runtimeArgv({ root: this.root, logFile: this.logFile }, call), id);
+  }
+
+  /**
+   * A connection to the container's attach socket (berth.attach; docs/runtime.md, "The
+   * attach socket"): its output as it comes, stdin and resizes to it, and its exit frame.
+   */
+  attach(id: string): Promise<AttachSession> {
+    return attachContainer(this.root, id);
   }
 
   /**
