@@ -10,15 +10,10 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, errorTable, type ErrorCode } from '../../../server/core/index.js';
-import {
-  RuntimeClient,
-  RuntimeError,
-  defaultRuntimeBinary,
-  lastRuntimeError,
-  parseRuntimeError,
-  parseRuntimeLogLine,
-  runtimeArgv,
-} from '../../../server/runtime/index.js';
+import { runtimeArgv } from '../../../server/runtime/argv.js';
+import { defaultRuntimeBinary } from '../../../server/runtime/binary.js';
+import { lastRuntimeError, parseRuntimeError, parseRuntimeLogLine } from '../../../server/runtime/errors.js';
+import { RuntimeClient, RuntimeError } from '../../../server/runtime/index.js';
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-client-test-'));
