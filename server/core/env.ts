@@ -11,6 +11,9 @@
  */
 import { BerthError } from './errors.js';
 
+/** The PATH a process gets when its image sets none: Docker's (and runc's spec) default. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** One entry, split at its first `=`. */
 export interface EnvEntry {
   key: string;

@@ -1,5 +1,5 @@
 /**
- * Berth's one error type and its code table (STYLE.md 6.4, after fastify's lib/errors.js).
+ * Berth's one error type and its code table (after fastify's lib/errors.js; docs/errors.md).
  *
  * Every error a user can see has a code `E_<AREA>_<WHAT>`, an HTTP status, a description
  * (what it means) and a hint (what to do). `docs/errors.md` lists the same table; a unit
@@ -292,6 +292,27 @@ export class BerthError extends Error {
 
 export function isBerthError(value: unknown): value is BerthError {
   return value instanceof BerthError;
+}
+
+/**
+ * Whether `value` is a Node system error with one of `codes` (`isErrno(e, 'ENOENT')`),
+ * instead of casting to NodeJS.ErrnoException at every catch.
+ */
+export function isErrno(value: unknown, ...codes: string[]): value is NodeJS.ErrnoException {
+  if (typeof value !== 'object' || value === null) return false;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' && codes.includes(code);
+}
+
+/**
+ * Where in a document a validation problem is (zod's issue path): `process.args[0]`, or
+ * `whole` for the document itself. Validators list every problem with it, never just the
+ * first.
+ */
+export function issuePath(path: readonly PropertyKey[], whole: string): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${String(p)}`;
+  return out === '' ? whole : out;
 }
 
 /** Any thrown value as a BerthError: BerthErrors pass through, the rest become E_BERTH_INTERNAL. */

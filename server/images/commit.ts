@@ -22,7 +22,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pack, type Pack } from 'tar-stream';
+import { pack } from 'tar-stream';
 import { BerthError, mergeEnv, run } from '../core/index.js';
 import { assembleHistoryImage, writeLayerStream } from './build.js';
 import type { Compression, ContainerConfig } from './schemas.js';

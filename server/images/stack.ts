@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError, runStreaming } from '../core/index.js';
+import { BerthError, DEFAULT_PATH, formatBytes, runStreaming } from '../core/index.js';
 import { assembleImage, writeLayerStream } from './build.js';
 import type { Image, ImageStore } from './store.js';
 
@@ -60,12 +60,12 @@ export async function buildStackImage(store: ImageStore, options: StackOptions):
     const layer = await writeLayerStream(store, tar.stdout, 'gzip', lease);
     const code = await exited;
     if (code !== 0) throw new BerthError('E_EXEC_FAILED', `tar of the stack root exited with ${code}: ${tarErr.trim()}`);
-    onLine(`-----> layer ${layer.descriptor.digest} (${(layer.descriptor.size / 1e6).toFixed(1)} MB)`);
+    onLine(`-----> layer ${layer.descriptor.digest} (${formatBytes(layer.descriptor.size)})`);
     return await assembleImage(
       store,
       {
         layers: [layer],
-        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8'], Cmd: ['bash'] },
+        config: { Env: [`PATH=${DEFAULT_PATH}`, 'LANG=C.UTF-8'], Cmd: ['bash'] },
         history: [`debootstrap --variant=minbase --include=${packages.join(',')} ${STACK_SUITE} ${mirror}`],
         tags: [options.tag ?? STACK_TAG],
       },

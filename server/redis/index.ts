@@ -1,3 +1,3 @@
 export { startEmbeddedRedis, renderRedisConfig, type EmbeddedRedis, type EmbeddedRedisOptions } from './embedded.js';
 export { probeRedis, endpointFromUrl, failFastClient } from './health.js';
-export type { RedisEndpoint, RedisHealth } from './types.js';
+export type { RedisEndpoint } from './types.js';
