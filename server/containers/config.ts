@@ -8,7 +8,7 @@
 import { cpus as hostCpus } from 'node:os';
 import { lstat, readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { BerthError, mergeEnv as mergeEnvEntries } from '../core/index.js';
+import { BerthError, isErrno, mergeEnv as mergeEnvEntries } from '../core/index.js';
 import type { ContainerConfig } from '../images/index.js';
 import type { RuntimeSignal } from '../runtime/index.js';
 import type { CreateRequest } from './types.js';
@@ -127,7 +127,7 @@ async function layerFile(lowers: readonly string[], path: string): Promise<strin
       if (!st.isFile()) return undefined;
       return await readFile(file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (!isErrno(e, 'ENOENT')) throw e;
     }
   }
   return undefined;

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError, writeFileAtomic, type Logger } from '../core/index.js';
+import { BerthError, isErrno, writeFileAtomic, type Logger } from '../core/index.js';
 import { generateName, resolveRef, validateContainerName } from './names.js';
 import { containerRecordSchema, type ContainerRecord, type ContainerView } from './types.js';
 
@@ -69,7 +69,7 @@ export class ContainerRecords {
       try {
         text = await readFile(path, 'utf8');
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        if (!isErrno(e, 'ENOENT')) throw e;
         orphans.push(id);
         continue;
       }
