@@ -13,6 +13,7 @@
  * autoRemove, removes it. Operations on one container run one at a time (a lock per id).
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, envRecord, KeyedLock, type Logger } from '../core/index.js';
@@ -20,7 +21,7 @@ import { commitContainer, defaultFsutilBinary, parseReference, tagOf, type Confi
 import { annotations, RuntimeError, writeBundle, type AttachSession, type ContainerStats, type ExecStream, type RuntimeClient } from '../runtime/index.js';
 import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkWorkdir, mergeEnv, resolveUser } from './config.js';
 import { readLog } from './logs.js';
-import { ensureNetwork, type NetworkSettings } from './network.js';
+import { prepareNetwork, type NetworkSettings } from './network.js';
 import { reconcileAll, recordExit, removeContainer, type ContainerContext } from './reconcile.js';
 import { ContainerRecords, viewOf, type ListOptions } from './records.js';
 import { containerSpec, recordFor } from './spec.js';
@@ -105,10 +106,6 @@ export class ContainerManager {
     });
   }
 
-  static view(rec: ContainerRecord): ContainerView {
-    return viewOf(rec);
-  }
-
   /** Image manifest digests containers use: roots for ImageStore.gc. */
   imageRoots(): string[] {
     return this.records.imageRoots();
@@ -119,37 +116,41 @@ export class ContainerManager {
     return this.records.usersOf(digest);
   }
 
+  /** The daemon's network, made or updated once (again after a failure). */
   private ensureNetwork(): Promise<void> {
-    this.networkReady ??= ensureNetwork(this.runtime, this.network).then(
-      (n) => {
-        const want = this.network;
-        if (n.created) this.log.info({ network: want.name, subnet: n.subnet, nat: n.nat }, 'network created');
-        if (n.natChanged) this.log.info({ network: want.name, nat: n.nat }, `outbound NAT turned ${n.nat ? 'on' : 'off'} as configured (BERTH_NETWORK_NAT)`);
-        if (!n.created && want.subnet !== undefined && want.subnet !== n.subnet) {
-          this.log.warn({ network: want.name, subnet: n.subnet, configured: want.subnet }, 'the network exists with another subnet than BERTH_NETWORK_SUBNET; it keeps it (remove it with `berth-runtime network rm` while no container runs to apply the configuration)');
-        }
-      },
-      (e: unknown) => {
-        this.networkReady = undefined;
-        throw e;
-      },
-    );
+    this.networkReady ??= prepareNetwork(this.runtime, this.network, this.log).catch((e: unknown) => {
+      this.networkReady = undefined;
+      throw e;
+    });
     return this.networkReady;
   }
 
-  /** Create the container in the runtime (its attach socket then exists) unless it is there. */
+  /**
+   * Create the container in the runtime (its attach socket then exists) unless it is there.
+   * The create is tried first: only when the runtime says the id exists (EEXIST) is its
+   * status asked, so a new container costs no extra call.
+   */
   private async runtimeCreate(rec: ContainerRecord): Promise<Watch> {
-    const status = await this.runtime.status(rec.id);
-    if (status === 'created' || status === 'running') return this.watcher.watch(rec.id);
-    if (status !== undefined) await recordExit(this.context, rec.id);
     await this.ensureNetwork();
+    const bundle = join(this.records.containerDir(rec.id), 'bundle');
     try {
-      await this.runtime.create(rec.id, join(this.records.containerDir(rec.id), 'bundle'));
+      await this.runtime.create(rec.id, bundle);
     } catch (e) {
-      await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-      throw startFailed(e, rec);
+      const status = e instanceof RuntimeError && e.errno === constants.errno.EEXIST ? await this.runtime.status(rec.id) : undefined;
+      if (status === 'created' || status === 'running') return this.watcher.watch(rec.id);
+      if (status === undefined) throw await this.createFailed(e, rec);
+      await recordExit(this.context, rec.id); // an earlier run's leftover: recorded and deleted
+      await this.runtime.create(rec.id, bundle).catch(async (again: unknown) => {
+        throw await this.createFailed(again, rec);
+      });
     }
     return this.watcher.watch(rec.id);
+  }
+
+  /** What a failed runtime create left is deleted; the error to throw. */
+  private async createFailed(e: unknown, rec: ContainerRecord): Promise<BerthError> {
+    await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
+    return startFailed(e, rec);
   }
 
   // ---- the operations
@@ -205,18 +206,32 @@ export class ContainerManager {
         if (rec.autoRemove) await removeContainer(this.context, rec);
         throw e;
       }
-      const state = await this.runtime.stateIfExists(rec.id).catch(() => undefined);
       rec.state = 'running';
       rec.startedAt = new Date().toISOString();
       for (const k of ['exitCode', 'signal', 'oomKilled', 'finishedAt', 'pid'] as const) delete rec[k];
-      if (state?.pid) rec.pid = state.pid;
-      const network = state?.annotations?.[annotations.network];
-      const address = network === undefined ? undefined : await this.runtime.address(rec.id, network);
-      if (address) rec.network = { name: address.network, address: address.address };
+      Object.assign(rec, await this.pidAndAddress(rec.id));
       await this.records.save(rec);
       this.log.info({ id: rec.id, name: rec.name }, 'container started');
       return viewOf(rec);
     });
+  }
+
+  /**
+   * A started container's pid and address. Both are asked at once, the address on the
+   * daemon's network; a container whose bundle names another (BERTH_NETWORK changed since
+   * its create) is asked again there.
+   */
+  private async pidAndAddress(id: string): Promise<Pick<ContainerRecord, 'pid' | 'network'>> {
+    const [state, lease] = await Promise.all([
+      this.runtime.stateIfExists(id).catch(() => undefined),
+      this.runtime.address(id, this.network.name).catch(() => undefined),
+    ]);
+    const network = state?.annotations?.[annotations.network];
+    const address = network === undefined || network === this.network.name ? lease : await this.runtime.address(id, network).catch(() => undefined);
+    return {
+      ...(state?.pid ? { pid: state.pid } : {}),
+      ...(address && network !== undefined ? { network: { name: address.network, address: address.address } } : {}),
+    };
   }
 
   /** SIGTERM, then SIGKILL after `timeoutSeconds`; answers once the container has stopped. */

@@ -4,6 +4,7 @@
  * it with its defaults), through the runtime client's network verbs (docs/networking.md).
  */
 import { constants } from 'node:os';
+import type { Logger } from '../core/index.js';
 import { RuntimeError, type RuntimeClient } from '../runtime/index.js';
 
 export interface NetworkSettings {
@@ -42,4 +43,17 @@ export async function ensureNetwork(runtime: RuntimeClient, n: NetworkSettings):
   if (existing.nat === n.nat) return { created: false, subnet: existing.subnet, nat: existing.nat };
   await runtime.networkUpdate(n.name, { nat: n.nat });
   return { created: false, natChanged: true, subnet: existing.subnet, nat: n.nat };
+}
+
+/** ensureNetwork, saying what it did (made it, turned NAT on or off, kept another subnet) in the log. */
+export async function prepareNetwork(runtime: RuntimeClient, want: NetworkSettings, log: Logger): Promise<void> {
+  const n = await ensureNetwork(runtime, want);
+  if (n.created) log.info({ network: want.name, subnet: n.subnet, nat: n.nat }, 'network created');
+  if (n.natChanged) log.info({ network: want.name, nat: n.nat }, `outbound NAT turned ${n.nat ? 'on' : 'off'} as configured (BERTH_NETWORK_NAT)`);
+  if (!n.created && want.subnet !== undefined && want.subnet !== n.subnet) {
+    log.warn(
+      { network: want.name, subnet: n.subnet, configured: want.subnet },
+      'the network exists with another subnet than BERTH_NETWORK_SUBNET; it keeps it (remove it with `berth-runtime network rm` while no container runs to apply the configuration)',
+    );
+  }
 }

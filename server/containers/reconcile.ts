@@ -31,11 +31,14 @@ export async function deleteFromRuntime(runtime: RuntimeClient, id: string): Pro
   }
 }
 
-/** Remove the container: out of the runtime, its directory (writable layer, log) and its record. */
-export async function removeContainer(c: ContainerContext, rec: ContainerRecord, status?: ExitStatus): Promise<void> {
+/**
+ * Remove the container: out of the runtime (unless `deleted` says it is out already), its
+ * directory (writable layer, log) and its record.
+ */
+export async function removeContainer(c: ContainerContext, rec: ContainerRecord, status?: ExitStatus, deleted = false): Promise<void> {
   // Stop watching first: the runtime's delete below ends the watch's connection.
   c.watcher.drop(rec.id, status ?? (rec.exitCode === undefined ? undefined : { exitCode: rec.exitCode }));
-  await deleteFromRuntime(c.runtime, rec.id);
+  if (!deleted) await deleteFromRuntime(c.runtime, rec.id);
   await rm(c.records.containerDir(rec.id), { recursive: true, force: true });
   c.records.forget(rec.id);
   c.log.info({ id: rec.id, name: rec.name }, 'container removed');
@@ -68,7 +71,7 @@ export async function recordExit(c: ContainerContext, id: string): Promise<ExitS
     delete rec.network;
     await c.records.save(rec);
     c.log.info({ id, name: rec.name, exitCode: rec.exitCode }, 'container exited');
-    if (rec.autoRemove) await removeContainer(c, rec, status);
+    if (rec.autoRemove) await removeContainer(c, rec, status, true);
   }
   return status;
 }
@@ -86,7 +89,7 @@ export async function reconcileContainer(c: ContainerContext, id: string): Promi
       delete rec.network;
       await c.records.save(rec);
       c.log.info({ id, name: rec.name }, 'container is gone from the runtime: recorded as exited');
-      if (rec.autoRemove) await removeContainer(c, rec);
+      if (rec.autoRemove) await removeContainer(c, rec, undefined, true);
     }
     return;
   }
