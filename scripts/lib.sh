@@ -22,7 +22,7 @@ say() { printf -- '-----> %s\n' "$*"; }
 fail() { printf -- ' !     %s\n' "$@" >&2; exit 1; }
 
 require_root() {
-  [ "$(id -u)" = 0 ] || fail "$(basename "$0") must run as root: sudo $0"
+  [ "$(id -u)" = 0 ] || fail "$(basename "$0") must run as root (log in as root, or: sudo $0)"
 }
 
 require_debian() {

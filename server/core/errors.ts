@@ -64,12 +64,12 @@ export const errorTable = {
   E_CLI_NOT_CONFIGURED: {
     status: 400,
     description: 'The CLI cannot tell which Berth API to talk to, or with which token.',
-    hint: 'Set BERTH_API_URL and BERTH_TOKEN, or run `sudo scripts/up` on the server, which writes ~/.config/berth/cli.json.',
+    hint: 'Set BERTH_API_URL and BERTH_TOKEN, or run `scripts/up` as root on the server, which writes ~/.config/berth/cli.json.',
   },
   E_CLI_UNREACHABLE: {
     status: 502,
     description: 'The CLI could not reach the Berth API.',
-    hint: 'Check that the daemon runs (`sudo scripts/up` starts it) and that the URL is right.',
+    hint: 'Check that the daemon runs (`scripts/up`, as root, starts it) and that the URL is right.',
   },
   E_CLI_BAD_RESPONSE: {
     status: 502,
@@ -89,7 +89,7 @@ export const errorTable = {
   E_EXEC_NOT_FOUND: {
     status: 500,
     description: 'A program Berth needs is not installed.',
-    hint: 'Install it with the command in the message (`sudo scripts/up` installs everything Berth needs).',
+    hint: 'Install it with the command in the message (`scripts/up`, as root, installs everything Berth needs).',
   },
   E_EXEC_FAILED: {
     status: 500,
@@ -115,6 +115,31 @@ export const errorTable = {
     status: 500,
     description: '`nginx -t` rejected a configuration Berth generated; the running configuration is unchanged.',
     hint: 'The message quotes nginx\'s own words; fix the value it points at (a domain or a custom snippet).',
+  },
+  E_PROXY_DOMAIN_INVALID: {
+    status: 400,
+    description: 'A domain given for an app is not a lowercase hostname (or a leading `*.` wildcard over at least two labels); nothing was changed.',
+    hint: 'The message names the domain and the character or label at fault; use lowercase letters, digits, dashes and dots, labels of 1 to 63 characters.',
+  },
+  E_PROXY_DOMAIN_TAKEN: {
+    status: 409,
+    description: 'Another app is already served at that domain; two apps never share one.',
+    hint: 'Remove the domain from the app the message names first, or choose another domain.',
+  },
+  E_PROXY_UPSTREAM_INVALID: {
+    status: 400,
+    description: 'An upstream of an app (a web container\'s address and port) is not an IPv4 address with a port from 1 to 65535; nothing was changed.',
+    hint: 'The message names the value; upstreams are the containers\' bridge addresses, written as four decimal numbers without leading zeros.',
+  },
+  E_PROXY_OPTION_INVALID: {
+    status: 400,
+    description: 'A proxy option of an app (body size, a timeout, keepalive) is unknown or out of range; nothing was changed.',
+    hint: 'The message names the option, the value and what is allowed; `docs/proxy.md` lists the options.',
+  },
+  E_PROXY_SNIPPET_INVALID: {
+    status: 400,
+    description: 'An app\'s custom nginx snippet uses a character, a block or a directive that snippets may not use; nothing was changed.',
+    hint: 'The message names the line and what is wrong; `docs/proxy.md` lists the directives a snippet may use.',
   },
   E_RUNTIME_FAILED: {
     status: 500,
@@ -250,7 +275,7 @@ export const errorAreas = {
   QUEUE: 'queue: the deploy queue (reserved)',
   BUILD: 'build: Dockerfile and buildpack builds (reserved)',
   RELEASE: 'release: releases, health checks, switch and retire (reserved)',
-  PROXY: 'proxy: per-app nginx config (reserved)',
+  PROXY: 'proxy: per-app nginx config',
   PLUGIN: 'plugins: plugin.toml, triggers and subcommands (reserved)',
   SERVICE: 'service plugins: Postgres, Redis (reserved)',
 } as const;

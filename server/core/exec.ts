@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { BerthError } from './errors.js';
+import { BerthError, isErrno } from './errors.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -32,12 +32,22 @@ export function formatCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
 }
 
-function notFound(file: string, installHint: string | undefined, cause: unknown): BerthError {
-  return new BerthError('E_EXEC_NOT_FOUND', `${file} is not installed (or not on PATH)`, {
-    cause,
-    hint: installHint ? `Install it: apt-get install -y ${installHint}` : undefined,
-    details: { file },
-  });
+/**
+ * Why a program could not be started, as a BerthError: E_EXEC_NOT_FOUND (with the install
+ * hint) when it does not exist, E_EXEC_FAILED otherwise; the errno code is in the details.
+ */
+function spawnFailure(file: string, args: readonly string[], installHint: string | undefined, cause: unknown): BerthError {
+  const errno = (cause as NodeJS.ErrnoException).code;
+  if (errno === 'ENOENT') {
+    return new BerthError('E_EXEC_NOT_FOUND', `${file} is not installed (or not on PATH)`, {
+      cause,
+      hint: installHint ? `Install it: apt-get install -y ${installHint}` : undefined,
+      details: { file, errno },
+    });
+  }
+  // Arguments can be long (E2BIG is about them): the message quotes each at most 200 characters.
+  const shown = args.map((a) => (a.length > 200 ? `${a.slice(0, 200)}...` : a));
+  return new BerthError('E_EXEC_FAILED', `${formatCommand(file, shown)}: ${(cause as Error).message}`, { cause, details: { file, args, errno } });
 }
 
 /** Run a program to completion and collect its output. */
@@ -58,9 +68,7 @@ export function run(file: string, args: readonly string[], options: RunOptions =
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => undefined); // a child that exits without reading stdin is not our error
     child.stdin.end(options.input);
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT' ? notFound(file, options.installHint, e) : new BerthError('E_EXEC_FAILED', `${formatCommand(file, args)}: ${e.message}`, { cause: e }));
-    });
+    child.on('error', (e) => reject(spawnFailure(file, args, options.installHint, e)));
     child.on('close', (code, signal) => {
       const result = { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
       if (code === 0 || options.allowFailure) return resolve(result);
@@ -89,9 +97,7 @@ export function start(
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { ...spawnOptions, shell: false });
     child.once('spawn', () => resolve(child));
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT' ? notFound(file, installHint, e) : new BerthError('E_EXEC_FAILED', `${formatCommand(file, args)}: ${e.message}`, { cause: e }));
-    });
+    child.once('error', (e) => reject(spawnFailure(file, args, installHint, e)));
   });
 }
 
@@ -162,7 +168,7 @@ function killGroup(pgid: number | undefined): void {
   try {
     process.kill(-pgid, 'SIGKILL');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    if (!isErrno(e, 'ESRCH')) throw e;
   }
 }
 
@@ -199,8 +205,7 @@ export function runStreaming(argv: readonly string[], options: StreamingOptions 
       });
     } catch (e) {
       // Some failures (E2BIG: the arguments are too long) are thrown before any process exists.
-      const code = (e as NodeJS.ErrnoException).code;
-      reject(new BerthError('E_EXEC_FAILED', `${formatCommand(file, args.map((a) => (a.length > 200 ? `${a.slice(0, 200)}...` : a)))}: ${(e as Error).message}`, { cause: e, details: { file, errno: code } }));
+      reject(spawnFailure(file, args, options.installHint, e));
       return;
     }
     const stop = (why: NonNullable<typeof stopped>): void => {
@@ -233,9 +238,9 @@ export function runStreaming(argv: readonly string[], options: StreamingOptions 
       child.stdin.on('error', () => undefined); // a child that exits without reading stdin is not our error
       child.stdin.end(options.input);
     }
-    child.on('error', (e: NodeJS.ErrnoException) => {
+    child.on('error', (e) => {
       cleanUp();
-      reject(e.code === 'ENOENT' ? notFound(file, options.installHint, e) : new BerthError('E_EXEC_FAILED', `${command}: ${e.message}`, { cause: e, details: { file, args, errno: e.code } }));
+      reject(spawnFailure(file, args, options.installHint, e));
     });
     // The leader is gone: whatever it left running in its group goes too, or a background
     // process holding the pipes would keep this run open.

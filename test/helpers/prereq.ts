@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 
 /**
  * A missing prerequisite fails the test with the command that installs it; it never
- * skips (STYLE.md 6.5).
+ * skips (docs/architecture.md, "Conventions").
  */
 export function requireBinary(path: string, aptPackage: string): string {
   try {

@@ -177,3 +177,11 @@ test('a line callback that throws stops the program, and its error is the run\'s
   await t.throwsAsync(run, { message: 'cannot take this line' });
   await noneAlive(t, pids);
 });
+
+test('arguments too long for the kernel are E_EXEC_FAILED with the errno, not a bare error', async (t) => {
+  const huge = 'x'.repeat(200_000); // over MAX_ARG_STRLEN (128 KiB)
+  const err = await t.throwsAsync(runStreaming(['/bin/echo', huge]), { instanceOf: BerthError });
+  t.is(err?.code, 'E_EXEC_FAILED');
+  t.is((err as BerthError).details?.errno, 'E2BIG');
+  t.true((err?.message.length ?? Infinity) < 1000, 'the message quotes the argument shortened');
+});
