@@ -59,7 +59,10 @@ function refParam(req: Request): string {
 export function containersRouter(containers: ContainerManager, log: Logger): Router {
   const r = express.Router();
   r.get('/', (req, res) => {
-    res.json(containers.list(flag(req, 'all')));
+    const label = req.query.label ?? [];
+    const labels = Array.isArray(label) ? label : [label];
+    if (!labels.every((l) => typeof l === 'string')) throw new BerthError('E_API_BAD_REQUEST', '?label= takes key or key=value, once per label');
+    res.json(containers.list({ all: flag(req, 'all'), labels }));
   });
   r.post('/', async (req, res) => {
     res.status(201).json(await containers.create(body(createRequestSchema, req)));

@@ -8,8 +8,9 @@
 import { cpus as hostCpus } from 'node:os';
 import { lstat, readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { BerthError } from '../core/index.js';
+import { BerthError, isErrno, mergeEnv as mergeEnvEntries } from '../core/index.js';
 import type { ContainerConfig } from '../images/index.js';
+import type { RuntimeSignal } from '../runtime/index.js';
 import type { CreateRequest } from './types.js';
 
 function invalid(option: string, message: string, value?: unknown): BerthError {
@@ -37,30 +38,36 @@ export function resolveProgram(image: ContainerConfig, req: Pick<CreateRequest, 
   return { entrypoint, cmd, command };
 }
 
-/** The image's Env with the request's `K=V` entries replacing the same keys. */
+/**
+ * The image's Env with the request's `K=V` entries replacing the same keys (core's rule);
+ * a bad request entry is E_CONTAINER_INVALID naming the `env` option.
+ */
 export function mergeEnv(image: readonly string[], request: readonly string[]): string[] {
-  const out = new Map<string, string>();
-  for (const kv of image) {
-    const i = kv.indexOf('=');
-    if (i > 0) out.set(kv.slice(0, i), kv);
+  try {
+    return mergeEnvEntries(image, request);
+  } catch (e) {
+    if (e instanceof BerthError && e.code === 'E_NAME_INVALID') throw invalid('env', e.message, e.details.entry);
+    throw e;
   }
-  for (const kv of request) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw invalid('env', `environment entry ${JSON.stringify(kv)} is not KEY=VALUE with a non-empty KEY`, kv);
-    if (kv.includes('\0')) throw invalid('env', `environment entry ${JSON.stringify(kv.slice(0, i))} contains a NUL byte`, kv.slice(0, i));
-    out.set(kv.slice(0, i), kv);
-  }
-  return [...out.values()];
 }
 
-/** Environment entries as the map defaultSpec takes. */
-export function envMap(env: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of env) {
-    const i = kv.indexOf('=');
-    out[kv.slice(0, i)] = kv.slice(i + 1);
+/** Docker's signal forms: KILL, SIGKILL, 9. */
+export function checkSignal(signal: string): RuntimeSignal {
+  if (/^\d{1,2}$/.test(signal) && Number(signal) >= 1 && Number(signal) <= 64) return Number(signal);
+  const upper = signal.toUpperCase();
+  if (/^(SIG)?[A-Z][A-Z0-9]*(\+\d+)?$/.test(upper)) return (upper.startsWith('SIG') ? upper : `SIG${upper}`) as RuntimeSignal;
+  throw invalid('signal', `signal ${JSON.stringify(signal)} is not a signal: give a name such as TERM, SIGKILL or a number from 1 to 64`, signal);
+}
+
+/**
+ * The network group a container joins (berth.network.group, docs/networking.md): the
+ * containers of one group reach each other, those of different groups do not.
+ */
+export function checkNetworkGroup(group: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(group)) {
+    throw invalid('networkGroup', `network group ${JSON.stringify(group)} is not allowed: use 1 to 128 of A-Z, a-z, 0-9, and - _ . after the first`, group);
   }
-  return out;
+  return group;
 }
 
 export function checkWorkdir(dir: string): string {
@@ -120,7 +127,7 @@ async function layerFile(lowers: readonly string[], path: string): Promise<strin
       if (!st.isFile()) return undefined;
       return await readFile(file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (!isErrno(e, 'ENOENT')) throw e;
     }
   }
   return undefined;

@@ -1,17 +1,7 @@
-export { ContainerManager, type ContainerManagerOptions } from './manager.js';
-export { validateContainerName, generateName, resolveRef } from './names.js';
-export { readLog, type ReadLogOptions } from './logs.js';
-export { ensureNetwork, inspectNetwork, type NetworkSettings } from './network.js';
-export {
-  createRequestSchema,
-  containerRecordSchema,
-  type CreateRequest,
-  type ContainerView,
-  type ContainerRecord,
-  type ContainerState,
-  type ExitStatus,
-  type LogLine,
-  type LogOptions,
-  type ExecRequest,
-  type CommitRequest,
-} from './types.js';
+/**
+ * Docker-like containers (docs/containers.md): what other folders of server/ use. Tests
+ * import the inner files directly.
+ */
+export { ContainerManager } from './manager.js';
+export { createRequestSchema } from './types.js';
+export type { CommitRequest, ContainerState, ContainerView, CreateRequest, ExecRequest, ExitStatus, LogLine } from './types.js';

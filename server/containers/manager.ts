@@ -1,5 +1,6 @@
 /**
- * Docker-like containers on berth-runtime (/work/notes/containers-contract.md §2, §3).
+ * Docker-like containers on berth-runtime (docs/containers.md): the operations the API
+ * offers. Records (records.ts) and the runtime side (reconcile.ts) are apart.
  *
  * A container lives in `<dir>/<id>/`: container.json (atomically written), bundle/ (its OCI
  * config), rw/ (its writable layer, kept across stop and start by berth.rootfs.keep) and
@@ -7,43 +8,25 @@
  * only between a create (at start, or at attach before start) and the delete that follows
  * its exit, so a stopped container holds no process, cgroup, address or mount.
  *
- * The daemon learns that a container ended through its attach socket (EOF: exit.json is
- * written), records the status, deletes it from the runtime and, with autoRemove, removes
- * it. Operations on one container run one at a time (a lock per id).
+ * The daemon learns that a container ended through its attach socket (EOF: the monitor has
+ * recorded the exit), records the status, deletes it from the runtime and, with
+ * autoRemove, removes it. Operations on one container run one at a time (a lock per id).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError, writeFileAtomic, type Logger } from '../core/index.js';
+import { BerthError, envRecord, KeyedLock, type Logger } from '../core/index.js';
 import { commitContainer, defaultFsutilBinary, parseReference, tagOf, type ConfigChanges, type Image, type ImageStore } from '../images/index.js';
-import {
-  attachContainer,
-  RuntimeError,
-  writeBundle,
-  type AttachSession,
-  type ContainerStats,
-  type ExecStream,
-  type RuntimeClient,
-  type RuntimeSignal,
-} from '../runtime/index.js';
-import { checkLimits, checkPorts, checkWorkdir, envMap, mergeEnv, resolveUser } from './config.js';
-import { containerSpec, recordFor } from './spec.js';
+import { annotations, RuntimeError, writeBundle, type AttachSession, type ContainerStats, type ExecStream, type RuntimeClient } from '../runtime/index.js';
+import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkWorkdir, mergeEnv, resolveUser } from './config.js';
 import { readLog } from './logs.js';
-import { generateName, resolveRef, validateContainerName } from './names.js';
-import { ensureNetwork, type NetworkSettings } from './network.js';
+import { prepareNetwork, type NetworkSettings } from './network.js';
+import { reconcileAll, recordExit, removeContainer, type ContainerContext } from './reconcile.js';
+import { ContainerRecords, viewOf, type ListOptions } from './records.js';
+import { containerSpec, recordFor } from './spec.js';
+import type { CommitRequest, ContainerRecord, ContainerView, CreateRequest, ExecRequest, ExitStatus, LogLine, LogOptions } from './types.js';
 import { ExitWatcher, type Watch } from './watcher.js';
-import {
-  containerRecordSchema,
-  type CommitRequest,
-  type ContainerRecord,
-  type ContainerView,
-  type CreateRequest,
-  type ExecRequest,
-  type ExitStatus,
-  type LogLine,
-  type LogOptions,
-} from './types.js';
 
 export interface ContainerManagerOptions {
   /** Where containers live: BERTH_HOME/containers. */
@@ -56,25 +39,13 @@ export interface ContainerManagerOptions {
   fsutil?: string;
 }
 
-const EXIT_JSON = 'exit.json';
-
-function signalName(signal: string): string {
-  return signal.startsWith('SIG') ? signal : `SIG${signal}`;
-}
-
-/** Docker's signal forms: KILL, SIGKILL, 9. */
-function checkSignal(signal: string): RuntimeSignal {
-  if (/^\d{1,2}$/.test(signal) && Number(signal) >= 1 && Number(signal) <= 64) return Number(signal);
-  const upper = signal.toUpperCase();
-  if (/^(SIG)?[A-Z][A-Z0-9]*(\+\d+)?$/.test(upper)) return signalName(upper) as RuntimeSignal;
-  throw new BerthError('E_CONTAINER_INVALID', `signal ${JSON.stringify(signal)} is not a signal: give a name such as TERM, SIGKILL or a number from 1 to 64`, {
-    details: { option: 'signal', value: signal },
-  });
-}
-
 function startFailed(e: unknown, rec: ContainerRecord): BerthError {
   const words = e instanceof Error ? e.message : String(e);
   return new BerthError('E_CONTAINER_START_FAILED', `container ${rec.name} could not start: ${words}`, { cause: e, details: { id: rec.id } });
+}
+
+function notRunning(rec: ContainerRecord, why = '', cause?: unknown): BerthError {
+  return new BerthError('E_CONTAINER_NOT_RUNNING', `container ${rec.name} is not running${why}`, { cause, details: { id: rec.id } });
 }
 
 export class ContainerManager {
@@ -84,11 +55,10 @@ export class ContainerManager {
   private readonly network: NetworkSettings;
   private readonly log: Logger;
   private readonly fsutil: string | undefined;
-  private readonly records = new Map<string, ContainerRecord>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly records: ContainerRecords;
+  private readonly lock = new KeyedLock();
   private readonly watcher: ExitWatcher;
-  /** Names of containers being created (not yet in `records`). */
-  private readonly pendingNames = new Set<string>();
+  private readonly context: ContainerContext;
   private networkReady: Promise<void> | undefined;
 
   private constructor(o: ContainerManagerOptions) {
@@ -98,12 +68,14 @@ export class ContainerManager {
     this.network = o.network;
     this.log = o.log;
     this.fsutil = o.fsutil;
+    this.records = new ContainerRecords(o.dir, o.log);
     this.watcher = new ExitWatcher({
-      root: o.runtime.root,
+      attach: (id) => this.runtime.attach(id),
       log: o.log,
-      state: (id) => this.runtimeState(id),
-      onExit: (id) => this.withLock(id, () => this.finalizeLocked(id)),
+      state: (id) => this.runtime.status(id),
+      onExit: (id) => this.lock.run(id, () => recordExit(this.context, id)),
     });
+    this.context = { records: this.records, runtime: o.runtime, watcher: this.watcher, log: o.log };
   }
 
   /**
@@ -115,71 +87,8 @@ export class ContainerManager {
     const m = new ContainerManager(o);
     await mkdir(o.dir, { recursive: true, mode: 0o700 });
     await mkdir(o.runtime.root, { recursive: true, mode: 0o711 });
-    try {
-      const reclaimed = await o.runtime.networkGc();
-      for (const line of reclaimed) o.log.info(line);
-    } catch (err) {
-      o.log.warn({ err }, 'berth-runtime network gc failed');
-    }
-    await m.load();
+    await reconcileAll(m.context, (id, fn) => m.lock.run(id, fn));
     return m;
-  }
-
-  private async load(): Promise<void> {
-    for (const id of await readdir(this.dir)) {
-      if (!/^[0-9a-f]{64}$/.test(id)) continue;
-      const path = join(this.dir, id, 'container.json');
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        // A create that crashed before its record was written: nothing refers to it.
-        this.log.warn({ id }, 'removing a container directory without container.json (an interrupted create)');
-        await this.runtime.delete(id, { force: true }).catch(() => undefined);
-        await rm(join(this.dir, id), { recursive: true, force: true });
-        continue;
-      }
-      const parsed = containerRecordSchema.safeParse(JSON.parse(text));
-      if (!parsed.success) {
-        this.log.error({ path, issues: parsed.error.issues }, 'container.json is not valid; the container is ignored');
-        continue;
-      }
-      this.records.set(id, parsed.data);
-    }
-    for (const id of [...this.records.keys()]) {
-      await this.withLock(id, () => this.reconcile(id)).catch((err: unknown) => this.log.error({ err, id }, 'reconcile failed'));
-    }
-  }
-
-  private async reconcile(id: string): Promise<void> {
-    const rec = this.records.get(id);
-    if (!rec) return;
-    const state = await this.runtimeState(id);
-    if (state === undefined) {
-      if (rec.state === 'running') {
-        // Gone with the runtime's state (a reboot, or /run lost): Docker's 255.
-        Object.assign(rec, { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() });
-        delete rec.pid;
-        delete rec.network;
-        await this.save(rec);
-        this.log.info({ id, name: rec.name }, 'container is gone from the runtime: recorded as exited');
-        if (rec.autoRemove) await this.removeLocked(rec);
-      }
-      return;
-    }
-    if (state === 'stopped' || state === 'creating') {
-      await this.finalizeLocked(id);
-      return;
-    }
-    if (state === 'running' && rec.state !== 'running') {
-      rec.state = 'running';
-      await this.save(rec);
-    } else if (state === 'created' && rec.state === 'running') {
-      rec.state = 'created'; // the daemon stopped between the runtime's create and start
-      await this.save(rec);
-    }
-    await this.watcher.watch(id);
   }
 
   /** Stop watching (the containers keep running; a new daemon re-attaches). */
@@ -187,190 +96,104 @@ export class ContainerManager {
     this.watcher.close();
   }
 
-  // ---- records
-
-  private containerDir(id: string): string {
-    return join(this.dir, id);
-  }
-
-  private logPath(id: string): string {
-    return join(this.dir, id, 'container.log');
-  }
-
-  private async save(rec: ContainerRecord): Promise<void> {
-    await writeFileAtomic(join(this.containerDir(rec.id), 'container.json'), `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
-  }
-
-  private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return next;
-  }
-
-  private find(ref: string): ContainerRecord {
-    return resolveRef(ref, [...this.records.values()]);
-  }
-
   /** Resolve `ref`, then run `fn` under the container's lock with its current record. */
   private locked<T>(ref: string, fn: (rec: ContainerRecord) => Promise<T>): Promise<T> {
-    const id = this.find(ref).id;
-    return this.withLock(id, async () => {
+    const id = this.records.find(ref).id;
+    return this.lock.run(id, async () => {
       const rec = this.records.get(id);
       if (!rec) throw new BerthError('E_CONTAINER_NOT_FOUND', `no container ${JSON.stringify(ref)}: it was removed`, { details: { ref } });
       return fn(rec);
     });
   }
 
-  static view(rec: ContainerRecord): ContainerView {
-    const { version: _v, entrypoint: _e, cmd: _c, process: _p, ...view } = rec;
-    return structuredClone(view);
-  }
-
   /** Image manifest digests containers use: roots for ImageStore.gc. */
   imageRoots(): string[] {
-    return [...new Set([...this.records.values()].map((r) => r.imageDigest))];
+    return this.records.imageRoots();
   }
 
   /** The containers that use the image with manifest `digest`. */
   usersOf(digest: string): ContainerView[] {
-    return [...this.records.values()].filter((r) => r.imageDigest === digest).map((r) => ContainerManager.view(r));
+    return this.records.usersOf(digest);
   }
 
-  // ---- runtime helpers
-
-  private async runtimeState(id: string): Promise<string | undefined> {
-    if (!existsSync(join(this.runtime.root, id))) return undefined;
-    try {
-      return (await this.runtime.state(id)).status;
-    } catch (e) {
-      if (!existsSync(join(this.runtime.root, id))) return undefined; // deleted meanwhile
-      throw e;
-    }
-  }
-
+  /** The daemon's network, made or updated once (again after a failure). */
   private ensureNetwork(): Promise<void> {
-    this.networkReady ??= ensureNetwork(this.runtime, this.network).then(
-      (n) => {
-        const want = this.network;
-        if (n.created) this.log.info({ network: want.name, subnet: n.subnet, nat: n.nat }, 'network created');
-        if (n.natChanged) this.log.info({ network: want.name, nat: n.nat }, `outbound NAT turned ${n.nat ? 'on' : 'off'} as configured (BERTH_NETWORK_NAT)`);
-        if (!n.created && want.subnet !== undefined && want.subnet !== n.subnet) {
-          this.log.warn({ network: want.name, subnet: n.subnet, configured: want.subnet }, 'the network exists with another subnet than BERTH_NETWORK_SUBNET; it keeps it (remove it with `berth-runtime network rm` while no container runs to apply the configuration)');
-        }
-      },
-      (e: unknown) => {
-        this.networkReady = undefined;
-        throw e;
-      },
-    );
+    this.networkReady ??= prepareNetwork(this.runtime, this.network, this.log).catch((e: unknown) => {
+      this.networkReady = undefined;
+      throw e;
+    });
     return this.networkReady;
   }
 
   /**
-   * The container has stopped in the runtime: record its status, delete it from the runtime
-   * (rw/ and the log stay), and remove it if it was created with autoRemove.
+   * Create the container in the runtime (its attach socket then exists) unless it is there.
+   * The create is tried first: only when the runtime says the id exists (EEXIST) is its
+   * status asked, so a new container costs no extra call.
    */
-  private async finalizeLocked(id: string): Promise<ExitStatus | undefined> {
-    const rec = this.records.get(id);
-    const state = await this.runtimeState(id);
-    if (state === 'running' || state === 'created') return undefined;
-    let exit: { exitCode?: number; signal?: string; finishedAt?: string; oomKilled?: boolean } = {};
-    if (state !== undefined) {
-      exit = await readFile(join(this.runtime.root, id, EXIT_JSON), 'utf8').then((t) => JSON.parse(t) as typeof exit).catch(() => ({}));
-      if (exit.exitCode === undefined) {
-        const s = await this.runtime.state(id).catch(() => undefined);
-        exit = { exitCode: s?.exitCode, finishedAt: s?.finishedAt, oomKilled: s?.oomKilled };
-      }
-      await this.runtime.delete(id, { force: true });
-    }
-    if (!rec) return undefined;
-    const status: ExitStatus = {
-      exitCode: exit.exitCode ?? 255,
-      ...(exit.signal ? { signal: exit.signal } : {}),
-      ...(exit.oomKilled ? { oomKilled: true } : {}),
-    };
-    if (rec.state === 'running') {
-      rec.state = 'exited';
-      rec.exitCode = status.exitCode;
-      if (status.signal) rec.signal = status.signal;
-      else delete rec.signal;
-      rec.oomKilled = status.oomKilled ?? false;
-      rec.finishedAt = exit.finishedAt ?? new Date().toISOString();
-      delete rec.pid;
-      delete rec.network;
-      await this.save(rec);
-      this.log.info({ id, name: rec.name, exitCode: rec.exitCode }, 'container exited');
-      if (rec.autoRemove) await this.removeLocked(rec, status);
-    }
-    return status;
-  }
-
-  /** Create the container in the runtime (its attach socket then exists) unless it is there. */
   private async runtimeCreate(rec: ContainerRecord): Promise<Watch> {
-    const state = await this.runtimeState(rec.id);
-    if (state === 'created' || state === 'running') return this.watcher.watch(rec.id);
-    if (state !== undefined) await this.finalizeLocked(rec.id);
     await this.ensureNetwork();
+    const bundle = join(this.records.containerDir(rec.id), 'bundle');
     try {
-      await this.runtime.create(rec.id, join(this.containerDir(rec.id), 'bundle'));
+      await this.runtime.create(rec.id, bundle);
     } catch (e) {
-      await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-      throw startFailed(e, rec);
+      const status = e instanceof RuntimeError && e.errno === constants.errno.EEXIST ? await this.runtime.status(rec.id) : undefined;
+      if (status === 'created' || status === 'running') return this.watcher.watch(rec.id);
+      if (status === undefined) throw await this.createFailed(e, rec);
+      await recordExit(this.context, rec.id); // an earlier run's leftover: recorded and deleted
+      await this.runtime.create(rec.id, bundle).catch(async (again: unknown) => {
+        throw await this.createFailed(again, rec);
+      });
     }
     return this.watcher.watch(rec.id);
   }
 
-  private async networkOf(id: string): Promise<{ name: string; address: string } | undefined> {
-    const text = await readFile(join(this.runtime.root, id, 'network'), 'utf8').catch(() => undefined);
-    const address = text && /^address=(.+)$/m.exec(text)?.[1];
-    return address ? { name: this.network.name, address } : undefined;
+  /** What a failed runtime create left is deleted; the error to throw. */
+  private async createFailed(e: unknown, rec: ContainerRecord): Promise<BerthError> {
+    await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
+    return startFailed(e, rec);
   }
 
   // ---- the operations
 
   async create(req: CreateRequest): Promise<ContainerView> {
-    const taken = (n: string): boolean => this.pendingNames.has(n) || [...this.records.values()].some((r) => r.name === n);
-    const name = req.name === undefined ? generateName(taken) : validateContainerName(req.name);
-    if (taken(name)) {
-      const other = [...this.records.values()].find((r) => r.name === name);
-      throw new BerthError('E_CONTAINER_NAME_IN_USE', `the name ${name} is in use by container ${other ? other.id.slice(0, 12) : '(being created)'}`, {
-        details: { name, ...(other ? { id: other.id } : {}) },
-      });
-    }
-    const limits = checkLimits(req);
-    const ports = checkPorts(req.publish ?? []);
-    const image = await this.images.resolve(req.image);
-    const lease = this.images.lease([image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest), ...image.config.rootfs.diff_ids]);
-    this.pendingNames.add(name);
-    const id = randomBytes(32).toString('hex');
-    const dir = this.containerDir(id);
+    const name = this.records.reserveName(req.name);
     try {
-      const lowers = await this.images.unpackImage(image);
-      const rec = await recordFor({ id, name, req, image, lowers, limits, ports });
+      const limits = checkLimits(req);
+      const ports = checkPorts(req.publish ?? []);
+      const networkGroup = req.networkGroup === undefined ? undefined : checkNetworkGroup(req.networkGroup);
+      const image = await this.images.resolve(req.image);
+      const lease = this.images.lease([image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest), ...image.config.rootfs.diff_ids]);
+      try {
+        return await this.createFrom({ name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) });
+      } finally {
+        lease.release();
+      }
+    } finally {
+      this.records.releaseName(name);
+    }
+  }
+
+  private async createFrom(o: Omit<Parameters<typeof recordFor>[0], 'id' | 'lowers'>): Promise<ContainerView> {
+    const id = randomBytes(32).toString('hex');
+    const dir = this.records.containerDir(id);
+    try {
+      const lowers = await this.images.unpackImage(o.image);
+      const rec = await recordFor({ ...o, id, lowers });
       await mkdir(join(dir, 'rw'), { recursive: true, mode: 0o700 });
       await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name }));
-      await this.save(rec);
-      this.records.set(id, rec);
-      this.log.info({ id, name, image: req.image }, 'container created');
-      return ContainerManager.view(rec);
+      await this.records.save(rec);
+      this.log.info({ id, name: o.name, image: o.req.image }, 'container created');
+      return viewOf(rec);
     } catch (e) {
       await rm(dir, { recursive: true, force: true });
       throw e;
-    } finally {
-      this.pendingNames.delete(name);
-      lease.release();
     }
   }
 
   /** Start (create in the runtime first when needed: on its kept writable layer after a stop). */
   async start(ref: string): Promise<ContainerView> {
     return this.locked(ref, async (rec) => {
-      if (rec.state === 'running') return ContainerManager.view(rec);
+      if (rec.state === 'running') return viewOf(rec);
       try {
         await this.runtimeCreate(rec);
         try {
@@ -380,20 +203,35 @@ export class ContainerManager {
           throw startFailed(e, rec);
         }
       } catch (e) {
-        if (rec.autoRemove) await this.removeLocked(rec);
+        if (rec.autoRemove) await removeContainer(this.context, rec);
         throw e;
       }
-      const state = await this.runtime.state(rec.id).catch(() => undefined);
       rec.state = 'running';
       rec.startedAt = new Date().toISOString();
       for (const k of ['exitCode', 'signal', 'oomKilled', 'finishedAt', 'pid'] as const) delete rec[k];
-      if (state?.pid) rec.pid = state.pid;
-      const network = await this.networkOf(rec.id);
-      if (network) rec.network = network;
-      await this.save(rec);
+      Object.assign(rec, await this.pidAndAddress(rec.id));
+      await this.records.save(rec);
       this.log.info({ id: rec.id, name: rec.name }, 'container started');
-      return ContainerManager.view(rec);
+      return viewOf(rec);
     });
+  }
+
+  /**
+   * A started container's pid and address. Both are asked at once, the address on the
+   * daemon's network; a container whose bundle names another (BERTH_NETWORK changed since
+   * its create) is asked again there.
+   */
+  private async pidAndAddress(id: string): Promise<Pick<ContainerRecord, 'pid' | 'network'>> {
+    const [state, lease] = await Promise.all([
+      this.runtime.stateIfExists(id).catch(() => undefined),
+      this.runtime.address(id, this.network.name).catch(() => undefined),
+    ]);
+    const network = state?.annotations?.[annotations.network];
+    const address = network === undefined || network === this.network.name ? lease : await this.runtime.address(id, network).catch(() => undefined);
+    return {
+      ...(state?.pid ? { pid: state.pid } : {}),
+      ...(address && network !== undefined ? { network: { name: address.network, address: address.address } } : {}),
+    };
   }
 
   /** SIGTERM, then SIGKILL after `timeoutSeconds`; answers once the container has stopped. */
@@ -401,8 +239,8 @@ export class ContainerManager {
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) {
       throw new BerthError('E_CONTAINER_INVALID', `stop timeout ${timeoutSeconds} is not allowed: give seconds, 0 or more`, { details: { option: 'timeout' } });
     }
-    const id = this.find(ref).id;
-    const live = await this.withLock(id, async () => {
+    const id = this.records.find(ref).id;
+    const live = await this.lock.run(id, async () => {
       const rec = this.records.get(id);
       if (!rec || rec.state !== 'running') return undefined;
       const l = await this.watcher.watch(id);
@@ -416,7 +254,7 @@ export class ContainerManager {
         await this.exitOf(id, live);
       }
     }
-    return this.viewOf(ref, id);
+    return this.viewAfter(ref, id);
   }
 
   /** Wait for a killed container's exit to be recorded; if the watch has not seen it in 30 s, record it here. */
@@ -427,15 +265,15 @@ export class ContainerManager {
     clearTimeout(timer);
     if (first === 'late') {
       this.log.warn({ id }, 'the exit of a killed container was not seen by its watch in 30 s; reading its state');
-      await this.withLock(id, () => this.finalizeLocked(id));
+      await this.lock.run(id, () => recordExit(this.context, id));
     }
   }
 
   /** Send a signal; with KILL, answers once the container has stopped. */
   async kill(ref: string, signal = 'KILL'): Promise<ContainerView> {
     const sig = checkSignal(signal);
-    const id = this.find(ref).id;
-    const live = await this.withLock(id, async () => {
+    const id = this.records.find(ref).id;
+    const live = await this.lock.run(id, async () => {
       const rec = this.records.get(id);
       if (!rec || rec.state !== 'running') {
         throw new BerthError('E_CONTAINER_NOT_RUNNING', `container ${rec?.name ?? ref} is not running`, { details: { id } });
@@ -445,13 +283,13 @@ export class ContainerManager {
       return l;
     });
     if (sig === 'SIGKILL' || sig === 9) await this.exitOf(id, live);
-    return this.viewOf(ref, id);
+    return this.viewAfter(ref, id);
   }
 
-  private viewOf(ref: string, id: string): ContainerView {
+  private viewAfter(ref: string, id: string): ContainerView {
     const rec = this.records.get(id);
     if (!rec) throw new BerthError('E_CONTAINER_NOT_FOUND', `container ${ref} was removed (it was created with --rm)`, { details: { ref, id } });
-    return ContainerManager.view(rec);
+    return viewOf(rec);
   }
 
   /** Remove a stopped container (a running one only with `force`, which kills it). */
@@ -460,35 +298,24 @@ export class ContainerManager {
       if (rec.state === 'running' && !force) {
         throw new BerthError('E_CONTAINER_RUNNING', `container ${rec.name} is running: stop it first, or remove it with force`, { details: { id: rec.id } });
       }
-      await this.removeLocked(rec);
+      await removeContainer(this.context, rec);
       return rec.id;
     });
   }
 
-  private async removeLocked(rec: ContainerRecord, status?: ExitStatus): Promise<void> {
-    // Stop watching first: the runtime's delete below ends the watch's connection.
-    this.watcher.drop(rec.id, status ?? (rec.exitCode === undefined ? undefined : { exitCode: rec.exitCode }));
-    if ((await this.runtimeState(rec.id)) !== undefined) await this.runtime.delete(rec.id, { force: true });
-    await rm(this.containerDir(rec.id), { recursive: true, force: true });
-    this.records.delete(rec.id);
-    this.log.info({ id: rec.id, name: rec.name }, 'container removed');
-  }
-
-  list(all = false): ContainerView[] {
-    return [...this.records.values()]
-      .filter((r) => all || r.state === 'running')
-      .sort((a, b) => b.created.localeCompare(a.created))
-      .map((r) => ContainerManager.view(r));
+  /** The containers, newest first: running ones, or `all`; only those with every label filter given. */
+  list(options: ListOptions = {}): ContainerView[] {
+    return this.records.list(options);
   }
 
   inspect(ref: string): ContainerView {
-    return ContainerManager.view(this.find(ref));
+    return viewOf(this.records.find(ref));
   }
 
   /** The log lines; with follow, until the container has stopped and its log is read. */
   logs(ref: string, o: LogOptions & { signal?: AbortSignal } = {}): AsyncGenerator<LogLine> {
-    const id = this.find(ref).id;
-    return readLog(this.logPath(id), {
+    const id = this.records.find(ref).id;
+    return readLog(this.records.logPath(id), {
       ...(o.tail === undefined ? {} : { tail: o.tail }),
       follow: o.follow ?? false,
       stopped: () => this.records.get(id)?.state !== 'running',
@@ -504,24 +331,24 @@ export class ContainerManager {
   async attach(ref: string): Promise<{ session: AttachSession; exit: Promise<ExitStatus | undefined>; view: ContainerView }> {
     return this.locked(ref, async (rec) => {
       const live = rec.state === 'running' ? await this.watcher.watch(rec.id) : await this.runtimeCreate(rec);
-      const session = await attachContainer(this.runtime.root, rec.id).catch((e: unknown) => {
+      const session = await this.runtime.attach(rec.id).catch((e: unknown) => {
         throw new BerthError('E_CONTAINER_NOT_RUNNING', `cannot attach to container ${rec.name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       });
-      return { session, exit: live.exited, view: ContainerManager.view(rec) };
+      return { session, exit: live.exited, view: viewOf(rec) };
     });
   }
 
   /** Run a program in the running container, stdio as pipes. */
   exec(ref: string, req: ExecRequest): Promise<ExecStream> {
     return this.locked(ref, async (rec) => {
-      if (rec.state !== 'running') throw new BerthError('E_CONTAINER_NOT_RUNNING', `container ${rec.name} is not running: start it first`, { details: { id: rec.id } });
+      if (rec.state !== 'running') throw notRunning(rec, ': start it first');
       if (req.cmd.length === 0 || req.cmd[0] === '') throw new BerthError('E_CONTAINER_INVALID', 'exec needs a program to run', { details: { option: 'cmd' } });
       const env = mergeEnv(rec.config.env, req.env ?? []);
       const workdir = req.workdir === undefined ? undefined : checkWorkdir(req.workdir);
       const user = req.user === undefined ? undefined : await resolveUser(req.user, await this.images.unpackImage(await this.images.image(rec.imageDigest)));
       return this.runtime.execStream(rec.id, req.cmd, {
         tty: req.tty ?? false,
-        env: envMap(env),
+        env: envRecord(env),
         ...(workdir ? { cwd: workdir } : {}),
         ...(user ? { user: { uid: user.uid, gid: user.gid } } : {}),
         ...(req.size ? { size: req.size } : {}),
@@ -531,9 +358,9 @@ export class ContainerManager {
 
   /** The container's writable layer as a new image on top of its own (Docker's commit). */
   async commit(ref: string, req: CommitRequest): Promise<Image> {
-    const rec = this.find(ref);
+    const rec = this.records.find(ref);
     const tag = req.reference === undefined ? undefined : tagOf(parseReference(req.reference)) ?? req.reference;
-    const upper = join(this.containerDir(rec.id), 'rw', 'upper');
+    const upper = join(this.records.containerDir(rec.id), 'rw', 'upper');
     await mkdir(upper, { recursive: true, mode: 0o755 });
     const c = req.changes ?? {};
     const changes: ConfigChanges = {
@@ -559,14 +386,12 @@ export class ContainerManager {
 
   /** Memory, CPU and pids of a running container. */
   async stats(ref: string): Promise<ContainerStats> {
-    const rec = this.find(ref);
-    if (rec.state !== 'running') throw new BerthError('E_CONTAINER_NOT_RUNNING', `container ${rec.name} is not running`, { details: { id: rec.id } });
+    const rec = this.records.find(ref);
+    if (rec.state !== 'running') throw notRunning(rec);
     try {
       return await this.runtime.stats(rec.id);
     } catch (e) {
-      if (e instanceof RuntimeError && this.records.get(rec.id)?.state !== 'running') {
-        throw new BerthError('E_CONTAINER_NOT_RUNNING', `container ${rec.name} is not running`, { cause: e, details: { id: rec.id } });
-      }
+      if (e instanceof RuntimeError && this.records.get(rec.id)?.state !== 'running') throw notRunning(rec, '', e);
       throw e;
     }
   }

@@ -1,11 +1,11 @@
 /**
  * The daemon's network (BERTH_NETWORK): created with BERTH_NETWORK_SUBNET and
  * BERTH_NETWORK_NAT before the first container joins it (the runtime would otherwise create
- * it with its defaults). RuntimeClient has no `network create`/`inspect` yet, so these run
- * the binary directly, argv only, as the client does.
+ * it with its defaults), through the runtime client's network verbs (docs/networking.md).
  */
-import { run } from '../core/index.js';
-import { parseRuntimeError, type RuntimeClient } from '../runtime/index.js';
+import { constants } from 'node:os';
+import type { Logger } from '../core/index.js';
+import { RuntimeError, type RuntimeClient } from '../runtime/index.js';
 
 export interface NetworkSettings {
   name: string;
@@ -14,16 +14,10 @@ export interface NetworkSettings {
   nat: boolean;
 }
 
-async function runtimeNetwork(runtime: RuntimeClient, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run(runtime.binary, ['--root', runtime.root, '--log-format=json', 'network', ...args], { allowFailure: true, timeoutMs: runtime.timeoutMs });
-}
-
 /** The network's address and settings (`network inspect`), or undefined when it does not exist. */
 export async function inspectNetwork(runtime: RuntimeClient, name: string): Promise<{ subnet: string; nat: boolean } | undefined> {
-  const r = await runtimeNetwork(runtime, ['inspect', name]);
-  if (r.code === 0) return JSON.parse(r.stdout) as { subnet: string; nat: boolean };
-  if (/does not exist/.test(r.stderr)) return undefined;
-  throw parseRuntimeError(r.stderr, undefined, { command: 'network inspect', exitCode: r.code });
+  const info = await runtime.networkInspect(name);
+  return info === undefined ? undefined : { subnet: info.subnet, nat: info.nat };
 }
 
 /**
@@ -35,16 +29,31 @@ export async function inspectNetwork(runtime: RuntimeClient, name: string): Prom
 export async function ensureNetwork(runtime: RuntimeClient, n: NetworkSettings): Promise<{ created: boolean; natChanged?: boolean; subnet: string; nat: boolean }> {
   let existing = await inspectNetwork(runtime, n.name);
   if (!existing) {
-    const r = await runtimeNetwork(runtime, ['create', ...(n.subnet ? ['--subnet', n.subnet] : []), ...(n.nat ? [] : ['--no-nat']), n.name]);
-    if (r.code === 0) {
+    try {
+      await runtime.networkCreate(n.name, { nat: n.nat, ...(n.subnet ? { subnet: n.subnet } : {}) });
       const made = await inspectNetwork(runtime, n.name);
       return { created: true, subnet: made?.subnet ?? n.subnet ?? '', nat: made?.nat ?? n.nat };
+    } catch (e) {
+      if (!(e instanceof RuntimeError && e.errno === constants.errno.EEXIST)) throw e;
+      // Another create won the race, or the host has a link of that name (then not ours: e says so).
+      existing = await inspectNetwork(runtime, n.name);
+      if (!existing) throw e;
     }
-    existing = /exists/.test(r.stderr) ? await inspectNetwork(runtime, n.name) : undefined;
-    if (!existing) throw parseRuntimeError(r.stderr, undefined, { command: 'network create', exitCode: r.code });
   }
   if (existing.nat === n.nat) return { created: false, subnet: existing.subnet, nat: existing.nat };
-  const u = await runtimeNetwork(runtime, ['update', n.nat ? '--nat' : '--no-nat', n.name]);
-  if (u.code !== 0) throw parseRuntimeError(u.stderr, undefined, { command: 'network update', exitCode: u.code });
+  await runtime.networkUpdate(n.name, { nat: n.nat });
   return { created: false, natChanged: true, subnet: existing.subnet, nat: n.nat };
+}
+
+/** ensureNetwork, saying what it did (made it, turned NAT on or off, kept another subnet) in the log. */
+export async function prepareNetwork(runtime: RuntimeClient, want: NetworkSettings, log: Logger): Promise<void> {
+  const n = await ensureNetwork(runtime, want);
+  if (n.created) log.info({ network: want.name, subnet: n.subnet, nat: n.nat }, 'network created');
+  if (n.natChanged) log.info({ network: want.name, nat: n.nat }, `outbound NAT turned ${n.nat ? 'on' : 'off'} as configured (BERTH_NETWORK_NAT)`);
+  if (!n.created && want.subnet !== undefined && want.subnet !== n.subnet) {
+    log.warn(
+      { network: want.name, subnet: n.subnet, configured: want.subnet },
+      'the network exists with another subnet than BERTH_NETWORK_SUBNET; it keeps it (remove it with `berth-runtime network rm` while no container runs to apply the configuration)',
+    );
+  }
 }

@@ -1,13 +1,15 @@
 /**
  * A new container's record from the request and its image (Docker's precedence, in
  * config.ts), and its OCI config: Berth's default isolation (defaultSpec, berth.init), the
- * image's layers under its own kept writable layer, the network in a group of its own, the
- * attach socket, the log beside container.json, and the limits asked for.
+ * image's layers under its own kept writable layer, the network in the group asked for
+ * (else in one of its own), the attach socket, the log beside container.json, and the
+ * limits asked for.
  */
 import { join } from 'node:path';
+import { envRecord } from '../core/index.js';
 import type { Image } from '../images/index.js';
 import { defaultSpec, type OciSpec } from '../runtime/index.js';
-import { checkWorkdir, envMap, mergeEnv, resolveProgram, resolveUser, type Limits } from './config.js';
+import { checkWorkdir, mergeEnv, resolveProgram, resolveUser, type Limits } from './config.js';
 import type { ContainerRecord, CreateRequest } from './types.js';
 
 export interface NewRecord {
@@ -19,6 +21,8 @@ export interface NewRecord {
   lowers: readonly string[];
   limits: Limits;
   ports: { hostPort: number; containerPort: number }[];
+  /** Checked already. @defaultValue none: the container is alone in its group */
+  networkGroup?: string;
 }
 
 export async function recordFor(o: NewRecord): Promise<ContainerRecord> {
@@ -45,6 +49,7 @@ export async function recordFor(o: NewRecord): Promise<ContainerRecord> {
     stdin: req.stdin ?? false,
     autoRemove: req.rm ?? false,
     limits: o.limits,
+    ...(o.networkGroup === undefined ? {} : { networkGroup: o.networkGroup }),
     config: { env, workdir, ...(userSpec ? { user: userSpec } : {}), labels: { ...(ic.Labels ?? {}), ...(req.labels ?? {}) } },
     process: user,
   };
@@ -54,14 +59,14 @@ export async function recordFor(o: NewRecord): Promise<ContainerRecord> {
 export function containerSpec(rec: ContainerRecord, o: { dir: string; lowers: string[]; network: string }): OciSpec {
   return defaultSpec({
     args: rec.command,
-    env: envMap(rec.config.env),
+    env: envRecord(rec.config.env),
     hostname: rec.id.slice(0, 12),
     layers: { lower: o.lowers, writable: join(o.dir, 'rw') },
     keepWritable: true,
     init: true,
     cwd: rec.config.workdir,
     limits: rec.limits,
-    network: { name: o.network, group: rec.id, ...(rec.ports.length > 0 ? { publish: rec.ports } : {}) },
+    network: { name: o.network, group: rec.networkGroup ?? rec.id, ...(rec.ports.length > 0 ? { publish: rec.ports } : {}) },
     terminal: rec.tty,
     attach: true,
     stdin: rec.stdin,

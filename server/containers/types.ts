@@ -1,6 +1,6 @@
 /**
  * The containers domain's data: what the API takes to create a container, what it shows
- * of one (ContainerView, /work/notes/containers-contract.md §2), and what the daemon keeps
+ * of one (ContainerView, docs/containers.md), and what the daemon keeps
  * on disk (ContainerRecord, `BERTH_HOME/containers/<id>/container.json`).
  */
 import { z } from 'zod';
@@ -27,6 +27,8 @@ export const createRequestSchema = z.strictObject({
   pids: z.number().optional(),
   publish: z.array(publishSchema).optional(),
   labels: z.record(z.string(), z.string()).optional(),
+  /** The network group to join: containers of one group reach each other. @defaultValue a group of its own */
+  networkGroup: z.string().optional(),
 });
 export type CreateRequest = z.infer<typeof createRequestSchema>;
 
@@ -47,6 +49,8 @@ export interface ContainerView {
   finishedAt?: string;
   pid?: number;
   network?: { name: string; address: string };
+  /** The network group it joined when asked for one; absent, it is alone in its own. */
+  networkGroup?: string;
   ports: { hostPort: number; containerPort: number }[];
   tty: boolean;
   stdin: boolean;
@@ -78,6 +82,7 @@ export const containerRecordSchema = z.strictObject({
   finishedAt: z.string().optional(),
   pid: z.number().int().optional(),
   network: z.strictObject({ name: z.string(), address: z.string() }).optional(),
+  networkGroup: z.string().optional(),
   ports: z.array(publishSchema),
   tty: z.boolean(),
   stdin: z.boolean(),

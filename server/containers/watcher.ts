@@ -6,7 +6,7 @@
  * is made again. `exited` resolves once the caller's `onExit` has recorded the status.
  */
 import type { Logger } from '../core/index.js';
-import { attachContainer, type AttachSession } from '../runtime/index.js';
+import type { AttachSession } from '../runtime/index.js';
 import type { ExitStatus } from './types.js';
 
 /** One container while it exists in the runtime. */
@@ -23,7 +23,8 @@ interface Entry extends Watch {
 }
 
 export interface WatcherOptions {
-  root: string;
+  /** A connection to the container's attach socket (RuntimeClient.attach). */
+  attach(id: string): Promise<AttachSession>;
   log: Logger;
   /** The runtime's status of the container (undefined: it is not there). */
   state(id: string): Promise<string | undefined>;
@@ -70,7 +71,7 @@ export class ExitWatcher {
   private async connect(id: string, entry: Entry): Promise<void> {
     if (entry.stopped) return;
     try {
-      const session = await attachContainer(this.o.root, id);
+      const session = await this.o.attach(id);
       entry.session = session;
       void session.ended.then(() => {
         entry.session = undefined;

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { z } from 'zod';
-import { BerthError, writeFileAtomic } from '../core/index.js';
+import { BerthError, DEFAULT_PATH, issuePath, writeFileAtomic } from '../core/index.js';
 import { defaultRuntimeBinary } from './binary.js';
 import { ociSpecSchema, type OciMount, type OciProcess, type OciResources, type OciSpec } from './oci-spec.js';
 
@@ -73,8 +73,6 @@ function networkAnnotations(n: NetworkAttachment): Record<string, string> {
   }
   return out;
 }
-
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The root filesystem as overlay layers, mounted by berth-runtime on `root.path`. */
 export interface RootfsLayers {
@@ -341,15 +339,9 @@ export function defaultSpec(options: DefaultSpecOptions): OciSpec {
   return spec;
 }
 
-function issuePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${String(p)}`;
-  return out === '' ? '(config)' : out;
-}
-
 /** Every problem zod found, one per line, each with the property's path. */
 export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
+  return error.issues.map((i) => `${issuePath(i.path, '(config)')}: ${i.message}`);
 }
 
 /**

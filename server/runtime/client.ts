@@ -1,160 +1,23 @@
 /**
- * The client of berth-runtime (STYLE.md 6.2): every call is one run of the binary with an
- * argv array, `--root <root> --log-format=json` first, never a shell. stdout carries JSON
- * only for `state`, `list` and `ps`; a failure is a non-zero exit plus JSON error lines on
- * stderr, turned into a RuntimeError. The command line is docs/runtime.md's.
+ * The client of berth-runtime (docs/runtime.md): every call is one run of the binary with
+ * an argv array (argv.ts), `--root <root> --log-format=json` first, never a shell. stdout
+ * carries JSON only for `state`, `list`, `ps`, `stats` and `network inspect`; a failure is a
+ * non-zero exit plus JSON error lines on stderr, turned into a RuntimeError. What a failure
+ * means (no such container, no such network, one that exists already) is decided by the
+ * errno on that line, never by the words of its message.
  */
-import { spawn as spawnChild, type ChildProcessByStdio } from 'node:child_process';
-import { isAbsolute } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { BerthError, run, validateContainerId, type RunResult } from '../core/index.js';
+import { attachContainer, type AttachSession } from './attach.js';
+import { absolutePath, runtimeArgv, type RuntimeCall, type RuntimeSignal } from './argv.js';
 import { defaultRuntimeBinary } from './binary.js';
-import { describeIssues } from './bundle.js';
-import { lastRuntimeError, parseRuntimeError, RuntimeError } from './errors.js';
-import { containerStatsSchema, type ContainerStats, ociStateSchema, type OciState } from './oci-spec.js';
-
-/** This checkout's build, for the sources (server/runtime/) and the build (dist/runtime/) alike. */
-
-/** A signal as berth-runtime's `kill` takes it: a name (`SIGTERM`, `TERM`) or a number. */
-export type RuntimeSignal = NodeJS.Signals | `SIGRTMIN+${number}` | number;
-
-/** The flags every call starts with. */
-export interface RuntimeGlobals {
-  /** The state directory (`--root`). */
-  root: string;
-  /** Also append the runtime's error lines to this file (`--log`, as crun has it). */
-  logFile?: string;
-}
-
-/** One runtime invocation, as data: what `runtimeArgv` turns into argv. */
-export type RuntimeCall =
-  | { command: 'create'; id: string; bundle: string; pidFile?: string; consoleSocket?: string }
-  | { command: 'start'; id: string }
-  | { command: 'run'; id: string; bundle: string; detach?: boolean; pidFile?: string; consoleSocket?: string }
-  | { command: 'state'; id: string }
-  | { command: 'stats'; id: string }
-  | { command: 'kill'; id: string; signal?: RuntimeSignal; all?: boolean }
-  | { command: 'delete'; id: string; force?: boolean }
-  | { command: 'list' }
-  | { command: 'ps'; id: string }
-  | {
-      command: 'exec';
-      id: string;
-      args: readonly string[];
-      env?: Record<string, string>;
-      cwd?: string;
-      detach?: boolean;
-      /** Run the program on a new pseudo-terminal (`-t`). */
-      tty?: boolean;
-      /** The terminal's size at start (`--tty-size ROWSxCOLS`). */
-      ttySize?: { rows: number; cols: number };
-      /** Read "ROWS COLS\n" resize requests from this inherited fd (`--resize-fd N`). */
-      resizeFd?: number;
-      /** Run as this user (`--user UID:GID`). @defaultValue the container's process.user */
-      user?: { uid: number; gid: number };
-    }
-  | { command: 'network-gc' }
-  | { command: 'version' };
-
-function bad(message: string, details: Record<string, unknown> = {}): BerthError {
-  return new BerthError('E_BERTH_INTERNAL', message, { details });
-}
-
-function absolute(what: string, path: string): string {
-  if (!isAbsolute(path) || path.includes('\0')) throw bad(`${what} must be an absolute path, not ${JSON.stringify(path)}`, { [what]: path });
-  return path;
-}
-
-function signalArg(signal: RuntimeSignal): string {
-  if (typeof signal === 'number') {
-    if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw bad(`signal ${signal} is not a signal number (1-64)`, { signal });
-    return String(signal);
-  }
-  // A name can never start with "-", so it is never read as an option.
-  if (!/^(SIG)?[A-Z][A-Z0-9]*(\+\d+)?$/.test(signal)) throw bad(`signal ${JSON.stringify(signal)} is not a signal name such as SIGTERM`, { signal });
-  return signal;
-}
-
-function sizeArg(size: { rows: number; cols: number }): string {
-  const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
-  if (!ok(size.rows) || !ok(size.cols)) throw bad(`terminal size ${size.rows}x${size.cols}: rows and columns are 1 to 65535`, { size });
-  return `${size.rows}x${size.cols}`;
-}
-
-function fdArg(fd: number): string {
-  if (!Number.isInteger(fd) || fd < 3 || fd > 1023) throw bad(`resize fd ${fd} must be an inherited descriptor from 3 to 1023`, { fd });
-  return String(fd);
-}
-
-function userArg(user: { uid: number; gid: number }): string {
-  const id = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= 0xffff_ffff;
-  if (!id(user.uid) || !id(user.gid)) throw bad(`user ${user.uid}:${user.gid}: ids are whole numbers from 0 to 2^32-1`, { user });
-  return `${user.uid}:${user.gid}`;
-}
-
-function envArgs(env: Record<string, string>): string[] {
-  return Object.entries(env).flatMap(([k, v]) => {
-    if (!/^[^=\0]+$/.test(k) || v.includes('\0')) throw bad(`environment variable ${JSON.stringify(k)} cannot be passed to a container`, { key: k });
-    return ['--env', `${k}=${v}`];
-  });
-}
-
-/**
- * The argv (without the binary) for `call`: global flags first, then the command, its
- * options, and the container id last before any program arguments. Ids are validated,
- * not repaired, so none can be taken for an option.
- */
-export function runtimeArgv(globals: RuntimeGlobals, call: RuntimeCall): string[] {
-  const argv = ['--root', absolute('root', globals.root), '--log-format=json'];
-  if (globals.logFile !== undefined) argv.push('--log', absolute('logFile', globals.logFile));
-  const opt = (flag: string, value: string | undefined, what: string): string[] => (value === undefined ? [] : [flag, absolute(what, value)]);
-  switch (call.command) {
-    case 'version':
-      return [...argv, '--version'];
-    case 'list':
-      return [...argv, 'list', '--format', 'json'];
-    case 'network-gc':
-      return [...argv, 'network', 'gc'];
-    case 'create':
-    case 'run':
-      return [
-        ...argv,
-        call.command,
-        ...(call.command === 'run' && call.detach ? ['--detach'] : []),
-        '--bundle',
-        absolute('bundle', call.bundle),
-        ...opt('--pid-file', call.pidFile, 'pidFile'),
-        ...opt('--console-socket', call.consoleSocket, 'consoleSocket'),
-        validateContainerId(call.id),
-      ];
-    case 'start':
-    case 'state':
-    case 'stats':
-      return [...argv, call.command, validateContainerId(call.id)];
-    case 'ps':
-      return [...argv, 'ps', '--format', 'json', validateContainerId(call.id)];
-    case 'kill':
-      return [...argv, 'kill', ...(call.all ? ['--all'] : []), validateContainerId(call.id), signalArg(call.signal ?? 'SIGTERM')];
-    case 'delete':
-      return [...argv, 'delete', ...(call.force ? ['--force'] : []), validateContainerId(call.id)];
-    case 'exec':
-      if (call.args.length === 0) throw bad('exec needs a program to run', { id: call.id });
-      return [
-        ...argv,
-        'exec',
-        ...(call.detach ? ['--detach'] : []),
-        ...(call.tty ? ['--tty'] : []),
-        ...(call.ttySize === undefined ? [] : ['--tty-size', sizeArg(call.ttySize)]),
-        ...(call.resizeFd === undefined ? [] : ['--resize-fd', fdArg(call.resizeFd)]),
-        ...(call.user === undefined ? [] : ['--user', userArg(call.user)]),
-        ...envArgs(call.env ?? {}),
-        ...opt('--cwd', call.cwd, 'cwd'),
-        validateContainerId(call.id),
-        ...call.args,
-      ];
-  }
-}
+import { annotations, describeIssues } from './bundle.js';
+import { isRuntimeMissing, lastRuntimeError, parseRuntimeError, RuntimeError } from './errors.js';
+import { runtimeNotFound, spawnExecStream, type ExecStream, type ExecStreamOptions } from './exec-stream.js';
+import { networkInfoSchema, type ContainerAddress, type NetworkCreateOptions, type NetworkInfo } from './network.js';
+import { containerStatsSchema, type ContainerStats, type ContainerStatus, ociStateSchema, type OciState } from './oci-spec.js';
 
 export interface RuntimeClientOptions {
   /** The berth-runtime binary. @defaultValue this checkout's native/build/berth-runtime */
@@ -164,8 +27,9 @@ export interface RuntimeClientOptions {
   /** Also append the runtime's error lines to this file. */
   logFile?: string;
   /**
-   * Kill a lifecycle call (create, start, state, kill, delete, list, ps) that takes longer.
-   * Foreground `run` and `exec` wait for their program and have no limit unless given one.
+   * Kill a lifecycle call (create, start, state, kill, delete, list, ps, network) that
+   * takes longer. Foreground `run` and `exec` wait for their program and have no limit
+   * unless given one.
    * @defaultValue 60000
    */
   timeoutMs?: number;
@@ -195,42 +59,22 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
-export interface ExecStreamOptions {
-  /** Run the program on a pseudo-terminal: its stdout and stderr both come on stdout. @defaultValue false */
-  tty?: boolean;
-  env?: Record<string, string>;
-  /** @defaultValue the container's process.cwd */
-  cwd?: string;
-  /** @defaultValue the container's process.user */
-  user?: { uid: number; gid: number };
-  /** The terminal's size at start; without tty there is no terminal and it does not apply. */
-  size?: { rows: number; cols: number };
-}
-
-/**
- * A program running in a container with its stdio as pipes (`execStream`). Write to
- * `stdin` (end it for EOF; ^D on a terminal), read `stdout`/`stderr`. `exit` resolves with
- * the program's status (128+N for signal N) and rejects with a RuntimeError when
- * berth-runtime itself failed (no such container, not running, the program not found...).
- */
-export interface ExecStream {
-  child: ChildProcessByStdio<Writable, Readable, Readable>;
-  stdin: Writable;
-  stdout: Readable;
-  stderr: Readable;
-  /** Resize the program's terminal (with tty; ignored without). */
-  resize(rows: number, cols: number): void;
-  /** SIGKILL the runtime process (the program then loses its terminal or pipes). */
-  kill(): void;
-  exit: Promise<{ exitCode: number }>;
-}
-
 /** What a program run in a container (foreground `run`, `exec`) did. */
 export interface ProcessResult {
   /** Its exit status; 128+N when signal N ended it (as the runtime reports it). */
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** How a container ended, as its monitor recorded it (`exit.json`, docs/runtime.md). */
+export interface RuntimeExit {
+  /** Absent when nothing was recorded (its create was interrupted). */
+  exitCode?: number;
+  /** The signal that ended the container's first process, in the C library's words. */
+  signal?: string;
+  finishedAt?: string;
+  oomKilled?: boolean;
 }
 
 function containerIdOf(call: RuntimeCall): string | undefined {
@@ -246,7 +90,7 @@ export class RuntimeClient {
 
   constructor(options: RuntimeClientOptions) {
     this.binary = options.binary ?? defaultRuntimeBinary;
-    this.root = absolute('root', options.root);
+    this.root = absolutePath('root', options.root);
     this.logFile = options.logFile;
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
@@ -274,6 +118,59 @@ export class RuntimeClient {
   async state(id: string): Promise<OciState> {
     const r = await this.call({ command: 'state', id });
     return this.parseOutput('state', id, r.stdout, ociStateSchema);
+  }
+
+  /** The container's OCI state, or undefined when the runtime has no such container. */
+  async stateIfExists(id: string): Promise<OciState | undefined> {
+    try {
+      return await this.state(id);
+    } catch (e) {
+      if (isRuntimeMissing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Whether the runtime has container `id` (in any status). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.stateIfExists(id)) !== undefined;
+  }
+
+  /** The container's status, or undefined when the runtime has no such container. */
+  async status(id: string): Promise<ContainerStatus | undefined> {
+    return (await this.stateIfExists(id))?.status;
+  }
+
+  /**
+   * How the container ended: undefined while it is created or running, and when the runtime
+   * has no such container. `state` gives the status, exit code, time and OOM kill; the
+   * signal, which `state` does not print, comes from the monitor's exit.json.
+   */
+  async exitStatus(id: string): Promise<RuntimeExit | undefined> {
+    const s = await this.stateIfExists(id);
+    if (s === undefined || s.status === 'created' || s.status === 'running') return undefined;
+    if (s.exitCode === undefined) return {};
+    const signal = await readFile(join(this.root, validateContainerId(id), 'exit.json'), 'utf8')
+      .then((text) => (JSON.parse(text) as { signal?: unknown }).signal)
+      .catch(() => undefined);
+    return {
+      exitCode: s.exitCode,
+      ...(typeof signal === 'string' && signal !== '' ? { signal } : {}),
+      ...(s.finishedAt === undefined ? {} : { finishedAt: s.finishedAt }),
+      ...(s.oomKilled === undefined ? {} : { oomKilled: s.oomKilled }),
+    };
+  }
+
+  /**
+   * The container's network and address, from its lease (`network inspect`): undefined when
+   * it has no network, no address (yet, or any more), or does not exist. `network` saves
+   * the `state` call that finds the network in the container's annotations.
+   */
+  async address(id: string, network?: string): Promise<ContainerAddress | undefined> {
+    const name = network ?? (await this.stateIfExists(id))?.annotations?.[annotations.network];
+    if (name === undefined) return undefined;
+    const info = await this.networkInspect(name);
+    const lease = info?.containers.find((c) => c.id === id);
+    return lease === undefined ? undefined : { network: name, address: lease.address };
   }
 
   /** Memory, CPU and pids usage and limits from the container's cgroup (null: unknown or no limit). */
@@ -325,49 +222,39 @@ export class RuntimeClient {
       tty: options.tty ?? false,
       ...(options.tty ? { resizeFd: 3, ...(options.size ? { ttySize: options.size } : {}) } : {}),
     };
-    const argv = runtimeArgv({ root: this.root, logFile: this.logFile }, call);
-    const child = spawnChild(this.binary, argv, { shell: false, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
-    const resizeStream = child.stdio[3] as Writable | null;
-    resizeStream?.on('error', () => undefined); // the runtime has exited: nothing to resize
-    child.stdin.on('error', () => undefined); // a program that exits without reading stdin is not an error
-    let tail = '';
-    child.stderr.on('data', (b: Buffer) => {
-      tail = (tail + b.toString('utf8')).slice(-8192);
-    });
-    const exit = new Promise<{ exitCode: number }>((resolve, reject) => {
-      child.once('error', (e: NodeJS.ErrnoException) => {
-        reject(
-          e.code === 'ENOENT'
-            ? new BerthError('E_EXEC_NOT_FOUND', `${this.binary} does not exist`, { cause: e, hint: 'Build it: make -C native (or npm run build).', details: { file: this.binary } })
-            : new RuntimeError(`berth-runtime exec could not be started: ${e.message}`, { command: 'exec', containerId: id, cause: e }),
-        );
-      });
-      child.once('close', (code, signal) => {
-        resizeStream?.destroy();
-        const lastLine = tail.trimEnd().split('\n').at(-1) ?? '';
-        if (code === null || (code !== 0 && lastRuntimeError(lastLine) !== undefined)) {
-          reject(parseRuntimeError(tail, id, { command: 'exec', exitCode: code, signal }));
-          return;
-        }
-        resolve({ exitCode: code });
-      });
-    });
-    exit.catch(() => undefined); // the caller may only look at the streams; never an unhandled rejection
-    return {
-      child,
-      stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      resize: (rows, cols) => {
-        const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
-        if (!ok(rows) || !ok(cols) || resizeStream === null || resizeStream.destroyed) return;
-        resizeStream.write(`${rows} ${cols}\n`);
-      },
-      kill: () => {
-        child.kill('SIGKILL');
-      },
-      exit,
-    };
+    return spawnExecStream(this.binary, runtimeArgv({ root: this.root, logFile: this.logFile }, call), id);
+  }
+
+  /**
+   * A connection to the container's attach socket (berth.attach; docs/runtime.md, "The
+   * attach socket"): its output as it comes, stdin and resizes to it, and its exit frame.
+   */
+  attach(id: string): Promise<AttachSession> {
+    return attachContainer(this.root, id);
+  }
+
+  /**
+   * Create bridge network `name`. One that exists already is a RuntimeError with errno
+   * EEXIST (as is a host link of that name).
+   */
+  async networkCreate(name: string, options: NetworkCreateOptions = {}): Promise<void> {
+    await this.call({ command: 'network-create', name, nat: options.nat ?? true, ...(options.subnet === undefined ? {} : { subnet: options.subnet }) });
+  }
+
+  /** The network's settings, leases and links, or undefined when it does not exist. */
+  async networkInspect(name: string): Promise<NetworkInfo | undefined> {
+    try {
+      const r = await this.call({ command: 'network-inspect', name });
+      return this.parseOutput('network inspect', undefined, r.stdout, networkInfoSchema);
+    } catch (e) {
+      if (isRuntimeMissing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Turn the network's outbound NAT on or off; its running containers follow. */
+  async networkUpdate(name: string, options: { nat: boolean }): Promise<void> {
+    await this.call({ command: 'network-update', name, nat: options.nat });
   }
 
   /**
@@ -393,18 +280,12 @@ export class RuntimeClient {
     try {
       result = await run(this.binary, argv, { allowFailure: true, timeoutMs });
     } catch (e) {
-      if (e instanceof BerthError && e.code === 'E_EXEC_NOT_FOUND') {
-        throw new BerthError('E_EXEC_NOT_FOUND', `${this.binary} does not exist`, {
-          cause: e,
-          hint: 'Build it: make -C native (or npm run build).',
-          details: { file: this.binary },
-        });
-      }
+      if (e instanceof BerthError && e.code === 'E_EXEC_NOT_FOUND') throw runtimeNotFound(this.binary, e);
       throw e;
     }
     if (result.signal !== null && timeoutMs !== undefined && Date.now() - startedAt >= timeoutMs) {
-      throw new RuntimeError(`berth-runtime ${call.command} timed out after ${timeoutMs} ms and was killed`, {
-        command: call.command,
+      throw new RuntimeError(`berth-runtime ${commandName(call)} timed out after ${timeoutMs} ms and was killed`, {
+        command: commandName(call),
         containerId: containerIdOf(call),
         exitCode: null,
       });
@@ -416,7 +297,7 @@ export class RuntimeClient {
   private async call(call: RuntimeCall): Promise<RunResult> {
     const r = await this.spawn(call, this.timeoutMs);
     if (r.code !== 0) {
-      throw parseRuntimeError(r.stderr, containerIdOf(call), { command: call.command, exitCode: r.code, signal: r.signal });
+      throw parseRuntimeError(r.stderr, containerIdOf(call), { command: commandName(call), exitCode: r.code, signal: r.signal });
     }
     return r;
   }
@@ -456,4 +337,9 @@ export class RuntimeClient {
     }
     return parsed.data;
   }
+}
+
+/** The command as the runtime's usage names it: `network inspect`, not `network-inspect`. */
+function commandName(call: RuntimeCall): string {
+  return call.command.replace(/^network-/, 'network ');
 }

@@ -4,6 +4,7 @@
  * `{"level":"error","msg":"...","errno":22,"op":"mount","time":"..."}`; the last error line
  * is the outermost, fully wrapped message, so that is the one reported.
  */
+import { constants } from 'node:os';
 import { BerthError } from '../core/index.js';
 
 export interface RuntimeErrorOptions {
@@ -20,7 +21,7 @@ export interface RuntimeErrorOptions {
   cause?: unknown;
 }
 
-/** A failed berth-runtime call: what the C side said, as it said it (STYLE.md 6.4). */
+/** A failed berth-runtime call: what the C side said, as it said it (docs/errors.md). */
 export class RuntimeError extends BerthError {
   readonly op: string | undefined;
   readonly containerId: string | undefined;
@@ -104,4 +105,12 @@ export function parseRuntimeError(stderr: string, containerId?: string, context:
   const how = context.signal ? `was killed by ${context.signal}` : context.exitCode != null ? `exited with status ${context.exitCode}` : 'failed';
   const text = stderr.trim().split('\n').slice(-QUOTED_LINES).join('\n');
   return new RuntimeError(text === '' ? `${prefix} ${how} without saying why` : `${prefix} ${how}:\n${text}`, options);
+}
+
+/**
+ * Whether `e` is the runtime saying that what the call was about does not exist (no such
+ * container, no such network): its error line carries ENOENT.
+ */
+export function isRuntimeMissing(e: unknown): boolean {
+  return e instanceof RuntimeError && e.errno === constants.errno.ENOENT;
 }

@@ -1,71 +1,11 @@
-export {
-  ociSpecSchema,
-  ociStateSchema,
-  ociProcessSchema,
-  ociMountSchema,
-  ociNamespaceSchema,
-  ociLinuxSchema,
-  ociHookSchema,
-  ociHooksSchema,
-  ociRlimitSchema,
-  ociResourcesSchema,
-  ociIdMappingSchema,
-  containerStatsSchema,
-  namespaceTypes,
-  containerStatuses,
-  type OciSpec,
-  type OciState,
-  type OciProcess,
-  type OciMount,
-  type OciNamespace,
-  type OciLinux,
-  type OciHook,
-  type OciHooks,
-  type OciRlimit,
-  type OciResources,
-  type ContainerStats,
-  type NamespaceType,
-  type ContainerStatus,
-} from './oci-spec.js';
-export {
-  defaultSpec,
-  dockerCapabilities,
-  dockerSeccompProfile,
-  defaultDeviceRules,
-  resourcesFor,
-  writeBundle,
-  validateSpec,
-  describeIssues,
-  annotations,
-  OCI_VERSION,
-  DEFAULT_PATH,
-  type DefaultSpecOptions,
-  type RootfsLayers,
-  type ContainerLimits,
-  type NetworkAttachment,
-} from './bundle.js';
-export { defaultRuntimeBinary } from './binary.js';
-export {
-  RuntimeClient,
-  runtimeArgv,
-  type RuntimeClientOptions,
-  type RuntimeCall,
-  type RuntimeGlobals,
-  type RuntimeSignal,
-  type CreateContainerOptions,
-  type RunContainerOptions,
-  type ExecOptions,
-  type ExecStreamOptions,
-  type ExecStream,
-  type ProcessResult,
-} from './client.js';
-export { attachContainer, attachSocketPath, AttachSession, type AttachOutput, type AttachEnd, type AttachExit } from './attach.js';
-export {
-  RuntimeError,
-  parseRuntimeError,
-  parseRuntimeLogLine,
-  lastRuntimeError,
-  type RuntimeErrorOptions,
-  type RuntimeLogLine,
-  type RuntimeCallContext,
-} from './errors.js';
+/**
+ * The berth-runtime client (docs/runtime.md): what other folders of server/ use. Tests
+ * import the inner files directly.
+ */
+export { RuntimeClient } from './client.js';
+export { RuntimeError, isRuntimeMissing } from './errors.js';
+export { annotations, defaultSpec, writeBundle } from './bundle.js';
+export type { ContainerStats, OciSpec } from './oci-spec.js';
+export type { RuntimeSignal } from './argv.js';
+export type { ExecStream } from './exec-stream.js';
+export type { AttachSession } from './attach.js';

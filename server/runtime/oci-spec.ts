@@ -9,11 +9,18 @@
  */
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { parseEnvEntry } from '../core/index.js';
 
 const absolutePath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const uint32 = z.number().int().min(0).max(0xffff_ffff);
-// config.md "POSIX process": env entries are KEY=VALUE, and the key is not empty.
-const envEntry = z.string().regex(/^[^=\0]+=[^\0]*$/, 'must be KEY=VALUE with a non-empty KEY');
+// config.md "POSIX process": env entries are KEY=VALUE, by core's one rule (docs/containers.md).
+const envEntry = z.string().superRefine((entry, ctx) => {
+  try {
+    parseEnvEntry(entry);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+  }
+});
 
 /** config.md "Hooks": one program the runtime runs at a lifecycle point. */
 export const ociHookSchema = z.strictObject({

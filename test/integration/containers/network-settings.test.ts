@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { ensureNetwork, inspectNetwork } from '../../../server/containers/index.js';
+import { ensureNetwork, inspectNetwork } from '../../../server/containers/network.js';
 import { run } from '../../../server/core/index.js';
 import { RuntimeClient } from '../../../server/runtime/index.js';
 import { uniqueNetworkName } from '../../helpers/containers.js';

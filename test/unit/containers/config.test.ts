@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../../server/core/index.js';
-import { generateName, resolveRef, validateContainerName } from '../../../server/containers/index.js';
+import { generateName, resolveRef, validateContainerName } from '../../../server/containers/names.js';
 import { checkLimits, mergeEnv, resolveProgram, resolveUser } from '../../../server/containers/config.js';
 
 const invalid = { instanceOf: BerthError, code: 'E_CONTAINER_INVALID' } as const;

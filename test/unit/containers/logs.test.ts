@@ -6,7 +6,8 @@ import test from 'ava';
 import { appendFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLog, type LogLine } from '../../../server/containers/index.js';
+import type { LogLine } from '../../../server/containers/index.js';
+import { readLog } from '../../../server/containers/logs.js';
 
 const line = (log: string, stream = 'stdout') => `${JSON.stringify({ log, stream, time: '2026-01-01T00:00:00.000000000Z' })}\n`;
 

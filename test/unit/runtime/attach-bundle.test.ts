@@ -5,7 +5,10 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { BerthError } from '../../../server/core/index.js';
-import { annotations, attachSocketPath, defaultSpec, runtimeArgv, validateSpec } from '../../../server/runtime/index.js';
+import { runtimeArgv } from '../../../server/runtime/argv.js';
+import { attachSocketPath } from '../../../server/runtime/attach.js';
+import { validateSpec } from '../../../server/runtime/bundle.js';
+import { annotations, defaultSpec } from '../../../server/runtime/index.js';
 
 const layers = { lower: ['/var/lib/berth/layers/a'], writable: '/var/lib/berth/containers/c1/rw' };
 

@@ -9,17 +9,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError } from '../../../server/core/index.js';
-import {
-  DEFAULT_PATH,
-  defaultRuntimeBinary,
-  defaultSpec,
-  dockerCapabilities,
-  ociSpecSchema,
-  validateSpec,
-  writeBundle,
-  type OciSpec,
-} from '../../../server/runtime/index.js';
+import { BerthError, DEFAULT_PATH } from '../../../server/core/index.js';
+import { defaultRuntimeBinary } from '../../../server/runtime/binary.js';
+import { dockerCapabilities, validateSpec } from '../../../server/runtime/bundle.js';
+import { defaultSpec, writeBundle, type OciSpec } from '../../../server/runtime/index.js';
+import { ociSpecSchema } from '../../../server/runtime/oci-spec.js';
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-bundle-test-'));

@@ -6,19 +6,14 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, errorTable, type ErrorCode } from '../../../server/core/index.js';
-import {
-  RuntimeClient,
-  RuntimeError,
-  defaultRuntimeBinary,
-  lastRuntimeError,
-  parseRuntimeError,
-  parseRuntimeLogLine,
-  runtimeArgv,
-} from '../../../server/runtime/index.js';
+import { runtimeArgv } from '../../../server/runtime/argv.js';
+import { defaultRuntimeBinary } from '../../../server/runtime/binary.js';
+import { lastRuntimeError, parseRuntimeError, parseRuntimeLogLine } from '../../../server/runtime/errors.js';
+import { RuntimeClient, RuntimeError } from '../../../server/runtime/index.js';
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-client-test-'));
@@ -232,6 +227,10 @@ switch (command) {
     if (id === 'not-json') out('oops');
     else if (id === 'wrong-shape') out(JSON.stringify({ id, status: 'sleeping' }));
     else if (id === 'gone') { process.stderr.write(error('container \`gone\` does not exist', 2, 'open')); process.exit(1); }
+    else if (id === 'denied') { process.stderr.write(error('stat /x/denied: Permission denied', 13, 'stat')); process.exit(1); }
+    else if (id === 'ended') out(JSON.stringify(state(id, { status: 'stopped', pid: 0, exitCode: 137, finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false })) + '\\n');
+    else if (id === 'cut-short') out(JSON.stringify(state(id, { status: 'creating', pid: 0 })) + '\\n');
+    else if (id === 'netted') out(JSON.stringify(state(id, { annotations: { 'berth.network': 'berth0' } })) + '\\n');
     else out(JSON.stringify(state(id)) + '\\n');
     break;
   case 'list':
@@ -239,6 +238,14 @@ switch (command) {
     break;
   case 'ps':
     out('[101,102]\\n');
+    break;
+  case 'network':
+    if (rest[1] === 'inspect' && id === 'nonet') { process.stderr.write(error('network \`nonet\` does not exist in /x: create it', 2, 'network')); process.exit(1); }
+    if (rest[1] === 'inspect') {
+      const lease = { id: 'netted', address: '10.88.0.2', group: 'app', veth: 'bv0a580002', publish: '' };
+      out(JSON.stringify({ name: id, bridge: id, subnet: '10.88.0.0/16', gateway: '10.88.0.1', nat: true, table: 'berth_' + id, leases: 1, containers: [lease], links: [['app', 'db']] }) + '\\n');
+    }
+    if (rest[1] === 'create' && id === 'taken') { process.stderr.write(error('network \`taken\` exists already in /x', 17, 'network')); process.exit(1); }
     break;
   case 'create':
     if (id === 'bad') {
@@ -368,6 +375,51 @@ test('client.run in the foreground returns the program\'s output; detached it pa
   t.deepEqual(await f.client.run('r', '/bundles/r'), { code: 0, stdout: 'hello\n', stderr: 'program stderr\n' });
   await f.client.run('r', '/bundles/r', { detach: true });
   t.deepEqual((await f.argv()).slice(3), ['run', '--detach', '--bundle', '/bundles/r', 'r']);
+});
+
+test('client.status, exists and exitStatus: ENOENT from the runtime is "no such container", any other errno an error', async (t) => {
+  const f = await fake(t);
+  t.is(await f.client.status('web.1'), 'running');
+  t.true(await f.client.exists('web.1'));
+  t.is(await f.client.status('gone'), undefined);
+  t.false(await f.client.exists('gone'));
+  t.is(await f.client.exitStatus('gone'), undefined);
+  t.is(await f.client.exitStatus('web.1'), undefined, 'a running container has not ended');
+  t.is((await runtimeError(t, f.client.exists('denied'))).errno, 13);
+  t.deepEqual(await f.client.exitStatus('ended'), { exitCode: 137, finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false });
+  await mkdir(join(f.dir, 'state', 'ended'), { recursive: true });
+  await writeFile(join(f.dir, 'state', 'ended', 'exit.json'), JSON.stringify({ exitCode: 137, signal: 'Killed', finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false }));
+  t.deepEqual(await f.client.exitStatus('ended'), { exitCode: 137, signal: 'Killed', finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false });
+  t.deepEqual(await f.client.exitStatus('cut-short'), {}, 'a create that never finished recorded nothing');
+});
+
+test('client network verbs: create, inspect (undefined when missing), update; address from the lease', async (t) => {
+  const f = await fake(t);
+  await f.client.networkCreate('berth0', { subnet: '10.88.0.0/16', nat: false });
+  t.deepEqual((await f.argv()).slice(3), ['network', 'create', '--subnet', '10.88.0.0/16', '--no-nat', 'berth0']);
+  await f.client.networkCreate('berth1');
+  t.deepEqual((await f.argv()).slice(3), ['network', 'create', 'berth1']);
+  const taken = await runtimeError(t, f.client.networkCreate('taken'));
+  t.is(taken.errno, 17);
+  t.is(taken.command, 'network create');
+  await f.client.networkUpdate('berth0', { nat: true });
+  t.deepEqual((await f.argv()).slice(3), ['network', 'update', '--nat', 'berth0']);
+  const info = await f.client.networkInspect('berth0');
+  t.like(info, { name: 'berth0', subnet: '10.88.0.0/16', nat: true, links: [['app', 'db']] });
+  t.deepEqual(info?.containers.map((c) => [c.id, c.address, c.group]), [['netted', '10.88.0.2', 'app']]);
+  t.is(await f.client.networkInspect('nonet'), undefined);
+  t.deepEqual(await f.client.address('netted'), { network: 'berth0', address: '10.88.0.2' });
+  t.deepEqual(await f.client.address('netted', 'berth9'), { network: 'berth9', address: '10.88.0.2' });
+  t.deepEqual((await f.argv()).slice(3), ['network', 'inspect', 'berth9'], 'with the network given, no state call');
+  t.is(await f.client.address('web.1'), undefined, 'no berth.network annotation: no address');
+  t.is(await f.client.address('gone'), undefined);
+  t.is(await f.client.address('other', 'berth0'), undefined, 'no lease for it');
+});
+
+test('runtimeArgv: network names and subnets are validated, not repaired', (t) => {
+  refused(t, () => runtimeArgv(g, { command: 'network-inspect', name: '--force' }), 'E_BERTH_INTERNAL', /network name "--force"/);
+  refused(t, () => runtimeArgv(g, { command: 'network-update', name: 'a-very-long-network-name', nat: true }), 'E_BERTH_INTERNAL', /network name/);
+  refused(t, () => runtimeArgv(g, { command: 'network-create', name: 'n', subnet: '--no-nat', nat: true }), 'E_BERTH_INTERNAL', /subnet "--no-nat"/);
 });
 
 test('client: a missing binary is E_EXEC_NOT_FOUND with the build command as hint', async (t) => {

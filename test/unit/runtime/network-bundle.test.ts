@@ -4,7 +4,9 @@
  */
 import test from 'ava';
 import { BerthError } from '../../../server/core/index.js';
-import { annotations, defaultSpec, runtimeArgv, validateSpec } from '../../../server/runtime/index.js';
+import { runtimeArgv } from '../../../server/runtime/argv.js';
+import { validateSpec } from '../../../server/runtime/bundle.js';
+import { annotations, defaultSpec } from '../../../server/runtime/index.js';
 
 test('defaultSpec: a network becomes berth.network annotations, and the config keeps its network namespace', (t) => {
   const spec = defaultSpec({
