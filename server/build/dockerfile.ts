@@ -5,15 +5,14 @@
  *
  * dockerfile-ast (the design's parser) finds where each instruction starts, its keyword,
  * and the parser directives with the escape character; its line numbers are right (0-based;
- * shown 1-based). Its argument text is not used, because it differs from Docker in two ways,
- * fenced here and shown by test/unit/build/dockerfile.test.ts:
- *  - a comment line inside a continuation is kept in the arguments (Docker drops it);
- *  - an empty line inside a continuation ends the instruction, and the next line is read as
- *    an instruction of its own (Docker skips the empty line and continues).
- * So each instruction's text is rebuilt from the document lines with Docker's rules: a line
- * ending in the escape character (then only blanks) continues on the next; comment and empty
- * lines inside a continuation are skipped; an instruction dockerfile-ast found inside an
- * earlier one's continuation is not an instruction.
+ * shown 1-based), also across continuations with empty lines, CRLF and the backtick escape.
+ * Its argument text is not used: an indented comment line inside a continuation stays in
+ * it, where Docker drops every comment line there (fenced here, shown by
+ * test/unit/build/dockerfile.test.ts). Each instruction's text is rebuilt from the document
+ * lines with Docker's rules: a line ending in the escape character (then only blanks)
+ * continues on the next; comment and empty lines inside a continuation are skipped. Should
+ * dockerfile-ast ever start an instruction inside an earlier one's continuation, it is not
+ * taken as an instruction.
  */
 import { DockerfileParser } from 'dockerfile-ast';
 import { BerthError } from '../core/index.js';
