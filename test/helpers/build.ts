@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { BuildCache, buildDockerfile, formatEvent, type BuildEvent, type BuildResult, type DockerfileBuildOptions } from '../../server/build/index.js';
 import { useContainers, type ContainerEnv } from './containers.js';
+import { leftovers } from './runtime.js';
 import { tempDir } from './temp-dir.js';
 
 /** A context file: its text, or `{ text, mode }`, or `{ symlink: target }`. */
@@ -19,6 +20,8 @@ export interface BuildRun {
   events: BuildEvent[];
   /** The events as Docker's classic builder prints them. */
   lines: string[];
+  /** What the build's RUN containers left on the host (mounts, cgroups, processes), found by their ids. */
+  leftovers(): string[];
 }
 
 export interface BuildEnv {
@@ -62,7 +65,11 @@ export async function useBuild(t: ExecutionContext): Promise<BuildEnv> {
     },
     build: async (dir, options = {}) => {
       const events: BuildEvent[] = [];
-      const out: BuildRun = { events, lines: [] };
+      const out: BuildRun = {
+        events,
+        lines: [],
+        leftovers: () => events.flatMap((e) => (e.type === 'running' ? leftovers(e.container) : [])),
+      };
       try {
         out.result = await buildDockerfile({ dir, images: c.store, containers: c.manager, cache }, options, (e) => events.push(e));
       } catch (e) {
