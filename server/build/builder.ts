@@ -21,7 +21,7 @@ import { checkOptions, type CheckedOptions } from './options.js';
 import { RootfsView } from './rootfs.js';
 import { cancelled, runStep } from './run-step.js';
 import { substituteWord } from './substitute.js';
-import type { BuildContext, BuildProgress, BuildResult, DockerfileBuildOptions } from './types.js';
+import type { Builder, BuildContext, BuildProgress, BuildResult, DockerfileBuildOptions } from './types.js';
 import { splitWords } from './words.js';
 
 /** Build arguments every build knows without an ARG (Docker's predefined ones): passed to RUN, kept out of the history and the cache key. */
@@ -454,9 +454,9 @@ async function readDockerfile(dir: string, path: string): Promise<string> {
  * build goes; the result names the image, which carries `options.tags` once everything has
  * succeeded (a failed or cancelled build tags nothing).
  */
-export async function buildDockerfile(context: BuildContext, options: DockerfileBuildOptions, progress: BuildProgress): Promise<BuildResult> {
+export const buildDockerfile: Builder<BuildContext, DockerfileBuildOptions> = async (context, options, progress) => {
   const o = checkOptions(options);
   const df = parseDockerfile(await readDockerfile(context.dir, o.dockerfile), o.dockerfile);
   return new DockerfileBuild(context, o, df, progress).run();
-}
+};
 

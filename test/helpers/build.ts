@@ -31,7 +31,8 @@ export interface BuildEnv {
   context(files: Record<string, ContextFile>): Promise<string>;
   /** Write (or replace) files in an existing context. */
   write(dir: string, files: Record<string, ContextFile>): Promise<void>;
-  build(dir: string, options?: DockerfileBuildOptions): Promise<BuildRun>;
+  /** Build `dir`; `onEvent` sees each event as it comes (the build's state can be looked at then). */
+  build(dir: string, options?: DockerfileBuildOptions, onEvent?: (e: BuildEvent) => void): Promise<BuildRun>;
   /** Run `cmd` (or the image's own command) in a container of `image`: its output and exit code. */
   runImage(image: string, cmd?: string[]): Promise<{ stdout: string; stderr: string; exitCode: number | undefined }>;
 }
@@ -63,7 +64,7 @@ export async function useBuild(t: ExecutionContext): Promise<BuildEnv> {
       await write(dir, files);
       return dir;
     },
-    build: async (dir, options = {}) => {
+    build: async (dir, options = {}, onEvent) => {
       const events: BuildEvent[] = [];
       const out: BuildRun = {
         events,
@@ -71,7 +72,10 @@ export async function useBuild(t: ExecutionContext): Promise<BuildEnv> {
         leftovers: () => events.flatMap((e) => (e.type === 'running' ? leftovers(e.container) : [])),
       };
       try {
-        out.result = await buildDockerfile({ dir, images: c.store, containers: c.manager, cache }, options, (e) => events.push(e));
+        out.result = await buildDockerfile({ dir, images: c.store, containers: c.manager, cache }, options, (e) => {
+          events.push(e);
+          onEvent?.(e);
+        });
       } catch (e) {
         out.error = e as Error & { code?: string };
       }

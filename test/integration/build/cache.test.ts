@@ -81,7 +81,7 @@ test('the cache\'s images are GC roots until the cache is pruned; the tagged ima
   t.true((await b.cache.prune()) >= 7);
   const gc = await b.c.store.gc(await b.cache.roots(b.c.store));
   t.true(gc.removedBlobs.length > 0, 'the intermediate images are garbage once pruned');
-  t.is((await b.c.store.resolve('kept:1')).digest, first.result?.image.digest);
+  t.is<string | undefined, string | undefined>((await b.c.store.resolve('kept:1')).digest, first.result?.image.digest);
   t.deepEqual(await b.runImage('kept:1'), { stdout: 'a\nb\nplain\n', stderr: '', exitCode: 0 });
   const cold = await b.build(dir);
   t.is(cold.result?.cached, 0);

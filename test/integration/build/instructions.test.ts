@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { gzipSync } from 'node:zlib';
+import { DEFAULT_BUILD_LIMITS } from '../../../server/build/index.js';
 import { useBuild } from '../../helpers/build.js';
 
 test('multi-stage: a build stage writes a file, the final stage copies it --from the stage; the image runs and prints it', async (t) => {
@@ -40,7 +41,7 @@ test('multi-stage: a build stage writes a file, the final stage copies it --from
   t.regex(r.lines.join('\n'), /Step 2\/7 : RUN .*\n ---> Running in [0-9a-f]{12}\nRemoving intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}\n/);
   t.deepEqual(r.lines.slice(-2), [`Successfully built ${r.result?.id}`, 'Successfully tagged multi:1']);
   const image = await b.c.store.resolve('multi:1');
-  t.is(image.digest, r.result?.image.digest);
+  t.is<string | undefined, string | undefined>(image.digest, r.result?.image.digest);
   t.deepEqual(await b.runImage('multi:1'), { stdout: 'compiled 42\nhello from the context\n', stderr: '', exitCode: 0 });
   t.deepEqual(b.c.manager.list(true), [], 'no build container is left');
   t.deepEqual(b.c.leftovers(), []);
@@ -61,8 +62,13 @@ test('RUN: shell and exec forms, SHELL, output line by line on its stream, USER,
       '',
     ].join('\n'),
   });
-  const r = await b.build(dir, { buildArgs: { WHO: 'berth' } });
+  const limits: unknown[] = [];
+  const r = await b.build(dir, { buildArgs: { WHO: 'berth' } }, (e) => {
+    if (e.type === 'running') limits.push(b.c.manager.inspect(e.container).limits);
+  });
   t.is(r.error, undefined, r.error?.message);
+  t.deepEqual(limits[0], { memoryBytes: DEFAULT_BUILD_LIMITS.memoryBytes, cpus: DEFAULT_BUILD_LIMITS.cpus, pids: DEFAULT_BUILD_LIMITS.pids }, 'build limits are on by default');
+  t.is(limits.length, 4);
   const out = r.events.filter((e) => e.type === 'output').map((e) => (e.type === 'output' ? `${e.stream}: ${e.line}` : ''));
   t.deepEqual(out, ['stdout: shell /bin/sh as 0 for berth', 'stderr: err', 'stdout: exec $WHO', 'stdout: shell now: /bin/sh with errexit', 'stdout: 65534']);
   const history = r.result?.image.config.history?.map((h) => h.created_by);
@@ -146,8 +152,8 @@ test('config instructions: ENV, LABEL, EXPOSE, CMD, ENTRYPOINT, USER, WORKDIR, V
 async function tarball(entries: { name: string; text?: string; type?: 'directory' }[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const ended = new Promise((resolve) => p.on('end', resolve));
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const ended = new Promise<void>((resolve) => p.on('end', () => resolve()));
   for (const e of entries) {
     if (e.type === 'directory') p.entry({ name: e.name, type: 'directory', mode: 0o750, uid: 7, gid: 8 });
     else p.entry({ name: e.name, mode: 0o640, uid: 7, gid: 8 }, e.text ?? '');
@@ -157,7 +163,7 @@ async function tarball(entries: { name: string; text?: string; type?: 'directory
   return Buffer.concat(chunks);
 }
 
-test('COPY and ADD: wildcards, directories, --chown by name and number, --chmod, .dockerignore, ADD of a tar.gz; owners and modes in the image', async (t) => {
+test('COPY and ADD: wildcards, directories, --chown by name and number, --chmod, .dockerignore, ADD of a tar.gz, --from an image; owners and modes in the image', async (t) => {
   const b = await useBuild(t);
   const dir = await b.context({
     Dockerfile: [
@@ -169,6 +175,7 @@ test('COPY and ADD: wildcards, directories, --chown by name and number, --chmod,
       'ADD archive.tar.gz /unpacked/',
       'ADD two.txt /added.txt',
       'COPY src/ /etc/',
+      'COPY --from=busybox:latest /etc/group /from-image/',
       '',
     ].join('\n'),
     'one.txt': '1\n',
@@ -183,13 +190,14 @@ test('COPY and ADD: wildcards, directories, --chown by name and number, --chmod,
   const r = await b.build(dir, { tags: ['copies:1'] });
   t.is(r.error, undefined, r.error?.message);
   const script = [
-    'stat -c "%a %u:%g %n" /dst/one.txt /dst/two.txt /src /src/a /src/a/b.sh /src/empty /secret /rel/two.txt /unpacked/d /unpacked/d/inner.txt /added.txt /etc /etc/a/b.sh',
+    'stat -c "%a %u:%g %n" /from-image/group /dst/one.txt /dst/two.txt /src /src/a /src/a/b.sh /src/empty /secret /rel/two.txt /unpacked/d /unpacked/d/inner.txt /added.txt /etc /etc/a/b.sh',
     'ls /dst; ls -a /src',
     'cat /etc/passwd | head -1',
   ].join('; ');
   const run = await b.runImage('copies:1', ['sh', '-c', script]);
   t.is(run.stderr, '');
   t.deepEqual(run.stdout.trim().split('\n'), [
+    '644 0:0 /from-image/group',
     '644 0:0 /dst/one.txt',
     '644 0:0 /dst/two.txt',
     '755 65534:65534 /src',
