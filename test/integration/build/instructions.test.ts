@@ -256,3 +256,16 @@ test('ARG: global for FROM, per stage, defaults, --build-arg, ENV wins over ARG;
   t.regex(bad.error?.message ?? '', /first, second, unused/);
   t.deepEqual(b.c.leftovers(), []);
 });
+
+test('FROM scratch: a RUN with nothing to run it in is refused; files copied in make a stage that runs', async (t) => {
+  const b = await useBuild(t);
+  const empty = await b.build(await b.context({ Dockerfile: 'FROM scratch\nRUN true\n' }));
+  t.is(empty.error?.code, 'E_BUILD_DOCKERFILE_INVALID');
+  t.regex(empty.error?.message ?? '', /^Dockerfile:2: RUN: there is nothing to run it in/);
+  const dir = await b.context({ Dockerfile: 'FROM scratch\nCOPY --from=busybox /bin/busybox /bin/busybox\nRUN ["/bin/busybox", "mkdir", "/made"]\nCMD ["/bin/busybox", "ls", "/"]\n' });
+  const r = await b.build(dir);
+  t.is(r.error, undefined, r.error?.message);
+  t.is(r.result?.image.manifest.layers.length, 2);
+  t.deepEqual(await b.runImage(r.result?.image.digest as string), { stdout: 'bin\ndev\netc\nmade\nproc\nsys\n', stderr: '', exitCode: 0 });
+  t.deepEqual(b.c.leftovers(), []);
+});
