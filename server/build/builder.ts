@@ -8,12 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { BerthError } from '../core/index.js';
 import { defaultFsutilBinary, writeLayerStream, type ContainerConfig, type Descriptor, type Image, type Lease } from '../images/index.js';
 import { cacheKey, type CacheKeyParts } from './cache.js';
-import { contextTree, imageTree, matchSource, type SourceTree } from './context.js';
-import { copyLayer, mkdirPlan, planCopy, type CopyPlan, type CopySource, type Owner } from './copy.js';
+import { contextTree, imageTree, type SourceTree } from './context.js';
+import { copyArguments, matchSources, resolveOwner } from './copy-step.js';
+import { copyLayer, mkdirPlan, planCopy, type CopyPlan, type Owner } from './copy.js';
 import { makeInstruction, parseDockerfile, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js';
 import { shortId, writeStepImage } from './image.js';
 import { applyConfig, at, onLine, type Scope } from './instructions.js';
@@ -51,7 +52,6 @@ class DockerfileBuild {
   private readonly results = new Map<number, Image | undefined>();
   private readonly globals = new Map<string, string | undefined>();
   private readonly consumed = new Set<string>();
-  private tree: SourceTree | undefined;
   private step = 0;
   private total = 0;
   private cachedSteps = 0;
@@ -61,6 +61,8 @@ class DockerfileBuild {
     private readonly ctx: BuildContext,
     private readonly o: CheckedOptions,
     private readonly df: ParsedDockerfile,
+    /** The context, `.dockerignore` applied. */
+    private readonly tree: SourceTree,
     private readonly progress: BuildProgress,
   ) {
     this.lease = ctx.images.lease();
@@ -287,7 +289,7 @@ class DockerfileBuild {
     await this.commit(state, { instruction: JSON.stringify(['RUN', argv]), args: Object.fromEntries(args) }, async () => {
       const parent = state.image;
       if (parent === undefined) throw at(scope, ins, 'there is nothing to run it in: the stage is FROM scratch and has no files yet', 'E_BUILD_DOCKERFILE_INVALID');
-      const layer = await runStep({
+      const layer = await withLine(this, ins, () => runStep({
         containers: this.ctx.containers,
         image: parent.digest,
         argv,
@@ -299,7 +301,7 @@ class DockerfileBuild {
         where: this.where(ins),
         shown: argv.join(' '),
         lease: this.lease,
-      });
+      }));
       return { config: state.config, createdBy, layer };
     });
   }
@@ -312,7 +314,6 @@ class DockerfileBuild {
   /** The tree a COPY reads: the context, or `--from`'s stage or image. */
   private async sourceTree(ins: Instruction, from: string | undefined, scope: Scope): Promise<{ tree: SourceTree; id: string }> {
     if (from === undefined) {
-      this.tree ??= await contextTree(this.ctx.dir);
       return { tree: this.tree, id: 'context' };
     }
     const name = onLine(scope, ins, () => substituteWord(from, { env: scope.env, escape: scope.escape, used: scope.used })).toLowerCase();
@@ -343,65 +344,18 @@ class DockerfileBuild {
     return { tree: view === undefined ? empty : imageTree(what, view), id: image?.digest ?? 'scratch' };
   }
 
-  private async owner(ins: Instruction, chown: string, view: RootfsView | undefined, scope: Scope): Promise<Owner> {
-    const m = /^([^:]+)(?::([^:]+))?$/.exec(chown);
-    if (!m) throw at(scope, ins, `--chown=${chown} is not USER[:GROUP] (names or numbers)`);
-    const lookup = async (file: string, name: string, what: string): Promise<number> => {
-      if (/^\d+$/.test(name)) return Number(name);
-      const text = (await view?.readFile(file))?.toString('utf8') ?? '';
-      const entry = text.split('\n').map((l) => l.split(':')).find((f) => f[0] === name && f.length >= 3);
-      if (entry === undefined) throw at(scope, ins, `--chown=${chown}: the ${what} ${name} is not in the image's /${file}`);
-      return Number(entry[2]);
-    };
-    const uid = await lookup('etc/passwd', m[1] as string, 'user');
-    const gid = m[2] === undefined ? uid : await lookup('etc/group', m[2], 'group');
-    return { uid, gid };
-  }
-
   private async copy(state: StageState, ins: Instruction, scope: Scope): Promise<void> {
-    const flag = (name: string): string | undefined => ins.flags.find((f) => f.name === name)?.value;
-    const sub = (w: string): string => onLine(scope, ins, () => substituteWord(w, { env: scope.env, escape: scope.escape, used: scope.used }));
-    const words = (ins.json ?? ins.rest.split(/\s+/).filter((w) => w !== '')).map(sub);
-    if (words.length < 2) throw at(scope, ins, `needs a source and a destination: ${ins.keyword} SRC... DEST`);
-    const dest = words.pop() as string;
-    for (const s of words) {
-      if (ins.keyword === 'ADD' && /^(https?|ftp):\/\/|^git@|\.git(#.*)?$/.test(s)) {
-        throw at(scope, ins, `ADD ${s}: a build does not download anything`, 'E_BUILD_UNSUPPORTED');
-      }
-    }
-    const chmodText = flag('chmod');
-    if (chmodText !== undefined && !/^[0-7]{3,4}$/.test(chmodText)) throw at(scope, ins, `--chmod=${chmodText} is not an octal mode such as 755 or 0644`, 'E_BUILD_UNSUPPORTED');
-    const chmod = chmodText === undefined ? undefined : parseInt(chmodText, 8);
-    const chownText = flag('chown') === undefined ? undefined : sub(flag('chown') as string);
-    const { tree, id } = await this.sourceTree(ins, flag('from'), scope);
-    const sources: CopySource[] = [];
-    for (const written of words) {
-      let matched: string[];
-      try {
-        matched = await matchSource(tree, written.replace(/^\/+/, ''));
-      } catch (e) {
-        if (e instanceof BerthError) throw new BerthError(e.code, `${this.where(ins)}: ${ins.keyword} ${written}: ${e.message}`, { cause: e, details: { ...e.details, file: this.df.file, line: ins.line } });
-        throw e;
-      }
-      if (matched.length === 0) {
-        const abs = written.startsWith('/') && tree.what === 'the build context' ? ' (an absolute source is read from the context\'s root, as Docker does)' : '';
-        throw new BerthError('E_BUILD_COPY_NOT_FOUND', `${this.where(ins)}: ${ins.keyword} ${written}: no such file or directory in ${tree.what}${abs}`, {
-          details: { file: this.df.file, line: ins.line, source: written },
-        });
-      }
-      for (const rel of matched) sources.push({ tree, rel, written });
-    }
-    const workdir = state.config.WorkingDir || '/';
-    const absDest = dest.startsWith('/') ? dest : `${posix.join(workdir, dest)}${dest.endsWith('/') || dest === '.' ? '/' : ''}`;
-    if (sources.length > 1 && !absDest.endsWith('/')) throw at(scope, ins, `with more than one source the destination must be a directory ending with /, not ${dest}`);
-    const base = { sources, dest: absDest, ...(chmod === undefined ? {} : { chmod }), extract: ins.keyword === 'ADD', keepOwners: id !== 'context', now: this.now, keyword: ins.keyword as 'COPY' | 'ADD' };
-    const probe = await onCopy(this, ins, () => planCopy({ ...base, view: undefined }));
-    const flags = [chownText === undefined ? '' : `--chown=${chownText} `, chmodText === undefined ? '' : `--chmod=${chmodText} `].join('');
-    await this.commit(state, { instruction: `${ins.keyword} ${flags}${probe.summary} in ${absDest}`, args: this.argsUsed(state, scope.used), content: `${id}:${probe.contentHash}` }, async () => {
+    const a = copyArguments(ins, scope, state.config.WorkingDir || '/');
+    const { tree, id } = await this.sourceTree(ins, a.from, scope);
+    const sources = await matchSources(tree, ins, a.sources, this.where(ins), this.df.file);
+    const base = { sources, dest: a.dest, ...(a.chmod === undefined ? {} : { chmod: a.chmod }), extract: ins.keyword === 'ADD', keepOwners: id !== 'context', now: this.now, keyword: ins.keyword as 'COPY' | 'ADD' };
+    const probe = await withLine(this, ins, () => planCopy({ ...base, view: undefined }));
+    const flags = [a.chownText === undefined ? '' : `--chown=${a.chownText} `, a.chmodText === undefined ? '' : `--chmod=${a.chmodText} `].join('');
+    await this.commit(state, { instruction: `${ins.keyword} ${flags}${probe.summary} in ${a.dest}`, args: this.argsUsed(state, scope.used), content: `${id}:${probe.contentHash}` }, async () => {
       const view = await this.viewOf(state.image);
-      const chown = chownText === undefined ? undefined : await this.owner(ins, chownText, view, scope);
-      const plan = await onCopy(this, ins, () => planCopy({ ...base, view, ...(chown === undefined ? {} : { chown }) }));
-      return { config: state.config, createdBy: `/bin/sh -c #(nop) ${ins.keyword} ${plan.summary} in ${absDest} `, layer: await this.layer(plan, chown) };
+      const chown = a.chownText === undefined ? undefined : await resolveOwner(ins, a.chownText, view, scope);
+      const plan = await withLine(this, ins, () => planCopy({ ...base, view, ...(chown === undefined ? {} : { chown }) }));
+      return { config: state.config, createdBy: `/bin/sh -c #(nop) ${ins.keyword} ${plan.summary} in ${a.dest} `, layer: await this.layer(plan, chown) };
     });
   }
 
@@ -415,7 +369,7 @@ class DockerfileBuild {
     const path = onLine(scope, ins, () => substituteWord(ins.rest, { env: scope.env, escape: scope.escape, used: scope.used }));
     const dir = posix.resolve(state.config.WorkingDir || '/', path);
     await this.commit(state, { instruction: `WORKDIR ${dir}`, args: this.argsUsed(state, scope.used) }, async () => {
-      const plan = await onCopy(this, ins, async () => mkdirPlan(await this.viewOf(state.image), dir, this.now));
+      const plan = await withLine(this, ins, async () => mkdirPlan(await this.viewOf(state.image), dir, this.now));
       return { config: { ...state.config, WorkingDir: dir }, createdBy: `/bin/sh -c #(nop) WORKDIR ${dir}`, ...(plan === undefined ? {} : { layer: await this.layer(plan, undefined) }) };
     });
   }
@@ -425,8 +379,8 @@ class DockerfileBuild {
   }
 }
 
-/** Run a copy step's planning, naming the line in its errors. */
-async function onCopy<T>(build: DockerfileBuild, ins: Instruction, fn: () => Promise<T>): Promise<T> {
+/** Run part of a step, naming the line in its errors. */
+async function withLine<T>(build: DockerfileBuild, ins: Instruction, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -437,16 +391,25 @@ async function onCopy<T>(build: DockerfileBuild, ins: Instruction, fn: () => Pro
   }
 }
 
+/** The Dockerfile's text: its path resolved inside the context (a symlink pointing out of it is refused, never read). */
 async function readDockerfile(dir: string, path: string): Promise<string> {
+  const missing = (cause?: unknown): BerthError =>
+    new BerthError('E_BUILD_CONTEXT_INVALID', `the build context ${dir} has no ${path}`, { ...(cause === undefined ? {} : { cause }), details: { dir, dockerfile: path } });
+  let tree: SourceTree;
+  let entry;
   try {
-    return await readFile(join(dir, path), 'utf8');
+    tree = await contextTree(dir, []);
+    entry = await tree.lstat(await tree.resolve(path, true));
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new BerthError('E_BUILD_CONTEXT_INVALID', code === 'ENOENT' ? `the build context ${dir} has no ${path}` : `cannot read ${path} in the build context ${dir}: ${(cause as Error).message}`, {
-      cause,
-      details: { dir, dockerfile: path },
-    });
+    if (cause instanceof BerthError && cause.code === 'E_BUILD_COPY_OUTSIDE_CONTEXT') {
+      throw new BerthError('E_BUILD_CONTEXT_INVALID', `the Dockerfile ${path} is a symlink leading outside the build context; it was not read`, { cause, details: { dir, dockerfile: path } });
+    }
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT' || (cause as NodeJS.ErrnoException).code === 'ENOTDIR') throw missing(cause);
+    throw cause;
   }
+  if (entry === undefined) throw missing();
+  if (!entry.stat.isFile()) throw new BerthError('E_BUILD_CONTEXT_INVALID', `${path} in the build context ${dir} is not a file`, { details: { dir, dockerfile: path } });
+  return readFile(entry.host, 'utf8');
 }
 
 /**
@@ -457,6 +420,7 @@ async function readDockerfile(dir: string, path: string): Promise<string> {
 export const buildDockerfile: Builder<BuildContext, DockerfileBuildOptions> = async (context, options, progress) => {
   const o = checkOptions(options);
   const df = parseDockerfile(await readDockerfile(context.dir, o.dockerfile), o.dockerfile);
-  return new DockerfileBuild(context, o, df, progress).run();
+  const tree = await contextTree(context.dir);
+  return new DockerfileBuild(context, o, df, tree, progress).run();
 };
 

@@ -52,11 +52,11 @@ function outside(source: string, why: string): BerthError {
 export async function contextTree(dir: string, patterns?: string[]): Promise<SourceTree> {
   let list = patterns;
   if (list === undefined) {
-    const text = await readFile(join(dir, '.dockerignore'), 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return '';
-      throw e;
-    });
-    list = ignorePatterns(text);
+    const st = await lstatOrUndefined(join(dir, '.dockerignore'));
+    if (st !== undefined && !st.isFile()) {
+      throw new BerthError('E_BUILD_CONTEXT_INVALID', `.dockerignore in the build context ${dir} is not a regular file (a symlink is not followed)`, { details: { dir } });
+    }
+    list = st === undefined ? [] : ignorePatterns(await readFile(join(dir, '.dockerignore'), 'utf8'));
   }
   const ig = ignore().add(list);
   const ignored = (rel: string): boolean => rel !== '' && ig.ignores(rel);

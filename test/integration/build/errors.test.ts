@@ -31,6 +31,9 @@ test('the Dockerfile: syntax errors, unknown instructions, what is refused, a mi
   await fails(t, b, { Dockerfile: 'FROM --platform=linux/arm64 busybox\n' }, 'E_BUILD_UNSUPPORTED', /^Dockerfile:1: FROM: --platform=linux\/arm64/);
   await fails(t, b, { Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/c true\n' }, 'E_BUILD_UNSUPPORTED', /Dockerfile:2: RUN --mount/);
   await fails(t, b, { 'other.txt': '' }, 'E_BUILD_CONTEXT_INVALID', /has no Dockerfile/);
+  await fails(t, b, { Dockerfile: { symlink: '/etc/passwd' } }, 'E_BUILD_CONTEXT_INVALID', /the Dockerfile Dockerfile is a symlink leading outside the build context; it was not read/);
+  await fails(t, b, { Dockerfile: 'FROM busybox\n', '.dockerignore': { symlink: '/etc/passwd' } }, 'E_BUILD_CONTEXT_INVALID', /.dockerignore .* is not a regular file/);
+  await fails(t, b, { Dockerfile: 'FROM busybox\nUSER nosuchuser\nRUN true\n' }, 'E_CONTAINER_INVALID', /^Dockerfile:3: RUN: user "nosuchuser" is not in the image's \/etc\/passwd/);
   await fails(t, b, { Dockerfile: 'FROM busybox\n' }, 'E_BUILD_OPTIONS_INVALID', /the Dockerfile path "..\/Dockerfile"/, { dockerfile: '../Dockerfile' });
   await fails(t, b, { Dockerfile: 'FROM busybox\n' }, 'E_BUILD_OPTIONS_INVALID', /the tag "Bad Tag"/, { tags: ['Bad Tag'] });
   await fails(t, b, { Dockerfile: 'FROM busybox\n' }, 'E_BUILD_OPTIONS_INVALID', /memory limit 1000/, { limits: { memoryBytes: 1000 } });
