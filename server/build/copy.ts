@@ -141,8 +141,13 @@ export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
     if (e === undefined) continue;
     if (e.stat.isDirectory()) {
       kinds |= 2;
-      if (dest !== '') entries.push({ path: dest, kind: 'dir', mode: req.chmod ?? (existing?.stat.isDirectory() ? existing.stat.mode & 0o7777 : 0o755), ...(req.chown ?? (existing?.stat.isDirectory() ? { uid: existing.stat.uid, gid: existing.stat.gid } : { uid: 0, gid: 0 })), mtime: existing?.stat.mtime ?? req.now });
-      await addTree(req, src, src.rel, dest, entries);
+      // The destination directory is a parent, not something copied: --chmod does not apply
+      // to it (buildah's behaviour), --chown does when it is made.
+      if (dest !== '') {
+        const made = { path: dest, kind: 'dir' as const, mode: 0o755, ...(req.chown ?? { uid: 0, gid: 0 }), mtime: req.now };
+        entries.push(existing?.stat.isDirectory() ? { ...made, mode: existing.stat.mode & 0o7777, uid: existing.stat.uid, gid: existing.stat.gid, mtime: existing.stat.mtime, ...(req.chown ?? {}) } : made);
+      }
+      for (const name of await src.tree.readdir(src.rel)) await addTree(req, src, src.rel === '' ? name : `${src.rel}/${name}`, dest === '' ? name : `${dest}/${name}`, entries);
       continue;
     }
     kinds |= 1;
