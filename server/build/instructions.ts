@@ -5,7 +5,7 @@
  * `created_by`, written as Docker's classic builder writes it (`/bin/sh -c #(nop)  ENV A=1`).
  * Pure functions over the stage's config; errors name the line through `at`.
  */
-import { BerthError } from '../core/index.js';
+import { BerthError, mergeEnv } from '../core/index.js';
 import type { ContainerConfig } from '../images/index.js';
 import type { Instruction } from './dockerfile.js';
 import { substituteWord, substituteWords } from './substitute.js';
@@ -70,16 +70,6 @@ export function keyValues(scope: Scope, ins: Instruction): [string, string][] {
     if (key === '') throw at(scope, ins, `${JSON.stringify(w)} has an empty name`);
     return [key, sub(w.slice(eq + 1))] as [string, string];
   });
-}
-
-function setEnv(env: readonly string[], pairs: [string, string][]): string[] {
-  const out = [...env];
-  for (const [k, v] of pairs) {
-    const i = out.findIndex((e) => e.slice(0, e.indexOf('=')) === k);
-    if (i >= 0) out[i] = `${k}=${v}`;
-    else out.push(`${k}=${v}`);
-  }
-  return out;
 }
 
 /** `300ms`, `30s`, `1m30s`, `2h` (Go's time.ParseDuration, without fractions of units below ms) → nanoseconds. */
@@ -150,7 +140,7 @@ export function applyConfig(scope: Scope, ins: Instruction, config: ContainerCon
   switch (ins.keyword) {
     case 'ENV': {
       const pairs = onLine(scope, ins, () => keyValues(scope, ins));
-      c.Env = setEnv(c.Env ?? [], pairs);
+      c.Env = mergeEnv(c.Env ?? [], pairs.map(([k, v]) => `${k}=${v}`));
       const text = `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`;
       return { config: c, createdBy: nop(text), key: text };
     }

@@ -1,2 +1,3 @@
-export { loadConfig, defaultConfigFile } from './load.js';
-export { configKeys, type BerthConfig, type ConfigKey } from './schema.js';
+/** config's surface: what other folders of server/ use. Tests import the inner files directly. */
+export { loadConfig } from './load.js';
+export type { BerthConfig } from './schema.js';

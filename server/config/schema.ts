@@ -11,79 +11,92 @@ const port = (min: number) => z.string().regex(/^\d{1,5}$/).transform(Number).pi
 const absolutePath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/);
 
-interface KeySpec<S extends z.ZodType> {
+interface KeySpec<F extends string, S extends z.ZodType, D extends string | undefined> {
+  /** The key's name in BerthConfig. */
+  field: F;
   schema: S;
-  default: string | undefined;
+  default: D;
   /** What is allowed, in words: ends every error message about this key. */
   allowed: string;
   /** What the key does, for docs/configuration.md. */
   doc: string;
 }
 
-const key = <S extends z.ZodType>(spec: KeySpec<S>): KeySpec<S> => spec;
+const key = <const F extends string, S extends z.ZodType, const D extends string | undefined>(spec: KeySpec<F, S, D>): KeySpec<F, S, D> => spec;
 
 export const configKeys = {
   BERTH_HOME: key({
+    field: 'home',
     schema: absolutePath,
     default: '/var/lib/berth',
     allowed: 'an absolute path',
     doc: 'Where Berth keeps all its state: apps, images, its Redis and nginx, logs, the API token.',
   }),
   BERTH_API_HOST: key({
+    field: 'apiHost',
     schema: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address'),
     default: '0.0.0.0',
     allowed: 'an IPv4 or IPv6 address to listen on (0.0.0.0 for every interface)',
     doc: 'The address the API and git smart-HTTP server listen on.',
   }),
   BERTH_API_PORT: key({
+    field: 'apiPort',
     schema: port(0),
     default: '7070',
     allowed: 'an integer from 0 to 65535 (0 picks a free port)',
     doc: 'The port of the API and git smart-HTTP server. The port in use is written to BERTH_HOME/cli.json.',
   }),
   BERTH_HTTP_PORT: key({
+    field: 'httpPort',
     schema: port(1),
     default: '80',
     allowed: 'an integer from 1 to 65535',
     doc: 'The port nginx serves apps on.',
   }),
   BERTH_DOMAIN: key({
+    field: 'domain',
     schema: hostname,
     default: 'localhost',
     allowed: 'a lowercase DNS name such as example.com',
     doc: 'Apps are served at <app>.<BERTH_DOMAIN> unless given domains of their own.',
   }),
   BERTH_LOG_LEVEL: key({
+    field: 'logLevel',
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
     default: 'info',
     allowed: 'one of trace, debug, info, warn, error, fatal',
     doc: 'The daemon log\'s level.',
   }),
   BERTH_REDIS_URL: key({
+    field: 'redisUrl',
     schema: z.string().refine((u) => /^rediss?:\/\//.test(u) && URL.canParse(u), 'must be a redis:// URL'),
     default: undefined,
     allowed: 'a redis:// or rediss:// URL, e.g. redis://:password@127.0.0.1:6379/0',
     doc: 'An external Redis to use instead of the embedded one. Unset: Berth starts its own.',
   }),
   BERTH_NGINX_MODE: key({
+    field: 'nginxMode',
     schema: z.enum(['embedded', 'external']),
     default: 'embedded',
     allowed: 'embedded or external',
     doc: 'embedded: Berth runs its own nginx under BERTH_HOME/nginx. external: a system nginx that Berth does not start; Berth only checks it answers on BERTH_HTTP_PORT.',
   }),
   BERTH_REDIS_SERVER: key({
+    field: 'redisServer',
     schema: absolutePath,
     default: '/usr/bin/redis-server',
     allowed: 'an absolute path to a redis-server binary',
     doc: 'The redis-server the embedded Redis runs.',
   }),
   BERTH_NGINX: key({
+    field: 'nginx',
     schema: absolutePath,
     default: '/usr/sbin/nginx',
     allowed: 'an absolute path to an nginx binary',
     doc: 'The nginx binary the embedded nginx runs.',
   }),
   BERTH_RUNTIME_ROOT: key({
+    field: 'runtimeRoot',
     // <root>/<64-hex id>/attach.sock must fit in a unix socket address (107 bytes).
     schema: absolutePath.refine((p) => Buffer.byteLength(p) <= 30, 'must be at most 30 bytes long'),
     default: '/run/berth',
@@ -91,12 +104,14 @@ export const configKeys = {
     doc: 'The state directory of berth-runtime (its --root): running containers, their monitors and the networks\' leases. On a tmpfs, so a reboot forgets what ran.',
   }),
   BERTH_NETWORK: key({
+    field: 'network',
     schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,14}$/),
     default: 'berth0',
     allowed: '1 to 15 of a-z, 0-9, and - or _ after the first (it is the bridge\'s name too)',
     doc: 'The bridge network every container joins (docs/networking.md). Created at start if it does not exist.',
   }),
   BERTH_NETWORK_SUBNET: key({
+    field: 'networkSubnet',
     schema: z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/).refine((s) => {
       const [ip, bits] = s.split('/') as [string, string];
       const octets = ip.split('.').map(Number);
@@ -109,6 +124,7 @@ export const configKeys = {
     doc: 'The subnet of BERTH_NETWORK when Berth creates it. Unset: the first free 10.N.0.0/16 from 10.88 on. An existing network keeps its subnet.',
   }),
   BERTH_NETWORK_NAT: key({
+    field: 'networkNat',
     schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
     default: 'true',
     allowed: 'true or false',
@@ -118,20 +134,13 @@ export const configKeys = {
 
 export type ConfigKey = keyof typeof configKeys;
 
-/** The validated configuration. */
-export interface BerthConfig {
-  home: string;
-  apiHost: string;
-  apiPort: number;
-  httpPort: number;
-  domain: string;
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  redisUrl: string | undefined;
-  nginxMode: 'embedded' | 'external';
-  redisServer: string;
-  nginx: string;
-  runtimeRoot: string;
-  network: string;
-  networkSubnet: string | undefined;
-  networkNat: boolean;
-}
+type Specs = typeof configKeys;
+
+/**
+ * The validated configuration: one field per key (its `field`), typed by what its schema
+ * produces, `undefined` allowed only for a key without a default. Adding a key is one edit,
+ * in `configKeys` (and its row in docs/configuration.md, which a test checks).
+ */
+export type BerthConfig = {
+  [K in ConfigKey as Specs[K]['field']]: Specs[K]['default'] extends string ? z.output<Specs[K]['schema']> : z.output<Specs[K]['schema']> | undefined;
+};

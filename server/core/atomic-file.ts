@@ -4,10 +4,11 @@
  * new one, never a half-written file. Temp files a crash leaves behind carry a fixed
  * marker so `removeStaleTempFiles` can clear them at start.
  */
-import { open, rename, unlink, readdir } from 'node:fs/promises';
+import { rename, unlink, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { BerthError } from './errors.js';
+import { fsyncPath, writeNewFile } from './fs.js';
 
 const TEMP_MARKER = '.berth-tmp-';
 
@@ -16,32 +17,15 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Replace `path` with `data` atomically and durably. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
   const mode = options.mode ?? 0o644;
   try {
-    // 'wx': never follow or reuse something already at the temp name.
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.chmod(mode); // the umask must not widen or narrow what the caller asked for
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewFile(temp, data, mode);
     await rename(temp, path);
-    await fsyncDir(dir);
+    await fsyncPath(dir);
   } catch (cause) {
     await unlink(temp).catch(() => undefined);
     const e = cause as NodeJS.ErrnoException;

@@ -1,5 +1,5 @@
 /**
- * Berth's one error type and its code table (STYLE.md 6.4, after fastify's lib/errors.js).
+ * Berth's one error type and its code table (after fastify's lib/errors.js; docs/errors.md).
  *
  * Every error a user can see has a code `E_<AREA>_<WHAT>`, an HTTP status, a description
  * (what it means) and a hint (what to do). `docs/errors.md` lists the same table; a unit
@@ -28,7 +28,7 @@ export const errorTable = {
   },
   E_NAME_INVALID: {
     status: 400,
-    description: 'A name (app, process type, config key, container id) contains a character or has a length that is not allowed.',
+    description: 'A name (app, process type, config key, container id, environment variable) contains a character or has a length that is not allowed, or an environment entry is not KEY=VALUE.',
     hint: 'Use only the characters the message lists; nothing is renamed for you.',
   },
   E_API_UNAUTHORIZED: {
@@ -115,6 +115,31 @@ export const errorTable = {
     status: 500,
     description: '`nginx -t` rejected a configuration Berth generated; the running configuration is unchanged.',
     hint: 'The message quotes nginx\'s own words; fix the value it points at (a domain or a custom snippet).',
+  },
+  E_PROXY_DOMAIN_INVALID: {
+    status: 400,
+    description: 'A domain given for an app is not a lowercase hostname (or a leading `*.` wildcard over at least two labels); nothing was changed.',
+    hint: 'The message names the domain and the character or label at fault; use lowercase letters, digits, dashes and dots, labels of 1 to 63 characters.',
+  },
+  E_PROXY_DOMAIN_TAKEN: {
+    status: 409,
+    description: 'Another app is already served at that domain; two apps never share one.',
+    hint: 'Remove the domain from the app the message names first, or choose another domain.',
+  },
+  E_PROXY_UPSTREAM_INVALID: {
+    status: 400,
+    description: 'An upstream of an app (a web container\'s address and port) is not an IPv4 address with a port from 1 to 65535; nothing was changed.',
+    hint: 'The message names the value; upstreams are the containers\' bridge addresses, written as four decimal numbers without leading zeros.',
+  },
+  E_PROXY_OPTION_INVALID: {
+    status: 400,
+    description: 'A proxy option of an app (body size, a timeout, keepalive) is unknown or out of range; nothing was changed.',
+    hint: 'The message names the option, the value and what is allowed; `docs/proxy.md` lists the options.',
+  },
+  E_PROXY_SNIPPET_INVALID: {
+    status: 400,
+    description: 'An app\'s custom nginx snippet uses a character, a block or a directive that snippets may not use; nothing was changed.',
+    hint: 'The message names the line and what is wrong; `docs/proxy.md` lists the directives a snippet may use.',
   },
   E_RUNTIME_FAILED: {
     status: 500,
@@ -305,7 +330,7 @@ export const errorAreas = {
   QUEUE: 'queue: the deploy queue (reserved)',
   BUILD: 'build: Dockerfile and buildpack builds',
   RELEASE: 'release: releases, health checks, switch and retire (reserved)',
-  PROXY: 'proxy: per-app nginx config (reserved)',
+  PROXY: 'proxy: per-app nginx config',
   PLUGIN: 'plugins: plugin.toml, triggers and subcommands (reserved)',
   SERVICE: 'service plugins: Postgres, Redis (reserved)',
 } as const;
@@ -347,6 +372,27 @@ export class BerthError extends Error {
 
 export function isBerthError(value: unknown): value is BerthError {
   return value instanceof BerthError;
+}
+
+/**
+ * Whether `value` is a Node system error with one of `codes` (`isErrno(e, 'ENOENT')`),
+ * instead of casting to NodeJS.ErrnoException at every catch.
+ */
+export function isErrno(value: unknown, ...codes: string[]): value is NodeJS.ErrnoException {
+  if (typeof value !== 'object' || value === null) return false;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' && codes.includes(code);
+}
+
+/**
+ * Where in a document a validation problem is (zod's issue path): `process.args[0]`, or
+ * `whole` for the document itself. Validators list every problem with it, never just the
+ * first.
+ */
+export function issuePath(path: readonly PropertyKey[], whole: string): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${String(p)}`;
+  return out === '' ? whole : out;
 }
 
 /** Any thrown value as a BerthError: BerthErrors pass through, the rest become E_BERTH_INTERNAL. */

@@ -23,10 +23,10 @@ import { join, posix } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { extract, pack, type Pack } from 'tar-stream';
-import { BerthError } from '../core/index.js';
-import { HashingStream, sha256 } from './digest.js';
-import { sniffCompression } from './layer.js';
+import { pack, type Pack } from 'tar-stream';
+import { BerthError, fsyncPath } from '../core/index.js';
+import { digestHex, HashingStream, sha256 } from './digest.js';
+import { readTarEntries, sniffCompression } from './layer.js';
 import { parseReference, tagOf } from './reference.js';
 import {
   REF_NAME_ANNOTATION,
@@ -36,6 +36,7 @@ import {
   isImageManifestType,
   isIndexType,
   layerCompression,
+  layerMediaType,
   manifestSchema,
   mediaTypes,
   ociLayoutSchema,
@@ -131,12 +132,7 @@ class Staging {
     }
     lease.add(file.digest);
     if (file.committed || (await this.store.hasBlob(file.digest))) return;
-    const handle = await open(file.path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncPath(file.path);
     // Several members may be the same blob (docker archives link duplicate layers): copy when already moved.
     try {
       await rename(file.path, this.store.blobPath(file.digest));
@@ -149,28 +145,14 @@ class Staging {
 }
 
 async function stageTar(staging: Staging, source: Readable): Promise<void> {
-  const ex = extract();
-  const flowing = pipeline(source, ex).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
   try {
-    for await (const raw of ex) {
-      const entry = raw as unknown as AsyncIterable<unknown> & { header: { name: string; type: string; linkname: string | null } };
-      const { name, type, linkname } = entry.header;
-      if (type === 'file' || type === 'contiguous-file') await staging.add(name, entry);
-      else {
-        for await (const _ of entry) void _;
-        if (type === 'symlink' && linkname) staging.links.set(posix.normalize(name).replace(/^\.\//, ''), linkname);
-        else if (type === 'link' && linkname) staging.links.set(posix.normalize(name).replace(/^\.\//, ''), `/${linkname}`);
-      }
-    }
-    const failed = await flowing;
-    if (failed !== undefined) throw failed;
+    await readTarEntries([source], async ({ name, type, linkname }, body) => {
+      if (type === 'file' || type === 'contiguous-file') return staging.add(name, body);
+      for await (const _ of body) void _;
+      if (type === 'symlink' && linkname) staging.links.set(posix.normalize(name).replace(/^\.\//, ''), linkname);
+      else if (type === 'link' && linkname) staging.links.set(posix.normalize(name).replace(/^\.\//, ''), `/${linkname}`);
+    });
   } catch (e) {
-    source.destroy();
-    ex.destroy();
-    await flowing;
     if (e instanceof BerthError) throw e;
     throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${staging.what} is not a readable tar archive: ${(e as Error).message}`, { cause: e });
   }
@@ -214,7 +196,7 @@ async function importOci(staging: Staging, lease: Lease): Promise<Image[]> {
   const what = staging.what;
   parseDocument(ociLayoutSchema, await staging.document('oci-layout', 'the OCI layout marker'), `oci-layout in ${what}`);
   const index = parseDocument(imageIndexSchema, await staging.document('index.json', 'the image index'), `index.json in ${what}`);
-  const blob = (d: Descriptor) => staging.require(`blobs/sha256/${d.digest.slice(7)}`, `blob ${d.digest}`);
+  const blob = (d: Descriptor) => staging.require(`blobs/sha256/${digestHex(d.digest)}`, `blob ${d.digest}`);
   const images: Found[] = [];
   const visit = async (list: Descriptor[], tags: (d: Descriptor) => string[], depth: number): Promise<void> => {
     for (const d of list) {
@@ -276,7 +258,7 @@ async function dockerRepoTags(staging: Staging): Promise<(d: Descriptor) => stri
   if (!staging.resolve('manifest.json')) return () => [];
   const entries = parseDocument(dockerSaveManifestSchema, await staging.document('manifest.json', 'the docker manifest'), `manifest.json in ${staging.what}`);
   return (d) => {
-    const file = staging.resolve(`blobs/sha256/${d.digest.slice(7)}`);
+    const file = staging.resolve(`blobs/sha256/${digestHex(d.digest)}`);
     if (!file) return [];
     let configDigest: string | undefined;
     try {
@@ -300,7 +282,6 @@ async function layerCompressionOf(file: StagedFile): Promise<Compression> {
   }
 }
 
-const ociLayerType: Record<Compression, string> = { none: mediaTypes.ociLayer, gzip: mediaTypes.ociLayerGzip, zstd: mediaTypes.ociLayerZstd };
 
 async function importDocker(staging: Staging, lease: Lease): Promise<Image[]> {
   const what = staging.what;
@@ -324,7 +305,7 @@ async function importDocker(staging: Staging, lease: Lease): Promise<Image[]> {
         throw new BerthError('E_IMAGE_DIGEST_MISMATCH', `${what}: layer ${i + 1} of image ${n + 1} (${name}) hashes to ${file.digest}, but the config says its diff_id is ${diffId}`);
       }
       await staging.commit(file, { digest: file.digest }, `layer ${name}`, lease);
-      layers.push({ mediaType: ociLayerType[compression], digest: file.digest, size: file.size });
+      layers.push({ mediaType: layerMediaType[compression], digest: file.digest, size: file.size });
     }
     await staging.commit(configFile, { digest: sha256(configBytes) }, `config ${entry.Config}`, lease);
     const manifest = {
@@ -364,23 +345,26 @@ function formatOf(staging: Staging): ArchiveFormat {
  * Import every image of an OCI archive or a `docker save` tarball (told apart by their
  * members) read from `source`. Returns the images, tagged as the archive names them.
  */
-export async function importArchive(store: ImageStore, source: Readable, options: ImportOptions): Promise<Image[]> {
-  if (options.tag !== undefined) parseReference(options.tag);
-  const staging = new Staging(store, options.what);
-  return finishImport(staging, options, async (lease) => {
+export function importArchive(store: ImageStore, source: Readable, options: ImportOptions): Promise<Image[]> {
+  return importStaged(store, options, async (staging, lease) => {
     await stageTar(staging, source);
     return formatOf(staging) === 'oci-archive' ? importOci(staging, lease) : importDocker(staging, lease);
   });
 }
 
 /** Import from an OCI image layout directory (`skopeo copy … oci:DIR`). */
-export async function importLayoutDirectory(store: ImageStore, dir: string, options: ImportOptions): Promise<Image[]> {
-  if (options.tag !== undefined) parseReference(options.tag);
-  const staging = new Staging(store, options.what);
-  return finishImport(staging, options, async (lease) => {
+export function importLayoutDirectory(store: ImageStore, dir: string, options: ImportOptions): Promise<Image[]> {
+  return importStaged(store, options, async (staging, lease) => {
     await stageDirectory(staging, dir);
     return importOci(staging, lease);
   });
+}
+
+/** Check the tag first (nothing is staged for a bad one), then stage and import with `load`. */
+async function importStaged(store: ImageStore, options: ImportOptions, load: (staging: Staging, lease: Lease) => Promise<Image[]>): Promise<Image[]> {
+  if (options.tag !== undefined) parseReference(options.tag);
+  const staging = new Staging(store, options.what);
+  return finishImport(staging, options, (lease) => load(staging, lease));
 }
 
 // ---- export
@@ -442,7 +426,7 @@ export async function exportOciArchive(store: ImageStore, references: readonly s
       for (const d of [{ digest: image.digest, size: image.manifestSize }, image.manifest.config, ...image.manifest.layers]) {
         if (done.has(d.digest)) continue;
         done.add(d.digest);
-        await addEntry(p, `blobs/sha256/${d.digest.slice(7)}`, d.size, await store.openBlob(d.digest));
+        await addEntry(p, `blobs/sha256/${digestHex(d.digest)}`, d.size, await store.openBlob(d.digest));
       }
     }
   });
@@ -462,7 +446,7 @@ export async function exportDockerArchive(store: ImageStore, references: readonl
       const done = new Set<string>();
       const entries: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
       for (const { image, tag } of images) {
-        const configName = `${image.configDigest.slice(7)}.json`;
+        const configName = `${digestHex(image.configDigest)}.json`;
         if (!done.has(configName)) {
           done.add(configName);
           await addEntry(p, configName, 0, await store.readBlob(image.configDigest, 'image config'));
@@ -470,7 +454,7 @@ export async function exportDockerArchive(store: ImageStore, references: readonl
         const layerNames: string[] = [];
         for (const [i, layer] of image.manifest.layers.entries()) {
           const diffId = image.config.rootfs.diff_ids[i] as string;
-          const name = `${diffId.slice(7)}.tar`;
+          const name = `${digestHex(diffId)}.tar`;
           layerNames.push(name);
           if (done.has(name)) continue;
           done.add(name);

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { createGzip, createZstdCompress, gzipSync, zstdCompressSync, constants as zlib } from 'node:zlib';
 import { HashingStream } from './digest.js';
 import { sha256 } from './digest.js';
-import { mediaTypes, type Compression, type ContainerConfig, type Descriptor, type History, type ImageConfig } from './schemas.js';
+import { layerMediaType, mediaTypes, type Compression, type ContainerConfig, type Descriptor, type History, type ImageConfig } from './schemas.js';
 import type { Image, ImageStore, Lease } from './store.js';
 
 export interface NewImage {
@@ -30,12 +30,6 @@ function compress(tar: Uint8Array, compression: Compression): Buffer {
   return Buffer.from(tar);
 }
 
-const layerType: Record<Compression, string> = {
-  none: mediaTypes.ociLayer,
-  gzip: mediaTypes.ociLayerGzip,
-  zstd: mediaTypes.ociLayerZstd,
-};
-
 /** Store a new image made of `spec.layers` and tag it. */
 export async function buildImage(store: ImageStore, spec: NewImage): Promise<Image> {
   const compression = spec.compression ?? 'gzip';
@@ -55,7 +49,7 @@ async function writeParts(store: ImageStore, spec: NewImage, compression: Compre
     diffIds.push(sha256(tar));
     const blob = compress(tar, compression);
     const info = await store.writeBlob(blob, { what: 'layer', lease });
-    layers.push({ mediaType: layerType[compression], digest: info.digest, size: info.size });
+    layers.push({ mediaType: layerMediaType[compression], digest: info.digest, size: info.size });
   }
   const history: History[] = spec.layers.map((_, i) => ({ created, created_by: spec.history?.[i] ?? 'berth' }));
   const config: ImageConfig = {
@@ -92,7 +86,7 @@ export async function writeLayerStream(store: ImageStore, tar: Readable, compres
   const compressed = compression === 'gzip' ? hashed.pipe(createGzip({ level: 6 })) : compression === 'zstd' ? hashed.pipe(createZstdCompress()) : hashed;
   hashed.on('error', (e) => compressed.destroy(e));
   const info = await store.writeBlob(compressed, { what: 'layer', lease });
-  return { descriptor: { mediaType: layerType[compression], digest: info.digest, size: info.size }, diffId: hash.digest() };
+  return { descriptor: { mediaType: layerMediaType[compression], digest: info.digest, size: info.size }, diffId: hash.digest() };
 }
 
 /** An image from layers already in the store (see writeLayerStream). */

@@ -7,7 +7,7 @@
 import './tar-compat.js';
 import { readFile, stat } from 'node:fs/promises';
 import { pack } from 'tar-stream';
-import { BerthError, run } from '../core/index.js';
+import { BerthError, DEFAULT_PATH, run } from '../core/index.js';
 import { buildImage } from './build.js';
 import type { Image, ImageStore } from './store.js';
 
@@ -83,7 +83,7 @@ export async function buildBusyboxImage(store: ImageStore, options: { tag?: stri
     compression: 'gzip',
     created: layer.mtime.toISOString(),
     history: [`berth: ${layer.version}`],
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+    config: { Env: [`PATH=${DEFAULT_PATH}`], Cmd: ['sh'] },
     tags: [options.tag ?? BUSYBOX_TAG],
   });
 }

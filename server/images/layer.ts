@@ -44,7 +44,7 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { extract, type Header as Headers } from 'tar-stream';
-import { BerthError, run } from '../core/index.js';
+import { BerthError, isErrno, run } from '../core/index.js';
 import { HashingStream } from './digest.js';
 import type { Compression } from './schemas.js';
 import { XATTR_PREFIX, xattrBytes } from './tar-compat.js';
@@ -417,8 +417,31 @@ function writeAll(fd: number, chunk: Buffer): void {
   for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
 }
 
-function isErrno(e: unknown, ...codes: string[]): boolean {
-  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
+/**
+ * Read the tar archive that `stages` (a source, then transforms such as a decompressor)
+ * produce, handing each entry to `onEntry` in order; the entry's body must be consumed
+ * before the next one comes. On any failure the whole pipeline is torn down (its source
+ * destroyed) before the first error is thrown, so no stream is left flowing.
+ */
+export async function readTarEntries(stages: readonly [Readable, ...Transform[]], onEntry: (header: Headers, body: Readable) => Promise<void>): Promise<void> {
+  const ex = extract();
+  const flowing = pipeline(...([...stages, ex] as unknown as [Readable, Transform])).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  try {
+    for await (const entry of ex) {
+      const e = entry as unknown as Readable & { header: Headers };
+      await onEntry(e.header, e);
+    }
+    const failed = await flowing;
+    if (failed !== undefined) throw failed;
+  } catch (e) {
+    stages[0].destroy();
+    ex.destroy();
+    await flowing;
+    throw e;
+  }
 }
 
 /**
@@ -427,25 +450,12 @@ function isErrno(e: unknown, ...codes: string[]): boolean {
  */
 export async function unpackLayer(source: Readable, compression: Compression, dest: string, options: UnpackOptions): Promise<UnpackResult> {
   const hash = new HashingStream();
-  const ex = extract();
-  const stages = [source, ...(decompressor(compression) ? [decompressor(compression) as Transform] : []), hash, ex] as const;
-  const flowing = pipeline(...(stages as unknown as [Readable, Transform])).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const decompress = decompressor(compression);
   const unpacker = new Unpacker(dest, options);
   try {
-    for await (const entry of ex) {
-      const e = entry as unknown as Readable & { header: Headers };
-      await unpacker.entry(e.header, e);
-    }
-    const failed = await flowing;
-    if (failed !== undefined) throw failed;
+    await readTarEntries([source, ...(decompress ? [decompress] : []), hash], (header, body) => unpacker.entry(header, body));
     await unpacker.finish();
   } catch (e) {
-    source.destroy();
-    ex.destroy();
-    await flowing;
     if (e instanceof BerthError) throw e;
     if (isErrno(e, 'ENOSPC', 'EDQUOT')) {
       throw new BerthError('E_IMAGE_DISK_FULL', `no space left while unpacking ${options.what}; what was half-written was removed`, { cause: e });

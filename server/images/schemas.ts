@@ -6,7 +6,7 @@
  * their digests stay what the producer made them.
  */
 import { z } from 'zod';
-import { BerthError } from '../core/index.js';
+import { BerthError, issuePath } from '../core/index.js';
 
 export const mediaTypes = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -116,12 +116,6 @@ export const dockerSaveManifestSchema = z.array(
 );
 export type DockerSaveManifest = z.infer<typeof dockerSaveManifestSchema>;
 
-function issuePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${String(p)}`;
-  return out === '' ? '(document)' : out;
-}
-
 /**
  * Parse `bytes` as JSON and check it against `schema`. `what` names the document in the
  * error ("manifest sha256:…", "manifest.json in busybox.tar"); every problem is listed.
@@ -135,7 +129,7 @@ export function parseDocument<T extends z.ZodType>(schema: T, bytes: Uint8Array 
   }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
+  const problems = result.error.issues.map((i) => `${issuePath(i.path, '(document)')}: ${i.message}`);
   throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${what} is not a valid document:\n${problems.map((p) => `  ${p}`).join('\n')}`, {
     details: { problems },
     cause: result.error,
@@ -152,6 +146,13 @@ export function isIndexType(mediaType: string | undefined): boolean {
 }
 
 export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** The OCI media type of a layer stored with each compression. */
+export const layerMediaType: Readonly<Record<Compression, string>> = {
+  none: mediaTypes.ociLayer,
+  gzip: mediaTypes.ociLayerGzip,
+  zstd: mediaTypes.ociLayerZstd,
+};
 
 /** The compression a layer media type announces, or undefined when it is not a layer type Berth reads. */
 export function layerCompression(mediaType: string): Compression | undefined {

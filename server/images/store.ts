@@ -20,13 +20,13 @@
  * Within the process, changes to the index are serialised.
  */
 import { createReadStream, createWriteStream, statfsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { BerthError, removeStaleTempFiles, writeFileAtomic } from '../core/index.js';
+import { BerthError, formatBytes, fsyncPath, isErrno, KeyedLock, readTextIfExists, removeStaleTempFiles, writeFileAtomic, writeNewFile } from '../core/index.js';
 import { fileURLToPath } from 'node:url';
 import { digestHex, HashingStream, sha256 } from './digest.js';
 import { unpackLayer } from './layer.js';
@@ -106,31 +106,6 @@ export interface GcResult {
   freedBytes: number;
 }
 
-function isErrno(e: unknown, ...codes: string[]): boolean {
-  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A byte count as people read it: 512 B, 7.9 MiB. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
-
 /** Where a write ran out of space: the store (its filesystem is named with what is free) and how much the write needed. */
 export interface DiskContext {
   root?: string;
@@ -151,7 +126,7 @@ export function diskError(e: unknown, what: string, where: DiskContext = {}): un
     }
   }
   const place = where.root === undefined ? '' : ` on the filesystem of ${where.root}`;
-  const amounts = [where.needed === undefined ? undefined : `${humanBytes(where.needed)} needed`, free === undefined ? undefined : `${humanBytes(free)} free now`].filter(Boolean).join(', ');
+  const amounts = [where.needed === undefined ? undefined : `${formatBytes(where.needed)} needed`, free === undefined ? undefined : `${formatBytes(free)} free now`].filter(Boolean).join(', ');
   return new BerthError(
     'E_IMAGE_DISK_FULL',
     `no space left${quota ? ' (disk quota reached)' : ''}${place} while writing ${what}${amounts === '' ? '' : ` (${amounts})`}; what was half-written was removed`,
@@ -164,26 +139,18 @@ export function diskError(e: unknown, what: string, where: DiskContext = {}): un
 }
 
 /** Verifies a stream against a digest and size when it ends: emits an error instead of 'end' on mismatch. */
-class VerifyingStream extends Transform {
-  private readonly hash = createHash('sha256');
-  private bytes = 0;
+class VerifyingStream extends HashingStream {
   constructor(
-    private readonly digest: string,
+    private readonly expected: string,
     private readonly size: number | undefined,
     private readonly onMismatch: (actual: string, bytes: number) => Error,
   ) {
     super();
   }
 
-  override _transform(chunk: Buffer, _e: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
-
   override _flush(callback: TransformCallback): void {
-    const actual = `sha256:${this.hash.digest('hex')}`;
-    if (actual !== this.digest || (this.size !== undefined && this.bytes !== this.size)) {
+    const actual = this.digest();
+    if (actual !== this.expected || (this.size !== undefined && this.bytes !== this.size)) {
       callback(this.onMismatch(actual, this.bytes));
       return;
     }
@@ -202,7 +169,8 @@ const blobSourcesSchema = z.object({
 export class ImageStore {
   readonly root: string;
   private index: ImageIndex = { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [] };
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Orders this process's changes to the index: one at a time, in the order asked. */
+  private readonly changes = new KeyedLock();
   /** Digests an operation in flight depends on: GC keeps them (blobs and unpacked layers). */
   private readonly leases = new Map<string, number>();
   private readonly unpacking = new Map<string, Promise<string>>();
@@ -241,7 +209,7 @@ export class ImageStore {
    */
   async close(): Promise<void> {
     const lock = this.lock;
-    await this.queue;
+    await this.serial(async () => undefined);
     await lock?.release();
   }
 
@@ -271,21 +239,14 @@ export class ImageStore {
       await writeFileAtomic(layoutPath, '{"imageLayoutVersion":"1.0.0"}', { mode: 0o644 });
     }
     const indexPath = join(this.root, 'index.json');
-    let text: string | undefined;
-    try {
-      text = await readFile(indexPath, 'utf8');
-    } catch (e) {
-      if (!isErrno(e, 'ENOENT')) throw e;
-    }
+    const text = await readTextIfExists(indexPath);
     if (text === undefined) await this.saveIndex();
     else this.index = parseDocument(imageIndexSchema, text, `${indexPath} (the store's index of tags)`);
   }
 
   /** Run `fn` after every earlier index change has finished (one writer at a time). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.changes.run('index', fn);
   }
 
   private async saveIndex(): Promise<void> {
@@ -304,12 +265,7 @@ export class ImageStore {
   private async loadSources(): Promise<Map<string, string[]>> {
     if (this.sources !== undefined) return this.sources;
     const path = join(this.root, SOURCES_FILE);
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      if (!isErrno(e, 'ENOENT')) throw e;
-    }
+    const text = await readTextIfExists(path);
     const doc = text === undefined ? { version: 1 as const, blobs: {} } : parseDocument(blobSourcesSchema, text, `${path} (where blobs were pushed or pulled; delete it to forget)`);
     this.sources = new Map(Object.entries(doc.blobs));
     return this.sources;
@@ -420,12 +376,7 @@ export class ImageStore {
       const digest = hash.digest();
       this.checkExpectation(digest, hash.bytes, expect, what);
       expect.lease?.add(digest);
-      const handle = await open(temp, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsyncPath(temp);
       if (await this.hasBlob(digest)) await unlink(temp);
       else await rename(temp, this.blobPath(digest));
       return { digest, size: hash.bytes };
@@ -451,13 +402,7 @@ export class ImageStore {
   private async commitBytes(digest: string, bytes: Uint8Array, what: string): Promise<void> {
     const temp = this.ingestPath();
     try {
-      const handle = await open(temp, 'wx', 0o644);
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeNewFile(temp, bytes, 0o644);
       await rename(temp, this.blobPath(digest));
     } catch (e) {
       await unlink(temp).catch(() => undefined);
@@ -570,7 +515,7 @@ export class ImageStore {
     await this.writeBlob(manifestBytes, { what: 'manifest' });
     const canonical = tags.map((t) => this.canonicalTag(t));
     // The renames into blobs/ reach the disk before a tag can name them.
-    if (canonical.length > 0) await syncDir(join(this.root, 'blobs', 'sha256'));
+    if (canonical.length > 0) await fsyncPath(join(this.root, 'blobs', 'sha256'));
     await this.serial(async () => {
       for (const tag of canonical) this.setTag(tag, { mediaType, digest: manifestDigest, size: manifestBytes.length });
       if (canonical.length > 0) await this.saveIndex();

@@ -1,7 +1,7 @@
 /**
- * A fence around tar-stream 3.2.2 (DESIGN.md: "each package where it serves, with its known
- * defects fenced off"): it decodes and encodes every PAX record as UTF-8, which corrupts
- * binary extended attributes (`SCHILY.xattr.security.capability` is a binary struct).
+ * A fence around tar-stream 3.2.2 (docs/images.md, "Layers"; each package is used where it
+ * serves, its known defects fenced off): it decodes and encodes every PAX record as UTF-8,
+ * which corrupts binary extended attributes (`SCHILY.xattr.security.capability` is a binary struct).
  * We replace its two PAX helpers, which extract.js and pack.js call through the module
  * object, with byte-exact ones: values of `SCHILY.xattr.*` records are carried as latin1
  * strings (one char per byte, lossless); every other record stays UTF-8 as before.

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { BerthError, Supervisor, describePortHolder, killStale, run, start, writeFileAtomic, type Logger } from '../core/index.js';
 import { nginxPaths, renderMainConfig } from './main-config.js';
 import { probeNginx } from './health.js';
+import { servingWorkers, waitWorkersReplaced } from './workers.js';
 
 export interface EmbeddedNginxOptions {
   prefix: string;
@@ -20,23 +21,39 @@ export interface EmbeddedNginxOptions {
 
 export interface EmbeddedNginx {
   supervisor: Supervisor;
-  /** Check the current configuration and reload; a rejected configuration is not applied. */
+  /** The nginx prefix (BERTH_HOME/nginx). */
+  readonly prefix: string;
+  /** The port apps are served on. */
+  readonly port: number;
+  /** Whether the main config also listens on [::] (app server blocks must do the same). */
+  readonly ipv6: boolean;
+  /** The nginx binary. */
+  readonly binary: string;
+  /**
+   * Check the current configuration and reload; a rejected configuration is not applied.
+   * Resolves once nginx serves with the new configuration: its old workers no longer accept
+   * connections (they finish the requests they have).
+   */
   reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
-const baseArgs = (prefix: string) => {
-  const p = nginxPaths(prefix);
-  return ['-p', `${prefix}/`, '-c', p.config, '-e', p.errorLog];
-};
+const baseArgs = (prefix: string, config = nginxPaths(prefix).config) => ['-p', `${prefix}/`, '-c', config, '-e', nginxPaths(prefix).errorLog];
 
-/** `nginx -t` on the configuration under `prefix`; throws E_NGINX_CONFIG_REJECTED quoting nginx. */
-export async function testNginxConfig(binary: string, prefix: string): Promise<void> {
-  const result = await run(binary, [...baseArgs(prefix), '-t', '-q'], { allowFailure: true, installHint: 'nginx' });
+/**
+ * `nginx -t` on the configuration under `prefix` (or on `config`, a candidate main config
+ * elsewhere); throws E_NGINX_CONFIG_REJECTED quoting nginx, with its words in `details.nginx`.
+ */
+export async function testNginxConfig(binary: string, prefix: string, config = nginxPaths(prefix).config): Promise<void> {
+  const result = await run(binary, [...baseArgs(prefix, config), '-t', '-q'], { allowFailure: true, installHint: 'nginx' });
   if (result.code !== 0) {
-    throw new BerthError('E_NGINX_CONFIG_REJECTED', `nginx -t rejected ${nginxPaths(prefix).config}:\n${result.stderr.trim()}`);
+    const words = result.stderr.trim();
+    throw new BerthError('E_NGINX_CONFIG_REJECTED', `nginx -t rejected ${config}:\n${words}`, { details: { config, nginx: words } });
   }
 }
+
+/** How long reload() waits for nginx to replace its workers. */
+const RELOAD_TIMEOUT_MS = 10_000;
 
 /** The last lines `file` gained after byte `from`: what this start of nginx logged. */
 async function linesSince(file: string, from: number, n: number): Promise<string> {
@@ -71,7 +88,8 @@ export async function startEmbeddedNginx(o: EmbeddedNginxOptions): Promise<Embed
   const p = nginxPaths(o.prefix);
   for (const dir of [o.prefix, p.sites, p.temp, `${o.prefix}/logs`]) await mkdir(dir, { recursive: true, mode: 0o755 });
   const isRoot = process.getuid?.() === 0;
-  const config = renderMainConfig({ prefix: o.prefix, port: o.port, ipv6: existsSync('/proc/net/if_inet6'), user: isRoot ? 'www-data' : undefined });
+  const ipv6 = existsSync('/proc/net/if_inet6');
+  const config = renderMainConfig({ prefix: o.prefix, port: o.port, ipv6, user: isRoot ? 'www-data' : undefined });
   await writeFileAtomic(p.config, config, { mode: 0o644 });
   await testNginxConfig(binary, o.prefix);
   // An nginx left running by a daemon that was SIGKILLed still holds the port.
@@ -89,11 +107,20 @@ export async function startEmbeddedNginx(o: EmbeddedNginxOptions): Promise<Embed
   await supervisor.start();
   return {
     supervisor,
+    prefix: o.prefix,
+    port: o.port,
+    ipv6,
+    binary,
     async reload() {
       await testNginxConfig(binary, o.prefix);
       const pid = supervisor.pid;
       if (pid === undefined) throw new BerthError('E_NGINX_UNAVAILABLE', 'nginx is not running; it cannot be reloaded');
+      const before = await servingWorkers(pid);
+      const logOffset = (await stat(p.errorLog).catch(() => ({ size: 0 }))).size;
       process.kill(pid, 'SIGHUP');
+      if (!(await waitWorkersReplaced(pid, before, RELOAD_TIMEOUT_MS))) {
+        throw new BerthError('E_NGINX_UNAVAILABLE', `nginx (pid ${pid}) did not apply the reload within ${RELOAD_TIMEOUT_MS / 1000} s:\n${await linesSince(p.errorLog, logOffset, 5)}`);
+      }
     },
     stop: () => supervisor.stop(),
   };

@@ -1,7 +1,11 @@
 /**
  * The embedded nginx's main configuration. Every value in it is Berth's own (validated
  * integers and paths under BERTH_HOME), so it is rendered from a template; per-app server
- * blocks, whose values come from users, are built in conf.d/ by the proxy renderer.
+ * blocks, whose values come from users, are built in conf.d/ by the proxy renderer
+ * (render-app.ts), which uses the variables and the log format defined here.
+ *
+ * conf.d is included by a path relative to this file's directory, so a copy of this file in
+ * a candidate directory checks that directory's conf.d (router.ts) with the same bytes.
  */
 import { join } from 'node:path';
 import { BerthError } from '../core/index.js';
@@ -40,8 +44,28 @@ events {
 }
 
 http {
-    access_log ${p.accessLog};
+    # app= is set by each app's server block; request_id is the one the app was given.
+    log_format berth '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+                     '"$http_referer" "$http_user_agent" app=$berth_app upstream=$upstream_addr '
+                     'request_id=$berth_request_id request_time=$request_time';
+    access_log ${p.accessLog} berth;
+    # A request that fails before its server's rewrite phase (400, 408) has no app.
+    uninitialized_variable_warn off;
     server_tokens off;
+    # Room for long domains (up to 253 characters) and many apps.
+    server_names_hash_bucket_size 512;
+    server_names_hash_max_size 8192;
+
+    # The client's X-Request-Id when it looks like one (as Heroku keeps it), else nginx's own.
+    map $http_x_request_id $berth_request_id {
+        default $request_id;
+        "~^[A-Za-z0-9+/=_.:-]{20,200}$" $http_x_request_id;
+    }
+    # Keepalive to the apps: no Connection header, except to pass a WebSocket upgrade on.
+    map $http_upgrade $berth_connection {
+        default upgrade;
+        "" "";
+    }
     client_body_temp_path ${p.temp}/client_body;
     proxy_temp_path ${p.temp}/proxy;
     fastcgi_temp_path ${p.temp}/fastcgi;
@@ -52,12 +76,13 @@ http {
     server {
         ${listen.join('\n        ')}
         server_name _;
+        set $berth_app -;
         default_type text/plain;
         add_header X-Berth-Default-Server 1 always;
         return 404 "404: no app is served at this address\\n";
     }
 
-    include ${p.sites}/*.conf;
+    include conf.d/*.conf;
 }
 `;
 }

@@ -8,13 +8,3 @@ export interface RedisEndpoint {
   db?: number;
   tls?: Record<string, never>;
 }
-
-export interface RedisHealth {
-  mode: 'embedded' | 'external';
-  healthy: boolean;
-  version?: string;
-  error?: string;
-  /** PID of the embedded server. */
-  pid?: number;
-  restarts?: number;
-}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { cliPath, runCli, startTestDaemon } from '../helpers/start-daemon.js';
 import { skopeo } from '../helpers/skopeo.js';
 import { startRegistry } from '../helpers/start-registry.js';
-import { sha256 } from '../../server/images/index.js';
+import { sha256 } from '../../server/images/digest.js';
 
 interface View {
   digest: string;

@@ -31,3 +31,34 @@ export async function startBackend(t: ExecutionContext, body: string): Promise<T
   );
   return { port: (server.address() as AddressInfo).port, body, server };
 }
+
+export interface EchoBackend {
+  port: number;
+  /** Headers of every request received, in order. */
+  requests: { url: string; headers: Record<string, string | string[] | undefined> }[];
+}
+
+/**
+ * An HTTP app on a random 127.0.0.1 port that records each request's headers and answers
+ * `name` plus the request's X-Request-Id as JSON (200); closed in teardown.
+ */
+export async function startEchoBackend(t: ExecutionContext, name: string): Promise<EchoBackend> {
+  const requests: EchoBackend['requests'] = [];
+  const server = createServer((req, res) => {
+    requests.push({ url: req.url ?? '', headers: req.headers });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ name, headers: req.headers }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { port: (server.address() as AddressInfo).port, requests };
+}

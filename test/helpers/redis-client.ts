@@ -1,6 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import type { Redis, RedisOptions } from 'ioredis';
-import { failFastClient, type RedisEndpoint } from '../../server/redis/index.js';
+import type { RedisEndpoint } from '../../server/redis/index.js';
+import { failFastClient } from '../../server/redis/health.js';
 
 /** Berth's fail-fast ioredis client, disconnected in teardown. */
 export function redisClient(t: ExecutionContext, endpoint: RedisEndpoint, extra: RedisOptions = {}): Redis {

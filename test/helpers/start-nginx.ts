@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { freePort } from '../../server/core/index.js';
-import { startEmbeddedNginx, nginxPaths, type EmbeddedNginx } from '../../server/proxy/index.js';
+import { startEmbeddedNginx, type EmbeddedNginx } from '../../server/proxy/index.js';
+import { nginxPaths } from '../../server/proxy/main-config.js';
 import { requireBinary } from './prereq.js';
 import { tempDir } from './temp-dir.js';
 import { testLogger } from './logger.js';

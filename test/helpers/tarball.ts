@@ -4,7 +4,7 @@
  */
 import { pack, type Header } from 'tar-stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { xattrPaxValue } from '../../server/images/index.js';
+import { xattrPaxValue } from '../../server/images/tar-compat.js';
 
 export interface TarEntry extends Partial<Omit<Header, 'pax'>> {
   name: string;

@@ -9,18 +9,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isBerthError, type ErrorCode } from '../../../server/core/index.js';
-import {
-  buildBusyboxImage,
-  buildImage,
-  exportDockerArchive,
-  exportOciArchive,
-  ImageStore,
-  importArchive,
-  importLayoutDirectory,
-  sha256,
-  type Image,
-} from '../../../server/images/index.js';
+import type { ErrorCode } from '../../../server/core/index.js';
+import { isBerthError } from '../../../server/core/errors.js';
+import { buildBusyboxImage, buildImage, exportOciArchive, ImageStore, importArchive, type Image } from '../../../server/images/index.js';
+import { exportDockerArchive, importLayoutDirectory } from '../../../server/images/archive.js';
+import { sha256 } from '../../../server/images/digest.js';
 import { requireRoot } from '../../helpers/prereq.js';
 import { skopeo } from '../../helpers/skopeo.js';
 import { tempDir } from '../../helpers/temp-dir.js';

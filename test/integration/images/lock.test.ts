@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isBerthError } from '../../../server/core/index.js';
+import { isBerthError } from '../../../server/core/errors.js';
 import { ImageStore } from '../../../server/images/index.js';
 import { waitFor } from '../../helpers/http.js';
 import { isAlive } from '../../helpers/processes.js';

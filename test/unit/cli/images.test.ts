@@ -1,6 +1,6 @@
 import test from 'ava';
 import { humanSize, progressLine, renderImages } from '../../../server/cli/commands/images.js';
-import { parseChallenge } from '../../../server/images/index.js';
+import { parseChallenge } from '../../../server/images/registry.js';
 
 test('sizes as Docker prints them', (t) => {
   t.is(humanSize(999), '999B');

@@ -7,7 +7,9 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configKeys, defaultConfigFile, loadConfig, type ConfigKey } from '../../../server/config/index.js';
+import { loadConfig } from '../../../server/config/index.js';
+import { defaultConfigFile } from '../../../server/config/load.js';
+import { configKeys, type ConfigKey } from '../../../server/config/schema.js';
 import { BerthError, type ErrorCode } from '../../../server/core/index.js';
 import { tableCells as cells } from '../../helpers/markdown.js';
 

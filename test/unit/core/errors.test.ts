@@ -4,7 +4,8 @@
  */
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
-import { BerthError, errorAreas, errorTable, isBerthError, toBerthError, type ErrorCode } from '../../../server/core/index.js';
+import { BerthError, errorTable, toBerthError, type ErrorCode } from '../../../server/core/index.js';
+import { errorAreas, isBerthError } from '../../../server/core/errors.js';
 import { tableCells as cells } from '../../helpers/markdown.js';
 
 const docUrl = new URL('../../../docs/errors.md', import.meta.url);

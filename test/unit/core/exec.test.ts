@@ -2,7 +2,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
-import { BerthError, errorTable, formatCommand, run, start, type ErrorCode } from '../../../server/core/index.js';
+import { BerthError, errorTable, run, start, type ErrorCode } from '../../../server/core/index.js';
+import { formatCommand } from '../../../server/core/exec.js';
 
 const missing = 'berth-test-no-such-program-7f3a';
 

@@ -1,6 +1,7 @@
 /** Heroku-style output markers: `-----> ` steps, indented details, ` !     ` failures. */
 import test from 'ava';
-import { BerthError, detailLines, errorTable, failLines, markers, renderError, stepLine } from '../../../server/core/index.js';
+import { BerthError, errorTable, markers, renderError } from '../../../server/core/index.js';
+import { detailLines, failLines, stepLine } from '../../../server/core/output.js';
 
 test('the three markers have the same width, so text lines up', (t) => {
   t.is(markers.step, '-----> ');

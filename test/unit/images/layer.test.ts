@@ -1,6 +1,6 @@
 import test from 'ava';
-import { isBerthError } from '../../../server/core/index.js';
-import { entryPath, sniffCompression, xattrAllowed } from '../../../server/images/index.js';
+import { isBerthError } from '../../../server/core/errors.js';
+import { entryPath, sniffCompression, xattrAllowed } from '../../../server/images/layer.js';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 
 test('entry names: ./ prefixes and trailing slashes are the only forms cleaned', (t) => {

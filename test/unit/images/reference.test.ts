@@ -1,6 +1,7 @@
 import test from 'ava';
-import { isBerthError } from '../../../server/core/index.js';
-import { formatReference, parseReference, tagOf } from '../../../server/images/index.js';
+import { isBerthError } from '../../../server/core/errors.js';
+import { parseReference, tagOf } from '../../../server/images/index.js';
+import { formatReference } from '../../../server/images/reference.js';
 
 const valid: [string, Record<string, string>][] = [
   ['busybox', { name: 'busybox', repository: 'busybox', tag: 'latest' }],

@@ -1,15 +1,8 @@
 import test from 'ava';
-import { isBerthError } from '../../../server/core/index.js';
-import {
-  dockerSaveManifestSchema,
-  imageConfigSchema,
-  imageIndexSchema,
-  layerCompression,
-  manifestSchema,
-  mediaTypes,
-  parseDocument,
-  sha256,
-} from '../../../server/images/index.js';
+import { isBerthError } from '../../../server/core/errors.js';
+import { mediaTypes } from '../../../server/images/index.js';
+import { sha256 } from '../../../server/images/digest.js';
+import { dockerSaveManifestSchema, imageConfigSchema, imageIndexSchema, layerCompression, manifestSchema, parseDocument } from '../../../server/images/schemas.js';
 
 const digest = sha256('x');
 
