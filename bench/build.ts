@@ -95,7 +95,13 @@ function buildahStorage(): string[] {
   return args;
 }
 async function buildah(dir: string, args: string[]): Promise<number> {
-  return timed(async () => sh('buildah', [...args, 'bud', '--quiet', '--pull-never', '--layers', '--isolation', 'oci', '--runtime', 'runc', '--network', 'none', '-t', `bench${n++}`, dir], { BUILDAH_ISOLATION: 'oci' }));
+  return timed(async () =>
+    sh(
+      'buildah',
+      [...args, 'bud', '--quiet', '--pull-never', '--layers', '--isolation', 'oci', '--runtime', 'runc', '--network', 'none', '-t', `bench${n++}`, dir],
+      { BUILDAH_ISOLATION: 'oci' },
+    ),
+  );
 }
 
 try {
@@ -122,7 +128,11 @@ try {
     const bBase = await buildah(fromOnly, args);
     bPerRun.push(((await buildah(twenty, args)) - bBase) / 20);
   }
-  console.log(`build: median of ${runs} runs; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (before: ${process.env.LOAD_BEFORE ?? '?'})`);
+  console.log(
+    `build: median of ${runs} runs; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (before: ${process.env.LOAD_BEFORE ?? '?'})`,
+  );
   row('10-step Dockerfile, cold: Berth', s(median(cold)));
   row('10-step Dockerfile, cold: buildah bud (vfs, runc)', s(median(bCold)), `Berth/buildah = ${(median(cold) / median(bCold)).toFixed(2)} (goal <= 0.8)`);
   row('no-change rebuild: Berth', s(median(rebuild)), `${((median(rebuild) / median(cold)) * 100).toFixed(1)}% of cold (goal <= 5%, < 0.5 s)`);

@@ -29,8 +29,14 @@ import { splitWords } from './words.js';
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 /** The platform arguments FROM may use; Berth builds for this machine only. */
 const PLATFORM_ARGS: [string, string][] = [
-  ['TARGETPLATFORM', 'linux/amd64'], ['TARGETOS', 'linux'], ['TARGETARCH', 'amd64'], ['TARGETVARIANT', ''],
-  ['BUILDPLATFORM', 'linux/amd64'], ['BUILDOS', 'linux'], ['BUILDARCH', 'amd64'], ['BUILDVARIANT', ''],
+  ['TARGETPLATFORM', 'linux/amd64'],
+  ['TARGETOS', 'linux'],
+  ['TARGETARCH', 'amd64'],
+  ['TARGETVARIANT', ''],
+  ['BUILDPLATFORM', 'linux/amd64'],
+  ['BUILDOS', 'linux'],
+  ['BUILDARCH', 'amd64'],
+  ['BUILDVARIANT', ''],
 ];
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
@@ -86,9 +92,13 @@ class DockerfileBuild {
     const t = this.o.target.toLowerCase();
     const i = stages.findIndex((s) => s.name === t);
     if (i >= 0) return i;
-    throw new BerthError('E_BUILD_STAGE_NOT_FOUND', `the target stage ${JSON.stringify(this.o.target)} is not in ${this.df.file} (its stages: ${stages.map((s) => s.name ?? String(s.index)).join(', ')})`, {
-      details: { target: this.o.target },
-    });
+    throw new BerthError(
+      'E_BUILD_STAGE_NOT_FOUND',
+      `the target stage ${JSON.stringify(this.o.target)} is not in ${this.df.file} (its stages: ${stages.map((s) => s.name ?? String(s.index)).join(', ')})`,
+      {
+        details: { target: this.o.target },
+      },
+    );
   }
 
   async run(): Promise<BuildResult> {
@@ -141,7 +151,8 @@ class DockerfileBuild {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw at({ file: this.df.file }, ins, `${JSON.stringify(name)} is not a name (letters, digits and _)`);
       const given = this.o.buildArgs.get(name);
       if (given !== undefined) this.consumed.add(name);
-      const fallback = eq < 0 ? this.globals.get(name) : onLine({ file: this.df.file }, ins, () => substituteWord(word.slice(eq + 1), { env, escape: this.df.escape }));
+      const fallback =
+        eq < 0 ? this.globals.get(name) : onLine({ file: this.df.file }, ins, () => substituteWord(word.slice(eq + 1), { env, escape: this.df.escape }));
       out.push([name, given ?? fallback]);
     }
     return out;
@@ -153,7 +164,8 @@ class DockerfileBuild {
     const ref = onLine(file, stage.from, () => substituteWord(stage.base, { env, escape: this.df.escape }));
     if (stage.platform !== undefined) {
       const platform = onLine(file, stage.from, () => substituteWord(stage.platform as string, { env, escape: this.df.escape }));
-      if (platform !== 'linux/amd64') throw at(file, stage.from, `--platform=${platform}: Berth builds for this machine's platform, linux/amd64, only`, 'E_BUILD_UNSUPPORTED');
+      if (platform !== 'linux/amd64')
+        throw at(file, stage.from, `--platform=${platform}: Berth builds for this machine's platform, linux/amd64, only`, 'E_BUILD_UNSUPPORTED');
     }
     if (ref === '') throw at(file, stage.from, `the image ${JSON.stringify(stage.base)} is empty once substituted`);
     if (ref.toLowerCase() === 'scratch') return undefined;
@@ -168,7 +180,10 @@ class DockerfileBuild {
       return image;
     } catch (e) {
       if (!(e instanceof BerthError) || e.code !== 'E_IMAGE_NOT_FOUND') throw e;
-      throw new BerthError('E_BUILD_BASE_NOT_FOUND', `${this.where(stage.from)}: FROM ${ref}: ${e.message}; builds do not pull`, { cause: e, details: { file: this.df.file, line: stage.from.line, image: ref } });
+      throw new BerthError('E_BUILD_BASE_NOT_FOUND', `${this.where(stage.from)}: FROM ${ref}: ${e.message}; builds do not pull`, {
+        cause: e,
+        details: { file: this.df.file, line: stage.from.line, image: ref },
+      });
     }
   }
 
@@ -186,7 +201,16 @@ class DockerfileBuild {
       for (const trigger of triggers) {
         const m = /^(\S+)\s*([\s\S]*)$/.exec(trigger.trim());
         if (!m) continue;
-        const ins = onLine({ file: this.df.file }, stage.from, () => makeInstruction(`${this.df.file} (ONBUILD of ${stage.base})`, (m[1] as string).toUpperCase() as Instruction['keyword'], m[2] as string, stage.from.line, stage.from.line, trigger));
+        const ins = onLine({ file: this.df.file }, stage.from, () =>
+          makeInstruction(
+            `${this.df.file} (ONBUILD of ${stage.base})`,
+            (m[1] as string).toUpperCase() as Instruction['keyword'],
+            m[2] as string,
+            stage.from.line,
+            stage.from.line,
+            trigger,
+          ),
+        );
         await this.execute(state, ins);
       }
     }
@@ -231,7 +255,10 @@ class DockerfileBuild {
         const declared = this.declareArgs(ins, scope.env);
         for (const [k, v] of declared) state.args.set(k, v);
         const text = `ARG ${ins.rest}`;
-        await this.commit(state, { instruction: JSON.stringify(['ARG', declared]) }, async () => ({ config: state.config, createdBy: `/bin/sh -c #(nop)  ${text}` }));
+        await this.commit(state, { instruction: JSON.stringify(['ARG', declared]) }, async () => ({
+          config: state.config,
+          createdBy: `/bin/sh -c #(nop)  ${text}`,
+        }));
         return;
       }
       case 'RUN':
@@ -244,7 +271,11 @@ class DockerfileBuild {
       default: {
         const r = applyConfig(scope, ins, state.config);
         if (r.cmdSet) state.cmdSet = true;
-        await this.commit(state, { instruction: r.key, args: this.argsUsed(state, used) }, async () => ({ config: r.config, createdBy: r.createdBy, ...(r.author === undefined ? {} : { author: r.author }) }));
+        await this.commit(state, { instruction: r.key, args: this.argsUsed(state, used) }, async () => ({
+          config: r.config,
+          createdBy: r.createdBy,
+          ...(r.author === undefined ? {} : { author: r.author }),
+        }));
       }
     }
   }
@@ -269,7 +300,13 @@ class DockerfileBuild {
     const r = await make();
     const image = await writeStepImage(
       this.ctx.images,
-      { parent: state.image, ...(r.layer ? { layer: r.layer } : {}), config: r.config, history: { created_by: r.createdBy }, ...(r.author === undefined ? {} : { author: r.author }) },
+      {
+        parent: state.image,
+        ...(r.layer ? { layer: r.layer } : {}),
+        config: r.config,
+        history: { created_by: r.createdBy },
+        ...(r.author === undefined ? {} : { author: r.author }),
+      },
       this.lease,
     );
     this.hold(image);
@@ -288,20 +325,23 @@ class DockerfileBuild {
     const proxies = PROXY_ARGS.filter((k) => this.o.buildArgs.has(k)).map((k) => `${k}=${this.o.buildArgs.get(k) as string}`);
     await this.commit(state, { instruction: JSON.stringify(['RUN', argv]), args: Object.fromEntries(args) }, async () => {
       const parent = state.image;
-      if (parent === undefined) throw at(scope, ins, 'there is nothing to run it in: the stage is FROM scratch and has no files yet', 'E_BUILD_DOCKERFILE_INVALID');
-      const layer = await withLine(this, ins, () => runStep({
-        containers: this.ctx.containers,
-        image: parent.digest,
-        argv,
-        env: [...args.map(([k, v]) => `${k}=${v}`), ...proxies],
-        limits: this.o.limits,
-        labels: { 'berth.build': this.id, 'berth.build.step': this.where(ins) },
-        signal: this.o.signal,
-        progress: this.progress,
-        where: this.where(ins),
-        shown: argv.join(' '),
-        lease: this.lease,
-      }));
+      if (parent === undefined)
+        throw at(scope, ins, 'there is nothing to run it in: the stage is FROM scratch and has no files yet', 'E_BUILD_DOCKERFILE_INVALID');
+      const layer = await withLine(this, ins, () =>
+        runStep({
+          containers: this.ctx.containers,
+          image: parent.digest,
+          argv,
+          env: [...args.map(([k, v]) => `${k}=${v}`), ...proxies],
+          limits: this.o.limits,
+          labels: { 'berth.build': this.id, 'berth.build.step': this.where(ins) },
+          signal: this.o.signal,
+          progress: this.progress,
+          where: this.where(ins),
+          shown: argv.join(' '),
+          lease: this.lease,
+        }),
+      );
       return { config: state.config, createdBy, layer };
     });
   }
@@ -322,7 +362,10 @@ class DockerfileBuild {
     let image: Image | undefined;
     let what: string;
     if (stage !== undefined) {
-      if (current >= 0 && stage.index >= current) throw new BerthError('E_BUILD_STAGE_NOT_FOUND', `${this.where(ins)}: COPY --from=${name}: a stage can only copy from a stage before it`, { details: { line: ins.line } });
+      if (current >= 0 && stage.index >= current)
+        throw new BerthError('E_BUILD_STAGE_NOT_FOUND', `${this.where(ins)}: COPY --from=${name}: a stage can only copy from a stage before it`, {
+          details: { line: ins.line },
+        });
       image = this.results.get(stage.index);
       what = `stage ${name}`;
     } else {
@@ -332,10 +375,14 @@ class DockerfileBuild {
       } catch (e) {
         if (!(e instanceof BerthError) || (e.code !== 'E_IMAGE_NOT_FOUND' && e.code !== 'E_IMAGE_REFERENCE_INVALID')) throw e;
         const names = this.df.stages.map((s) => s.name ?? String(s.index)).join(', ');
-        throw new BerthError('E_BUILD_STAGE_NOT_FOUND', `${this.where(ins)}: ${ins.keyword} --from=${name}: no stage of that name (the stages: ${names}) and no such image in the store`, {
-          cause: e,
-          details: { file: this.df.file, line: ins.line, from: name },
-        });
+        throw new BerthError(
+          'E_BUILD_STAGE_NOT_FOUND',
+          `${this.where(ins)}: ${ins.keyword} --from=${name}: no stage of that name (the stages: ${names}) and no such image in the store`,
+          {
+            cause: e,
+            details: { file: this.df.file, line: ins.line, from: name },
+          },
+        );
       }
       what = `image ${name}`;
     }
@@ -348,15 +395,27 @@ class DockerfileBuild {
     const a = copyArguments(ins, scope, state.config.WorkingDir || '/');
     const { tree, id } = await this.sourceTree(ins, a.from, scope);
     const sources = await matchSources(tree, ins, a.sources, this.where(ins), this.df.file);
-    const base = { sources, dest: a.dest, ...(a.chmod === undefined ? {} : { chmod: a.chmod }), extract: ins.keyword === 'ADD', keepOwners: id !== 'context', now: this.now, keyword: ins.keyword as 'COPY' | 'ADD' };
+    const base = {
+      sources,
+      dest: a.dest,
+      ...(a.chmod === undefined ? {} : { chmod: a.chmod }),
+      extract: ins.keyword === 'ADD',
+      keepOwners: id !== 'context',
+      now: this.now,
+      keyword: ins.keyword as 'COPY' | 'ADD',
+    };
     const probe = await withLine(this, ins, () => planCopy({ ...base, view: undefined }));
     const flags = [a.chownText === undefined ? '' : `--chown=${a.chownText} `, a.chmodText === undefined ? '' : `--chmod=${a.chmodText} `].join('');
-    await this.commit(state, { instruction: `${ins.keyword} ${flags}${probe.summary} in ${a.dest}`, args: this.argsUsed(state, scope.used), content: `${id}:${probe.contentHash}` }, async () => {
-      const view = await this.viewOf(state.image);
-      const chown = a.chownText === undefined ? undefined : await resolveOwner(ins, a.chownText, view, scope);
-      const plan = await withLine(this, ins, () => planCopy({ ...base, view, ...(chown === undefined ? {} : { chown }) }));
-      return { config: state.config, createdBy: `/bin/sh -c #(nop) ${ins.keyword} ${plan.summary} in ${a.dest} `, layer: await this.layer(plan, chown) };
-    });
+    await this.commit(
+      state,
+      { instruction: `${ins.keyword} ${flags}${probe.summary} in ${a.dest}`, args: this.argsUsed(state, scope.used), content: `${id}:${probe.contentHash}` },
+      async () => {
+        const view = await this.viewOf(state.image);
+        const chown = a.chownText === undefined ? undefined : await resolveOwner(ins, a.chownText, view, scope);
+        const plan = await withLine(this, ins, () => planCopy({ ...base, view, ...(chown === undefined ? {} : { chown }) }));
+        return { config: state.config, createdBy: `/bin/sh -c #(nop) ${ins.keyword} ${plan.summary} in ${a.dest} `, layer: await this.layer(plan, chown) };
+      },
+    );
   }
 
   private async layer(plan: CopyPlan, chown: Owner | undefined): Promise<{ descriptor: Descriptor; diffId: string }> {
@@ -370,7 +429,11 @@ class DockerfileBuild {
     const dir = posix.resolve(state.config.WorkingDir || '/', path);
     await this.commit(state, { instruction: `WORKDIR ${dir}`, args: this.argsUsed(state, scope.used) }, async () => {
       const plan = await withLine(this, ins, async () => mkdirPlan(await this.viewOf(state.image), dir, this.now));
-      return { config: { ...state.config, WorkingDir: dir }, createdBy: `/bin/sh -c #(nop) WORKDIR ${dir}`, ...(plan === undefined ? {} : { layer: await this.layer(plan, undefined) }) };
+      return {
+        config: { ...state.config, WorkingDir: dir },
+        createdBy: `/bin/sh -c #(nop) WORKDIR ${dir}`,
+        ...(plan === undefined ? {} : { layer: await this.layer(plan, undefined) }),
+      };
     });
   }
 
@@ -394,7 +457,10 @@ async function withLine<T>(build: DockerfileBuild, ins: Instruction, fn: () => P
 /** The Dockerfile's text: its path resolved inside the context (a symlink pointing out of it is refused, never read). */
 async function readDockerfile(dir: string, path: string): Promise<string> {
   const missing = (cause?: unknown): BerthError =>
-    new BerthError('E_BUILD_CONTEXT_INVALID', `the build context ${dir} has no ${path}`, { ...(cause === undefined ? {} : { cause }), details: { dir, dockerfile: path } });
+    new BerthError('E_BUILD_CONTEXT_INVALID', `the build context ${dir} has no ${path}`, {
+      ...(cause === undefined ? {} : { cause }),
+      details: { dir, dockerfile: path },
+    });
   let tree: SourceTree;
   let entry;
   try {
@@ -402,13 +468,17 @@ async function readDockerfile(dir: string, path: string): Promise<string> {
     entry = await tree.lstat(await tree.resolve(path, true));
   } catch (cause) {
     if (cause instanceof BerthError && cause.code === 'E_BUILD_COPY_OUTSIDE_CONTEXT') {
-      throw new BerthError('E_BUILD_CONTEXT_INVALID', `the Dockerfile ${path} is a symlink leading outside the build context; it was not read`, { cause, details: { dir, dockerfile: path } });
+      throw new BerthError('E_BUILD_CONTEXT_INVALID', `the Dockerfile ${path} is a symlink leading outside the build context; it was not read`, {
+        cause,
+        details: { dir, dockerfile: path },
+      });
     }
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT' || (cause as NodeJS.ErrnoException).code === 'ENOTDIR') throw missing(cause);
     throw cause;
   }
   if (entry === undefined) throw missing();
-  if (!entry.stat.isFile()) throw new BerthError('E_BUILD_CONTEXT_INVALID', `${path} in the build context ${dir} is not a file`, { details: { dir, dockerfile: path } });
+  if (!entry.stat.isFile())
+    throw new BerthError('E_BUILD_CONTEXT_INVALID', `${path} in the build context ${dir} is not a file`, { details: { dir, dockerfile: path } });
   return readFile(entry.host, 'utf8');
 }
 
@@ -423,4 +493,3 @@ export const buildDockerfile: Builder<BuildContext, DockerfileBuildOptions> = as
   const tree = await contextTree(context.dir);
   return new DockerfileBuild(context, o, df, tree, progress).run();
 };
-

@@ -32,7 +32,10 @@ export interface SourceTree {
 
 /** The patterns of a `.dockerignore` text. */
 export function ignorePatterns(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
@@ -54,7 +57,9 @@ export async function contextTree(dir: string, patterns?: string[]): Promise<Sou
   if (list === undefined) {
     const st = await lstatOrUndefined(join(dir, '.dockerignore'));
     if (st !== undefined && !st.isFile()) {
-      throw new BerthError('E_BUILD_CONTEXT_INVALID', `.dockerignore in the build context ${dir} is not a regular file (a symlink is not followed)`, { details: { dir } });
+      throw new BerthError('E_BUILD_CONTEXT_INVALID', `.dockerignore in the build context ${dir} is not a regular file (a symlink is not followed)`, {
+        details: { dir },
+      });
     }
     list = st === undefined ? [] : ignorePatterns(await readFile(join(dir, '.dockerignore'), 'utf8'));
   }
@@ -77,7 +82,7 @@ export async function contextTree(dir: string, patterns?: string[]): Promise<Sou
     resolve: async (rel, followLast) => {
       let todo = rel.split('/').filter((p) => p !== '' && p !== '.');
       let done: string[] = [];
-      for (let hops = 0; todo.length > 0; ) {
+      for (let hops = 0; todo.length > 0;) {
         const part = todo.shift() as string;
         if (part === '..') {
           if (done.length === 0) throw outside(rel, 'goes up with ".."');

@@ -31,10 +31,12 @@ export function copyArguments(ins: Instruction, scope: Scope, workdir: string): 
   if (words.length < 2) throw at(scope, ins, `needs a source and a destination: ${ins.keyword} SRC... DEST`);
   const dest = words.pop() as string;
   for (const s of words) {
-    if (ins.keyword === 'ADD' && /^(https?|ftp):\/\/|^git@|\.git(#.*)?$/.test(s)) throw at(scope, ins, `ADD ${s}: a build does not download anything`, 'E_BUILD_UNSUPPORTED');
+    if (ins.keyword === 'ADD' && /^(https?|ftp):\/\/|^git@|\.git(#.*)?$/.test(s))
+      throw at(scope, ins, `ADD ${s}: a build does not download anything`, 'E_BUILD_UNSUPPORTED');
   }
   const chmodText = flag('chmod');
-  if (chmodText !== undefined && !/^[0-7]{3,4}$/.test(chmodText)) throw at(scope, ins, `--chmod=${chmodText} is not an octal mode such as 755 or 0644`, 'E_BUILD_UNSUPPORTED');
+  if (chmodText !== undefined && !/^[0-7]{3,4}$/.test(chmodText))
+    throw at(scope, ins, `--chmod=${chmodText} is not an octal mode such as 755 or 0644`, 'E_BUILD_UNSUPPORTED');
   const chown = flag('chown');
   const abs = dest.startsWith('/') ? dest : `${posix.join(workdir, dest)}${dest.endsWith('/') || dest === '.' ? '/' : ''}`;
   if (words.length > 1 && !abs.endsWith('/')) throw at(scope, ins, `with more than one source the destination must be a directory ending with /, not ${dest}`);
@@ -56,12 +58,15 @@ export async function matchSources(tree: SourceTree, ins: Instruction, written: 
     try {
       matched = await matchSource(tree, source.replace(/^\/+/, ''));
     } catch (e) {
-      if (e instanceof BerthError) throw new BerthError(e.code, `${where}: ${ins.keyword} ${source}: ${e.message}`, { cause: e, details: { ...e.details, file, line: ins.line } });
+      if (e instanceof BerthError)
+        throw new BerthError(e.code, `${where}: ${ins.keyword} ${source}: ${e.message}`, { cause: e, details: { ...e.details, file, line: ins.line } });
       throw e;
     }
     if (matched.length === 0) {
       const abs = source.startsWith('/') && tree.what === 'the build context' ? " (an absolute source is read from the context's root, as Docker does)" : '';
-      throw new BerthError('E_BUILD_COPY_NOT_FOUND', `${where}: ${ins.keyword} ${source}: no such file or directory in ${tree.what}${abs}`, { details: { file, line: ins.line, source } });
+      throw new BerthError('E_BUILD_COPY_NOT_FOUND', `${where}: ${ins.keyword} ${source}: no such file or directory in ${tree.what}${abs}`, {
+        details: { file, line: ins.line, source },
+      });
     }
     for (const rel of matched) sources.push({ tree, rel, written: source });
   }
@@ -75,7 +80,10 @@ export async function resolveOwner(ins: Instruction, chown: string, view: Rootfs
   const lookup = async (file: string, name: string, what: string): Promise<number> => {
     if (/^\d+$/.test(name)) return Number(name);
     const text = (await view?.readFile(file))?.toString('utf8') ?? '';
-    const entry = text.split('\n').map((l) => l.split(':')).find((f) => f[0] === name && f.length >= 3);
+    const entry = text
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => f[0] === name && f.length >= 3);
     if (entry === undefined) throw at(scope, ins, `--chown=${chown}: the ${what} ${name} is not in the image's /${file}`);
     return Number(entry[2]);
   };

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
@@ -93,7 +93,11 @@ async function archiveKind(host: string): Promise<'tar' | 'gzip' | 'zstd' | unde
   }
   for (const m of ARCHIVE_MAGIC) {
     if (m.bytes.every((b, i) => head[i] === b)) {
-      if (!m.supported) throw new BerthError('E_BUILD_UNSUPPORTED', `${host.split('/').at(-1) ?? host} is a ${m.name} archive, which ADD cannot extract in Berth yet (tar, tar.gz and tar.zst are)`);
+      if (!m.supported)
+        throw new BerthError(
+          'E_BUILD_UNSUPPORTED',
+          `${host.split('/').at(-1) ?? host} is a ${m.name} archive, which ADD cannot extract in Berth yet (tar, tar.gz and tar.zst are)`,
+        );
       return m.name as 'gzip' | 'zstd';
     }
   }
@@ -113,13 +117,13 @@ async function addTree(req: CopyRequest, src: CopySource, rel: string, destPath:
   if (e === undefined) return;
   const kind = kindOf(e.stat.mode, rel, src.written);
   const owner = req.chown ?? (req.keepOwners ? { uid: e.stat.uid, gid: e.stat.gid } : { uid: 0, gid: 0 });
-  const mode = kind === 'symlink' ? 0o777 : req.chmod ?? e.stat.mode & 0o7777;
+  const mode = kind === 'symlink' ? 0o777 : (req.chmod ?? e.stat.mode & 0o7777);
   const base = { path: destPath, mode, ...owner, mtime: e.stat.mtime };
   if (kind === 'dir') {
     if (destPath !== '') out.push({ ...base, kind: 'dir' });
-    for (const name of await src.tree.readdir(rel)) await addTree(req, src, rel === '' ? name : `${rel}/${name}`, destPath === '' ? name : `${destPath}/${name}`, out);
+    for (const name of await src.tree.readdir(rel))
+      await addTree(req, src, rel === '' ? name : `${rel}/${name}`, destPath === '' ? name : `${destPath}/${name}`, out);
   } else if (kind === 'symlink') {
-    const { readlink } = await import('node:fs/promises');
     out.push({ ...base, kind: 'symlink', linkname: await readlink(e.host) });
   } else {
     out.push({ ...base, kind: 'file', host: e.host, size: e.stat.size });
@@ -145,9 +149,14 @@ export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
       // to it (buildah's behaviour), --chown does when it is made.
       if (dest !== '') {
         const made = { path: dest, kind: 'dir' as const, mode: 0o755, ...(req.chown ?? { uid: 0, gid: 0 }), mtime: req.now };
-        entries.push(existing?.stat.isDirectory() ? { ...made, mode: existing.stat.mode & 0o7777, uid: existing.stat.uid, gid: existing.stat.gid, mtime: existing.stat.mtime, ...(req.chown ?? {}) } : made);
+        entries.push(
+          existing?.stat.isDirectory()
+            ? { ...made, mode: existing.stat.mode & 0o7777, uid: existing.stat.uid, gid: existing.stat.gid, mtime: existing.stat.mtime, ...(req.chown ?? {}) }
+            : made,
+        );
       }
-      for (const name of await src.tree.readdir(src.rel)) await addTree(req, src, src.rel === '' ? name : `${src.rel}/${name}`, dest === '' ? name : `${dest}/${name}`, entries);
+      for (const name of await src.tree.readdir(src.rel))
+        await addTree(req, src, src.rel === '' ? name : `${src.rel}/${name}`, dest === '' ? name : `${dest}/${name}`, entries);
       continue;
     }
     kinds |= 1;
@@ -156,7 +165,8 @@ export async function planCopy(req: CopyRequest): Promise<CopyPlan> {
       continue;
     }
     const target = destIsDir ? posix.join(dest, posix.basename(src.rel)) : dest;
-    if (target === '') throw new BerthError('E_BUILD_DOCKERFILE_INVALID', `cannot copy the file ${src.written} to / itself: give a directory ending with / or a file name`);
+    if (target === '')
+      throw new BerthError('E_BUILD_DOCKERFILE_INVALID', `cannot copy the file ${src.written} to / itself: give a directory ending with / or a file name`);
     await addTree(req, src, src.rel, target, entries);
   }
   const parents = await parentEntries(req, entries);
@@ -262,7 +272,11 @@ async function extractInto(p: Pack, plan: PlannedEntry, chown: Owner | undefined
         else if (h.type === 'link') {
           const target = cleanPath(h.linkname ?? '');
           await entry(p, { ...header, linkname: plan.path === '' ? target : `${plan.path}/${target}` });
-        } else throw new BerthError('E_BUILD_UNSUPPORTED', `the archive ${host.split('/').at(-1) ?? host} has ${h.name}, a ${h.type}: ADD extracts files, directories and links only`);
+        } else
+          throw new BerthError(
+            'E_BUILD_UNSUPPORTED',
+            `the archive ${host.split('/').at(-1) ?? host} has ${h.name}, a ${h.type}: ADD extracts files, directories and links only`,
+          );
         stream.resume();
       };
       write().then(() => next(), reject);

@@ -19,8 +19,24 @@ import { BerthError } from '../core/index.js';
 import { extractFlags, fields, jsonForm, type Flag } from './words.js';
 
 export const KEYWORDS = [
-  'FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG',
-  'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL',
+  'FROM',
+  'RUN',
+  'CMD',
+  'LABEL',
+  'MAINTAINER',
+  'EXPOSE',
+  'ENV',
+  'ADD',
+  'COPY',
+  'ENTRYPOINT',
+  'VOLUME',
+  'USER',
+  'WORKDIR',
+  'ARG',
+  'ONBUILD',
+  'STOPSIGNAL',
+  'HEALTHCHECK',
+  'SHELL',
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 
@@ -111,7 +127,8 @@ function checkFlags(file: string, ins: Instruction): void {
   const allowed = FLAGS[ins.keyword] ?? [];
   for (const f of ins.flags) {
     if (allowed.includes(f.name)) {
-      if (f.value === undefined || f.value === '') throw lineError('E_BUILD_DOCKERFILE_INVALID', file, ins.line, `${ins.keyword} --${f.name} needs a value: --${f.name}=VALUE`);
+      if (f.value === undefined || f.value === '')
+        throw lineError('E_BUILD_DOCKERFILE_INVALID', file, ins.line, `${ins.keyword} --${f.name} needs a value: --${f.name}=VALUE`);
       continue;
     }
     const what = KNOWN_UNSUPPORTED[f.name];
@@ -138,12 +155,37 @@ export function makeInstruction(file: string, keyword: Keyword, text: string, li
     if (json !== undefined) ins.json = json;
   }
   if ((keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD') && ins.json === undefined && heredoc.test(rest)) {
-    throw lineError('E_BUILD_UNSUPPORTED', file, line, `${keyword} with a heredoc (<<WORD) is not supported by Berth's builder yet`, 'Write the script to a file in the context, COPY it, and RUN it.');
+    throw lineError(
+      'E_BUILD_UNSUPPORTED',
+      file,
+      line,
+      `${keyword} with a heredoc (<<WORD) is not supported by Berth's builder yet`,
+      'Write the script to a file in the context, COPY it, and RUN it.',
+    );
   }
   if (keyword === 'SHELL' && ins.json === undefined) {
     throw lineError('E_BUILD_DOCKERFILE_INVALID', file, line, 'SHELL takes a JSON array, such as SHELL ["/bin/bash", "-c"]');
   }
-  const needsArgs: Keyword[] = ['FROM', 'RUN', 'CMD', 'ENTRYPOINT', 'COPY', 'ADD', 'ENV', 'LABEL', 'EXPOSE', 'USER', 'WORKDIR', 'VOLUME', 'ARG', 'STOPSIGNAL', 'HEALTHCHECK', 'ONBUILD', 'SHELL', 'MAINTAINER'];
+  const needsArgs: Keyword[] = [
+    'FROM',
+    'RUN',
+    'CMD',
+    'ENTRYPOINT',
+    'COPY',
+    'ADD',
+    'ENV',
+    'LABEL',
+    'EXPOSE',
+    'USER',
+    'WORKDIR',
+    'VOLUME',
+    'ARG',
+    'STOPSIGNAL',
+    'HEALTHCHECK',
+    'ONBUILD',
+    'SHELL',
+    'MAINTAINER',
+  ];
   if (rest === '' && needsArgs.includes(keyword)) throw lineError('E_BUILD_DOCKERFILE_INVALID', file, line, `${keyword} needs at least one argument`);
   if (keyword === 'ONBUILD') checkTrigger(file, ins);
   return ins;
@@ -169,10 +211,17 @@ function checkTrigger(file: string, ins: Instruction): void {
 function checkDirectives(file: string, directives: { name: string; value: string; line: number }[]): void {
   for (const d of directives) {
     if (d.name === 'escape') {
-      if (d.value !== '\\' && d.value !== '`') throw lineError('E_BUILD_DOCKERFILE_INVALID', file, d.line, `escape=${d.value}: the escape character is \\ or \``);
+      if (d.value !== '\\' && d.value !== '`')
+        throw lineError('E_BUILD_DOCKERFILE_INVALID', file, d.line, `escape=${d.value}: the escape character is \\ or \``);
     } else if (d.name === 'syntax') {
       if (!/^(docker\.io\/)?docker\/dockerfile:1(\.\d+)*(-labs)?$/.test(d.value) || d.value.endsWith('-labs')) {
-        throw lineError('E_BUILD_UNSUPPORTED', file, d.line, `syntax=${d.value}: Berth builds with its own builder, which reads the docker/dockerfile:1 syntax (less what docs/builds.md lists)`, 'Remove the directive, or write docker/dockerfile:1.');
+        throw lineError(
+          'E_BUILD_UNSUPPORTED',
+          file,
+          d.line,
+          `syntax=${d.value}: Berth builds with its own builder, which reads the docker/dockerfile:1 syntax (less what docs/builds.md lists)`,
+          'Remove the directive, or write docker/dockerfile:1.',
+        );
       }
     } else if (d.name === 'check') {
       // BuildKit's lint configuration: says nothing about what is built.
@@ -210,11 +259,21 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParsedDock
 function stageName(file: string, ins: Instruction, words: string[]): string | undefined {
   if (words.length === 1) return undefined;
   if (words.length !== 3 || (words[1] as string).toUpperCase() !== 'AS') {
-    throw lineError('E_BUILD_DOCKERFILE_INVALID', file, ins.line, `FROM takes an image and an optional name: FROM IMAGE [AS NAME], not ${JSON.stringify(ins.rest)}`);
+    throw lineError(
+      'E_BUILD_DOCKERFILE_INVALID',
+      file,
+      ins.line,
+      `FROM takes an image and an optional name: FROM IMAGE [AS NAME], not ${JSON.stringify(ins.rest)}`,
+    );
   }
   const name = (words[2] as string).toLowerCase();
   if (!/^[a-z][a-z0-9._-]*$/.test(name)) {
-    throw lineError('E_BUILD_DOCKERFILE_INVALID', file, ins.line, `stage name ${JSON.stringify(words[2])} is not allowed: a letter, then letters, digits, ".", "_" or "-"`);
+    throw lineError(
+      'E_BUILD_DOCKERFILE_INVALID',
+      file,
+      ins.line,
+      `stage name ${JSON.stringify(words[2])} is not allowed: a letter, then letters, digits, ".", "_" or "-"`,
+    );
   }
   return name;
 }
@@ -230,17 +289,38 @@ function group(file: string, escape: string, instructions: Instruction[]): Parse
         throw lineError('E_BUILD_DOCKERFILE_INVALID', file, ins.line, `the stage name ${name} is used twice`);
       }
       const platform = ins.flags.find((f) => f.name === 'platform')?.value;
-      stages.push({ index: stages.length, ...(name === undefined ? {} : { name }), from: ins, base: words[0] as string, ...(platform === undefined ? {} : { platform }), instructions: [] });
+      stages.push({
+        index: stages.length,
+        ...(name === undefined ? {} : { name }),
+        from: ins,
+        base: words[0] as string,
+        ...(platform === undefined ? {} : { platform }),
+        instructions: [],
+      });
       continue;
     }
     const stage = stages.at(-1);
     if (stage === undefined) {
-      if (ins.keyword !== 'ARG') throw lineError('E_BUILD_DOCKERFILE_INVALID', file, ins.line, `${ins.keyword} comes before the first FROM; only ARG may`, 'Start the Dockerfile with FROM (ARGs for FROM may come before it).');
+      if (ins.keyword !== 'ARG')
+        throw lineError(
+          'E_BUILD_DOCKERFILE_INVALID',
+          file,
+          ins.line,
+          `${ins.keyword} comes before the first FROM; only ARG may`,
+          'Start the Dockerfile with FROM (ARGs for FROM may come before it).',
+        );
       globalArgs.push(ins);
       continue;
     }
     stage.instructions.push(ins);
   }
-  if (stages.length === 0) throw lineError('E_BUILD_DOCKERFILE_INVALID', file, instructions.at(-1)?.line ?? 1, 'the Dockerfile has no FROM', 'A Dockerfile starts with FROM IMAGE (or FROM scratch).');
+  if (stages.length === 0)
+    throw lineError(
+      'E_BUILD_DOCKERFILE_INVALID',
+      file,
+      instructions.at(-1)?.line ?? 1,
+      'the Dockerfile has no FROM',
+      'A Dockerfile starts with FROM IMAGE (or FROM scratch).',
+    );
   return { file, escape, globalArgs, stages };
 }

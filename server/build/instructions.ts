@@ -34,7 +34,12 @@ export interface ConfigStep {
   cmdSet?: boolean;
 }
 
-export function at(scope: Pick<Scope, 'file'>, ins: Instruction, message: string, code: 'E_BUILD_DOCKERFILE_INVALID' | 'E_BUILD_UNSUPPORTED' = 'E_BUILD_DOCKERFILE_INVALID'): BerthError {
+export function at(
+  scope: Pick<Scope, 'file'>,
+  ins: Instruction,
+  message: string,
+  code: 'E_BUILD_DOCKERFILE_INVALID' | 'E_BUILD_UNSUPPORTED' = 'E_BUILD_DOCKERFILE_INVALID',
+): BerthError {
   return new BerthError(code, `${scope.file}:${ins.line}: ${ins.keyword}: ${message}`, { details: { file: scope.file, line: ins.line } });
 }
 
@@ -44,7 +49,11 @@ export function onLine<T>(scope: Pick<Scope, 'file'>, ins: Instruction, fn: () =
     return fn();
   } catch (e) {
     if (e instanceof BerthError && !e.message.startsWith(`${scope.file}:`)) {
-      throw new BerthError(e.code, `${scope.file}:${ins.line}: ${ins.keyword}: ${e.message}`, { cause: e, hint: e.hint, details: { ...e.details, file: scope.file, line: ins.line } });
+      throw new BerthError(e.code, `${scope.file}:${ins.line}: ${ins.keyword}: ${e.message}`, {
+        cause: e,
+        hint: e.hint,
+        details: { ...e.details, file: scope.file, line: ins.line },
+      });
     }
     throw e;
   }
@@ -89,7 +98,8 @@ function exposed(scope: Scope, ins: Instruction): string[] {
     const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(word);
     const lo = Number(m?.[1]);
     const hi = m?.[2] === undefined ? lo : Number(m[2]);
-    if (!m || lo < 1 || hi > 65535 || hi < lo || hi - lo > 1000) throw at(scope, ins, `${JSON.stringify(word)} is not PORT[-PORT][/tcp|udp|sctp] with ports from 1 to 65535`);
+    if (!m || lo < 1 || hi > 65535 || hi < lo || hi - lo > 1000)
+      throw at(scope, ins, `${JSON.stringify(word)} is not PORT[-PORT][/tcp|udp|sctp] with ports from 1 to 65535`);
     for (let p = lo; p <= hi; p++) ports.push(`${p}/${(m[3] ?? 'tcp').toLowerCase()}`);
   }
   return ports;
@@ -140,7 +150,10 @@ export function applyConfig(scope: Scope, ins: Instruction, config: ContainerCon
   switch (ins.keyword) {
     case 'ENV': {
       const pairs = onLine(scope, ins, () => keyValues(scope, ins));
-      c.Env = mergeEnv(c.Env ?? [], pairs.map(([k, v]) => `${k}=${v}`));
+      c.Env = mergeEnv(
+        c.Env ?? [],
+        pairs.map(([k, v]) => `${k}=${v}`),
+      );
       const text = `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`;
       return { config: c, createdBy: nop(text), key: text };
     }

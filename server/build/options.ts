@@ -45,12 +45,16 @@ export function checkOptions(o: DockerfileBuildOptions): CheckedOptions {
       if (tag === undefined || ref.digest !== undefined) throw new Error('a digest is not a tag');
       return tag;
     } catch (cause) {
-      throw new BerthError('E_BUILD_OPTIONS_INVALID', `the tag ${JSON.stringify(t)} is not NAME[:TAG]: ${(cause as Error).message}`, { cause, details: { option: 'tags', value: t } });
+      throw new BerthError('E_BUILD_OPTIONS_INVALID', `the tag ${JSON.stringify(t)} is not NAME[:TAG]: ${(cause as Error).message}`, {
+        cause,
+        details: { option: 'tags', value: t },
+      });
     }
   });
   const buildArgs = new Map<string, string>();
   for (const [k, v] of Object.entries(o.buildArgs ?? {})) {
-    if (!NAME.test(k)) throw invalid('buildArgs', `the build argument name ${JSON.stringify(k)} is not a name (letters, digits and _, not starting with a digit)`, k);
+    if (!NAME.test(k))
+      throw invalid('buildArgs', `the build argument name ${JSON.stringify(k)} is not a name (letters, digits and _, not starting with a digit)`, k);
     if (typeof v !== 'string' || v.includes('\0')) throw invalid('buildArgs', `the build argument ${k} must have a string value without NUL bytes`, k);
     buildArgs.set(k, v);
   }
@@ -61,12 +65,17 @@ export function checkOptions(o: DockerfileBuildOptions): CheckedOptions {
   }
   const limits = { ...DEFAULT_BUILD_LIMITS, ...(o.limits ?? {}) };
   if (!Number.isSafeInteger(limits.memoryBytes) || limits.memoryBytes < 6 * 1024 * 1024) {
-    throw invalid('limits.memoryBytes', `the build memory limit ${limits.memoryBytes} is not allowed: give a whole number of bytes, at least 6 MiB`, limits.memoryBytes);
+    throw invalid(
+      'limits.memoryBytes',
+      `the build memory limit ${limits.memoryBytes} is not allowed: give a whole number of bytes, at least 6 MiB`,
+      limits.memoryBytes,
+    );
   }
   if (!Number.isFinite(limits.cpus) || limits.cpus < 0.01 || limits.cpus > hostCpus().length) {
     throw invalid('limits.cpus', `the build CPU limit ${limits.cpus} is not allowed: give a number from 0.01 to ${hostCpus().length}`, limits.cpus);
   }
-  if (!Number.isSafeInteger(limits.pids) || limits.pids < 1) throw invalid('limits.pids', `the build pids limit ${limits.pids} is not allowed: give a positive whole number`, limits.pids);
+  if (!Number.isSafeInteger(limits.pids) || limits.pids < 1)
+    throw invalid('limits.pids', `the build pids limit ${limits.pids} is not allowed: give a positive whole number`, limits.pids);
   return {
     dockerfile: cleanPath(dockerfile),
     tags,

@@ -10,9 +10,8 @@
  * The builder reads COPY --from sources, the parents a COPY writes into, the directory a
  * WORKDIR names and the users a --chown names through this.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { BerthError, run } from '../core/index.js';
 
@@ -132,7 +131,10 @@ export class RootfsView {
         decided.set(name, !isWhiteout(st));
       }
     }
-    return [...decided].filter(([, present]) => present).map(([n]) => n).sort();
+    return [...decided]
+      .filter(([, present]) => present)
+      .map(([n]) => n)
+      .sort();
   }
 
   async readFile(rel: string): Promise<Buffer | undefined> {
@@ -145,9 +147,11 @@ export class RootfsView {
    * `followLast`). Components that do not exist are kept as they are.
    */
   async resolve(rel: string, followLast = true): Promise<string> {
-    let todo = cleanPath(rel).split('/').filter((p) => p !== '');
+    let todo = cleanPath(rel)
+      .split('/')
+      .filter((p) => p !== '');
     let done: string[] = [];
-    for (let hops = 0; todo.length > 0; ) {
+    for (let hops = 0; todo.length > 0;) {
       const part = todo.shift() as string;
       const candidate = [...done, part].join('/');
       const e = await this.lstat(candidate);
@@ -155,7 +159,12 @@ export class RootfsView {
         if (++hops > 40) throw new BerthError('E_BUILD_COPY_NOT_FOUND', `too many levels of symbolic links at /${candidate}`);
         const target = await readlink(e.host);
         const next = target.startsWith('/') ? target : [...done, target].join('/');
-        todo = [...cleanPath(next).split('/').filter((p) => p !== ''), ...todo];
+        todo = [
+          ...cleanPath(next)
+            .split('/')
+            .filter((p) => p !== ''),
+          ...todo,
+        ];
         done = [];
         continue;
       }

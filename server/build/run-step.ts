@@ -99,7 +99,10 @@ export async function runStep(step: RunStep): Promise<{ descriptor: Descriptor; 
       throw new BerthError(
         'E_BUILD_RUN_OOM',
         `${step.where}: ${step.shown} was killed by the OOM killer: it needed more than the build's memory limit of ${Math.round(step.limits.memoryBytes / 1048576)} MiB${tailText(tail)}`,
-        { hint: 'Raise the build\'s memory limit (limits.memoryBytes) or make the step use less memory.', details: { where: step.where, memoryBytes: step.limits.memoryBytes } },
+        {
+          hint: "Raise the build's memory limit (limits.memoryBytes) or make the step use less memory.",
+          details: { where: step.where, memoryBytes: step.limits.memoryBytes },
+        },
       );
     }
     if (status.exitCode !== 0) throw failed(step, `returned a non-zero code: ${status.exitCode}`, tail, status.exitCode);

@@ -91,4 +91,8 @@ export interface BuildResult {
  * A builder: from a source (a context directory with the services) and its settings to an
  * image, reporting progress as it goes.
  */
-export type Builder<Source = BuildContext, Settings = DockerfileBuildOptions> = (source: Source, settings: Settings, progress: BuildProgress) => Promise<BuildResult>;
+export type Builder<Source = BuildContext, Settings = DockerfileBuildOptions> = (
+  source: Source,
+  settings: Settings,
+  progress: BuildProgress,
+) => Promise<BuildResult>;

@@ -54,23 +54,67 @@ const cases: Case[] = [
       ].join('\n'),
     },
   },
-  { name: 'workdir and copy', files: { Dockerfile: 'FROM busybox\nWORKDIR /app/sub\nCOPY a.txt .\nCOPY a.txt b.txt ../\nWORKDIR rel\n', 'a.txt': 'a\n', 'b.txt': 'b\n' } },
+  {
+    name: 'workdir and copy',
+    files: { Dockerfile: 'FROM busybox\nWORKDIR /app/sub\nCOPY a.txt .\nCOPY a.txt b.txt ../\nWORKDIR rel\n', 'a.txt': 'a\n', 'b.txt': 'b\n' },
+  },
   {
     name: 'directories and wildcards',
-    files: { Dockerfile: 'FROM busybox\nCOPY src /srv/\nCOPY *.md /docs/\nCOPY ["src/deep", "/deep"]\n', 'src/x.sh': { text: '#!/bin/sh\n', mode: 0o755 }, 'src/deep/y.txt': 'y\n', 'one.md': '1', 'two.md': '2', 'skip.txt': '' },
+    files: {
+      Dockerfile: 'FROM busybox\nCOPY src /srv/\nCOPY *.md /docs/\nCOPY ["src/deep", "/deep"]\n',
+      'src/x.sh': { text: '#!/bin/sh\n', mode: 0o755 },
+      'src/deep/y.txt': 'y\n',
+      'one.md': '1',
+      'two.md': '2',
+      'skip.txt': '',
+    },
   },
-  { name: 'chown and chmod', files: { Dockerfile: 'FROM busybox\nCOPY --chown=nobody:nogroup a.txt /owned/\nCOPY --chown=1234:5678 --chmod=640 a.txt /numeric\nCOPY --chmod=700 dir /mode/\n', 'a.txt': 'a\n', 'dir/f': 'f\n' } },
+  {
+    name: 'chown and chmod',
+    files: {
+      Dockerfile: 'FROM busybox\nCOPY --chown=nobody:nogroup a.txt /owned/\nCOPY --chown=1234:5678 --chmod=640 a.txt /numeric\nCOPY --chmod=700 dir /mode/\n',
+      'a.txt': 'a\n',
+      'dir/f': 'f\n',
+    },
+  },
   { name: 'add archive', files: { Dockerfile: 'FROM busybox\nADD archive.tar.gz /opt/\nADD plain.txt /opt/plain.txt\n', 'plain.txt': 'plain\n' } },
-  { name: 'run', files: { Dockerfile: 'FROM busybox\nRUN mkdir -p /var/app && echo hi > /var/app/hi && chmod 600 /var/app/hi && ln -s hi /var/app/link && rm /etc/group\n' } },
-  { name: 'multi-stage', files: { Dockerfile: 'FROM busybox AS build\nRUN mkdir /out && echo built > /out/result\nFROM busybox\nCOPY --from=build /out /result/\nCOPY --from=0 /out/result /single\n' } },
+  {
+    name: 'run',
+    files: { Dockerfile: 'FROM busybox\nRUN mkdir -p /var/app && echo hi > /var/app/hi && chmod 600 /var/app/hi && ln -s hi /var/app/link && rm /etc/group\n' },
+  },
+  {
+    name: 'multi-stage',
+    files: {
+      Dockerfile:
+        'FROM busybox AS build\nRUN mkdir /out && echo built > /out/result\nFROM busybox\nCOPY --from=build /out /result/\nCOPY --from=0 /out/result /single\n',
+    },
+  },
   {
     name: 'args',
     buildArgs: { NAME: 'given' },
-    files: { Dockerfile: 'ARG BASE=busybox\nFROM $BASE\nARG NAME=dflt\nARG OTHER=other\nENV FROM_ARG=$NAME\nWORKDIR /w/$OTHER\nLABEL name=$NAME\nCOPY a.txt /w/${NAME}.txt\n', 'a.txt': 'a\n' },
+    files: {
+      Dockerfile:
+        'ARG BASE=busybox\nFROM $BASE\nARG NAME=dflt\nARG OTHER=other\nENV FROM_ARG=$NAME\nWORKDIR /w/$OTHER\nLABEL name=$NAME\nCOPY a.txt /w/${NAME}.txt\n',
+      'a.txt': 'a\n',
+    },
   },
-  { name: 'dockerignore', files: { Dockerfile: 'FROM busybox\nCOPY . /ctx/\n', '.dockerignore': '*.log\n!keep.log\nsecret/\n', 'a.log': '', 'keep.log': 'k', 'secret/s': 's', 'ok/o': 'o' } },
+  {
+    name: 'dockerignore',
+    files: {
+      Dockerfile: 'FROM busybox\nCOPY . /ctx/\n',
+      '.dockerignore': '*.log\n!keep.log\nsecret/\n',
+      'a.log': '',
+      'keep.log': 'k',
+      'secret/s': 's',
+      'ok/o': 'o',
+    },
+  },
   { name: 'shell forms', files: { Dockerfile: 'FROM busybox\nSHELL ["/bin/sh", "-e", "-c"]\nCMD echo "$HOME"\nENTRYPOINT exec env\n' } },
-  { name: 'target', target: 'middle', files: { Dockerfile: 'FROM busybox AS middle\nENV STAGE=middle\nCOPY a.txt /m\nFROM middle\nENV STAGE=last\n', 'a.txt': 'm\n' } },
+  {
+    name: 'target',
+    target: 'middle',
+    files: { Dockerfile: 'FROM busybox AS middle\nENV STAGE=middle\nCOPY a.txt /m\nFROM middle\nENV STAGE=last\n', 'a.txt': 'm\n' },
+  },
 ];
 
 async function tarball(): Promise<Buffer> {
@@ -87,13 +131,24 @@ async function tarball(): Promise<Buffer> {
 }
 
 /** path → `type mode uid:gid content-hash|link-target` of a tree, by a lister of directories. */
-async function describe(list: (rel: string) => Promise<string[]>, stat: (rel: string) => Promise<{ host: string; mode: number; uid: number; gid: number; kind: string }>): Promise<Map<string, string>> {
+async function describe(
+  list: (rel: string) => Promise<string[]>,
+  stat: (rel: string) => Promise<{ host: string; mode: number; uid: number; gid: number; kind: string }>,
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const visit = async (rel: string): Promise<void> => {
     for (const name of await list(rel)) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const s = await stat(path);
-      const what = s.kind === 'file' ? createHash('sha256').update(await readFile(s.host)).digest('hex').slice(0, 16) : s.kind === 'symlink' ? await readlink(s.host) : '';
+      const what =
+        s.kind === 'file'
+          ? createHash('sha256')
+              .update(await readFile(s.host))
+              .digest('hex')
+              .slice(0, 16)
+          : s.kind === 'symlink'
+            ? await readlink(s.host)
+            : '';
       out.set(path, `${s.kind} ${(s.mode & 0o7777).toString(8)} ${s.uid}:${s.gid} ${what}`);
       if (s.kind === 'dir') await visit(path);
     }
@@ -102,7 +157,8 @@ async function describe(list: (rel: string) => Promise<string[]>, stat: (rel: st
   return out;
 }
 
-const kindOf = (st: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }): string => (st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other');
+const kindOf = (st: { isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean }): string =>
+  st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
 
 function buildah(storage: string[], args: string[]): string {
   const r = spawnSync('buildah', [...storage, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
@@ -116,7 +172,9 @@ const EMPTY_FILE = `file 644 0:0 ${createHash('sha256').digest('hex').slice(0, 1
 /** JSON with object keys sorted: the same config whatever order its keys were written in. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
   );
 }
 
@@ -166,7 +224,19 @@ test('the same files and config as buildah bud, for 11 Dockerfiles covering the 
     const image = mine.result?.image as Image;
     const tag = `localhost/cmp-${c.name.replaceAll(' ', '-')}:1`;
     buildah(storage, [
-      'bud', '--quiet', '--pull-never', '--format', 'docker', '--isolation', 'oci', '--runtime', 'runc', '--network', 'none', '-t', tag,
+      'bud',
+      '--quiet',
+      '--pull-never',
+      '--format',
+      'docker',
+      '--isolation',
+      'oci',
+      '--runtime',
+      'runc',
+      '--network',
+      'none',
+      '-t',
+      tag,
       ...Object.entries(c.buildArgs ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
       ...(c.target ? ['--target', c.target] : []),
       ctx,
@@ -175,8 +245,16 @@ test('the same files and config as buildah bud, for 11 Dockerfiles covering the 
     const ours = canonical(configOf((image.config.config ?? {}) as Record<string, unknown>));
     const ref = canonical(configOf(inspect.Docker.config));
     if (c.name === 'shell forms') {
-      t.is(ref, canonical({ Env: [PATH], Cmd: ['/bin/sh', '-c', 'echo "$HOME"'], Entrypoint: ['/bin/sh', '-c', 'exec env'] }), 'buildah ignores SHELL for CMD and ENTRYPOINT');
-      t.is(ours, canonical({ Env: [PATH], Cmd: ['/bin/sh', '-e', '-c', 'echo "$HOME"'], Entrypoint: ['/bin/sh', '-e', '-c', 'exec env'] }), 'Berth applies it, as Docker does');
+      t.is(
+        ref,
+        canonical({ Env: [PATH], Cmd: ['/bin/sh', '-c', 'echo "$HOME"'], Entrypoint: ['/bin/sh', '-c', 'exec env'] }),
+        'buildah ignores SHELL for CMD and ENTRYPOINT',
+      );
+      t.is(
+        ours,
+        canonical({ Env: [PATH], Cmd: ['/bin/sh', '-e', '-c', 'echo "$HOME"'], Entrypoint: ['/bin/sh', '-e', '-c', 'exec env'] }),
+        'Berth applies it, as Docker does',
+      );
     } else if (ours !== ref) differences.push(`${c.name}: config: berth ${ours} | buildah ${ref}`);
 
     const view = new RootfsView(await b.c.store.unpackImage(image), defaultFsutilBinary);
@@ -205,7 +283,8 @@ test('the same files and config as buildah bud, for 11 Dockerfiles covering the 
       }
       if (theirs.get('run') === 'dir 755 0:0 ') theirs.delete('run');
     }
-    for (const [path, d] of berthTree) if (theirs.get(path) !== d) differences.push(`${c.name}: /${path}: berth ${d} | buildah ${theirs.get(path) ?? '(missing)'}`);
+    for (const [path, d] of berthTree)
+      if (theirs.get(path) !== d) differences.push(`${c.name}: /${path}: berth ${d} | buildah ${theirs.get(path) ?? '(missing)'}`);
     for (const [path, d] of theirs) if (!berthTree.has(path)) differences.push(`${c.name}: /${path}: berth (missing) | buildah ${d}`);
   }
   t.deepEqual(differences, []);

@@ -35,12 +35,21 @@ test('no-change rebuild: every step from the cache, nothing run, the same image;
   const dir = await b.context({ Dockerfile: dockerfile, 'a.txt': 'a1\n', 'b.txt': 'b1\n' });
   const first = await b.build(dir, { tags: ['cached:1'] });
   t.is(first.error, undefined, first.error?.message);
-  t.true(cachedSteps(first.events).every(([, hit]) => !hit), 'a cold build has no hits');
+  t.true(
+    cachedSteps(first.events).every(([, hit]) => !hit),
+    'a cold build has no hits',
+  );
 
   const again = await b.build(dir, { tags: ['cached:1'] });
   t.is(again.error, undefined, again.error?.message);
-  t.deepEqual(cachedSteps(again.events).map(([, hit]) => hit), [true, true, true, true, true, true, true]);
-  t.false(again.events.some((e) => e.type === 'running'), 'no container ran');
+  t.deepEqual(
+    cachedSteps(again.events).map(([, hit]) => hit),
+    [true, true, true, true, true, true, true],
+  );
+  t.false(
+    again.events.some((e) => e.type === 'running'),
+    'no container ran',
+  );
   t.is(again.result?.image.digest, first.result?.image.digest);
   t.is(again.result?.cached, 7);
 
@@ -59,16 +68,23 @@ test('no-change rebuild: every step from the cache, nothing run, the same image;
   t.deepEqual(await b.runImage('cached:1'), { stdout: 'a1\nb2\nplain\n', stderr: '', exitCode: 0 });
 
   const flavoured = await b.build(dir, { buildArgs: { FLAVOUR: 'spicy' } });
-  t.deepEqual(cachedSteps(flavoured.events).map(([, hit]) => hit), [false, false, false, false, false, false, false], 'the ARG step holds the value, so everything after it differs');
+  t.deepEqual(
+    cachedSteps(flavoured.events).map(([, hit]) => hit),
+    [false, false, false, false, false, false, false],
+    'the ARG step holds the value, so everything after it differs',
+  );
 
   const cold = await b.build(dir, { noCache: true });
   t.is(cold.error, undefined, cold.error?.message);
-  t.false(cold.events.some((e) => e.type === 'cache'), 'noCache ignores every entry');
+  t.false(
+    cold.events.some((e) => e.type === 'cache'),
+    'noCache ignores every entry',
+  );
   t.true(cold.events.some((e) => e.type === 'running'));
   t.deepEqual(b.c.leftovers(), []);
 });
 
-test('the cache\'s images are GC roots until the cache is pruned; the tagged image stays', async (t) => {
+test("the cache's images are GC roots until the cache is pruned; the tagged image stays", async (t) => {
   const b = await useBuild(t);
   const dir = await b.context({ Dockerfile: dockerfile, 'a.txt': 'a\n', 'b.txt': 'b\n' });
   const first = await b.build(dir, { tags: ['kept:1'] });

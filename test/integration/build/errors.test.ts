@@ -26,14 +26,45 @@ async function fails(t: ExecutionContext, b: BuildEnv, files: Record<string, Con
 test('the Dockerfile: syntax errors, unknown instructions, what is refused, a missing Dockerfile, bad options', async (t) => {
   const b = await useBuild(t);
   await fails(t, b, { Dockerfile: 'FROM busybox\nRUN true\nFOO bar\n' }, 'E_BUILD_DOCKERFILE_INVALID', /^Dockerfile:3: unknown instruction: FOO/);
-  await fails(t, b, { 'sub/Dockerfile.dev': 'FROM busybox\nENV A="open\n' }, 'E_BUILD_DOCKERFILE_INVALID', /^sub\/Dockerfile.dev:2: ENV: unterminated double quote/, { dockerfile: 'sub/Dockerfile.dev' });
-  await fails(t, b, { Dockerfile: 'FROM busybox\nADD https://example.com/x.tgz /x\n' }, 'E_BUILD_UNSUPPORTED', /^Dockerfile:2: ADD: ADD https:\/\/example.com\/x.tgz: a build does not download anything/);
+  await fails(
+    t,
+    b,
+    { 'sub/Dockerfile.dev': 'FROM busybox\nENV A="open\n' },
+    'E_BUILD_DOCKERFILE_INVALID',
+    /^sub\/Dockerfile.dev:2: ENV: unterminated double quote/,
+    { dockerfile: 'sub/Dockerfile.dev' },
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nADD https://example.com/x.tgz /x\n' },
+    'E_BUILD_UNSUPPORTED',
+    /^Dockerfile:2: ADD: ADD https:\/\/example.com\/x.tgz: a build does not download anything/,
+  );
   await fails(t, b, { Dockerfile: 'FROM --platform=linux/arm64 busybox\n' }, 'E_BUILD_UNSUPPORTED', /^Dockerfile:1: FROM: --platform=linux\/arm64/);
   await fails(t, b, { Dockerfile: 'FROM busybox\nRUN --mount=type=cache,target=/c true\n' }, 'E_BUILD_UNSUPPORTED', /Dockerfile:2: RUN --mount/);
   await fails(t, b, { 'other.txt': '' }, 'E_BUILD_CONTEXT_INVALID', /has no Dockerfile/);
-  await fails(t, b, { Dockerfile: { symlink: '/etc/passwd' } }, 'E_BUILD_CONTEXT_INVALID', /the Dockerfile Dockerfile is a symlink leading outside the build context; it was not read/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\n', '.dockerignore': { symlink: '/etc/passwd' } }, 'E_BUILD_CONTEXT_INVALID', /.dockerignore .* is not a regular file/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\nUSER nosuchuser\nRUN true\n' }, 'E_CONTAINER_INVALID', /^Dockerfile:3: RUN: user "nosuchuser" is not in the image's \/etc\/passwd/);
+  await fails(
+    t,
+    b,
+    { Dockerfile: { symlink: '/etc/passwd' } },
+    'E_BUILD_CONTEXT_INVALID',
+    /the Dockerfile Dockerfile is a symlink leading outside the build context; it was not read/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\n', '.dockerignore': { symlink: '/etc/passwd' } },
+    'E_BUILD_CONTEXT_INVALID',
+    /.dockerignore .* is not a regular file/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nUSER nosuchuser\nRUN true\n' },
+    'E_CONTAINER_INVALID',
+    /^Dockerfile:3: RUN: user "nosuchuser" is not in the image's \/etc\/passwd/,
+  );
   await fails(t, b, { Dockerfile: 'FROM busybox\n' }, 'E_BUILD_OPTIONS_INVALID', /the Dockerfile path "..\/Dockerfile"/, { dockerfile: '../Dockerfile' });
   await fails(t, b, { Dockerfile: 'FROM busybox\n' }, 'E_BUILD_OPTIONS_INVALID', /the tag "Bad Tag"/, { tags: ['Bad Tag'] });
   await fails(t, b, { Dockerfile: 'FROM busybox\n' }, 'E_BUILD_OPTIONS_INVALID', /memory limit 1000/, { limits: { memoryBytes: 1000 } });
@@ -41,27 +72,87 @@ test('the Dockerfile: syntax errors, unknown instructions, what is refused, a mi
 
 test('FROM an image the store does not have; COPY outside the context, of nothing, --from a stage that does not exist', async (t) => {
   const b = await useBuild(t);
-  await fails(t, b, { Dockerfile: 'FROM busybox AS ok\nFROM nosuch/image:2\n' }, 'E_BUILD_BASE_NOT_FOUND', /^Dockerfile:2: FROM nosuch\/image:2: no image .* builds do not pull/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\nCOPY ../secret /x\n' }, 'E_BUILD_COPY_OUTSIDE_CONTEXT', /^Dockerfile:2: COPY ..\/secret: ..\/secret goes up with ".."/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\nCOPY link/passwd /x\n', link: { symlink: '/etc' } }, 'E_BUILD_COPY_OUTSIDE_CONTEXT', /^Dockerfile:2: COPY link\/passwd: .*symlink link, which points to \/etc, outside the build context/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\nCOPY up /x\n', up: { symlink: '../../../../etc/passwd' } }, 'E_BUILD_COPY_OUTSIDE_CONTEXT', /^Dockerfile:2: COPY up:.*outside the build context/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\nCOPY /etc/passwd /x\n' }, 'E_BUILD_COPY_NOT_FOUND', /^Dockerfile:2: COPY \/etc\/passwd: no such file or directory in the build context \(an absolute source is read from the context's root/);
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox AS ok\nFROM nosuch/image:2\n' },
+    'E_BUILD_BASE_NOT_FOUND',
+    /^Dockerfile:2: FROM nosuch\/image:2: no image .* builds do not pull/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nCOPY ../secret /x\n' },
+    'E_BUILD_COPY_OUTSIDE_CONTEXT',
+    /^Dockerfile:2: COPY ..\/secret: ..\/secret goes up with ".."/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nCOPY link/passwd /x\n', link: { symlink: '/etc' } },
+    'E_BUILD_COPY_OUTSIDE_CONTEXT',
+    /^Dockerfile:2: COPY link\/passwd: .*symlink link, which points to \/etc, outside the build context/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nCOPY up /x\n', up: { symlink: '../../../../etc/passwd' } },
+    'E_BUILD_COPY_OUTSIDE_CONTEXT',
+    /^Dockerfile:2: COPY up:.*outside the build context/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nCOPY /etc/passwd /x\n' },
+    'E_BUILD_COPY_NOT_FOUND',
+    /^Dockerfile:2: COPY \/etc\/passwd: no such file or directory in the build context \(an absolute source is read from the context's root/,
+  );
   await fails(t, b, { Dockerfile: 'FROM busybox\nCOPY *.nothing /x/\n' }, 'E_BUILD_COPY_NOT_FOUND', /Dockerfile:2: COPY \*\.nothing/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\nCOPY secret.txt /x\n', 'secret.txt': 's', '.dockerignore': 'secret.txt\n' }, 'E_BUILD_COPY_NOT_FOUND', /COPY secret.txt: no such file/);
-  await fails(t, b, { Dockerfile: 'FROM busybox AS one\nFROM busybox\nCOPY --from=two /x /y\n' }, 'E_BUILD_STAGE_NOT_FOUND', /^Dockerfile:3: COPY --from=two: no stage of that name \(the stages: one, 1\)/);
-  await fails(t, b, { Dockerfile: 'FROM busybox AS one\nCOPY --from=one /bin/sh /x\n' }, 'E_BUILD_STAGE_NOT_FOUND', /a stage can only copy from a stage before it/);
-  await fails(t, b, { Dockerfile: 'FROM busybox\nCOPY a b /x\n', a: '', b: '' }, 'E_BUILD_DOCKERFILE_INVALID', /Dockerfile:2: COPY: with more than one source the destination must be a directory ending with \//);
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nCOPY secret.txt /x\n', 'secret.txt': 's', '.dockerignore': 'secret.txt\n' },
+    'E_BUILD_COPY_NOT_FOUND',
+    /COPY secret.txt: no such file/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox AS one\nFROM busybox\nCOPY --from=two /x /y\n' },
+    'E_BUILD_STAGE_NOT_FOUND',
+    /^Dockerfile:3: COPY --from=two: no stage of that name \(the stages: one, 1\)/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox AS one\nCOPY --from=one /bin/sh /x\n' },
+    'E_BUILD_STAGE_NOT_FOUND',
+    /a stage can only copy from a stage before it/,
+  );
+  await fails(
+    t,
+    b,
+    { Dockerfile: 'FROM busybox\nCOPY a b /x\n', a: '', b: '' },
+    'E_BUILD_DOCKERFILE_INVALID',
+    /Dockerfile:2: COPY: with more than one source the destination must be a directory ending with \//,
+  );
 });
 
 test('RUN exiting non-zero: its status and its last lines, nothing tagged, the container removed', async (t) => {
   const b = await useBuild(t);
   const lines = Array.from({ length: 15 }, (_, i) => `line ${i + 1}`);
-  const message = await fails(t, b, { Dockerfile: `FROM busybox\nRUN true\nRUN for l in ${lines.map((l) => `'${l}'`).join(' ')}; do echo "$l"; done; exit 3\n` }, 'E_BUILD_RUN_FAILED', /^Dockerfile:3: The command '\/bin\/sh -c for l in .*' returned a non-zero code: 3; its last lines:\n {2}line 6\n/);
+  const message = await fails(
+    t,
+    b,
+    { Dockerfile: `FROM busybox\nRUN true\nRUN for l in ${lines.map((l) => `'${l}'`).join(' ')}; do echo "$l"; done; exit 3\n` },
+    'E_BUILD_RUN_FAILED',
+    /^Dockerfile:3: The command '\/bin\/sh -c for l in .*' returned a non-zero code: 3; its last lines:\n {2}line 6\n/,
+  );
   t.true(message.endsWith('  line 15'), message);
   t.false(message.includes('line 5\n'), 'only the last 10 lines');
 });
 
-test('RUN over the build\'s memory limit: OOM-killed, the limit named', async (t) => {
+test("RUN over the build's memory limit: OOM-killed, the limit named", async (t) => {
   const b = await useBuild(t);
   await fails(
     t,
@@ -73,7 +164,7 @@ test('RUN over the build\'s memory limit: OOM-killed, the limit named', async (t
   );
 });
 
-test('cancelled: the running step\'s container is killed and removed, nothing is tagged', async (t) => {
+test("cancelled: the running step's container is killed and removed, nothing is tagged", async (t) => {
   const b = await useBuild(t);
   const dir = await b.context({ Dockerfile: 'FROM busybox\nRUN echo started; sleep 600\nRUN true\n' });
   const controller = new AbortController();
@@ -96,5 +187,9 @@ test('cancelled: the running step\'s container is killed and removed, nothing is
   t.deepEqual(b.c.manager.list(true), []);
   t.deepEqual(b.c.leftovers(), []);
   t.is(ids.length, 1);
-  t.deepEqual(ids.flatMap((id) => leftovers(id)), [], 'no mount, cgroup or process of the killed step');
+  t.deepEqual(
+    ids.flatMap((id) => leftovers(id)),
+    [],
+    'no mount, cgroup or process of the killed step',
+  );
 });

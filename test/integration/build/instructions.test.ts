@@ -29,15 +29,18 @@ test('multi-stage: a build stage writes a file, the final stage copies it --from
   });
   const r = await b.build(dir, { tags: ['multi:1'] });
   t.is(r.error, undefined, r.error?.message);
-  t.deepEqual(r.lines.filter((l) => l.startsWith('Step')), [
-    'Step 1/7 : FROM busybox AS build',
-    'Step 2/7 : RUN mkdir /out && echo "compiled $((6 * 7))" > /out/result.txt',
-    'Step 3/7 : FROM busybox',
-    'Step 4/7 : COPY --from=build /out/result.txt /app/',
-    'Step 5/7 : COPY greeting.txt /app/',
-    'Step 6/7 : WORKDIR /app',
-    'Step 7/7 : CMD ["sh", "-c", "cat result.txt greeting.txt"]',
-  ]);
+  t.deepEqual(
+    r.lines.filter((l) => l.startsWith('Step')),
+    [
+      'Step 1/7 : FROM busybox AS build',
+      'Step 2/7 : RUN mkdir /out && echo "compiled $((6 * 7))" > /out/result.txt',
+      'Step 3/7 : FROM busybox',
+      'Step 4/7 : COPY --from=build /out/result.txt /app/',
+      'Step 5/7 : COPY greeting.txt /app/',
+      'Step 6/7 : WORKDIR /app',
+      'Step 7/7 : CMD ["sh", "-c", "cat result.txt greeting.txt"]',
+    ],
+  );
   t.regex(r.lines.join('\n'), /Step 2\/7 : RUN .*\n ---> Running in [0-9a-f]{12}\nRemoving intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}\n/);
   t.deepEqual(r.lines.slice(-2), [`Successfully built ${r.result?.id}`, 'Successfully tagged multi:1']);
   const image = await b.c.store.resolve('multi:1');
@@ -67,7 +70,11 @@ test('RUN: shell and exec forms, SHELL, output line by line on its stream, USER,
     if (e.type === 'running') limits.push(b.c.manager.inspect(e.container).limits);
   });
   t.is(r.error, undefined, r.error?.message);
-  t.deepEqual(limits[0], { memoryBytes: DEFAULT_BUILD_LIMITS.memoryBytes, cpus: DEFAULT_BUILD_LIMITS.cpus, pids: DEFAULT_BUILD_LIMITS.pids }, 'build limits are on by default');
+  t.deepEqual(
+    limits[0],
+    { memoryBytes: DEFAULT_BUILD_LIMITS.memoryBytes, cpus: DEFAULT_BUILD_LIMITS.cpus, pids: DEFAULT_BUILD_LIMITS.pids },
+    'build limits are on by default',
+  );
   t.is(limits.length, 4);
   const out = r.events.filter((e) => e.type === 'output').map((e) => (e.type === 'output' ? `${e.stream}: ${e.line}` : ''));
   t.deepEqual(out, ['stdout: shell /bin/sh as 0 for berth', 'stderr: err', 'stdout: exec $WHO', 'stdout: shell now: /bin/sh with errexit', 'stdout: 65534']);
@@ -76,7 +83,11 @@ test('RUN: shell and exec forms, SHELL, output line by line on its stream, USER,
   t.true(history?.includes('|1 WHO=berth /bin/echo exec $WHO'));
   t.true(history?.includes('/bin/sh -c #(nop)  SHELL [/bin/sh -e -c]'));
   t.deepEqual((r.result?.image.config.config as Record<string, unknown>).Shell, ['/bin/sh', '-e', '-c']);
-  t.deepEqual(r.result?.image.config.config?.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], 'build args are not kept in the image');
+  t.deepEqual(
+    r.result?.image.config.config?.Env,
+    ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    'build args are not kept in the image',
+  );
   t.deepEqual(b.c.leftovers(), []);
 });
 
@@ -118,23 +129,26 @@ test('config instructions: ENV, LABEL, EXPOSE, CMD, ENTRYPOINT, USER, WORKDIR, V
   t.is(c.User, 'nobody');
   const history = r.result?.image.config.history ?? [];
   const mine = history.slice(1);
-  t.deepEqual(mine.map((h) => [h.created_by, h.empty_layer === true]), [
-    ['/bin/sh -c #(nop)  ENV APP=/srv/app MODE=two words OLD=1', true],
-    ['/bin/sh -c #(nop)  ENV NEXT=/srv/app/bin', true],
-    ['/bin/sh -c #(nop)  LABEL org.example.name=demo version=1', true],
-    ['/bin/sh -c #(nop)  EXPOSE 8080/tcp 53/udp', true],
-    ['/bin/sh -c #(nop) WORKDIR /srv/app', false],
-    ['/bin/sh -c #(nop) WORKDIR /srv/app/sub', false],
-    ['/bin/sh -c #(nop)  VOLUME [/data [/cache]]', true],
-    ['/bin/sh -c #(nop)  VOLUME [/cache]', true],
-    ['/bin/sh -c #(nop)  STOPSIGNAL SIGINT', true],
-    ['/bin/sh -c #(nop)  HEALTHCHECK --interval=5s --timeout=2s --retries=3 CMD wget -q -O- http://localhost/ || exit 1', true],
-    ['/bin/sh -c #(nop)  ONBUILD RUN echo triggered', true],
-    ['/bin/sh -c #(nop)  ENTRYPOINT ["/usr/bin/env"]', true],
-    ['/bin/sh -c #(nop)  CMD ["/bin/sh" "-c" "echo \\"$MODE\\""]', true],
-    ['/bin/sh -c #(nop)  USER nobody', true],
-    ['/bin/sh -c #(nop)  LABEL built.by="test"', true],
-  ]);
+  t.deepEqual(
+    mine.map((h) => [h.created_by, h.empty_layer === true]),
+    [
+      ['/bin/sh -c #(nop)  ENV APP=/srv/app MODE=two words OLD=1', true],
+      ['/bin/sh -c #(nop)  ENV NEXT=/srv/app/bin', true],
+      ['/bin/sh -c #(nop)  LABEL org.example.name=demo version=1', true],
+      ['/bin/sh -c #(nop)  EXPOSE 8080/tcp 53/udp', true],
+      ['/bin/sh -c #(nop) WORKDIR /srv/app', false],
+      ['/bin/sh -c #(nop) WORKDIR /srv/app/sub', false],
+      ['/bin/sh -c #(nop)  VOLUME [/data [/cache]]', true],
+      ['/bin/sh -c #(nop)  VOLUME [/cache]', true],
+      ['/bin/sh -c #(nop)  STOPSIGNAL SIGINT', true],
+      ['/bin/sh -c #(nop)  HEALTHCHECK --interval=5s --timeout=2s --retries=3 CMD wget -q -O- http://localhost/ || exit 1', true],
+      ['/bin/sh -c #(nop)  ONBUILD RUN echo triggered', true],
+      ['/bin/sh -c #(nop)  ENTRYPOINT ["/usr/bin/env"]', true],
+      ['/bin/sh -c #(nop)  CMD ["/bin/sh" "-c" "echo \\"$MODE\\""]', true],
+      ['/bin/sh -c #(nop)  USER nobody', true],
+      ['/bin/sh -c #(nop)  LABEL built.by="test"', true],
+    ],
+  );
   t.is(r.result?.image.manifest.layers.length, 3, 'busybox, and the two directories WORKDIR made');
   const run = await b.runImage(r.result?.image.digest as string);
   t.deepEqual(run, { stdout: 'two words\n', stderr: '', exitCode: 0 }, 'ENTRYPOINT + CMD, as user nobody, in /srv/app/sub');
@@ -185,7 +199,15 @@ test('COPY and ADD: wildcards, directories, --chown by name and number, --chmod,
     'src/a/b.sh': { text: '#!/bin/sh\n', mode: 0o755 },
     'src/skip': 'no\n',
   });
-  await writeFile(join(dir, 'archive.tar.gz'), gzipSync(await tarball([{ name: 'd/', type: 'directory' }, { name: 'd/inner.txt', text: 'inner\n' }])));
+  await writeFile(
+    join(dir, 'archive.tar.gz'),
+    gzipSync(
+      await tarball([
+        { name: 'd/', type: 'directory' },
+        { name: 'd/inner.txt', text: 'inner\n' },
+      ]),
+    ),
+  );
   await mkdir(join(dir, 'src', 'empty'));
   const r = await b.build(dir, { tags: ['copies:1'] });
   t.is(r.error, undefined, r.error?.message);
@@ -196,29 +218,33 @@ test('COPY and ADD: wildcards, directories, --chown by name and number, --chmod,
   ].join('; ');
   const run = await b.runImage('copies:1', ['sh', '-c', script]);
   t.is(run.stderr, '');
-  t.deepEqual(run.stdout.trim().split('\n'), [
-    '644 0:0 /from-image/group',
-    '644 0:0 /dst/one.txt',
-    '644 0:0 /dst/two.txt',
-    '755 65534:65534 /src',
-    '755 65534:65534 /src/a',
-    '755 65534:65534 /src/a/b.sh',
-    '755 65534:65534 /src/empty',
-    '600 1234:1234 /secret',
-    '644 0:0 /rel/two.txt',
-    '750 7:8 /unpacked/d',
-    '640 7:8 /unpacked/d/inner.txt',
-    '644 0:0 /added.txt',
-    '755 0:0 /etc',
-    '755 0:0 /etc/a/b.sh',
-    'one.txt',
-    'two.txt',
-    '.',
-    '..',
-    'a',
-    'empty',
-    'root:x:0:0:root:/root:/bin/sh',
-  ], 'wildcards match only what .dockerignore leaves; an existing /etc keeps its files');
+  t.deepEqual(
+    run.stdout.trim().split('\n'),
+    [
+      '644 0:0 /from-image/group',
+      '644 0:0 /dst/one.txt',
+      '644 0:0 /dst/two.txt',
+      '755 65534:65534 /src',
+      '755 65534:65534 /src/a',
+      '755 65534:65534 /src/a/b.sh',
+      '755 65534:65534 /src/empty',
+      '600 1234:1234 /secret',
+      '644 0:0 /rel/two.txt',
+      '750 7:8 /unpacked/d',
+      '640 7:8 /unpacked/d/inner.txt',
+      '644 0:0 /added.txt',
+      '755 0:0 /etc',
+      '755 0:0 /etc/a/b.sh',
+      'one.txt',
+      'two.txt',
+      '.',
+      '..',
+      'a',
+      'empty',
+      'root:x:0:0:root:/root:/bin/sh',
+    ],
+    'wildcards match only what .dockerignore leaves; an existing /etc keeps its files',
+  );
   const history = r.result?.image.config.history?.map((h) => h.created_by) ?? [];
   t.regex(history[1] ?? '', /^\/bin\/sh -c #\(nop\) COPY multi:[0-9a-f]{64} in \/dst\/ $/);
   t.regex(history[2] ?? '', /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/src $/);
@@ -247,7 +273,10 @@ test('ARG: global for FROM, per stage, defaults, --build-arg, ENV wins over ARG;
   });
   const r = await b.build(dir, { target: 'second', buildArgs: { GREETING: 'hi', EXTRA: 'x' } });
   t.is(r.error, undefined, r.error?.message);
-  t.true(r.lines.some((l) => l === 'Step 10/10 : RUN echo "second: ${GREETING:-not inherited}" >> /out'), r.lines.join('\n'));
+  t.true(
+    r.lines.some((l) => l === 'Step 10/10 : RUN echo "second: ${GREETING:-not inherited}" >> /out'),
+    r.lines.join('\n'),
+  );
   t.true(r.lines.includes('[Warning] One or more build-args [EXTRA] were not consumed'));
   const run = await b.runImage(r.result?.image.digest as string, ['cat', '/out']);
   t.is(run.stdout, 'latest hi dflt env\nsecond: not inherited\n');
@@ -262,7 +291,9 @@ test('FROM scratch: a RUN with nothing to run it in is refused; files copied in 
   const empty = await b.build(await b.context({ Dockerfile: 'FROM scratch\nRUN true\n' }));
   t.is(empty.error?.code, 'E_BUILD_DOCKERFILE_INVALID');
   t.regex(empty.error?.message ?? '', /^Dockerfile:2: RUN: there is nothing to run it in/);
-  const dir = await b.context({ Dockerfile: 'FROM scratch\nCOPY --from=busybox /bin/busybox /bin/busybox\nRUN ["/bin/busybox", "mkdir", "/made"]\nCMD ["/bin/busybox", "ls", "/"]\n' });
+  const dir = await b.context({
+    Dockerfile: 'FROM scratch\nCOPY --from=busybox /bin/busybox /bin/busybox\nRUN ["/bin/busybox", "mkdir", "/made"]\nCMD ["/bin/busybox", "ls", "/"]\n',
+  });
   const r = await b.build(dir);
   t.is(r.error, undefined, r.error?.message);
   t.is(r.result?.image.manifest.layers.length, 2);

@@ -23,12 +23,28 @@ async function context(t: import('ava').ExecutionContext, files: Record<string, 
 }
 
 const files = {
-  'a.txt': '', 'b.txt': '', 'c.md': '', 'keep.log': '', 'x.log': '', 'sub/x.log': '', 'sub/y.txt': '', 'node_modules/m/index.js': '',
-  'docs/README.md': '', 'docs/guide/intro.md': '', 'docs/guide/pic.png': '', 'tmp/a': '', 'tmp/keep': '', '[x].txt': '', 'q?.txt': '',
+  'a.txt': '',
+  'b.txt': '',
+  'c.md': '',
+  'keep.log': '',
+  'x.log': '',
+  'sub/x.log': '',
+  'sub/y.txt': '',
+  'node_modules/m/index.js': '',
+  'docs/README.md': '',
+  'docs/guide/intro.md': '',
+  'docs/guide/pic.png': '',
+  'tmp/a': '',
+  'tmp/keep': '',
+  '[x].txt': '',
+  'q?.txt': '',
 };
 
 test('.dockerignore: comments and blank lines, root-anchored patterns, ** across directories, ! exceptions', async (t) => {
-  const dir = await context(t, { ...files, '.dockerignore': '# build junk\n\nnode_modules\n*.log\n!keep.log\ndocs/**/*.md\n!docs/README.md\n/tmp/*\n!tmp/keep\n' });
+  const dir = await context(t, {
+    ...files,
+    '.dockerignore': '# build junk\n\nnode_modules\n*.log\n!keep.log\ndocs/**/*.md\n!docs/README.md\n/tmp/*\n!tmp/keep\n',
+  });
   t.deepEqual(ignorePatterns('# c\n  a  \n\n!b\r\n'), ['a', '!b']);
   const tree = await contextTree(dir);
   t.deepEqual(await tree.readdir(''), ['.dockerignore', '[x].txt', 'a.txt', 'b.txt', 'c.md', 'docs', 'keep.log', 'q?.txt', 'sub', 'tmp']);
@@ -59,7 +75,11 @@ test('wildcards: * and ? within one component, classes, escapes within a pattern
 });
 
 test('outside the context: .., a symlink with an absolute target or one going up past the root', async (t) => {
-  const dir = await context(t, { 'in.txt': '', 'sub/f': '' }, { 'abs-link': '/etc/passwd', 'up-link': '../../etc', 'sub/ok-link': '../in.txt', 'dir-link': 'sub' });
+  const dir = await context(
+    t,
+    { 'in.txt': '', 'sub/f': '' },
+    { 'abs-link': '/etc/passwd', 'up-link': '../../etc', 'sub/ok-link': '../in.txt', 'dir-link': 'sub' },
+  );
   const tree = await contextTree(dir, []);
   for (const source of ['../x', 'sub/../../x', 'abs-link', 'up-link/passwd']) {
     const e = await t.throwsAsync(matchSource(tree, source));

@@ -17,7 +17,10 @@ test('line numbers: 1-based, the first line of each instruction and its last, co
   const df = parseDockerfile('# a comment\n\nFROM busybox AS build\nRUN echo a \\\n  && echo b\n\nCOPY x /y\n');
   t.deepEqual(
     df.stages[0]?.instructions.map((i) => [i.keyword, i.line, i.endLine]),
-    [['RUN', 4, 5], ['COPY', 7, 7]],
+    [
+      ['RUN', 4, 5],
+      ['COPY', 7, 7],
+    ],
   );
   t.is(df.stages[0]?.from.line, 3);
   t.is(df.stages[0]?.name, 'build');
@@ -36,9 +39,22 @@ test('fence: a comment inside a continuation is dropped, as Docker does (dockerf
 test('an empty line inside a continuation is skipped (Docker); dockerfile-ast agrees on where instructions start', (t) => {
   const text = 'FROM busybox\nRUN echo \\\n\n  after-empty\nENV A=1\n';
   const ast = DockerfileParser.parse(text).getInstructions();
-  t.deepEqual(ast.map((i) => [i.getKeyword(), i.getRange().start.line]), [['FROM', 0], ['RUN', 1], ['ENV', 4]]);
+  t.deepEqual(
+    ast.map((i) => [i.getKeyword(), i.getRange().start.line]),
+    [
+      ['FROM', 0],
+      ['RUN', 1],
+      ['ENV', 4],
+    ],
+  );
   const df = parseDockerfile(text);
-  t.deepEqual(df.stages[0]?.instructions.map((i) => [i.keyword, i.rest, i.line, i.endLine]), [['RUN', 'echo   after-empty', 2, 4], ['ENV', 'A=1', 5, 5]]);
+  t.deepEqual(
+    df.stages[0]?.instructions.map((i) => [i.keyword, i.rest, i.line, i.endLine]),
+    [
+      ['RUN', 'echo   after-empty', 2, 4],
+      ['ENV', 'A=1', 5, 5],
+    ],
+  );
 });
 
 test('the escape directive: ` continues lines and the backslash is literal; CRLF and a BOM are read', (t) => {
@@ -46,7 +62,11 @@ test('the escape directive: ` continues lines and the backslash is literal; CRLF
   t.is(df.escape, '`');
   t.is(df.stages[0]?.instructions[0]?.rest, 'echo C:\\path   done');
   t.is(df.stages[0]?.instructions[0]?.line, 3);
-  t.is(parseDockerfile('FROM x\nRUN a\\\\\nEXPOSE 80\n').stages[0]?.instructions[0]?.rest, 'a\\EXPOSE 80', 'a line ending in the escape continues (Docker\'s rule)');
+  t.is(
+    parseDockerfile('FROM x\nRUN a\\\\\nEXPOSE 80\n').stages[0]?.instructions[0]?.rest,
+    'a\\EXPOSE 80',
+    "a line ending in the escape continues (Docker's rule)",
+  );
   refused(t, '# escape=!\nFROM x\n', 'E_BUILD_DOCKERFILE_INVALID', /Dockerfile:1: escape=!/);
 });
 
@@ -56,14 +76,22 @@ test('directives: syntax=docker/dockerfile:1 is accepted, another frontend or di
 });
 
 test('forms: JSON (exec) arrays, the shell form, flags with their values, stages and global ARGs', (t) => {
-  const df = parseDockerfile('ARG V=1\nFROM --platform=linux/amd64 busybox:$V AS One\nRUN ["echo", "a\\"b"]\nCMD [ "x" , "y" ]\nCMD ["bad\nCOPY --chown=1:2 --from=one a b /c/\nFROM one\n');
-  t.deepEqual(df.globalArgs.map((i) => i.rest), ['V=1']);
+  const df = parseDockerfile(
+    'ARG V=1\nFROM --platform=linux/amd64 busybox:$V AS One\nRUN ["echo", "a\\"b"]\nCMD [ "x" , "y" ]\nCMD ["bad\nCOPY --chown=1:2 --from=one a b /c/\nFROM one\n',
+  );
+  t.deepEqual(
+    df.globalArgs.map((i) => i.rest),
+    ['V=1'],
+  );
   const [one, two] = df.stages;
   t.deepEqual([one?.name, one?.base, one?.platform], ['one', 'busybox:$V', 'linux/amd64'], 'stage names are lowercased');
   t.deepEqual(one?.instructions[0]?.json, ['echo', 'a"b']);
   t.deepEqual(one?.instructions[1]?.json, ['x', 'y']);
   t.is(one?.instructions[2]?.json, undefined, 'not valid JSON: the shell form');
-  t.deepEqual(one?.instructions[3]?.flags, [{ name: 'chown', value: '1:2' }, { name: 'from', value: 'one' }]);
+  t.deepEqual(one?.instructions[3]?.flags, [
+    { name: 'chown', value: '1:2' },
+    { name: 'from', value: 'one' },
+  ]);
   t.is(one?.instructions[3]?.rest, 'a b /c/');
   t.is(two?.base, 'one');
   t.is(one?.instructions[0]?.original, 'RUN ["echo", "a\\"b"]', 'what Step N/M shows');

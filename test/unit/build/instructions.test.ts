@@ -14,7 +14,13 @@ function apply(line: string, config: Record<string, unknown> = {}, env: Record<s
 }
 
 test('ENV: both forms, quotes and escapes, substitution from the environment before the instruction', (t) => {
-  t.deepEqual(apply('ENV A=1 B="two words" C=x\\ y D=$HOME', { Env: ['A=0', 'HOME=/root'] }, { HOME: '/root' }).config.Env, ['A=1', 'HOME=/root', 'B=two words', 'C=x y', 'D=/root']);
+  t.deepEqual(apply('ENV A=1 B="two words" C=x\\ y D=$HOME', { Env: ['A=0', 'HOME=/root'] }, { HOME: '/root' }).config.Env, [
+    'A=1',
+    'HOME=/root',
+    'B=two words',
+    'C=x y',
+    'D=/root',
+  ]);
   t.deepEqual(apply('ENV OLD  value with  spaces').config.Env, ['OLD=value with  spaces']);
   const r = apply("ENV P='$NOT' Q=${UNSET:-dflt}");
   t.deepEqual(r.config.Env, ['P=$NOT', 'Q=dflt']);
@@ -52,11 +58,14 @@ test('USER, STOPSIGNAL, MAINTAINER, ONBUILD, SHELL', (t) => {
 });
 
 test('HEALTHCHECK: CMD shell and exec forms, NONE, Go durations, and the errors', (t) => {
-  t.deepEqual((apply('HEALTHCHECK --interval=1m30s --start-period=500ms CMD ["curl", "-f", "http://localhost/"]').config as Record<string, unknown>).Healthcheck, {
-    Test: ['CMD', 'curl', '-f', 'http://localhost/'],
-    Interval: 90e9,
-    StartPeriod: 500e6,
-  });
+  t.deepEqual(
+    (apply('HEALTHCHECK --interval=1m30s --start-period=500ms CMD ["curl", "-f", "http://localhost/"]').config as Record<string, unknown>).Healthcheck,
+    {
+      Test: ['CMD', 'curl', '-f', 'http://localhost/'],
+      Interval: 90e9,
+      StartPeriod: 500e6,
+    },
+  );
   t.deepEqual((apply('HEALTHCHECK cmd true').config as Record<string, unknown>).Healthcheck, { Test: ['CMD-SHELL', 'true'] });
   t.deepEqual((apply('HEALTHCHECK NONE').config as Record<string, unknown>).Healthcheck, { Test: ['NONE'] });
   t.throws(() => apply('HEALTHCHECK --interval=5 CMD true'), { message: /HEALTHCHECK: --interval=5 is not a duration/ });
