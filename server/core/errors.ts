@@ -281,6 +281,61 @@ export const errorTable = {
     description: 'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
     hint: 'Push again (or repeat the command); the daemon log around that time says why it stopped.',
   },
+  E_BUILD_DOCKERFILE_INVALID: {
+    status: 400,
+    description: 'A Dockerfile has a syntax error: an unknown instruction, a malformed argument, an unterminated quote or a bad variable substitution.',
+    hint: 'The message names the file, the line and what is wrong there; fix that line and build again.',
+  },
+  E_BUILD_UNSUPPORTED: {
+    status: 400,
+    description: 'A Dockerfile uses an instruction, a flag or a form Berth does not build (refused by name, never ignored), or asks for something a build may not do (a download with `ADD <url>`, another platform).',
+    hint: 'The message names the line and what to write instead; `docs/builds.md` lists what is supported.',
+  },
+  E_BUILD_OPTIONS_INVALID: {
+    status: 400,
+    description: 'A build option is not allowed: a tag, a build argument, a label, a limit, or the Dockerfile\'s path.',
+    hint: 'The message names the option and the value; fix it and build again.',
+  },
+  E_BUILD_CONTEXT_INVALID: {
+    status: 400,
+    description: 'The build context is not a readable directory, or it has no Dockerfile at the path given.',
+    hint: 'Give a directory that holds the Dockerfile (or name the Dockerfile with `-f`).',
+  },
+  E_BUILD_BASE_NOT_FOUND: {
+    status: 404,
+    description: 'The image a `FROM` (or `COPY --from`) names is not in Berth\'s image store; builds do not pull.',
+    hint: 'Bring the image in first (`berth image:pull`, `image:import` or `image:base`), or fix the name on the line the message names.',
+  },
+  E_BUILD_STAGE_NOT_FOUND: {
+    status: 400,
+    description: 'A `--target` or a `COPY --from` names a stage the Dockerfile does not have (or one defined later).',
+    hint: 'The message lists the stages there are; use one of their names or indexes.',
+  },
+  E_BUILD_COPY_OUTSIDE_CONTEXT: {
+    status: 400,
+    description: 'A `COPY` or `ADD` source leads outside the build context (`../x`, or a symlink pointing out of it); nothing outside the context is ever read.',
+    hint: 'Move what you need into the context directory and copy it from there.',
+  },
+  E_BUILD_COPY_NOT_FOUND: {
+    status: 400,
+    description: 'A `COPY` or `ADD` source matches nothing in the build context (after `.dockerignore`) or in the stage or image it copies from.',
+    hint: 'Check the path on the line the message names, and that `.dockerignore` does not exclude it.',
+  },
+  E_BUILD_RUN_FAILED: {
+    status: 422,
+    description: 'A `RUN` step exited with a non-zero status; the message gives the status and the last lines of its output.',
+    hint: 'Fix the command on the line the message names (its output shows why it failed) and build again.',
+  },
+  E_BUILD_RUN_OOM: {
+    status: 422,
+    description: 'A `RUN` step was killed by the kernel\'s OOM killer: it needed more memory than the build\'s memory limit.',
+    hint: 'Raise the build\'s memory limit (the message names it) or make the step use less memory.',
+  },
+  E_BUILD_CANCELLED: {
+    status: 499,
+    description: 'The build was cancelled (the client went away or asked to stop); the running step\'s container was removed and nothing was tagged.',
+    hint: 'Build again when you are ready; the steps that had finished are in the cache.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -308,7 +363,7 @@ export const errorAreas = {
   APP: 'apps: app records, config vars, domains, scale (reserved)',
   GIT: 'git: repositories, pushes and the hook (reserved)',
   QUEUE: 'queue: the deploy queue',
-  BUILD: 'build: Dockerfile and buildpack builds (reserved)',
+  BUILD: 'build: Dockerfile and buildpack builds',
   RELEASE: 'release: releases, health checks, switch and retire (reserved)',
   PROXY: 'proxy: per-app nginx config',
   PLUGIN: 'plugins: plugin.toml, triggers and subcommands (reserved)',

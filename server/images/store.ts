@@ -682,7 +682,9 @@ export class ImageStore {
         const what = `layer ${i + 1}/${image.manifest.layers.length} of ${image.tags[0] ?? image.digest}`;
         dirs.push(await this.unpackLayerBlob(layer, diffId, what));
       }
-      return dirs.reverse();
+      // A layer an image has twice (two build steps with byte-identical diffs) is one lower
+      // directory: overlayfs refuses a repeated lower (ELOOP), and the topmost copy shadows the other.
+      return [...new Set(dirs.reverse())];
     } finally {
       lease.release();
     }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Dockerfile builds: Berth's builder against buildah bud on the same Dockerfiles and base
+# (cold build, no-change rebuild, rebuild after one changed file, the cost of one RUN step).
+# Method in bench/README.md; the body is bench/build.ts.
+#   sudo bash bench/build.sh        (after npm ci and make -C native)
+# Environment: RUNS (default 3), KEEP=1 keeps the work dir.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+node="$root/node_modules/.bin/node"
+[ "$(id -u)" = 0 ] || { echo "run as root: sudo bash bench/build.sh" >&2; exit 1; }
+missing=()
+for need in buildah:buildah runc:runc; do
+  command -v "${need%%:*}" >/dev/null || missing+=("${need##*:}")
+done
+[ -x /bin/busybox ] || missing+=(busybox-static)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "missing prerequisites; install them with: apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+[ -x "$node" ] || { echo "$node is missing: run npm ci in $root" >&2; exit 1; }
+for b in berth-runtime berth-fsutil; do
+  [ -x "$root/native/build/$b" ] || { echo "native/build/$b is missing: run make -C native" >&2; exit 1; }
+done
+# Short: <run root>/<64-hex id>/attach.sock must fit a unix socket path (107 bytes).
+work=$(mktemp -d /tmp/bbb.XXXXXX)
+chmod 711 "$work"
+cleanup() {
+  for id in $("$root/native/build/berth-runtime" --root "$work/r" list -q 2>/dev/null || true); do
+    "$root/native/build/berth-runtime" --root "$work/r" delete --force "$id" >/dev/null 2>&1 || true
+  done
+  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+cd "$root"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg) "$node" --import tsx bench/build.ts "$work"
