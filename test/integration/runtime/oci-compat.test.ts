@@ -9,6 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { waitFor } from '../../helpers/http.js';
 import { requireBinary } from '../../helpers/prereq.js';
 import { containerId, leftovers, makeRootfs, runtimeBinary, runtimeError, useRuntime, type OciConfig, type Runtime } from '../../helpers/runtime.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -57,21 +58,26 @@ test('bug 1: a seccomp filter with noNewPrivileges false and no CAP_SYS_ADMIN ru
   await compare(t, bundle, { status: 0, stdout: 'hello\nNoNewPrivs:\t0\n' });
 });
 
-test('bug 1 and 3: create and start of that bundle succeed, and the program runs', async (t) => {
+test('bug 1 and 3: create and start of that bundle succeed and the program runs, with and without the monitor', async (t) => {
   const rt = await useRuntime(t);
-  const bundle = await crunSpecBundle(t, ['sh', '-c', 'echo started > /tmp/out; sleep 30'], (c) => {
-    c.process.noNewPrivileges = false;
-    c.root.readonly = false;
-    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['acct'], action: 'SCMP_ACT_ERRNO' }] };
-  });
-  const id = containerId();
-  const created = rt.run(['create', '--bundle', bundle, id]);
-  t.is(created.status, 0, created.stderr);
-  const started = rt.run(['start', id]);
-  t.is(started.status, 0, started.stderr);
-  t.is(await readFile(join(bundle, 'rootfs', 'tmp', 'out'), 'utf8'), 'started\n');
-  t.is(rt.run(['delete', '--force', id]).status, 0);
-  t.deepEqual(leftovers(id), []);
+  for (const monitor of ['true', 'false']) {
+    const bundle = await crunSpecBundle(t, ['sh', '-c', 'echo started > /tmp/out; sleep 30'], (c) => {
+      c.process.noNewPrivileges = false;
+      c.root.readonly = false;
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['acct'], action: 'SCMP_ACT_ERRNO' }] };
+      c.annotations = { 'berth.monitor': monitor };
+    });
+    const id = containerId();
+    // Without the monitor the container keeps create's stdio, as under runc: none is given.
+    const run = (args: string[]): number | null =>
+      spawnSync(runtimeBinary, ['--root', rt.root, ...args], { stdio: 'ignore', timeout: 30_000 }).status;
+    t.is(run(['create', '--bundle', bundle, id]), 0, `create (monitor: ${monitor})`);
+    t.is(run(['start', id]), 0, `start (monitor: ${monitor})`);
+    const out = join(bundle, 'rootfs', 'tmp', 'out');
+    t.is(await waitFor('the program to write', async () => ((await readFile(out, 'utf8')) === 'started\n' ? true : undefined)), true);
+    t.is(rt.run(['delete', '--force', id]).status, 0);
+    t.deepEqual(leftovers(id), []);
+  }
 });
 
 test('bug 2: under the deny-all device rule of crun spec, /dev/null works as under crun and runc', async (t) => {
@@ -126,25 +132,43 @@ test('bug 5: ambient capabilities outside the inheritable set are left out, as b
 
 test('bug 3: start fails, with the reason, when the program cannot be executed; run ends with 126', async (t) => {
   const rt = await useRuntime(t);
-  const notAProgram = async (init: boolean): Promise<string> => {
+  const notAProgram = async (annotations: Record<string, string>): Promise<string> => {
     const b = await crunSpecBundle(t, ['/not-a-program'], (c) => {
-      if (init) c.annotations = { 'berth.init': 'true' };
+      c.annotations = annotations;
     });
     await writeFile(join(b, 'rootfs', 'not-a-program'), '\u0001\u0002 not an executable format\n', { mode: 0o755 });
     return b;
   };
   // crun and runc start this container with status 0 and leave the failure to their logs.
-  for (const init of [false, true]) {
-    const id = containerId();
-    t.is(rt.run(['create', '--bundle', await notAProgram(init), id]).status, 0);
-    const started = rt.run(['start', id]);
-    t.is(started.status, 1, `start fails (init: ${init})`);
-    t.regex(runtimeError(started.stderr)?.msg ?? '', /failed to start: exec \/not-a-program: Exec format error/);
-    t.is(rt.run(['delete', '--force', id]).status, 0);
-    t.deepEqual(leftovers(id), []);
+  for (const monitor of ['true', 'false']) {
+    for (const init of ['true', 'false']) {
+      const id = containerId();
+      const bundle = await notAProgram({ 'berth.monitor': monitor, 'berth.init': init });
+      // Without the monitor the container keeps create's stdio, as under runc: none is given.
+      const created = spawnSync(runtimeBinary, ['--root', rt.root, 'create', '--bundle', bundle, id], { stdio: 'ignore', timeout: 30_000 });
+      t.is(created.status, 0);
+      const started = rt.run(['start', id]);
+      t.is(started.status, 1, `start fails (monitor: ${monitor}, init: ${init})`);
+      t.regex(runtimeError(started.stderr)?.msg ?? '', /failed to start: exec \/not-a-program: Exec format error/);
+      t.is(rt.run(['delete', '--force', id]).status, 0);
+      t.deepEqual(leftovers(id), []);
+    }
   }
-  const run = runUnder(t, rt, await notAProgram(false));
+  const run = runUnder(t, rt, await notAProgram({}));
   t.is(run.status, 126, 'a program that cannot be executed: 126, not 127 (docs/runtime.md)');
+});
+
+test('a namespace type left out is the runtime\'s, as under crun and runc; the mount namespace cannot be left out', async (t) => {
+  // crun spec lists no cgroup namespace: the program is in the host's.
+  const hostCgroupNs = spawnSync('readlink', ['/proc/self/ns/cgroup'], { encoding: 'utf8' }).stdout;
+  const bundle = await crunSpecBundle(t, ['busybox', 'readlink', '/proc/self/ns/cgroup']);
+  await compare(t, bundle, { status: 0, stdout: hostCgroupNs });
+  const noMount = await crunSpecBundle(t, ['true'], (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount');
+  });
+  const r = runUnder(t, await useRuntime(t), noMount);
+  t.is(r.status, 1);
+  t.regex(runtimeError(r.stderr)?.msg ?? '', /linux\.namespaces needs a new mount namespace/, 'refused: it would rearrange the host\'s mounts');
 });
 
 /** berth-runtime `args` with a tmpfs over the host's cgroup2 in a private mount namespace (how crun runs on hybrid hosts). */
