@@ -43,6 +43,9 @@ fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/berth-bench-podman.XXXXXX)
 chmod 711 "$work"
+# A copy of the binary: a rebuild meanwhile cannot change what is timed.
+cp "$berth" "$work/berth-runtime"
+berth=$work/berth-runtime
 
 hard() { local h; h=$(ulimit "-H$1"); [ "$h" = unlimited ] && echo "$2" || echo $((h < $2 ? h : $2)); }
 nofile=$(hard n 1024)
