@@ -84,7 +84,7 @@ static int
 wants_monitor (const struct berth_config *c, bool *monitor, berth_error_t *err)
 {
   static const char *const needs_monitor[] = {
-    BERTH_ANNOTATION_ATTACH,   BERTH_ANNOTATION_STDIN,         BERTH_ANNOTATION_LOG_PATH,
+    BERTH_ANNOTATION_ATTACH,       BERTH_ANNOTATION_STDIN,         BERTH_ANNOTATION_LOG_PATH,
     BERTH_ANNOTATION_LOG_MAX_SIZE, BERTH_ANNOTATION_LOG_MAX_FILES,
   };
   const char *v = berth_config_annotation (c, BERTH_ANNOTATION_MONITOR);
@@ -689,7 +689,7 @@ run_foreground (const char *root, const char *id, const struct berth_run_options
   struct berth_spawn sp = { .id = id, .stdio = { -1, -1, -1 } };
   struct berth_loop loop = { .forward_signals = true, .winch_from = -1, .winch_to = -1, .resize_from = -1, .resize_to = -1 };
   struct termios saved;
-  bool raw = false, stopped = false, spawned = false, monitor;
+  bool raw = false, stopped = false, spawned = false, monitor; /* checked, not used: no monitor in the foreground */
   int master = -1, status = 0, ret = -1;
   sigset_t old;
   pid_t pid;
