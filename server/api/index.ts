@@ -1,4 +1,7 @@
+/**
+ * The HTTP API (docs/api.md): the daemon mounts `createApi` and `containerUpgradeHandler`;
+ * clients import the wire types (types only: `import type`).
+ */
 export { createApi, type ApiOptions } from './app.js';
-export type { StatusReport, ServiceHealth } from './types.js';
-export { imageView, type ImageView } from './images.js';
-export { containersRouter, containerUpgradeHandler, type UpgradeOptions } from './containers.js';
+export { containerUpgradeHandler, type UpgradeOptions } from './streams.js';
+export type * from './wire.js';

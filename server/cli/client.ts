@@ -1,4 +1,5 @@
-import { BerthError, errorTable, type ErrorCode } from '../core/index.js';
+import { BerthError } from '../core/index.js';
+import { errorFromAnswer } from './lib/api-error.js';
 import type { CliSettings } from './settings.js';
 
 function networkReason(err: unknown): string {
@@ -22,18 +23,12 @@ export async function apiRequest<T>(settings: CliSettings, method: string, path:
     throw new BerthError('E_CLI_UNREACHABLE', `cannot reach the Berth API at ${settings.url} (from ${settings.source}): ${networkReason(err)}`, { cause: err });
   }
   const text = await res.text();
-  let json: unknown;
+  if (!res.ok) throw errorFromAnswer(text, `${method} ${path} answered HTTP ${res.status}`);
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as T;
   } catch {
     throw new BerthError('E_CLI_BAD_RESPONSE', `${method} ${path} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
   }
-  if (res.ok) return json as T;
-  const e = (json as { error?: { code?: string; message?: string; hint?: string } }).error;
-  if (e?.code && e.code in errorTable && e.message) {
-    throw new BerthError(e.code as ErrorCode, e.message, { hint: e.hint });
-  }
-  throw new BerthError('E_CLI_BAD_RESPONSE', `${method} ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
 }
 
 /**
@@ -58,13 +53,5 @@ export async function apiFetch(
     throw new BerthError('E_CLI_UNREACHABLE', `cannot reach the Berth API at ${settings.url} (from ${settings.source}): ${networkReason(err)}`, { cause: err });
   }
   if (res.ok) return res;
-  const text = await res.text();
-  let e: { code?: string; message?: string; hint?: string } | undefined;
-  try {
-    e = (JSON.parse(text) as { error?: typeof e }).error;
-  } catch {
-    e = undefined;
-  }
-  if (e?.code && e.code in errorTable && e.message) throw new BerthError(e.code as ErrorCode, e.message, { hint: e.hint });
-  throw new BerthError('E_CLI_BAD_RESPONSE', `${method} ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+  throw errorFromAnswer(await res.text(), `${method} ${path} answered HTTP ${res.status}`);
 }

@@ -6,7 +6,7 @@
  * InvalidArgumentError, which names the flag; the command maps it to Docker's exit status.
  */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
-import type { CommitRequest } from '../containers/index.js';
+import type { CommitRequest } from '../api/index.js';
 
 const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 

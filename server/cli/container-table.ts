@@ -3,8 +3,7 @@
  * Pure (the clock is a parameter): unit-tested in test/unit/cli/container-table.test.ts.
  */
 
-import type { ContainerView } from '../containers/index.js';
-import type { ContainerStats } from '../runtime/index.js';
+import type { ContainerStats, ContainerView } from '../api/index.js';
 
 export type { ContainerView, ContainerStats };
 

@@ -8,4 +8,5 @@ export { berthVersion, nodeVersion, nodeBinary } from './version.js';
 export { whoListensOn, describePortHolder, freePort, type PortHolder } from './ports.js';
 export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { livePid, killStale } from './pidfile.js';
+export { cannotRunStatus } from './exit-status.js';
 export { frameTypes, encodeFrame, encodeResize, decodeResize, FrameDecoder, MAX_FRAME_PAYLOAD, FRAME_HEADER_BYTES, type Frame, type FrameType } from './frames.js';

@@ -5,11 +5,12 @@
  * before the program runs, 126/127 when it cannot be executed or found, as Docker).
  */
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
-import type { ImageView } from '../../api/index.js';
-import { BerthError, errorTable, renderError, toBerthError, type ErrorCode } from '../../core/index.js';
+import type { ContainerStats, ContainerView, ImageView, LogLine, RemoveResult } from '../../api/index.js';
+import { BerthError, renderError, toBerthError } from '../../core/index.js';
 import { apiFetch, apiRequest } from '../client.js';
+import { readEnvelopes } from '../lib/ndjson.js';
 import { collect, collectWith, parseChanges, parseCount, parseCpus, parseEnv, parseLabels, parseMemory, parsePublish } from '../container-options.js';
-import { renderContainers, shortId, statsHeader, statsRow, table, type ContainerStats, type ContainerView } from '../container-table.js';
+import { renderContainers, shortId, statsHeader, statsRow, table } from '../container-table.js';
 import { resolveSettings } from '../settings.js';
 import { containerPath, session, statusOf } from '../container-session.js';
 import { localTerminal, type RelayResult } from '../stream.js';
@@ -199,16 +200,10 @@ const rm = new Command('container:rm')
   .action(async (refs, o) => {
     const settings = resolveSettings();
     await eachRef(refs, async (r) => {
-      await apiRequest<{ removed: string }>(settings, 'DELETE', `${ref(r)}${o.force ? '?force=true' : ''}`);
+      await apiRequest<RemoveResult>(settings, 'DELETE', `${ref(r)}${o.force ? '?force=true' : ''}`);
       process.stdout.write(`${r}\n`);
     });
   });
-
-interface LogLine {
-  stream: 'stdout' | 'stderr';
-  log: string;
-  time: string;
-}
 
 const logs = new Command('container:logs')
   .description('print a container\'s output (its log survives stop and start)')
@@ -220,25 +215,11 @@ const logs = new Command('container:logs')
     if (o.tail !== 'all' && !/^\d+$/.test(o.tail)) throw new BerthError('E_CLI_USAGE', `--tail ${JSON.stringify(o.tail)} is not a number of lines or "all"`);
     const query = [o.follow ? 'follow=true' : '', o.tail === 'all' ? '' : `tail=${o.tail}`].filter(Boolean).join('&');
     const res = await apiFetch(resolveSettings(), 'GET', `${ref(r)}/logs${query ? `?${query}` : ''}`);
-    let buffered = '';
-    const print = (line: string) => {
-      if (line.trim() === '') return;
-      const l = JSON.parse(line) as LogLine & { error?: { code: string; message: string; hint?: string } };
-      if (l.error) {
-        const code = (l.error.code in errorTable ? l.error.code : 'E_BERTH_INTERNAL') as ErrorCode;
-        throw new BerthError(code, l.error.message, l.error.hint === undefined ? {} : { hint: l.error.hint });
-      }
+    for await (const e of readEnvelopes<never, LogLine>(res.body as AsyncIterable<Uint8Array> | null, `GET ${ref(r)}/logs`)) {
+      if (!('line' in e)) continue;
+      const l = e.line;
       (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${l.log}` : l.log);
-    };
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffered += Buffer.from(chunk).toString('utf8');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        print(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-      }
     }
-    print(buffered);
   });
 
 const exec = new Command('container:exec')

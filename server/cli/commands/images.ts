@@ -8,10 +8,10 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ImageView } from '../../api/index.js';
-import { BerthError, errorTable, type ErrorCode } from '../../core/index.js';
-import type { GcResult, ImageSummary, ProgressEvent, PushResult } from '../../images/index.js';
+import type { GcResult, ImageSummary, ImageView, ProgressEvent, PushResult, UntagResult } from '../../api/index.js';
+import { BerthError } from '../../core/index.js';
 import { apiFetch, apiRequest } from '../client.js';
+import { readResult } from '../lib/ndjson.js';
 import { resolveSettings } from '../settings.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json'] as const).default('text' as const);
@@ -107,33 +107,12 @@ function progressPrinter(out: NodeJS.WriteStream = process.stdout): (e: Progress
   };
 }
 
-/** Read an NDJSON transfer: print progress, return the result, throw the error. */
-async function transfer<T>(res: Response): Promise<T> {
-  const print = progressPrinter();
-  let buffered = '';
-  let result: T | undefined;
-  const handle = (line: string) => {
-    if (line.trim() === '') return;
-    const v = JSON.parse(line) as { progress?: ProgressEvent; line?: string; result?: T; error?: { code: string; message: string; hint?: string } };
-    if (v.progress) print(v.progress);
-    if (v.line !== undefined) process.stdout.write(`${v.line}\n`);
-    if (v.result !== undefined) result = v.result;
-    if (v.error) {
-      const code = (v.error.code in errorTable ? v.error.code : 'E_BERTH_INTERNAL') as ErrorCode;
-      throw new BerthError(code, v.error.message, v.error.hint === undefined ? {} : { hint: v.error.hint });
-    }
-  };
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffered += Buffer.from(chunk).toString('utf8');
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      handle(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-    }
-  }
-  handle(buffered);
-  if (result === undefined) throw new BerthError('E_CLI_BAD_RESPONSE', 'the transfer ended without a result');
-  return result;
+/** Read a streamed transfer: print its progress and output lines, return its result. */
+async function transfer<Result>(res: Response, what: string): Promise<Result> {
+  return readResult<ProgressEvent, string, Result>(res.body as AsyncIterable<Uint8Array> | null, what, {
+    progress: progressPrinter(),
+    line: (text) => void process.stdout.write(`${text}\n`),
+  });
 }
 
 async function readStdin(): Promise<string> {
@@ -200,7 +179,7 @@ const rmCommand = new Command('image:rm')
   .option('-f, --force', 'remove the last tag of an image containers still use (they keep running; prune keeps its blobs while they exist)')
   .action(async (images, options) => {
     for (const image of images) {
-      const r = await apiRequest<{ untagged: string; digest: string }>(resolveSettings(), 'DELETE', `/v1/images?${q(image)}${options.force ? '&force=true' : ''}`);
+      const r = await apiRequest<UntagResult>(resolveSettings(), 'DELETE', `/v1/images?${q(image)}${options.force ? '&force=true' : ''}`);
       process.stdout.write(`Untagged: ${r.untagged} (${r.digest})\n`);
     }
   });
@@ -220,7 +199,7 @@ const base = new Command('image:base')
   .action(async (name, options) => {
     const body = JSON.stringify({ name, ...(options.rebuild ? { rebuild: true } : {}) });
     const res = await apiFetch(resolveSettings(), 'POST', '/v1/images/base', { body, headers: { 'content-type': 'application/json' } });
-    const view = await transfer<ImageView>(res);
+    const view = await transfer<ImageView>(res, 'POST /v1/images/base');
     process.stdout.write(`${view.tags.join(', ')} ${view.digest}\n`);
   });
 
@@ -232,7 +211,7 @@ const pull = new Command('image:pull')
   .action(async (reference, options) => {
     const body = JSON.stringify({ reference, ...(await credentials(options)) });
     const res = await apiFetch(resolveSettings(), 'POST', '/v1/images/pull', { body, headers: { 'content-type': 'application/json' } });
-    const view = await transfer<ImageView>(res);
+    const view = await transfer<ImageView>(res, 'POST /v1/images/pull');
     process.stdout.write(`Digest: ${view.digest}\nStatus: pulled ${reference}\n`);
   });
 
@@ -245,7 +224,7 @@ const push = new Command('image:push')
   .action(async (image, target, options) => {
     const body = JSON.stringify({ source: image, ...(target === undefined ? {} : { target }), ...(await credentials(options)) });
     const res = await apiFetch(resolveSettings(), 'POST', '/v1/images/push', { body, headers: { 'content-type': 'application/json' } });
-    const r = await transfer<PushResult>(res);
+    const r = await transfer<PushResult>(res, 'POST /v1/images/push');
     process.stdout.write(`${target ?? image}: digest: ${r.digest} (${r.pushed.length} blobs pushed, ${r.existed.length} already there${r.mounted.length > 0 ? `, ${r.mounted.length} mounted from another repository` : ''})\n`);
   });
 
