@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import type { ContainerStats, ContainerView, ImageView, LogLine, RemoveResult } from '../../api/index.js';
-import { BerthError, renderError, toBerthError } from '../../core/index.js';
+import { BerthError, cannotRunStatus, renderError, toBerthError } from '../../core/index.js';
 import { apiFetch, apiRequest } from '../client.js';
 import { readEnvelopes } from '../lib/ndjson.js';
 import { collect, collectWith, parseChanges, parseCount, parseCpus, parseEnv, parseLabels, parseMemory, parsePublish } from '../container-options.js';
@@ -20,13 +20,12 @@ export const BERTH_FAILED_EXIT = 125;
 
 const ref = containerPath;
 
-/** The status for a failure before the program ran: 127 not found, 126 not executable, else 125. */
+/**
+ * The status for a failure before the program ran: 127 not found, 126 not executable (from
+ * the failing exec's errno in the start failure's details: core cannotRunStatus), else 125.
+ */
 export function failureStatus(err: BerthError): number {
-  if ((err.code as string) === 'E_CONTAINER_START_FAILED') {
-    if (/no such file|not found/i.test(err.message)) return 127;
-    if (/permission denied|not executable|exec format/i.test(err.message)) return 126;
-  }
-  return BERTH_FAILED_EXIT;
+  return (err.code === 'E_CONTAINER_START_FAILED' ? cannotRunStatus(err.details) : undefined) ?? BERTH_FAILED_EXIT;
 }
 
 /** Run an action; an error is printed as the other commands print it, with Docker's status. */
