@@ -28,7 +28,7 @@ export const errorTable = {
   },
   E_NAME_INVALID: {
     status: 400,
-    description: 'A name (app, process type, config key, container id) contains a character or has a length that is not allowed.',
+    description: 'A name (app, process type, config key, container id, environment variable) contains a character or has a length that is not allowed, or an environment entry is not KEY=VALUE.',
     hint: 'Use only the characters the message lists; nothing is renamed for you.',
   },
   E_API_UNAUTHORIZED: {

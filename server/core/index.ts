@@ -1,6 +1,8 @@
 export { BerthError, errorAreas, errorTable, isBerthError, toBerthError, type ErrorCode, type BerthErrorOptions } from './errors.js';
 export { validateAppName, validateProcessType, validateConfigKey, validateContainerId } from './names.js';
-export { run, start, formatCommand, type RunOptions, type RunResult } from './exec.js';
+export { run, start, runStreaming, formatCommand, type RunOptions, type RunResult, type StreamingOptions, type OutputStream } from './exec.js';
+export { KeyedLock } from './lock.js';
+export { parseEnvEntry, mergeEnv, envRecord, type EnvEntry } from './env.js';
 export { writeFileAtomic, removeStaleTempFiles, type AtomicWriteOptions } from './atomic-file.js';
 export { markers, stepLine, detailLines, failLines, renderError } from './output.js';
 export { createLogger, type Logger, type Level, type LoggerOptions } from './log.js';

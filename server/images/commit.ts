@@ -23,7 +23,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack, type Pack } from 'tar-stream';
-import { BerthError, run } from '../core/index.js';
+import { BerthError, mergeEnv, run } from '../core/index.js';
 import { assembleHistoryImage, writeLayerStream } from './build.js';
 import type { Compression, ContainerConfig } from './schemas.js';
 import type { Image, ImageStore } from './store.js';
@@ -322,17 +322,6 @@ export async function diffLayer(upper: string, fsutil: string, idMap?: IdMap): P
     }
   })();
   return p as unknown as Readable;
-}
-
-function mergeEnv(base: readonly string[], changes: readonly string[]): string[] {
-  const out = [...base];
-  for (const kv of changes) {
-    const key = kv.split('=')[0];
-    const i = out.findIndex((e) => e.split('=')[0] === key);
-    if (i >= 0) out[i] = kv;
-    else out.push(kv);
-  }
-  return out;
 }
 
 function applyChanges(config: ContainerConfig, changes: ConfigChanges): ContainerConfig {

@@ -8,8 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { BerthError } from '../core/index.js';
+import { BerthError, runStreaming } from '../core/index.js';
 import { assembleImage, writeLayerStream } from './build.js';
 import type { Image, ImageStore } from './store.js';
 
@@ -30,29 +29,8 @@ export interface StackOptions {
   onLine?: (line: string) => void;
   /** Give up after this long. @defaultValue 30 minutes */
   timeoutMs?: number;
-}
-
-function runStreaming(file: string, args: string[], onLine: (l: string) => void, timeoutMs: number, installHint: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
-    const tail: string[] = [];
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (l) => {
-        tail.push(l);
-        if (tail.length > 20) tail.shift();
-        onLine(l);
-      });
-    }
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT'
-        ? new BerthError('E_EXEC_NOT_FOUND', `${file} is not installed`, { hint: `Install it: apt-get install -y ${installHint}`, cause: e })
-        : e),
-    );
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve();
-      reject(new BerthError('E_EXEC_FAILED', `${file} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}:\n${tail.join('\n')}`, { details: { file, args } }));
-    });
-  });
+  /** Stop the build (debootstrap and everything it started) when this aborts. */
+  signal?: AbortSignal;
 }
 
 /** Build the stack image with debootstrap and tag it. */
@@ -68,7 +46,7 @@ export async function buildStackImage(store: ImageStore, options: StackOptions):
   try {
     const args = ['--variant=minbase', `--include=${packages.join(',')}`, `--cache-dir=${options.cacheDir}`, STACK_SUITE, root, mirror];
     onLine(`-----> debootstrap ${args.join(' ')}`);
-    await runStreaming('debootstrap', args, onLine, timeoutMs, 'debootstrap');
+    await runStreaming(['debootstrap', ...args], { onLine, timeoutMs, signal: options.signal, installHint: 'debootstrap' });
     // What a container never needs from the build: package lists and caches, logs, and
     // /dev (the runtime mounts its own; debootstrap's console node is not a layer's business).
     for (const d of ['var/lib/apt/lists', 'var/cache/apt', 'var/log', 'dev', 'tmp', 'var/tmp']) {

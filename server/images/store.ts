@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { BerthError, removeStaleTempFiles, writeFileAtomic } from '../core/index.js';
+import { BerthError, KeyedLock, removeStaleTempFiles, writeFileAtomic } from '../core/index.js';
 import { fileURLToPath } from 'node:url';
 import { digestHex, HashingStream, sha256 } from './digest.js';
 import { unpackLayer } from './layer.js';
@@ -202,7 +202,8 @@ const blobSourcesSchema = z.object({
 export class ImageStore {
   readonly root: string;
   private index: ImageIndex = { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: [] };
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Orders this process's changes to the index: one at a time, in the order asked. */
+  private readonly changes = new KeyedLock();
   /** Digests an operation in flight depends on: GC keeps them (blobs and unpacked layers). */
   private readonly leases = new Map<string, number>();
   private readonly unpacking = new Map<string, Promise<string>>();
@@ -241,7 +242,7 @@ export class ImageStore {
    */
   async close(): Promise<void> {
     const lock = this.lock;
-    await this.queue;
+    await this.serial(async () => undefined);
     await lock?.release();
   }
 
@@ -283,9 +284,7 @@ export class ImageStore {
 
   /** Run `fn` after every earlier index change has finished (one writer at a time). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.changes.run('index', fn);
   }
 
   private async saveIndex(): Promise<void> {
