@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseEnvFile } from 'dotenv';
 import { BerthError } from '../core/index.js';
-import { configKeys, type BerthConfig, type ConfigKey } from './schema.js';
+import { configKeys, configProperty, type BerthConfig, type ConfigKey } from './schema.js';
 
 /** The default config file; `BERTH_CONFIG` (environment only) names another. */
 export const defaultConfigFile = '/etc/berth/berth.conf';
@@ -50,13 +50,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
       ? `${k} (from ${s.from}) has no effect in the config file; set it in the environment`
       : `${k} (from ${s.from}) is not a Berth setting; known settings: ${Object.keys(configKeys).join(', ')}`);
   }
-  const values = {} as Record<ConfigKey, unknown>;
+  // Every key becomes a property (undefined when unset without a default), in configKeys' order.
+  const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(configKeys) as [ConfigKey, (typeof configKeys)[ConfigKey]][]) {
     const source = sources.get(name);
     const raw = source?.value ?? spec.default;
+    values[configProperty(name)] = undefined;
     if (raw === undefined) continue;
     const parsed = spec.schema.safeParse(raw);
-    if (parsed.success) values[name] = parsed.data;
+    if (parsed.success) values[configProperty(name)] = parsed.data;
     else problems.push(`${name}=${JSON.stringify(raw)} (from ${source?.from ?? 'default'}) is not allowed: must be ${spec.allowed}`);
   }
   if (problems.length > 0) {
@@ -64,20 +66,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
       details: { problems },
     });
   }
-  return {
-    home: values.BERTH_HOME as string,
-    apiHost: values.BERTH_API_HOST as string,
-    apiPort: values.BERTH_API_PORT as number,
-    httpPort: values.BERTH_HTTP_PORT as number,
-    domain: values.BERTH_DOMAIN as string,
-    logLevel: values.BERTH_LOG_LEVEL as BerthConfig['logLevel'],
-    redisUrl: values.BERTH_REDIS_URL as string | undefined,
-    nginxMode: values.BERTH_NGINX_MODE as BerthConfig['nginxMode'],
-    redisServer: values.BERTH_REDIS_SERVER as string,
-    nginx: values.BERTH_NGINX as string,
-    runtimeRoot: values.BERTH_RUNTIME_ROOT as string,
-    network: values.BERTH_NETWORK as string,
-    networkSubnet: values.BERTH_NETWORK_SUBNET as string | undefined,
-    networkNat: values.BERTH_NETWORK_NAT as boolean,
-  };
+  return values as BerthConfig;
 }

@@ -11,16 +11,17 @@ const port = (min: number) => z.string().regex(/^\d{1,5}$/).transform(Number).pi
 const absolutePath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/);
 
-interface KeySpec<S extends z.ZodType> {
+interface KeySpec<S extends z.ZodType, D extends string | undefined> {
   schema: S;
-  default: string | undefined;
+  /** The raw value when the key is not set; undefined: the setting is then absent (undefined in BerthConfig). */
+  default: D;
   /** What is allowed, in words: ends every error message about this key. */
   allowed: string;
   /** What the key does, for docs/configuration.md. */
   doc: string;
 }
 
-const key = <S extends z.ZodType>(spec: KeySpec<S>): KeySpec<S> => spec;
+const key = <S extends z.ZodType, D extends string | undefined>(spec: KeySpec<S, D>): KeySpec<S, D> => spec;
 
 export const configKeys = {
   BERTH_HOME: key({
@@ -118,20 +119,25 @@ export const configKeys = {
 
 export type ConfigKey = keyof typeof configKeys;
 
-/** The validated configuration. */
-export interface BerthConfig {
-  home: string;
-  apiHost: string;
-  apiPort: number;
-  httpPort: number;
-  domain: string;
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  redisUrl: string | undefined;
-  nginxMode: 'embedded' | 'external';
-  redisServer: string;
-  nginx: string;
-  runtimeRoot: string;
-  network: string;
-  networkSubnet: string | undefined;
-  networkNat: boolean;
+/** `BERTH_API_HOST` → `apiHost`: a key's name in BerthConfig. */
+type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
+export type ConfigProperty<K extends string> = K extends `BERTH_${infer Rest}` ? Camel<Lowercase<Rest>> : never;
+
+/** What a key's schema gives, or undefined for a key without a default that is not set. */
+type ConfigValue<K extends ConfigKey> =
+  | z.output<(typeof configKeys)[K]['schema']>
+  | ((typeof configKeys)[K]['default'] extends string ? never : undefined);
+
+/**
+ * The validated configuration, derived from configKeys: adding a key there is the only
+ * edit the code needs (its row in docs/configuration.md is checked by a test).
+ */
+export type BerthConfig = { [K in ConfigKey as ConfigProperty<K>]: ConfigValue<K> };
+
+/** The runtime side of ConfigProperty. */
+export function configProperty<K extends ConfigKey>(key: K): ConfigProperty<K> {
+  return key
+    .slice('BERTH_'.length)
+    .toLowerCase()
+    .replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) as ConfigProperty<K>;
 }

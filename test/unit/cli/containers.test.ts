@@ -1,6 +1,6 @@
 import test from 'ava';
 import { constants } from 'node:os';
-import { failureStatus } from '../../../server/cli/commands/containers.js';
+import { failureStatus } from '../../../server/cli/commands/container/status.js';
 import { BerthError, cannotRunStatus, errorTable, type ErrorCode } from '../../../server/core/index.js';
 
 const { ENOENT, EACCES, ENOEXEC, EADDRINUSE } = constants.errno;

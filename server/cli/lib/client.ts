@@ -1,5 +1,5 @@
-import { BerthError } from '../core/index.js';
-import { errorFromAnswer } from './lib/api-error.js';
+import { BerthError } from '../../core/index.js';
+import { errorFromAnswer } from './api-error.js';
 import type { CliSettings } from './settings.js';
 
 function networkReason(err: unknown): string {

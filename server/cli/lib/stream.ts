@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import type { ExitStatus } from '../api/index.js';
-import { BerthError, encodeFrame, encodeResize, FrameDecoder, frameTypes, MAX_FRAME_PAYLOAD } from '../core/index.js';
-import { errorFromAnswer } from './lib/api-error.js';
+import type { ExitStatus } from '../../api/index.js';
+import { BerthError, encodeFrame, encodeResize, FrameDecoder, frameTypes, MAX_FRAME_PAYLOAD } from '../../core/index.js';
+import { errorFromAnswer } from './api-error.js';
 import type { CliSettings } from './settings.js';
 
 /** Ctrl-P Ctrl-Q, Docker's default detach keys. */
