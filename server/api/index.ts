@@ -2,6 +2,6 @@
  * The HTTP API (docs/api.md): the daemon mounts `createApi` and `containerUpgradeHandler`;
  * clients import the wire types (types only: `import type`).
  */
-export { createApi, type ApiOptions } from './app.js';
-export { containerUpgradeHandler, type UpgradeOptions } from './streams.js';
+export { createApi } from './app.js';
+export { containerUpgradeHandler } from './streams.js';
 export type * from './wire.js';
