@@ -7,12 +7,12 @@
  * their streams, and the final exit frame's status.
  */
 import { spawnSync } from 'node:child_process';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { ExitStatus } from '../../api/index.js';
 import { BerthError, encodeFrame, encodeResize, FrameDecoder, frameTypes, MAX_FRAME_PAYLOAD } from '../../core/index.js';
 import { errorFromAnswer } from './api-error.js';
+import { requestFor } from './client.js';
 import type { CliSettings } from './settings.js';
 
 /** Ctrl-P Ctrl-Q, Docker's default detach keys. */
@@ -212,9 +212,9 @@ async function upgradeRefused(res: IncomingMessage, what: string): Promise<Berth
  * the upgraded socket (bytes already read after the 101 are put back), or rejects with the
  * API's error.
  */
-export function openStream(settings: CliSettings, path: string, timeoutMs = 30_000): Promise<Duplex> {
+export async function openStream(settings: CliSettings, path: string, timeoutMs = 30_000): Promise<Duplex> {
   const url = new URL(`${settings.url}${path}`);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const request = await requestFor(url);
   return new Promise<Duplex>((resolve, reject) => {
     const req = request(url, {
       method: 'POST',
