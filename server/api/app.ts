@@ -4,12 +4,12 @@
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { BerthError, toBerthError, type Logger } from '../core/index.js';
-import type { ContainerManager } from '../containers/index.js';
 import type { ImageStore } from '../images/index.js';
 import { requireToken } from './auth.js';
 import { containersRouter } from './containers.js';
+import type { ContainerService } from './services.js';
 import { imagesRouter } from './images.js';
-import type { StatusReport } from './types.js';
+import type { StatusReport } from './wire.js';
 
 export interface ApiOptions {
   token: string;
@@ -18,7 +18,7 @@ export interface ApiOptions {
   /** The image store behind /v1/images, and where debootstrap caches packages for the stack image. */
   images?: { store: ImageStore; debootstrapCache: string };
   /** Containers behind /v1/containers (their attach and exec streams: `containerUpgradeHandler`). */
-  containers?: ContainerManager;
+  containers?: ContainerService;
 }
 
 export function createApi(o: ApiOptions): Express {

@@ -1,13 +1,12 @@
 /**
  * /v1/images: the image store through the API (docs/api.md, "Images"). References travel
- * in the query string (`?ref=`), since they hold "/" and ":". Pull and push answer with
- * NDJSON: one progress event per line, then `{"image": …}` or `{"error": …}`; import takes
- * the archive as the raw request body; export answers with the archive.
+ * in the query string (`?ref=`), since they hold "/" and ":". Pull, push and base answer
+ * with a stream (ndjson.ts): progress events or output lines, then the result or the
+ * error; import takes the archive as the raw request body; export answers with the archive.
  */
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Router } from 'express';
 import { z } from 'zod';
-import { BerthError, toBerthError, type Logger } from '../core/index.js';
-import type { ContainerManager } from '../containers/index.js';
+import { BerthError, type Logger } from '../core/index.js';
 import {
   buildBusyboxImage,
   ensureBusyboxImage,
@@ -21,21 +20,12 @@ import {
   type Image,
   type ImageStore,
   type ProgressEvent,
+  type PushResult,
 } from '../images/index.js';
-
-/** What the API tells about an image. */
-export interface ImageView {
-  digest: string;
-  tags: string[];
-  configDigest: string;
-  created?: string;
-  architecture: string;
-  os: string;
-  size: number;
-  layers: { digest: string; diffId: string; size: number; mediaType: string }[];
-  config: Record<string, unknown>;
-  history: { created?: string; createdBy?: string; emptyLayer?: boolean; comment?: string }[];
-}
+import type { ContainerService } from './services.js';
+import { streamNdjson } from './ndjson.js';
+import { bodyOf, flagParam, repeatedParam, requiredParam, stringParam } from './params.js';
+import type { ImageView, UntagResult } from './wire.js';
 
 export function imageView(image: Image): ImageView {
   return {
@@ -63,37 +53,13 @@ const pushSchema = z.object({ source: z.string().min(1), target: z.string().min(
 const tagSchema = z.object({ source: z.string().min(1), target: z.string().min(1) }).strict();
 const baseSchema = z.object({ name: z.enum(['busybox', 'stack']), rebuild: z.boolean().optional() }).strict();
 
-function body<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
-  const r = schema.safeParse(req.body ?? {});
-  if (r.success) return r.data;
-  throw new BerthError('E_API_BAD_REQUEST', `the request body is not what ${req.method} ${req.baseUrl}${req.path} takes: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
-}
-
-function ref(req: Request, name = 'ref'): string {
-  const v = req.query[name];
-  if (typeof v !== 'string' || v === '') throw new BerthError('E_API_BAD_REQUEST', `${req.method} ${req.baseUrl}${req.path} needs ?${name}=<image reference>`);
-  return v;
-}
-
-/** Stream NDJSON: progress lines, then the result or the error. */
-async function ndjson(res: Response, log: Logger, work: (progress: (e: ProgressEvent) => void, say: (text: string) => void) => Promise<unknown>): Promise<void> {
-  res.status(200).setHeader('content-type', 'application/x-ndjson');
-  const line = (v: unknown) => res.write(`${JSON.stringify(v)}\n`);
-  try {
-    line({ result: await work((e) => line({ progress: e }), (text) => line({ line: text })) });
-  } catch (err) {
-    const e = toBerthError(err);
-    if (e.code === 'E_BERTH_INTERNAL') log.error({ err }, 'image transfer failed');
-    line(e.toJSON());
-  }
-  res.end();
-}
+const imageRef = (req: express.Request): string => requiredParam(req, 'ref', 'image reference');
 
 export interface ImagesRouterOptions {
   /** Where debootstrap keeps packages between stack builds. */
   debootstrapCache: string;
   /** Images its containers use are GC roots, and removing their last tag needs force. */
-  containers?: ContainerManager;
+  containers?: ContainerService;
 }
 
 export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRouterOptions): Router {
@@ -102,15 +68,15 @@ export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRout
     res.json(await store.list());
   });
   r.get('/inspect', async (req, res) => {
-    res.json(imageView(await store.resolve(ref(req))));
+    res.json(imageView(await store.resolve(imageRef(req))));
   });
   r.post('/tag', async (req, res) => {
-    const b = body(tagSchema, req);
+    const b = bodyOf(tagSchema, req);
     res.json(imageView(await store.tag(b.source, b.target)));
   });
   r.delete('/', async (req, res) => {
-    const tag = ref(req);
-    const force = req.query.force === 'true' || req.query.force === '1';
+    const tag = imageRef(req);
+    const force = flagParam(req.query, 'force');
     const containers = options.containers;
     if (containers && !force) {
       // Docker refuses to remove the last name of an image a container uses.
@@ -123,35 +89,41 @@ export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRout
       }
     }
     const digest = await store.untag(tag);
-    res.json({ untagged: tagOf(parseReference(tag)) ?? tag, digest });
+    res.json({ untagged: tagOf(parseReference(tag)) ?? tag, digest } satisfies UntagResult);
   });
   r.post('/prune', async (_req, res) => {
     res.json(await store.gc(options.containers?.imageRoots() ?? []));
   });
   r.post('/base', async (req, res) => {
-    const b = body(baseSchema, req);
-    await ndjson(res, log, async (_progress, say) => {
+    const b = bodyOf(baseSchema, req);
+    await streamNdjson<never, string, ImageView>(res, log, `building the ${b.name} image`, async (out) => {
       if (b.name === 'busybox') return imageView(b.rebuild ? await buildBusyboxImage(store) : await ensureBusyboxImage(store));
-      return imageView(await ensureStackImage(store, { cacheDir: options.debootstrapCache, onLine: say, rebuild: b.rebuild ?? false }));
+      return imageView(await ensureStackImage(store, { cacheDir: options.debootstrapCache, onLine: (text) => void out.line(text), rebuild: b.rebuild ?? false }));
     });
   });
   r.post('/pull', async (req, res) => {
-    const b = body(pullSchema, req);
-    await ndjson(res, log, async (onProgress) => imageView(await pullImage(store, b.reference, { ...(b.credentials ? { credentials: b.credentials } : {}), onProgress })));
+    const b = bodyOf(pullSchema, req);
+    await streamNdjson<ProgressEvent, never, ImageView>(res, log, `pulling ${b.reference}`, async (out) => {
+      const onProgress = (e: ProgressEvent): void => void out.progress(e);
+      return imageView(await pullImage(store, b.reference, { ...(b.credentials ? { credentials: b.credentials } : {}), onProgress }));
+    });
   });
   r.post('/push', async (req, res) => {
-    const b = body(pushSchema, req);
-    await ndjson(res, log, async (onProgress) => pushImage(store, b.source, b.target ?? b.source, { ...(b.credentials ? { credentials: b.credentials } : {}), onProgress }));
+    const b = bodyOf(pushSchema, req);
+    await streamNdjson<ProgressEvent, never, PushResult>(res, log, `pushing ${b.source}`, async (out) => {
+      const onProgress = (e: ProgressEvent): void => void out.progress(e);
+      return pushImage(store, b.source, b.target ?? b.source, { ...(b.credentials ? { credentials: b.credentials } : {}), onProgress });
+    });
   });
   r.post('/import', async (req, res) => {
-    const tag = typeof req.query.tag === 'string' && req.query.tag !== '' ? req.query.tag : undefined;
+    const tag = stringParam(req.query, 'tag') || undefined;
     const images = await importArchive(store, req, { what: 'the uploaded archive', ...(tag === undefined ? {} : { tag }) });
     res.json(images.map(imageView));
   });
   r.get('/export', async (req, res) => {
-    const refs = ([] as unknown[]).concat(req.query.ref ?? []).filter((v): v is string => typeof v === 'string' && v !== '');
+    const refs = repeatedParam(req.query, 'ref');
     if (refs.length === 0) throw new BerthError('E_API_BAD_REQUEST', 'GET /v1/images/export needs ?ref=<image reference> (repeatable)');
-    const format = req.query.format ?? 'oci-archive';
+    const format = stringParam(req.query, 'format') ?? 'oci-archive';
     if (format !== 'oci-archive' && format !== 'docker-archive') throw new BerthError('E_API_BAD_REQUEST', `format ${JSON.stringify(format)} is not oci-archive or docker-archive`);
     for (const r0 of refs) await store.resolve(r0); // a bad reference is an error before any byte is sent
     res.status(200).setHeader('content-type', 'application/x-tar');

@@ -1,4 +1,7 @@
-export { createApi, type ApiOptions } from './app.js';
-export type { StatusReport, ServiceHealth } from './types.js';
-export { imageView, type ImageView } from './images.js';
-export { containersRouter, containerUpgradeHandler, type UpgradeOptions } from './containers.js';
+/**
+ * The HTTP API (docs/api.md): the daemon mounts `createApi` and `containerUpgradeHandler`;
+ * clients import the wire types (types only: `import type`).
+ */
+export { createApi } from './app.js';
+export { containerUpgradeHandler } from './streams.js';
+export type * from './wire.js';

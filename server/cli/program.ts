@@ -1,13 +1,22 @@
+/**
+ * The `berth` program: every topic's declarations registered on one commander program
+ * (names, arguments, options, help; no command's code is loaded until it runs), and `run`,
+ * which parses argv, runs the command and says how it ended.
+ */
 import { Command, CommanderError } from '@commander-js/extra-typings';
-import { renderError, toBerthError } from '../core/index.js';
-import { BERTH_FAILED_EXIT, containerCommands, dockerStatusCommands, dockerUsage } from './commands/containers.js';
-import { daemonCommand } from './commands/daemon.js';
-import { imageCommands } from './commands/images.js';
-import { statusCommand } from './commands/status.js';
-import { versionCommand, versionLine } from './commands/version.js';
+import { containerCommands } from './commands/container/index.js';
+import { imageCommands } from './commands/image/index.js';
+import { systemCommands } from './commands/system/index.js';
+import type { CommandDeclaration } from './lib/command.js';
+import { versionLine } from './lib/version.js';
 
 /** Exit status for usage errors (unknown command or flag, bad flag value), as in BSD sysexits' spirit and Dokku. */
 export const USAGE_EXIT = 2;
+
+const declarations: readonly CommandDeclaration[] = [...systemCommands, ...imageCommands, ...containerCommands];
+
+/** Errors commander has already printed (usage errors); others thrown by an action are printed by `run`. */
+const printed = new WeakSet<Error>();
 
 export function buildProgram(): Command {
   const program = new Command('berth')
@@ -16,27 +25,59 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `berth --help` for usage)')
     // `container:run IMAGE sh -c …`: options after the image belong to the command.
     .enablePositionalOptions()
-    .exitOverride();
-  for (const command of [statusCommand, versionCommand, daemonCommand, ...imageCommands, ...containerCommands]) {
-    const overridden = dockerStatusCommands.has(command) ? dockerUsage(command) : command.exitOverride();
-    program.addCommand(overridden.showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`));
+    .exitOverride((err) => {
+      printed.add(err);
+      throw err;
+    });
+  for (const { command, usageExit } of declarations) {
+    command.exitOverride((err) => {
+      printed.add(err);
+      if (err.exitCode === 0 || usageExit === undefined) throw err;
+      const mapped = new CommanderError(usageExit, err.code, err.message);
+      printed.add(mapped);
+      throw mapped;
+    });
+    program.addCommand(command.showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`));
   }
   return program;
 }
 
-/** Run the CLI; resolves with the exit status. */
-export async function main(argv: string[]): Promise<number> {
+export interface Outcome {
+  /** The exit status. */
+  status: number;
+  /** The command that ran is long-running: the process ends by itself, not at once. */
+  longRunning: boolean;
+}
+
+/** Run the CLI on `argv` (without node and the script); resolves with how it ended. */
+export async function run(argv: string[]): Promise<Outcome> {
   const program = buildProgram();
+  let ran: Command | undefined;
+  program.hook('preAction', (_program, actionCommand) => {
+    ran = actionCommand as Command;
+  });
+  const longRunning = (): boolean => declarations.some((d) => d.command === ran && d.longRunning === true);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return { status: typeof process.exitCode === 'number' ? process.exitCode : 0, longRunning: longRunning() };
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and --version "fail" with exit code 0; every other commander error is a usage error.
-      // container:run and container:exec say 125 as Docker's do; the others a usage error.
-      return err.exitCode === 0 ? 0 : err.exitCode === BERTH_FAILED_EXIT ? BERTH_FAILED_EXIT : USAGE_EXIT;
+    if (err instanceof CommanderError && printed.has(err)) {
+      // Help and --version "fail" with exit code 0; run and exec say 125 as Docker's do; the others a usage error.
+      const docker = declarations.some((d) => d.usageExit === err.exitCode);
+      return { status: err.exitCode === 0 ? 0 : docker ? err.exitCode : USAGE_EXIT, longRunning: false };
     }
+    if (err instanceof CommanderError) {
+      // A flag value checked in the action (commit -c): a usage error commander did not print.
+      process.stderr.write(`error: ${err.message}\n`);
+      return { status: USAGE_EXIT, longRunning: false };
+    }
+    const { renderError, toBerthError } = await import('../core/index.js');
     process.stderr.write(`${renderError(toBerthError(err))}\n`);
-    return 1;
+    return { status: 1, longRunning: false };
   }
+}
+
+/** Run the CLI; resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  return (await run(argv)).status;
 }

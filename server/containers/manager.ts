@@ -41,7 +41,8 @@ export interface ContainerManagerOptions {
 
 function startFailed(e: unknown, rec: ContainerRecord): BerthError {
   const words = e instanceof Error ? e.message : String(e);
-  return new BerthError('E_CONTAINER_START_FAILED', `container ${rec.name} could not start: ${words}`, { cause: e, details: { id: rec.id } });
+  // The failing call (op, errno) goes along: the CLI's 126/127 statuses are decided on it (core cannotRunStatus).
+  return new BerthError('E_CONTAINER_START_FAILED', `container ${rec.name} could not start: ${words}`, { cause: e, details: { id: rec.id, ...(e instanceof RuntimeError ? { op: e.op, errno: e.errno } : {}) } });
 }
 
 function notRunning(rec: ContainerRecord, why = '', cause?: unknown): BerthError {

@@ -16,4 +16,5 @@ export { berthVersion, nodeVersion } from './version.js';
 export { whoListensOn, describePortHolder, freePort, type PortHolder } from './ports.js';
 export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { livePid, killStale } from './pidfile.js';
+export { cannotRunStatus } from './exit-status.js';
 export { frameTypes, encodeFrame, encodeResize, decodeResize, FrameDecoder, MAX_FRAME_PAYLOAD, type Frame, type FrameType } from './frames.js';

@@ -6,7 +6,7 @@ import test from 'ava';
 import { until, useContainers } from '../../helpers/containers.js';
 
 function logText(text: string): string {
-  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { log: string }).log).join('');
+  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { line: { log: string } }).line.log).join('');
 }
 
 test('commit, then run the new image and see the file', async (t) => {

@@ -18,8 +18,9 @@ async function state(c: ContainerEnv, id: string): Promise<Record<string, any>> 
   return (await c.api('GET', `/v1/containers/${id}`)).body as Record<string, any>;
 }
 
+/** The log route's NDJSON: one `{"line": LogLine}` envelope per line. */
 function logLines(text: string): { stream: string; log: string; time: string }[] {
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { stream: string; log: string; time: string });
+  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { line: { stream: string; log: string; time: string } }).line);
 }
 
 test('echo: create, start, its output in the log, exit code 0, rm leaves nothing', async (t) => {

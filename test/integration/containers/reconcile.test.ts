@@ -47,7 +47,7 @@ test('logs --follow streams lines as they come and ends when the container ends'
     buffered += Buffer.from(chunk).toString();
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
-    for (const l of lines.filter(Boolean)) seen.push({ at: Date.now() - start, log: (JSON.parse(l) as { log: string }).log });
+    for (const l of lines.filter(Boolean)) seen.push({ at: Date.now() - start, log: (JSON.parse(l) as { line: { log: string } }).line.log });
   }
   t.deepEqual(seen.map((s) => s.log), ['line 1\n', 'line 2\n', 'line 3\n']);
   t.true(seen[2]!.at - seen[0]!.at >= 1500, 'lines arrived as they were written, not all at the end');

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { bytesSize, commandText, humanDuration, renderContainers, statsRow, statusText, type ContainerView } from '../../../server/cli/container-table.js';
+import type { ContainerView } from '../../../server/api/index.js';
+import { commandText, renderContainers, statsRow, statusText } from '../../../server/cli/commands/container/table.js';
+import { bytesSize, humanDuration } from '../../../server/cli/lib/format.js';
 
 const now = Date.parse('2026-01-01T12:00:00Z');
 const ago = (s: number) => new Date(now - s * 1000).toISOString();

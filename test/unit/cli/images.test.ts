@@ -1,5 +1,6 @@
 import test from 'ava';
-import { humanSize, progressLine, renderImages } from '../../../server/cli/commands/images.js';
+import { progressLine, renderImages } from '../../../server/cli/commands/image/render.js';
+import { humanSize } from '../../../server/cli/lib/format.js';
 import { parseChallenge } from '../../../server/images/registry.js';
 
 test('sizes as Docker prints them', (t) => {

@@ -6,7 +6,7 @@ import test from 'ava';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { duplexPair, PassThrough, type Duplex } from 'node:stream';
-import { DetachScanner, openStream, relay } from '../../../server/cli/stream.js';
+import { DetachScanner, openStream, relay } from '../../../server/cli/lib/stream.js';
 import { decodeResize, encodeFrame, FrameDecoder, frameTypes, type Frame } from '../../../server/core/index.js';
 
 /** Collects what the CLI sent to the far end, frame by frame. */

@@ -3,13 +3,14 @@
  * stream opened, the local terminal raw for -it (and always restored), signals forwarded
  * without one, and the program's exit status at the end.
  */
-import { BerthError, renderError, toBerthError } from '../core/index.js';
+import type { ContainerView } from '../../api/index.js';
+import { BerthError, renderError, toBerthError } from '../../core/index.js';
 import { apiRequest } from './client.js';
-import { shortId, type ContainerView } from './container-table.js';
+import { shortId } from './format.js';
+import { containerPath } from './paths.js';
 import type { CliSettings } from './settings.js';
 import { localTerminal, openStream, relay, type RelayResult } from './stream.js';
 
-export const containerPath = (r: string): string => `/v1/containers/${encodeURIComponent(r)}`;
 const ref = containerPath;
 
 /** Forward SIGINT and SIGTERM to the container while attached without a raw terminal (Docker's --sig-proxy). */

@@ -7,10 +7,12 @@
  * their streams, and the final exit frame's status.
  */
 import { spawnSync } from 'node:child_process';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { BerthError, encodeFrame, encodeResize, errorTable, FrameDecoder, frameTypes, MAX_FRAME_PAYLOAD, type ErrorCode } from '../core/index.js';
+import type { ExitStatus } from '../../api/index.js';
+import { BerthError, encodeFrame, encodeResize, FrameDecoder, frameTypes, MAX_FRAME_PAYLOAD } from '../../core/index.js';
+import { errorFromAnswer } from './api-error.js';
+import { requestFor } from './client.js';
 import type { CliSettings } from './settings.js';
 
 /** Ctrl-P Ctrl-Q, Docker's default detach keys. */
@@ -46,12 +48,6 @@ export class DetachScanner {
     }
     return { forward: Buffer.from(out), detach: false };
   }
-}
-
-export interface ExitStatus {
-  exitCode: number;
-  signal?: string;
-  oomKilled?: boolean;
 }
 
 export type RelayResult = { kind: 'exit'; status: ExitStatus } | { kind: 'detached' } | { kind: 'closed' };
@@ -208,14 +204,7 @@ export function relay(socket: Duplex, o: RelayOptions): Promise<RelayResult> {
 async function upgradeRefused(res: IncomingMessage, what: string): Promise<BerthError> {
   let text = '';
   for await (const chunk of res) text += String(chunk);
-  let e: { code?: string; message?: string; hint?: string } | undefined;
-  try {
-    e = (JSON.parse(text) as { error?: typeof e }).error;
-  } catch {
-    e = undefined;
-  }
-  if (e?.code && e.code in errorTable && e.message) return new BerthError(e.code as ErrorCode, e.message, { hint: e.hint });
-  return new BerthError('E_CLI_BAD_RESPONSE', `${what} answered HTTP ${res.statusCode} instead of switching to a stream: ${text.slice(0, 200)}`);
+  return errorFromAnswer(text, `${what} answered HTTP ${res.statusCode} instead of switching to a stream`);
 }
 
 /**
@@ -223,9 +212,9 @@ async function upgradeRefused(res: IncomingMessage, what: string): Promise<Berth
  * the upgraded socket (bytes already read after the 101 are put back), or rejects with the
  * API's error.
  */
-export function openStream(settings: CliSettings, path: string, timeoutMs = 30_000): Promise<Duplex> {
+export async function openStream(settings: CliSettings, path: string, timeoutMs = 30_000): Promise<Duplex> {
   const url = new URL(`${settings.url}${path}`);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const request = await requestFor(url);
   return new Promise<Duplex>((resolve, reject) => {
     const req = request(url, {
       method: 'POST',

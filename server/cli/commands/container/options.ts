@@ -1,12 +1,12 @@
 /**
  * The values of `berth container:*` flags, parsed as Docker parses them: sizes with units
- * (`-m 512m`), decimal CPUs, `-p HOST:PORT`, `-e K=V` or `-e K` (from this CLI's
- * environment), and `commit -c` Dockerfile instructions. Pure: unit-tested in
+ * (`-m 512m`), decimal CPUs, `-p HOST:PORT`, labels, and `commit -c` Dockerfile
+ * instructions (`-e` is env.ts). Pure, and light (the declarations load it): unit-tested in
  * test/unit/cli/container-options.test.ts. A bad value throws commander's
  * InvalidArgumentError, which names the flag; the command maps it to Docker's exit status.
  */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
-import type { CommitRequest } from '../containers/index.js';
+import type { CommitRequest } from '../../../api/index.js';
 
 const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -68,22 +68,6 @@ export function parsePublish(value: string): PortMapping {
   }
   if (parts.length !== 2) throw new InvalidArgumentError(`"${value}" is not HOST:PORT (e.g. 8080:80): the host port is required`);
   return { hostPort: port(parts[0]!, value), containerPort: port(parts[1]!, value) };
-}
-
-/**
- * `-e K=V` as is; `-e K` takes K's value from this CLI's environment, and is left out when
- * K is not set there (Docker's rule).
- */
-export function parseEnv(values: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const out: string[] = [];
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    const key = eq < 0 ? v : v.slice(0, eq);
-    if (key === '' || /\s/.test(key)) throw new InvalidArgumentError(`"${v}" is not K=V: the variable's name is empty or has a space`);
-    if (eq >= 0) out.push(v);
-    else if (env[key] !== undefined) out.push(`${key}=${env[key]}`);
-  }
-  return out;
 }
 
 /** `-l k=v` labels. */

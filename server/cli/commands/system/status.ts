@@ -1,7 +1,6 @@
-import { Command, Option } from '@commander-js/extra-typings';
-import type { ServiceHealth, StatusReport } from '../../api/index.js';
-import { apiRequest } from '../client.js';
-import { resolveSettings } from '../settings.js';
+import type { ServiceHealth, StatusReport } from '../../../api/index.js';
+import { apiRequest } from '../../lib/client.js';
+import { resolveSettings } from '../../lib/settings.js';
 
 const formatUptime = (s: number): string =>
   [[Math.floor(s / 86400), 'd'], [Math.floor((s % 86400) / 3600), 'h'], [Math.floor((s % 3600) / 60), 'm'], [s % 60, 's']]
@@ -24,11 +23,9 @@ export function renderStatus(s: StatusReport): string {
   ].join('\n');
 }
 
-export const statusCommand = new Command('status')
-  .description('show the daemon\'s version, uptime and the health of its Redis and nginx')
-  .addOption(new Option('--format <format>', 'output format').choices(['text', 'json'] as const).default('text' as const))
-  .action(async (options) => {
-    const report = await apiRequest<StatusReport>(resolveSettings(), 'GET', '/v1/status');
-    process.stdout.write(options.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderStatus(report)}\n`);
-    if (!report.redis.healthy || !report.nginx.healthy) process.exitCode = 1;
-  });
+/** `berth status`: exits 1 when Redis or nginx is unhealthy, so scripts can wait on it. */
+export async function status(o: { format: 'text' | 'json' }): Promise<void> {
+  const report = await apiRequest<StatusReport>(resolveSettings(), 'GET', '/v1/status');
+  process.stdout.write(o.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderStatus(report)}\n`);
+  if (!report.redis.healthy || !report.nginx.healthy) process.exitCode = 1;
+}

@@ -1,0 +1,79 @@
+/**
+ * The API's wire contract: every shape a client reads from or sends to /v1 (docs/api.md).
+ * Types only, no runtime code: the CLI imports it with `import type`, so none of the
+ * daemon's modules load in the CLI. Shapes the domain folders define are re-exported as
+ * they are, so the wire and the domain cannot drift apart.
+ */
+import type { LogLine } from '../containers/index.js';
+import type { ProgressEvent } from '../images/index.js';
+
+export type { ContainerView, ContainerState, CreateRequest, CommitRequest, ExitStatus, LogLine } from '../containers/index.js';
+export type { ContainerStats } from '../runtime/index.js';
+export type { GcResult, ImageSummary, ProgressEvent, PushResult } from '../images/index.js';
+
+/** What `GET /v1/status` answers. */
+export interface StatusReport {
+  berth: { version: string; node: string; pid: number; uptimeSeconds: number; home: string };
+  redis: ServiceHealth;
+  nginx: ServiceHealth & { port: number };
+}
+
+export interface ServiceHealth {
+  mode: 'embedded' | 'external';
+  healthy: boolean;
+  version?: string;
+  /** Why it is unhealthy, in words. */
+  error?: string;
+  /** PID of the embedded server. */
+  pid?: number;
+  /** How often the daemon restarted it after it died. */
+  restarts?: number;
+}
+
+/** What the API tells about an image (`GET /v1/images/inspect`, and every route answering an image). */
+export interface ImageView {
+  digest: string;
+  tags: string[];
+  configDigest: string;
+  created?: string;
+  architecture: string;
+  os: string;
+  size: number;
+  layers: { digest: string; diffId: string; size: number; mediaType: string }[];
+  config: Record<string, unknown>;
+  history: { created?: string; createdBy?: string; emptyLayer?: boolean; comment?: string }[];
+}
+
+/** `DELETE /v1/images?ref=`. */
+export interface UntagResult {
+  untagged: string;
+  digest: string;
+}
+
+/** `DELETE /v1/containers/:ref`. */
+export interface RemoveResult {
+  removed: string;
+}
+
+/** The body of every error answer, and the `error` line of a stream. */
+export interface ErrorBody {
+  error: { code: string; message: string; hint?: string; details?: Record<string, unknown> };
+}
+
+/**
+ * One line of a streamed (NDJSON, `application/x-ndjson`) answer: exactly one of a
+ * progress event, a line of output, the result (last), or the error (last). A stream
+ * ends after its result or error; a stream of lines (a log) may end without either.
+ */
+export type Envelope<Progress = never, Line = never, Result = never> =
+  | { progress: Progress }
+  | { line: Line }
+  | { result: Result }
+  | ErrorBody;
+
+/** `POST /v1/images/pull`, `POST /v1/images/push`: per-blob progress, then the result. */
+export type TransferEnvelope<Result> = Envelope<ProgressEvent, never, Result>;
+/** `POST /v1/images/base`: the build's output lines, then the image. */
+export type BuildEnvelope = Envelope<never, string, ImageView>;
+/** `GET /v1/containers/:ref/logs`: one log line per line, no result. */
+export type LogEnvelope = Envelope<never, LogLine, never>;
