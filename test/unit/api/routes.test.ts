@@ -60,8 +60,15 @@ test('flags are strict: true, false, 1 or 0; anything else is 400 naming the fla
   await auth(request(app).get('/v1/containers?all=1'));
   await auth(request(app).get('/v1/containers?all=false'));
   await auth(request(app).get('/v1/containers'));
+  await auth(request(app).get('/v1/containers?label=berth.app%3Dhello&label=tier'));
   await auth(request(app).delete('/v1/containers/web-1?force=true'));
-  t.deepEqual(calls, [['list', true], ['list', false], ['list', false], ['remove', 'web-1', true]]);
+  t.deepEqual(calls, [
+    ['list', { all: true, labels: [] }],
+    ['list', { all: false, labels: [] }],
+    ['list', { all: false, labels: [] }],
+    ['list', { all: false, labels: ['berth.app=hello', 'tier'] }],
+    ['remove', 'web-1', true],
+  ]);
   for (const [path, flag] of [
     ['GET /v1/containers?all=yes', 'all'],
     ['GET /v1/containers?all=', 'all'],
@@ -82,7 +89,7 @@ test('flags are strict: true, false, 1 or 0; anything else is 400 naming the fla
     t.is(r.status, 400, path);
     t.regex(r.body.error.message, /\?timeout= takes a number/);
   }
-  t.is(calls.length, 4, 'no handler went on with a bad flag');
+  t.is(calls.length, 5, 'no handler went on with a bad flag');
 });
 
 test('bad bodies are 400 E_API_BAD_REQUEST naming what is wrong', async (t) => {
