@@ -41,7 +41,13 @@ function median(xs: number[]): number {
 }
 
 function duBytes(...paths: string[]): number {
-  return Number(sh('du', ['-s', '-B1', '-c', ...paths]).trim().split('\n').at(-1)?.split('\t')[0]);
+  return Number(
+    sh('du', ['-s', '-B1', '-c', ...paths])
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.split('\t')[0],
+  );
 }
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
@@ -62,7 +68,9 @@ const archive = join(work, 'one.oci.tar');
 await exportOciArchive(src, ['bench/one'], createWriteStream(archive));
 const archiveBytes = duBytes(archive);
 const files = Number(sh('sh', ['-c', `tar -tf "$1" | wc -l`, 'sh', bigTar]).trim());
-console.log(`image: busybox + ${tree.join(' ')} (${files} entries), ${one.manifest.layers.length} gzip layers; archive ${mb(archiveBytes)}, uncompressed ${mb(big.length + base.tar.length)}`);
+console.log(
+  `image: busybox + ${tree.join(' ')} (${files} entries), ${one.manifest.layers.length} gzip layers; archive ${mb(archiveBytes)}, uncompressed ${mb(big.length + base.tar.length)}`,
+);
 console.log(`load average before: ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}; median of ${runs} runs\n`);
 
 // ---- import and unpack vs umoci unpack
@@ -75,11 +83,13 @@ const umociTimes: number[] = [];
 for (let i = 0; i < runs; i++) {
   const dir = join(work, `import-${i}`);
   let store: ImageStore | undefined;
-  importTimes.push(await timed(async () => {
-    store = await ImageStore.open(dir);
-    const [image] = await importArchive(store, createReadStream(archive), { what: 'one.oci.tar' });
-    if (image) await store.unpackImage(image);
-  }));
+  importTimes.push(
+    await timed(async () => {
+      store = await ImageStore.open(dir);
+      const [image] = await importArchive(store, createReadStream(archive), { what: 'one.oci.tar' });
+      if (image) await store.unpackImage(image);
+    }),
+  );
   await rm(join(dir, 'layers', 'sha256'), { recursive: true });
   await mkdir(join(dir, 'layers', 'sha256'));
   const s = await ImageStore.open(dir);
@@ -96,11 +106,17 @@ row('umoci unpack (OCI layout dir -> bundle rootfs)', `${median(umociTimes).toFi
 
 // ---- pull from a loopback docker-registry vs skopeo copy of the same image
 const port = await freePort();
-await writeFile(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+await writeFile(
+  join(work, 'registry.yml'),
+  `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+);
 const registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
 try {
   for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -112,11 +128,17 @@ try {
     const dir = join(work, `pull-${i}`);
     pullTimes.push(await timed(async () => void (await pullImage(await ImageStore.open(dir), remote))));
     await rm(dir, { recursive: true });
-    skopeoTimes.push(await timed(async () => void sh('skopeo', ['--insecure-policy', 'copy', '-q', '--src-tls-verify=false', `docker://${remote}`, `oci:${dir}:x`])));
+    skopeoTimes.push(
+      await timed(async () => void sh('skopeo', ['--insecure-policy', 'copy', '-q', '--src-tls-verify=false', `docker://${remote}`, `oci:${dir}:x`])),
+    );
     await rm(dir, { recursive: true });
   }
   console.log('');
-  row('berth: pull from a loopback registry (blobs only)', `${median(pullTimes).toFixed(2)} s`, `x skopeo ${(median(pullTimes) / median(skopeoTimes)).toFixed(2)}`);
+  row(
+    'berth: pull from a loopback registry (blobs only)',
+    `${median(pullTimes).toFixed(2)} s`,
+    `x skopeo ${(median(pullTimes) / median(skopeoTimes)).toFixed(2)}`,
+  );
   row('skopeo copy docker://… oci:DIR (the same image)', `${median(skopeoTimes).toFixed(2)} s`);
 } finally {
   registry.kill('SIGTERM');
@@ -143,13 +165,22 @@ async function startTimes(kind: 'layers' | 'plain'): Promise<number[]> {
 const onLayers = median(await startTimes('layers'));
 const onPlain = median(await startTimes('plain'));
 console.log('');
-row(`start sh -c true on the ${layers.length} unpacked layers (overlay), median of ${startRuns}`, `${onLayers.toFixed(1)} ms`, `x plain ${(onLayers / onPlain).toFixed(2)}`);
+row(
+  `start sh -c true on the ${layers.length} unpacked layers (overlay), median of ${startRuns}`,
+  `${onLayers.toFixed(1)} ms`,
+  `x plain ${(onLayers / onPlain).toFixed(2)}`,
+);
 row('start sh -c true on the same tree as a plain directory', `${onPlain.toFixed(1)} ms`);
 
 // ---- disk: two images sharing a base in one store vs each alone
 const shared = await ImageStore.open(join(work, 'shared'));
 const alone = [await ImageStore.open(join(work, 'alone-1')), await ImageStore.open(join(work, 'alone-2'))];
-for (const [store, tag] of [[shared, 'bench/one'], [shared, 'bench/two'], [alone[0], 'bench/one'], [alone[1], 'bench/two']] as const) {
+for (const [store, tag] of [
+  [shared, 'bench/one'],
+  [shared, 'bench/two'],
+  [alone[0], 'bench/one'],
+  [alone[1], 'bench/two'],
+] as const) {
   const out = join(work, `x-${tag.replace('/', '-')}.tar`);
   await exportOciArchive(src, [tag], createWriteStream(out));
   const [image] = await importArchive(store as ImageStore, createReadStream(out), { what: out });

@@ -45,7 +45,12 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
   return new Promise((resolve, reject) => {
     const onError = async (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        reject(new BerthError('E_DAEMON_PORT_IN_USE', `the API cannot listen on ${host}:${port}: ${await describePortHolder(port)}`, { cause: err, details: { port } }));
+        reject(
+          new BerthError('E_DAEMON_PORT_IN_USE', `the API cannot listen on ${host}:${port}: ${await describePortHolder(port)}`, {
+            cause: err,
+            details: { port },
+          }),
+        );
       } else {
         reject(new BerthError('E_BERTH_INTERNAL', `the API cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
       }
@@ -81,7 +86,11 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
   await writeFileAtomic(files.pid, `${process.pid}\n`);
   const token = await ensureToken(files.token);
   const startedAt = Date.now();
-  const cleanups: (() => Promise<void>)[] = [async () => { await unlink(files.pid).catch(() => undefined); }];
+  const cleanups: (() => Promise<void>)[] = [
+    async () => {
+      await unlink(files.pid).catch(() => undefined);
+    },
+  ];
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
   };
@@ -90,7 +99,9 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
     // Redis, nginx and `nginx -v` start side by side: each takes a few hundred ms.
     const [redisStart, nginxStart, nginxVer] = await Promise.allSettled([
       config.redisUrl ? Promise.resolve(undefined) : startEmbeddedRedis({ dir: files.redis, binary: config.redisServer, log }),
-      config.nginxMode === 'embedded' ? startEmbeddedNginx({ prefix: files.nginx, port: config.httpPort, binary: config.nginx, log }) : Promise.resolve(undefined),
+      config.nginxMode === 'embedded'
+        ? startEmbeddedNginx({ prefix: files.nginx, port: config.httpPort, binary: config.nginx, log })
+        : Promise.resolve(undefined),
       config.nginxMode === 'embedded' ? nginxVersion(config.nginx) : Promise.resolve(undefined),
     ]);
     const redis: EmbeddedRedis | undefined = redisStart.status === 'fulfilled' ? redisStart.value : undefined;
@@ -105,13 +116,23 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
     const nginxVersionText = nginxVer.status === 'fulfilled' ? nginxVer.value : undefined;
 
     const status = async (): Promise<StatusReport> => {
-      const redisHealth: ServiceHealth = { mode: redis ? 'embedded' : 'external', healthy: false, pid: redis?.supervisor.pid, restarts: redis?.supervisor.restarts };
+      const redisHealth: ServiceHealth = {
+        mode: redis ? 'embedded' : 'external',
+        healthy: false,
+        pid: redis?.supervisor.pid,
+        restarts: redis?.supervisor.restarts,
+      };
       await probeRedis(redisEndpoint).then(
         (r) => Object.assign(redisHealth, { healthy: true, version: r.version }),
         (err: unknown) => Object.assign(redisHealth, { error: err instanceof Error ? err.message : String(err) }),
       );
       const nginxHealth: ServiceHealth & { port: number } = {
-        mode: config.nginxMode, healthy: false, port: config.httpPort, version: nginxVersionText, pid: nginx?.supervisor.pid, restarts: nginx?.supervisor.restarts,
+        mode: config.nginxMode,
+        healthy: false,
+        port: config.httpPort,
+        version: nginxVersionText,
+        pid: nginx?.supervisor.pid,
+        restarts: nginx?.supervisor.restarts,
       };
       await probeNginx(config.httpPort).then(
         (p) => Object.assign(nginxHealth, p.status === 404 ? { healthy: true } : { error: `unexpected HTTP ${p.status} for an unknown host` }),
@@ -134,7 +155,9 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
       log,
     });
     cleanups.push(async () => containers.close());
-    const server = createServer(createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers }));
+    const server = createServer(
+      createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers }),
+    );
     // attach and exec streams: upgraded sockets leave the server's bookkeeping, so they are tracked here.
     const streams = new Set<Duplex>();
     const onUpgrade = containerUpgradeHandler({ token, log, containers });
@@ -144,11 +167,14 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
       onUpgrade(req, socket, head);
     });
     const address = await listen(server, config.apiHost, config.apiPort);
-    cleanups.push(() => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-      for (const s of streams) s.destroy();
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+          for (const s of streams) s.destroy();
+        }),
+    );
     const url = localUrl(config.apiHost, address.port);
     await writeFileAtomic(files.cli, `${JSON.stringify({ url, token }, null, 2)}\n`, { mode: 0o600 });
     log.info({ url, home: config.home }, `Berth ${berthVersion} is up: API at ${url}`);
@@ -168,8 +194,14 @@ export async function runDaemon(config: BerthConfig, log: Logger): Promise<void>
     stopping = true;
     log.info({ signal }, `received ${signal}; stopping`);
     daemon.stop().then(
-      () => { log.info('stopped'); process.exit(0); },
-      (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); },
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', shutdown);

@@ -32,7 +32,11 @@ export function createApi(o: ApiOptions): Express {
   v1.get('/status', async (_req, res) => {
     res.json(await o.status());
   });
-  if (o.images) v1.use('/images', imagesRouter(o.images.store, o.log, { debootstrapCache: o.images.debootstrapCache, ...(o.containers ? { containers: o.containers } : {}) }));
+  if (o.images)
+    v1.use(
+      '/images',
+      imagesRouter(o.images.store, o.log, { debootstrapCache: o.images.debootstrapCache, ...(o.containers ? { containers: o.containers } : {}) }),
+    );
   if (o.containers) v1.use('/containers', containersRouter(o.containers, o.log));
   app.use('/v1', v1);
 
@@ -41,9 +45,10 @@ export function createApi(o: ApiOptions): Express {
   });
 
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
-    const e = (err as { type?: string }).type === 'entity.parse.failed'
-      ? new BerthError('E_API_BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`)
-      : toBerthError(err);
+    const e =
+      (err as { type?: string }).type === 'entity.parse.failed'
+        ? new BerthError('E_API_BAD_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`)
+        : toBerthError(err);
     if (e.code === 'E_BERTH_INTERNAL') o.log.error({ err, method: req.method, path: req.path }, 'request failed');
     else o.log.debug({ code: e.code, method: req.method, path: req.path }, e.message);
     res.status(e.httpStatus).json(e.toJSON());

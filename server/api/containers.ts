@@ -74,7 +74,10 @@ export function containersRouter(containers: ContainerService, log: Logger): Rou
   });
   for (const what of ['attach', 'exec']) {
     r.post(`/:ref/${what}`, () => {
-      throw new BerthError('E_API_BAD_REQUEST', `POST /v1/containers/:ref/${what} is a stream: send it with \`Connection: Upgrade\` and \`Upgrade: berth-stream\``);
+      throw new BerthError(
+        'E_API_BAD_REQUEST',
+        `POST /v1/containers/:ref/${what} is a stream: send it with \`Connection: Upgrade\` and \`Upgrade: berth-stream\``,
+      );
     });
   }
   return r;

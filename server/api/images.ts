@@ -98,7 +98,9 @@ export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRout
     const b = bodyOf(baseSchema, req);
     await streamNdjson<never, string, ImageView>(res, log, `building the ${b.name} image`, async (out) => {
       if (b.name === 'busybox') return imageView(b.rebuild ? await buildBusyboxImage(store) : await ensureBusyboxImage(store));
-      return imageView(await ensureStackImage(store, { cacheDir: options.debootstrapCache, onLine: (text) => void out.line(text), rebuild: b.rebuild ?? false }));
+      return imageView(
+        await ensureStackImage(store, { cacheDir: options.debootstrapCache, onLine: (text) => void out.line(text), rebuild: b.rebuild ?? false }),
+      );
     });
   });
   r.post('/pull', async (req, res) => {
@@ -124,7 +126,8 @@ export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRout
     const refs = repeatedParam(req.query, 'ref');
     if (refs.length === 0) throw new BerthError('E_API_BAD_REQUEST', 'GET /v1/images/export needs ?ref=<image reference> (repeatable)');
     const format = stringParam(req.query, 'format') ?? 'oci-archive';
-    if (format !== 'oci-archive' && format !== 'docker-archive') throw new BerthError('E_API_BAD_REQUEST', `format ${JSON.stringify(format)} is not oci-archive or docker-archive`);
+    if (format !== 'oci-archive' && format !== 'docker-archive')
+      throw new BerthError('E_API_BAD_REQUEST', `format ${JSON.stringify(format)} is not oci-archive or docker-archive`);
     for (const r0 of refs) await store.resolve(r0); // a bad reference is an error before any byte is sent
     res.status(200).setHeader('content-type', 'application/x-tar');
     await exportArchive(store, format, refs, res);

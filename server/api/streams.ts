@@ -20,7 +20,15 @@ function refuse(socket: Duplex, err: BerthError, extraHeaders: string[] = []): v
   const text = JSON.stringify(err.toJSON());
   const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict' }[err.httpStatus] ?? 'Error';
   socket.end(
-    [`HTTP/1.1 ${err.httpStatus} ${reason}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(text)}`, 'Connection: close', ...extraHeaders, '', text].join('\r\n'),
+    [
+      `HTTP/1.1 ${err.httpStatus} ${reason}`,
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(text)}`,
+      'Connection: close',
+      ...extraHeaders,
+      '',
+      text,
+    ].join('\r\n'),
   );
 }
 
@@ -105,24 +113,44 @@ async function attachStream(containers: ContainerService, ref: string, socket: D
   socket.end();
 }
 
-async function execStream(containers: ContainerService, ref: string, query: URLSearchParams, socket: Duplex, head: Buffer, switchProtocols: () => void): Promise<void> {
+async function execStream(
+  containers: ContainerService,
+  ref: string,
+  query: URLSearchParams,
+  socket: Duplex,
+  head: Buffer,
+  switchProtocols: () => void,
+): Promise<void> {
   const req = execRequest(query);
   const p = await containers.exec(ref, req);
   switchProtocols();
   let exited = false;
-  const pausable = { pause: () => { p.stdout.pause(); p.stderr.pause(); }, resume: () => { p.stdout.resume(); p.stderr.resume(); } };
+  const pausable = {
+    pause: () => {
+      p.stdout.pause();
+      p.stderr.pause();
+    },
+    resume: () => {
+      p.stdout.resume();
+      p.stderr.resume();
+    },
+  };
   const send = sender(socket, pausable);
   p.stdout.on('data', (b: Buffer) => send(encodeFrame(frameTypes.stdout, b)));
   p.stderr.on('data', (b: Buffer) => send(encodeFrame(frameTypes.stderr, b)));
   readClientFrames(socket, head, {
-    stdin: (b) => { if (!p.stdin.writableEnded) p.stdin.write(b); },
+    stdin: (b) => {
+      if (!p.stdin.writableEnded) p.stdin.write(b);
+    },
     resize: (rows, cols) => p.resize(rows, cols),
     closeStdin: () => p.stdin.end(),
   });
   socket.on('close', () => {
     if (!exited) p.kill();
   });
-  const outputDone = Promise.all([p.stdout, p.stderr].map((s) => new Promise<void>((resolve) => (s.readableEnded ? resolve() : s.once('close', () => resolve())))));
+  const outputDone = Promise.all(
+    [p.stdout, p.stderr].map((s) => new Promise<void>((resolve) => (s.readableEnded ? resolve() : s.once('close', () => resolve())))),
+  );
   let status: ExitStatus;
   try {
     status = await p.exit;
@@ -154,7 +182,9 @@ export function containerUpgradeHandler(o: UpgradeOptions): (req: IncomingMessag
     const url = new URL(req.url ?? '/', 'http://berth');
     if (!tokenMatches(o.token, req.headers.authorization)) {
       const given = req.headers.authorization !== undefined;
-      refuse(socket, new BerthError('E_API_UNAUTHORIZED', given ? 'the API token is wrong' : 'this request carries no API token'), ['WWW-Authenticate: Basic realm="berth", Bearer realm="berth"']);
+      refuse(socket, new BerthError('E_API_UNAUTHORIZED', given ? 'the API token is wrong' : 'this request carries no API token'), [
+        'WWW-Authenticate: Basic realm="berth", Bearer realm="berth"',
+      ]);
       return;
     }
     const m = /^\/v1\/containers\/([^/]+)\/(attach|exec)$/.exec(url.pathname);
@@ -172,9 +202,10 @@ export function containerUpgradeHandler(o: UpgradeOptions): (req: IncomingMessag
       switched = true;
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: berth-stream\r\n\r\n');
     };
-    const work = m[2] === 'attach'
-      ? attachStream(o.containers, ref, socket, head, switchProtocols)
-      : execStream(o.containers, ref, url.searchParams, socket, head, switchProtocols);
+    const work =
+      m[2] === 'attach'
+        ? attachStream(o.containers, ref, socket, head, switchProtocols)
+        : execStream(o.containers, ref, url.searchParams, socket, head, switchProtocols);
     work.catch((err: unknown) => {
       const e = toBerthError(err);
       if (e.code === 'E_BERTH_INTERNAL') o.log.error({ err, path: url.pathname }, 'stream failed');

@@ -65,11 +65,7 @@ export interface ErrorBody {
  * progress event, a line of output, the result (last), or the error (last). A stream
  * ends after its result or error; a stream of lines (a log) may end without either.
  */
-export type Envelope<Progress = never, Line = never, Result = never> =
-  | { progress: Progress }
-  | { line: Line }
-  | { result: Result }
-  | ErrorBody;
+export type Envelope<Progress = never, Line = never, Result = never> = { progress: Progress } | { line: Line } | { result: Result } | ErrorBody;
 
 /** `POST /v1/images/pull`, `POST /v1/images/push`: per-blob progress, then the result. */
 export type TransferEnvelope<Result> = Envelope<ProgressEvent, never, Result>;

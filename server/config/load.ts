@@ -46,9 +46,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
   const cliOnly = new Set<string>(['BERTH_CONFIG', 'BERTH_API_URL', 'BERTH_TOKEN', 'BERTH_CLI_CONFIG']);
   for (const [k, s] of sources) {
     if (k in configKeys || (cliOnly.has(k) && s.from === 'environment')) continue;
-    problems.push(cliOnly.has(k)
-      ? `${k} (from ${s.from}) has no effect in the config file; set it in the environment`
-      : `${k} (from ${s.from}) is not a Berth setting; known settings: ${Object.keys(configKeys).join(', ')}`);
+    problems.push(
+      cliOnly.has(k)
+        ? `${k} (from ${s.from}) has no effect in the config file; set it in the environment`
+        : `${k} (from ${s.from}) is not a Berth setting; known settings: ${Object.keys(configKeys).join(', ')}`,
+    );
   }
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(configKeys) as [ConfigKey, (typeof configKeys)[ConfigKey]][]) {

@@ -7,7 +7,12 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 
 // Digits only: Number() would turn '' into 0 and '0x1F' into 31 (reject, never repair).
-const port = (min: number) => z.string().regex(/^\d{1,5}$/).transform(Number).pipe(z.number().int().min(min).max(65535));
+const port = (min: number) =>
+  z
+    .string()
+    .regex(/^\d{1,5}$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(65535));
 const absolutePath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/);
 
@@ -65,7 +70,7 @@ export const configKeys = {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
     default: 'info',
     allowed: 'one of trace, debug, info, warn, error, fatal',
-    doc: 'The daemon log\'s level.',
+    doc: "The daemon log's level.",
   }),
   BERTH_REDIS_URL: key({
     field: 'redisUrl',
@@ -100,25 +105,28 @@ export const configKeys = {
     // <root>/<64-hex id>/attach.sock must fit in a unix socket address (107 bytes).
     schema: absolutePath.refine((p) => Buffer.byteLength(p) <= 30, 'must be at most 30 bytes long'),
     default: '/run/berth',
-    allowed: 'an absolute path of at most 30 bytes (a container\'s attach socket lies below it)',
-    doc: 'The state directory of berth-runtime (its --root): running containers, their monitors and the networks\' leases. On a tmpfs, so a reboot forgets what ran.',
+    allowed: "an absolute path of at most 30 bytes (a container's attach socket lies below it)",
+    doc: "The state directory of berth-runtime (its --root): running containers, their monitors and the networks' leases. On a tmpfs, so a reboot forgets what ran.",
   }),
   BERTH_NETWORK: key({
     field: 'network',
     schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,14}$/),
     default: 'berth0',
-    allowed: '1 to 15 of a-z, 0-9, and - or _ after the first (it is the bridge\'s name too)',
+    allowed: "1 to 15 of a-z, 0-9, and - or _ after the first (it is the bridge's name too)",
     doc: 'The bridge network every container joins (docs/networking.md). Created at start if it does not exist.',
   }),
   BERTH_NETWORK_SUBNET: key({
     field: 'networkSubnet',
-    schema: z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/).refine((s) => {
-      const [ip, bits] = s.split('/') as [string, string];
-      const octets = ip.split('.').map(Number);
-      if (octets.some((o) => o > 255) || Number(bits) < 8 || Number(bits) > 30) return false;
-      const address = octets.reduce((a, o) => a * 256 + o, 0);
-      return address % 2 ** (32 - Number(bits)) === 0; // no host bits: reject, never round down
-    }, 'must be an IPv4 CIDR from /8 to /30 without host bits'),
+    schema: z
+      .string()
+      .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/)
+      .refine((s) => {
+        const [ip, bits] = s.split('/') as [string, string];
+        const octets = ip.split('.').map(Number);
+        if (octets.some((o) => o > 255) || Number(bits) < 8 || Number(bits) > 30) return false;
+        const address = octets.reduce((a, o) => a * 256 + o, 0);
+        return address % 2 ** (32 - Number(bits)) === 0; // no host bits: reject, never round down
+      }, 'must be an IPv4 CIDR from /8 to /30 without host bits'),
     default: undefined,
     allowed: 'an IPv4 CIDR from /8 to /30 with no host bits set, e.g. 10.88.0.0/16',
     doc: 'The subnet of BERTH_NETWORK when Berth creates it. Unset: the first free 10.N.0.0/16 from 10.88 on. An existing network keeps its subnet.',
@@ -133,10 +141,14 @@ export const configKeys = {
   BERTH_QUEUE_CONCURRENCY: key({
     field: 'queueConcurrency',
     // Digits only, as for ports: Number('') is 0 and Number('0x2') is 2 (reject, never repair).
-    schema: z.string().regex(/^\d{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(64)),
+    schema: z
+      .string()
+      .regex(/^\d{1,2}$/)
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(64)),
     default: '2',
     allowed: 'an integer from 1 to 64',
-    doc: 'How many apps deploy at once. One app\'s deploys always run one at a time, in the order they were pushed (docs/queue.md).',
+    doc: "How many apps deploy at once. One app's deploys always run one at a time, in the order they were pushed (docs/queue.md).",
   }),
 } as const;
 

@@ -110,7 +110,8 @@ export function checkPorts(publish: readonly { hostPort: number; containerPort: 
   const seen = new Set<number>();
   const port = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65535;
   for (const p of publish) {
-    if (!port(p.hostPort) || !port(p.containerPort)) throw invalid('publish', `published port ${p.hostPort}:${p.containerPort} is not allowed: ports are 1 to 65535`, p);
+    if (!port(p.hostPort) || !port(p.containerPort))
+      throw invalid('publish', `published port ${p.hostPort}:${p.containerPort} is not allowed: ports are 1 to 65535`, p);
     if (seen.has(p.hostPort)) throw invalid('publish', `host port ${p.hostPort} is published twice`, p);
     seen.add(p.hostPort);
   }
@@ -152,8 +153,14 @@ export async function resolveUser(spec: string | undefined, lowers: readonly str
   const m = /^([^:]+)(?::([^:]+))?$/.exec(text);
   if (!m) throw invalid('user', `user ${JSON.stringify(text)} is not USER, USER:GROUP, UID or UID:GID`, text);
   const [, userPart, groupPart] = m as unknown as [string, string, string | undefined];
-  const passwd = ((await layerFile(lowers, 'etc/passwd')) ?? '').split('\n').map((l) => l.split(':')).filter((f) => f.length >= 4);
-  const groups = ((await layerFile(lowers, 'etc/group')) ?? '').split('\n').map((l) => l.split(':')).filter((f) => f.length >= 3);
+  const passwd = ((await layerFile(lowers, 'etc/passwd')) ?? '')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4);
+  const groups = ((await layerFile(lowers, 'etc/group')) ?? '')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 3);
   const numeric = (s: string): number | undefined => (/^\d{1,10}$/.test(s) && Number(s) <= ID_MAX ? Number(s) : undefined);
   let uid = numeric(userPart);
   let name: string | undefined;
@@ -167,15 +174,19 @@ export async function resolveUser(spec: string | undefined, lowers: readonly str
     throw invalid('user', `user ${JSON.stringify(userPart)} is not in the image's /etc/passwd; give a numeric uid or a user the image has`, text);
   }
   if (groupPart !== undefined) {
-    const g = numeric(groupPart) ?? (() => {
-      const ge = groups.find((f) => f[0] === groupPart);
-      if (!ge) throw invalid('user', `group ${JSON.stringify(groupPart)} is not in the image's /etc/group; give a numeric gid or a group the image has`, text);
-      return Number(ge[2]);
-    })();
+    const g =
+      numeric(groupPart) ??
+      (() => {
+        const ge = groups.find((f) => f[0] === groupPart);
+        if (!ge)
+          throw invalid('user', `group ${JSON.stringify(groupPart)} is not in the image's /etc/group; give a numeric gid or a group the image has`, text);
+        return Number(ge[2]);
+      })();
     gid = g;
   }
-  const additionalGids = name === undefined || groupPart !== undefined
-    ? []
-    : groups.filter((f) => (f[3] ?? '').split(',').includes(name) && Number(f[2]) !== gid).map((f) => Number(f[2]));
+  const additionalGids =
+    name === undefined || groupPart !== undefined
+      ? []
+      : groups.filter((f) => (f[3] ?? '').split(',').includes(name) && Number(f[2]) !== gid).map((f) => Number(f[2]));
   return { uid: uid as number, gid: gid ?? 0, additionalGids };
 }

@@ -59,7 +59,12 @@ async function readFrom(path: string, offset: number): Promise<{ data: Buffer; i
 function completeLines(data: Buffer): { lines: LogLine[]; used: number } {
   const end = data.lastIndexOf(0x0a);
   if (end < 0) return { lines: [], used: 0 };
-  const lines = data.subarray(0, end).toString('utf8').split('\n').map(parseLine).filter((l): l is LogLine => l !== undefined);
+  const lines = data
+    .subarray(0, end)
+    .toString('utf8')
+    .split('\n')
+    .map(parseLine)
+    .filter((l): l is LogLine => l !== undefined);
   return { lines, used: end + 1 };
 }
 

@@ -42,7 +42,10 @@ export interface ContainerManagerOptions {
 function startFailed(e: unknown, rec: ContainerRecord): BerthError {
   const words = e instanceof Error ? e.message : String(e);
   // The failing call (op, errno) goes along: the CLI's 126/127 statuses are decided on it (core cannotRunStatus).
-  return new BerthError('E_CONTAINER_START_FAILED', `container ${rec.name} could not start: ${words}`, { cause: e, details: { id: rec.id, ...(e instanceof RuntimeError ? { op: e.op, errno: e.errno } : {}) } });
+  return new BerthError('E_CONTAINER_START_FAILED', `container ${rec.name} could not start: ${words}`, {
+    cause: e,
+    details: { id: rec.id, ...(e instanceof RuntimeError ? { op: e.op, errno: e.errno } : {}) },
+  });
 }
 
 function notRunning(rec: ContainerRecord, why = '', cause?: unknown): BerthError {
@@ -360,7 +363,7 @@ export class ContainerManager {
   /** The container's writable layer as a new image on top of its own (Docker's commit). */
   async commit(ref: string, req: CommitRequest): Promise<Image> {
     const rec = this.records.find(ref);
-    const tag = req.reference === undefined ? undefined : tagOf(parseReference(req.reference)) ?? req.reference;
+    const tag = req.reference === undefined ? undefined : (tagOf(parseReference(req.reference)) ?? req.reference);
     const upper = join(this.records.containerDir(rec.id), 'rw', 'upper');
     await mkdir(upper, { recursive: true, mode: 0o755 });
     const c = req.changes ?? {};

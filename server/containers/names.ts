@@ -11,7 +11,9 @@ const NAME_RULE = 'names use letters, digits, "_", "." and "-", start with a let
 /** Check a requested name; reject (never repair) naming the bad character. */
 export function validateContainerName(name: string): string {
   const fail = (why: string): never => {
-    throw new BerthError('E_CONTAINER_INVALID', `invalid container name ${JSON.stringify(name)}: ${why}; ${NAME_RULE}`, { details: { option: 'name', value: name } });
+    throw new BerthError('E_CONTAINER_INVALID', `invalid container name ${JSON.stringify(name)}: ${why}; ${NAME_RULE}`, {
+      details: { option: 'name', value: name },
+    });
   };
   if (name.length < 2) fail(name.length === 0 ? 'it is empty' : 'it is 1 character long');
   if (name.length > 128) fail(`it is ${name.length} characters long`);
@@ -24,17 +26,89 @@ export function validateContainerName(name: string): string {
 }
 
 const adjectives = [
-  'brave', 'calm', 'clever', 'cosy', 'curious', 'daring', 'eager', 'elated', 'fervent', 'focused', 'gallant', 'gentle',
-  'happy', 'hardy', 'jolly', 'keen', 'kind', 'lively', 'lucid', 'merry', 'modest', 'nimble', 'noble', 'patient',
-  'plucky', 'quiet', 'quirky', 'rapid', 'serene', 'sharp', 'steady', 'sunny', 'swift', 'tender', 'tidy', 'upbeat',
-  'vivid', 'witty', 'zealous', 'zen',
+  'brave',
+  'calm',
+  'clever',
+  'cosy',
+  'curious',
+  'daring',
+  'eager',
+  'elated',
+  'fervent',
+  'focused',
+  'gallant',
+  'gentle',
+  'happy',
+  'hardy',
+  'jolly',
+  'keen',
+  'kind',
+  'lively',
+  'lucid',
+  'merry',
+  'modest',
+  'nimble',
+  'noble',
+  'patient',
+  'plucky',
+  'quiet',
+  'quirky',
+  'rapid',
+  'serene',
+  'sharp',
+  'steady',
+  'sunny',
+  'swift',
+  'tender',
+  'tidy',
+  'upbeat',
+  'vivid',
+  'witty',
+  'zealous',
+  'zen',
 ];
 
 const surnames = [
-  'agnesi', 'babbage', 'bardeen', 'boole', 'cannon', 'curie', 'darwin', 'dijkstra', 'einstein', 'euler', 'faraday',
-  'fermat', 'franklin', 'galois', 'gauss', 'germain', 'hamilton', 'hopper', 'hypatia', 'johnson', 'kepler', 'knuth',
-  'lamarr', 'leakey', 'lovelace', 'maxwell', 'meitner', 'mirzakhani', 'newton', 'noether', 'pascal', 'ramanujan',
-  'ritchie', 'shannon', 'somerville', 'thompson', 'turing', 'volta', 'wozniak', 'yalow',
+  'agnesi',
+  'babbage',
+  'bardeen',
+  'boole',
+  'cannon',
+  'curie',
+  'darwin',
+  'dijkstra',
+  'einstein',
+  'euler',
+  'faraday',
+  'fermat',
+  'franklin',
+  'galois',
+  'gauss',
+  'germain',
+  'hamilton',
+  'hopper',
+  'hypatia',
+  'johnson',
+  'kepler',
+  'knuth',
+  'lamarr',
+  'leakey',
+  'lovelace',
+  'maxwell',
+  'meitner',
+  'mirzakhani',
+  'newton',
+  'noether',
+  'pascal',
+  'ramanujan',
+  'ritchie',
+  'shannon',
+  'somerville',
+  'thompson',
+  'turing',
+  'volta',
+  'wozniak',
+  'yalow',
 ];
 
 /** A generated name not in `taken`: `adjective_surname`, with a number added when every pair tried is taken. */
@@ -73,14 +147,26 @@ export function resolveRef<T extends { id: string; name: string }>(ref: string, 
     const matches = all.filter((c) => c.id.startsWith(ref));
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) {
-      throw new BerthError('E_CONTAINER_AMBIGUOUS', `id prefix ${ref} matches ${matches.length} containers: ${matches.map((c) => `${c.id.slice(0, 12)} (${c.name})`).join(', ')}`, {
-        details: { ref, matches: matches.map((c) => c.id) },
-      });
+      throw new BerthError(
+        'E_CONTAINER_AMBIGUOUS',
+        `id prefix ${ref} matches ${matches.length} containers: ${matches.map((c) => `${c.id.slice(0, 12)} (${c.name})`).join(', ')}`,
+        {
+          details: { ref, matches: matches.map((c) => c.id) },
+        },
+      );
     }
   }
-  const close = all.map((c) => ({ name: c.name, d: distance(ref, c.name) })).filter((x) => x.d <= Math.max(2, Math.floor(ref.length / 3))).sort((a, b) => a.d - b.d).slice(0, 3);
+  const close = all
+    .map((c) => ({ name: c.name, d: distance(ref, c.name) }))
+    .filter((x) => x.d <= Math.max(2, Math.floor(ref.length / 3)))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3);
   const why = /^[0-9a-f]{1,3}$/.test(ref) ? ' (an id prefix needs at least 4 characters)' : '';
-  throw new BerthError('E_CONTAINER_NOT_FOUND', `no container ${JSON.stringify(ref)}${why}${close.length > 0 ? `; did you mean ${close.map((c) => c.name).join(', ')}?` : ''}`, {
-    details: { ref, closest: close.map((c) => c.name) },
-  });
+  throw new BerthError(
+    'E_CONTAINER_NOT_FOUND',
+    `no container ${JSON.stringify(ref)}${why}${close.length > 0 ? `; did you mean ${close.map((c) => c.name).join(', ')}?` : ''}`,
+    {
+      details: { ref, closest: close.map((c) => c.name) },
+    },
+  );
 }

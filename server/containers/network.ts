@@ -26,7 +26,10 @@ export async function inspectNetwork(runtime: RuntimeClient, name: string): Prom
  * running containers follow): what it has is returned with `created: false`, and
  * `natChanged` when NAT was turned on or off.
  */
-export async function ensureNetwork(runtime: RuntimeClient, n: NetworkSettings): Promise<{ created: boolean; natChanged?: boolean; subnet: string; nat: boolean }> {
+export async function ensureNetwork(
+  runtime: RuntimeClient,
+  n: NetworkSettings,
+): Promise<{ created: boolean; natChanged?: boolean; subnet: string; nat: boolean }> {
   let existing = await inspectNetwork(runtime, n.name);
   if (!existing) {
     try {

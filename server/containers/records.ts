@@ -33,7 +33,9 @@ export function parseLabelFilters(filters: readonly string[]): { key: string; va
     const eq = f.indexOf('=');
     const key = eq < 0 ? f : f.slice(0, eq);
     if (key === '') {
-      throw new BerthError('E_CONTAINER_INVALID', `label filter ${JSON.stringify(f)} has no key: give key or key=value`, { details: { option: 'label', value: f } });
+      throw new BerthError('E_CONTAINER_INVALID', `label filter ${JSON.stringify(f)} has no key: give key or key=value`, {
+        details: { option: 'label', value: f },
+      });
     }
     return eq < 0 ? { key } : { key, value: f.slice(eq + 1) };
   });

@@ -62,8 +62,10 @@ export function mergeEnv(base: readonly string[], overrides: readonly string[]):
 /** Entries as a key → value record (a later entry of the same key wins). Throws as parseEnvEntry. */
 export function envRecord(entries: readonly string[]): Record<string, string> {
   // fromEntries defines own properties, so a key such as `__proto__` stays a plain key.
-  return Object.fromEntries(entries.map((entry) => {
-    const { key, value } = parseEnvEntry(entry);
-    return [key, value];
-  }));
+  return Object.fromEntries(
+    entries.map((entry) => {
+      const { key, value } = parseEnvEntry(entry);
+      return [key, value];
+    }),
+  );
 }

@@ -24,11 +24,12 @@ export const errorTable = {
   E_CONFIG_FILE_UNREADABLE: {
     status: 500,
     description: 'The configuration file named by BERTH_CONFIG (default /etc/berth/berth.conf) exists but cannot be read or parsed.',
-    hint: 'Check the file\'s permissions and that every line is KEY=VALUE.',
+    hint: "Check the file's permissions and that every line is KEY=VALUE.",
   },
   E_NAME_INVALID: {
     status: 400,
-    description: 'A name (app, process type, config key, container id, environment variable) contains a character or has a length that is not allowed, or an environment entry is not KEY=VALUE.',
+    description:
+      'A name (app, process type, config key, container id, environment variable) contains a character or has a length that is not allowed, or an environment entry is not KEY=VALUE.',
     hint: 'Use only the characters the message lists; nothing is renamed for you.',
   },
   E_API_UNAUTHORIZED: {
@@ -94,7 +95,7 @@ export const errorTable = {
   E_EXEC_FAILED: {
     status: 500,
     description: 'A program Berth ran exited with an error.',
-    hint: 'Read the program\'s own output quoted in the message.',
+    hint: "Read the program's own output quoted in the message.",
   },
   E_FILE_WRITE_FAILED: {
     status: 500,
@@ -103,18 +104,18 @@ export const errorTable = {
   },
   E_REDIS_UNAVAILABLE: {
     status: 503,
-    description: 'Berth\'s Redis could not be started or reached.',
+    description: "Berth's Redis could not be started or reached.",
     hint: 'Read the Redis log (BERTH_HOME/redis/redis.log); check BERTH_REDIS_URL if you use an external Redis.',
   },
   E_NGINX_UNAVAILABLE: {
     status: 503,
-    description: 'Berth\'s nginx could not be started or reached.',
+    description: "Berth's nginx could not be started or reached.",
     hint: 'Read the nginx error log (BERTH_HOME/nginx/logs/error.log).',
   },
   E_NGINX_CONFIG_REJECTED: {
     status: 500,
     description: '`nginx -t` rejected a configuration Berth generated; the running configuration is unchanged.',
-    hint: 'The message quotes nginx\'s own words; fix the value it points at (a domain or a custom snippet).',
+    hint: "The message quotes nginx's own words; fix the value it points at (a domain or a custom snippet).",
   },
   E_PROXY_DOMAIN_INVALID: {
     status: 400,
@@ -128,8 +129,8 @@ export const errorTable = {
   },
   E_PROXY_UPSTREAM_INVALID: {
     status: 400,
-    description: 'An upstream of an app (a web container\'s address and port) is not an IPv4 address with a port from 1 to 65535; nothing was changed.',
-    hint: 'The message names the value; upstreams are the containers\' bridge addresses, written as four decimal numbers without leading zeros.',
+    description: "An upstream of an app (a web container's address and port) is not an IPv4 address with a port from 1 to 65535; nothing was changed.",
+    hint: "The message names the value; upstreams are the containers' bridge addresses, written as four decimal numbers without leading zeros.",
   },
   E_PROXY_OPTION_INVALID: {
     status: 400,
@@ -138,13 +139,13 @@ export const errorTable = {
   },
   E_PROXY_SNIPPET_INVALID: {
     status: 400,
-    description: 'An app\'s custom nginx snippet uses a character, a block or a directive that snippets may not use; nothing was changed.',
+    description: "An app's custom nginx snippet uses a character, a block or a directive that snippets may not use; nothing was changed.",
     hint: 'The message names the line and what is wrong; `docs/proxy.md` lists the directives a snippet may use.',
   },
   E_RUNTIME_FAILED: {
     status: 500,
     description: 'berth-runtime failed to create, start, stop or delete a container.',
-    hint: 'The message names the failing call, its object and errno; the runtime\'s own log is in the container\'s state directory.',
+    hint: "The message names the failing call, its object and errno; the runtime's own log is in the container's state directory.",
   },
   E_IMAGE_REFERENCE_INVALID: {
     status: 400,
@@ -168,7 +169,8 @@ export const errorTable = {
   },
   E_IMAGE_LAYER_UNSAFE: {
     status: 400,
-    description: 'A layer has an entry that would write outside its own directory (`../`, an absolute path, a write through a symlink, a hard link leaving the layer) or a device node that is not allowed; nothing was written outside.',
+    description:
+      'A layer has an entry that would write outside its own directory (`../`, an absolute path, a write through a symlink, a hard link leaving the layer) or a device node that is not allowed; nothing was written outside.',
     hint: 'The message names the entry: the image is broken or hostile; rebuild it without that entry.',
   },
   E_IMAGE_LAYER_INVALID: {
@@ -188,8 +190,9 @@ export const errorTable = {
   },
   E_IMAGE_REGISTRY_UNREACHABLE: {
     status: 502,
-    description: 'A registry could not be reached (connection refused, timed out, name not resolved); the message says how long and how many times Berth tried.',
-    hint: 'Check the registry\'s host and port in the reference, that it runs, and that this server can reach it.',
+    description:
+      'A registry could not be reached (connection refused, timed out, name not resolved); the message says how long and how many times Berth tried.',
+    hint: "Check the registry's host and port in the reference, that it runs, and that this server can reach it.",
   },
   E_IMAGE_REGISTRY_AUTH: {
     status: 401,
@@ -199,7 +202,7 @@ export const errorTable = {
   E_IMAGE_REGISTRY_FAILED: {
     status: 502,
     description: 'A registry answered a push or pull with an error (its own code and message are quoted).',
-    hint: 'Read the registry\'s message; a missing repository or tag is named in it.',
+    hint: "Read the registry's message; a missing repository or tag is named in it.",
   },
   E_IMAGE_STORE_LOCKED: {
     status: 409,
@@ -208,7 +211,7 @@ export const errorTable = {
   },
   E_IMAGE_IN_USE: {
     status: 409,
-    description: 'The image\'s last tag cannot be removed: a container uses the image.',
+    description: "The image's last tag cannot be removed: a container uses the image.",
     hint: 'Remove the container first (the message names it), or force the removal (`berth image:rm -f`; the container keeps its image until it is removed).',
   },
   E_CONTAINER_NOT_FOUND: {
@@ -243,8 +246,8 @@ export const errorTable = {
   },
   E_CONTAINER_START_FAILED: {
     status: 500,
-    description: 'berth-runtime could not create or start the container\'s process (program not found, not executable, a mount or network failure).',
-    hint: 'The message quotes the runtime\'s own words; fix the command or the image, then start the container again.',
+    description: "berth-runtime could not create or start the container's process (program not found, not executable, a mount or network failure).",
+    hint: "The message quotes the runtime's own words; fix the command or the image, then start the container again.",
   },
   E_QUEUE_UNAVAILABLE: {
     status: 503,
@@ -253,7 +256,7 @@ export const errorTable = {
   },
   E_QUEUE_JOB_NOT_FOUND: {
     status: 404,
-    description: 'No job has that id: it never existed, or it finished long enough ago to be removed (the queue keeps each app\'s last finished jobs).',
+    description: "No job has that id: it never existed, or it finished long enough ago to be removed (the queue keeps each app's last finished jobs).",
     hint: '`berth builds:list APP` lists the jobs that exist.',
   },
   E_QUEUE_JOB_ID_INVALID: {
@@ -263,13 +266,14 @@ export const errorTable = {
   },
   E_QUEUE_JOB_INVALID: {
     status: 400,
-    description: 'A job handed to the deploy queue is malformed (an unknown kind, a commit that is not 40 hex digits, a scale that is not a count); nothing was queued.',
+    description:
+      'A job handed to the deploy queue is malformed (an unknown kind, a commit that is not 40 hex digits, a scale that is not a count); nothing was queued.',
     hint: 'The message names the field and what it must be.',
   },
   E_QUEUE_TIMEOUT: {
     status: 504,
     description: 'A job ran longer than its time limit and was stopped before it finished.',
-    hint: 'Read the job\'s output (`berth builds:output APP ID`) to see which stage hung, fix it, and push again.',
+    hint: "Read the job's output (`berth builds:output APP ID`) to see which stage hung, fix it, and push again.",
   },
   E_QUEUE_CANCELLED: {
     status: 409,
@@ -278,7 +282,8 @@ export const errorTable = {
   },
   E_QUEUE_INTERRUPTED: {
     status: 500,
-    description: 'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
+    description:
+      'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
     hint: 'Push again (or repeat the command); the daemon log around that time says why it stopped.',
   },
   E_BUILD_DOCKERFILE_INVALID: {
@@ -288,12 +293,13 @@ export const errorTable = {
   },
   E_BUILD_UNSUPPORTED: {
     status: 400,
-    description: 'A Dockerfile uses an instruction, a flag or a form Berth does not build (refused by name, never ignored), or asks for something a build may not do (a download with `ADD <url>`, another platform).',
+    description:
+      'A Dockerfile uses an instruction, a flag or a form Berth does not build (refused by name, never ignored), or asks for something a build may not do (a download with `ADD <url>`, another platform).',
     hint: 'The message names the line and what to write instead; `docs/builds.md` lists what is supported.',
   },
   E_BUILD_OPTIONS_INVALID: {
     status: 400,
-    description: 'A build option is not allowed: a tag, a build argument, a label, a limit, or the Dockerfile\'s path.',
+    description: "A build option is not allowed: a tag, a build argument, a label, a limit, or the Dockerfile's path.",
     hint: 'The message names the option and the value; fix it and build again.',
   },
   E_BUILD_CONTEXT_INVALID: {
@@ -303,7 +309,7 @@ export const errorTable = {
   },
   E_BUILD_BASE_NOT_FOUND: {
     status: 404,
-    description: 'The image a `FROM` (or `COPY --from`) names is not in Berth\'s image store; builds do not pull.',
+    description: "The image a `FROM` (or `COPY --from`) names is not in Berth's image store; builds do not pull.",
     hint: 'Bring the image in first (`berth image:pull`, `image:import` or `image:base`), or fix the name on the line the message names.',
   },
   E_BUILD_STAGE_NOT_FOUND: {
@@ -313,7 +319,8 @@ export const errorTable = {
   },
   E_BUILD_COPY_OUTSIDE_CONTEXT: {
     status: 400,
-    description: 'A `COPY` or `ADD` source leads outside the build context (`../x`, or a symlink pointing out of it); nothing outside the context is ever read.',
+    description:
+      'A `COPY` or `ADD` source leads outside the build context (`../x`, or a symlink pointing out of it); nothing outside the context is ever read.',
     hint: 'Move what you need into the context directory and copy it from there.',
   },
   E_BUILD_COPY_NOT_FOUND: {
@@ -328,12 +335,12 @@ export const errorTable = {
   },
   E_BUILD_RUN_OOM: {
     status: 422,
-    description: 'A `RUN` step was killed by the kernel\'s OOM killer: it needed more memory than the build\'s memory limit.',
-    hint: 'Raise the build\'s memory limit (the message names it) or make the step use less memory.',
+    description: "A `RUN` step was killed by the kernel's OOM killer: it needed more memory than the build's memory limit.",
+    hint: "Raise the build's memory limit (the message names it) or make the step use less memory.",
   },
   E_BUILD_CANCELLED: {
     status: 499,
-    description: 'The build was cancelled (the client went away or asked to stop); the running step\'s container was removed and nothing was tagged.',
+    description: "The build was cancelled (the client went away or asked to stop); the running step's container was removed and nothing was tagged.",
     hint: 'Build again when you are ready; the steps that had finished are in the cache.',
   },
 } as const satisfies Record<string, ErrorSpec>;

@@ -76,9 +76,11 @@ export function run(file: string, args: readonly string[], options: RunOptions =
       const how = timedOut ? `timed out after ${options.timeoutMs} ms and was killed` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const said = result.stderr.trim() || result.stdout.trim();
       const tail = said.split('\n').slice(-20).join('\n');
-      reject(new BerthError('E_EXEC_FAILED', `${formatCommand(file, args)} ${how}${tail ? `:\n${tail}` : ''}`, {
-        details: { file, args, code, signal },
-      }));
+      reject(
+        new BerthError('E_EXEC_FAILED', `${formatCommand(file, args)} ${how}${tail ? `:\n${tail}` : ''}`, {
+          details: { file, args, code, signal },
+        }),
+      );
     });
   });
 }
@@ -88,11 +90,7 @@ export function run(file: string, args: readonly string[], options: RunOptions =
  * binary is reported through the returned promise, once the spawn has either succeeded or
  * failed, so callers never race the `error` event.
  */
-export function start(
-  file: string,
-  args: readonly string[],
-  options: Omit<SpawnOptions, 'shell'> & { installHint?: string } = {},
-): Promise<ChildProcess> {
+export function start(file: string, args: readonly string[], options: Omit<SpawnOptions, 'shell'> & { installHint?: string } = {}): Promise<ChildProcess> {
   const { installHint, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { ...spawnOptions, shell: false });
@@ -188,7 +186,9 @@ export function runStreaming(argv: readonly string[], options: StreamingOptions 
   }
   const command = formatCommand(file, args);
   if (options.signal?.aborted) {
-    return Promise.reject(new BerthError('E_EXEC_FAILED', `${command} was aborted before it started`, { cause: options.signal.reason, details: { file, args, aborted: true } }));
+    return Promise.reject(
+      new BerthError('E_EXEC_FAILED', `${command} was aborted before it started`, { cause: options.signal.reason, details: { file, args, aborted: true } }),
+    );
   }
   const tailLines = options.tailLines ?? 20;
   return new Promise((resolve, reject) => {
@@ -213,13 +213,19 @@ export function runStreaming(argv: readonly string[], options: StreamingOptions 
       killGroup(child.pid);
     };
     const onAbort = (): void => stop({ why: 'was aborted', cause: options.signal?.reason, aborted: true });
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stop({ why: `timed out after ${options.timeoutMs} ms and was killed`, timedOut: true }), options.timeoutMs);
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => stop({ why: `timed out after ${options.timeoutMs} ms and was killed`, timedOut: true }), options.timeoutMs);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const cleanUp = (): void => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
     };
-    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
       if (stream === null) continue; // never: both are pipes
       const splitter = new LineSplitter((line) => {
         tail.push(line);

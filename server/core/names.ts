@@ -25,7 +25,8 @@ const describeChar = (ch: string): string => (unprintable.test(ch) ? codePoint(c
 /** JSON.stringify, also escaping what it leaves raw (C1 controls, bidi overrides, zero-width and odd spaces). */
 const quote = (value: string): string =>
   JSON.stringify(value).replace(/[\p{Cc}\p{Cf}\p{Z}]/gu, (ch) =>
-    ch === ' ' ? ch : [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`).join(''));
+    ch === ' ' ? ch : [...Array(ch.length).keys()].map((k) => `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`).join(''),
+  );
 
 function checkName(value: string, r: NameRule): string {
   const shown = quote(value);

@@ -17,7 +17,10 @@ export function stepLine(text: string): string {
 
 /** Detail under a step, each line indented to the step's text. */
 export function detailLines(text: string): string {
-  return text.split('\n').map((line) => `${markers.detail}${line}`).join('\n');
+  return text
+    .split('\n')
+    .map((line) => `${markers.detail}${line}`)
+    .join('\n');
 }
 
 /** A failure: the message, then the hint, each line marked ` !     `. */

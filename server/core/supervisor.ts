@@ -89,7 +89,10 @@ export class Supervisor {
       killGroup(child);
       if (this.stopping || this.child !== child) return;
       const upFor = Date.now() - startedAt;
-      log.warn({ child: name, code, signal, childPid: child.pid }, `${name} (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`}); restarting it`);
+      log.warn(
+        { child: name, code, signal, childPid: child.pid },
+        `${name} (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`}); restarting it`,
+      );
       void this.restartLoop(upFor > 30_000 ? 0 : 1);
     });
     this.options.onStarted?.(child);

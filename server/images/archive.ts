@@ -97,7 +97,8 @@ class Staging {
 
   async document(name: string, role: string): Promise<Buffer> {
     const file = this.require(name, role);
-    if (file.size > MAX_DOCUMENT_BYTES) throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${this.what}: ${name} (${role}) is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    if (file.size > MAX_DOCUMENT_BYTES)
+      throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${this.what}: ${name} (${role}) is larger than ${MAX_DOCUMENT_BYTES} bytes`);
     return readFile(file.path);
   }
 
@@ -207,7 +208,8 @@ async function importOci(staging: Staging, lease: Lease): Promise<Image[]> {
         await staging.commit(blob(d), d, `index ${d.digest}`, lease);
         // A multi-platform index: the linux/amd64 image (or the only one) gets the tags.
         const runnable = nested.manifests.filter((m) => isImageManifestType(m.mediaType));
-        const chosen = runnable.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? (runnable.length === 1 ? runnable[0] : undefined);
+        const chosen =
+          runnable.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? (runnable.length === 1 ? runnable[0] : undefined);
         await visit(chosen ? [chosen] : [], () => tags(d), depth + 1);
       } else if (isImageManifestType(d.mediaType)) {
         images.push({ manifest: d, tags: tags(d) });
@@ -225,7 +227,8 @@ async function importOci(staging: Staging, lease: Lease): Promise<Image[]> {
     },
     0,
   );
-  if (images.length === 0) throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${what} holds no image manifest (index.json lists ${index.manifests.length} entries)`);
+  if (images.length === 0)
+    throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${what} holds no image manifest (index.json lists ${index.manifests.length} entries)`);
   const out: Image[] = [];
   for (const found of images) {
     const d = found.manifest;
@@ -282,7 +285,6 @@ async function layerCompressionOf(file: StagedFile): Promise<Compression> {
   }
 }
 
-
 async function importDocker(staging: Staging, lease: Lease): Promise<Image[]> {
   const what = staging.what;
   const entries = parseDocument(dockerSaveManifestSchema, await staging.document('manifest.json', 'the docker manifest'), `manifest.json in ${what}`);
@@ -293,7 +295,10 @@ async function importDocker(staging: Staging, lease: Lease): Promise<Image[]> {
     const configBytes = await staging.document(entry.Config, `the config of image ${n + 1}`);
     const config = parseDocument(imageConfigSchema, configBytes, `${entry.Config} in ${what}`);
     if (config.rootfs.diff_ids.length !== entry.Layers.length) {
-      throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${what}: image ${n + 1} lists ${entry.Layers.length} layers but its config has ${config.rootfs.diff_ids.length} diff_ids`);
+      throw new BerthError(
+        'E_IMAGE_ARCHIVE_INVALID',
+        `${what}: image ${n + 1} lists ${entry.Layers.length} layers but its config has ${config.rootfs.diff_ids.length} diff_ids`,
+      );
     }
     const layers: Descriptor[] = [];
     for (const [i, name] of entry.Layers.entries()) {
@@ -302,7 +307,10 @@ async function importDocker(staging: Staging, lease: Lease): Promise<Image[]> {
       const diffId = config.rootfs.diff_ids[i] as string;
       // An uncompressed layer's digest is its diff_id: checked now. A compressed one is checked when unpacked.
       if (compression === 'none' && file.digest !== diffId) {
-        throw new BerthError('E_IMAGE_DIGEST_MISMATCH', `${what}: layer ${i + 1} of image ${n + 1} (${name}) hashes to ${file.digest}, but the config says its diff_id is ${diffId}`);
+        throw new BerthError(
+          'E_IMAGE_DIGEST_MISMATCH',
+          `${what}: layer ${i + 1} of image ${n + 1} (${name}) hashes to ${file.digest}, but the config says its diff_id is ${diffId}`,
+        );
       }
       await staging.commit(file, { digest: file.digest }, `layer ${name}`, lease);
       layers.push({ mediaType: layerMediaType[compression], digest: file.digest, size: file.size });
@@ -338,7 +346,10 @@ async function finishImport(staging: Staging, options: ImportOptions, run: (leas
 function formatOf(staging: Staging): ArchiveFormat {
   if (staging.resolve('oci-layout') && staging.resolve('index.json')) return 'oci-archive';
   if (staging.resolve('manifest.json')) return 'docker-archive';
-  throw new BerthError('E_IMAGE_ARCHIVE_INVALID', `${staging.what} is neither an OCI archive (no oci-layout and index.json) nor a docker save tarball (no manifest.json)`);
+  throw new BerthError(
+    'E_IMAGE_ARCHIVE_INVALID',
+    `${staging.what} is neither an OCI archive (no oci-layout and index.json) nor a docker save tarball (no manifest.json)`,
+  );
 }
 
 /**
@@ -370,7 +381,15 @@ async function importStaged(store: ImageStore, options: ImportOptions, load: (st
 // ---- export
 
 async function addEntry(p: Pack, name: string, size: number, body: Readable | Buffer | undefined, type: 'file' | 'directory' = 'file'): Promise<void> {
-  const header = { name, size: type === 'file' ? (Buffer.isBuffer(body) ? body.length : size) : 0, type, mode: type === 'file' ? 0o644 : 0o755, mtime: new Date(0), uid: 0, gid: 0 };
+  const header = {
+    name,
+    size: type === 'file' ? (Buffer.isBuffer(body) ? body.length : size) : 0,
+    type,
+    mode: type === 'file' ? 0o644 : 0o755,
+    mtime: new Date(0),
+    uid: 0,
+    gid: 0,
+  };
   await packEntry(p, header, body);
 }
 
@@ -467,12 +486,20 @@ export async function exportDockerArchive(store: ImageStore, references: readonl
           temps.push(temp);
           const hash = new HashingStream();
           try {
-            await pipeline(await store.openBlob(layer.digest), compression === 'gzip' ? createGunzip() : createZstdDecompress(), hash, createWriteStream(temp, { flags: 'wx' }));
+            await pipeline(
+              await store.openBlob(layer.digest),
+              compression === 'gzip' ? createGunzip() : createZstdDecompress(),
+              hash,
+              createWriteStream(temp, { flags: 'wx' }),
+            );
           } catch (e) {
             throw diskError(e, `layer ${i + 1} of ${tag ?? image.digest}`);
           }
           if (hash.digest() !== diffId) {
-            throw new BerthError('E_IMAGE_BLOB_CORRUPT', `layer ${i + 1} of ${tag ?? image.digest} decompresses to ${hash.digest()}, not its diff_id ${diffId}`);
+            throw new BerthError(
+              'E_IMAGE_BLOB_CORRUPT',
+              `layer ${i + 1} of ${tag ?? image.digest} decompresses to ${hash.digest()}, not its diff_id ${diffId}`,
+            );
           }
           await addEntry(p, name, hash.bytes, createReadStream(temp));
         }

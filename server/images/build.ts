@@ -79,7 +79,12 @@ async function manifestFor(store: ImageStore, config: ImageConfig, layers: Descr
  * Store a layer read as an uncompressed tar stream (too big to hold in memory): its diff_id
  * is hashed on the way through, then it is compressed into the store.
  */
-export async function writeLayerStream(store: ImageStore, tar: Readable, compression: Compression, lease: Lease): Promise<{ descriptor: Descriptor; diffId: string }> {
+export async function writeLayerStream(
+  store: ImageStore,
+  tar: Readable,
+  compression: Compression,
+  lease: Lease,
+): Promise<{ descriptor: Descriptor; diffId: string }> {
   const hash = new HashingStream();
   tar.on('error', (e) => hash.destroy(e));
   const hashed = tar.pipe(hash);
@@ -104,7 +109,15 @@ export async function assembleImage(
     rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => l.diffId) },
     history: spec.layers.map((_, i) => ({ created, created_by: spec.history?.[i] ?? 'berth' })),
   };
-  return store.addImage(await manifestFor(store, config, spec.layers.map((l) => l.descriptor), lease), spec.tags ?? []);
+  return store.addImage(
+    await manifestFor(
+      store,
+      config,
+      spec.layers.map((l) => l.descriptor),
+      lease,
+    ),
+    spec.tags ?? [],
+  );
 }
 
 /** A new image: `base`'s layers plus `layer`, base's config with `config` and one more history entry. */

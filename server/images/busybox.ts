@@ -31,7 +31,17 @@ async function tar(entries: Entry[], mtime: Date): Promise<Buffer> {
     p.on('error', reject);
   });
   for (const e of entries) {
-    const header = { name: e.name, type: e.type, mode: e.mode, mtime, uid: 0, gid: 0, uname: 'root', gname: 'root', ...(e.linkname ? { linkname: e.linkname } : {}) };
+    const header = {
+      name: e.name,
+      type: e.type,
+      mode: e.mode,
+      mtime,
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+    };
     await new Promise<void>((resolve, reject) => {
       const cb = (err?: Error | null) => (err ? reject(err) : resolve());
       if (e.content) p.entry({ ...header, size: e.content.length }, e.content, cb);
@@ -58,18 +68,39 @@ export async function busyboxLayer(busybox = DEFAULT_BUSYBOX): Promise<{ tar: Bu
   const list = await run(busybox, ['--list-full'], { installHint: 'busybox-static' });
   const banner = (await run(busybox, ['--help'], { allowFailure: true })).stdout.split('\n')[0]?.trim() ?? 'BusyBox';
   const dirs: [string, number][] = [
-    ['bin', 0o755], ['dev', 0o755], ['etc', 0o755], ['home', 0o755], ['proc', 0o755], ['root', 0o700], ['sbin', 0o755],
-    ['sys', 0o755], ['tmp', 0o1777], ['usr', 0o755], ['usr/bin', 0o755], ['usr/sbin', 0o755], ['var', 0o755], ['var/tmp', 0o1777],
+    ['bin', 0o755],
+    ['dev', 0o755],
+    ['etc', 0o755],
+    ['home', 0o755],
+    ['proc', 0o755],
+    ['root', 0o700],
+    ['sbin', 0o755],
+    ['sys', 0o755],
+    ['tmp', 0o1777],
+    ['usr', 0o755],
+    ['usr/bin', 0o755],
+    ['usr/sbin', 0o755],
+    ['var', 0o755],
+    ['var/tmp', 0o1777],
   ];
   const entries: Entry[] = dirs.map(([name, mode]) => ({ name: `${name}/`, type: 'directory', mode }));
   entries.push({ name: 'bin/busybox', type: 'file', mode: 0o755, content: binary });
-  const applets = list.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'bin/busybox').sort();
+  const applets = list.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && l !== 'bin/busybox')
+    .sort();
   for (const path of applets) {
     if (!/^(bin|sbin|usr\/bin|usr\/sbin)\/[^/]+$/.test(path)) continue; // only into the directories made above
     entries.push({ name: path, type: 'symlink', mode: 0o777, linkname: '/bin/busybox' });
   }
   entries.push(
-    { name: 'etc/passwd', type: 'file', mode: 0o644, content: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n') },
+    {
+      name: 'etc/passwd',
+      type: 'file',
+      mode: 0o644,
+      content: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n'),
+    },
     { name: 'etc/group', type: 'file', mode: 0o644, content: Buffer.from('root:x:0:\nnogroup:x:65534:\n') },
   );
   return { tar: await tar(entries, mtime), version: banner, mtime };

@@ -149,7 +149,7 @@ export function mapCapabilityXattr(value: Buffer, uid: IdMapper, onOutside: (wha
   if (revision !== 0x0300_0000 || value.length !== 24) return onOutside('file capability (not a v2 or v3 capability)', -1);
   const root = value.readUInt32LE(20);
   const mapped = uid(root);
-  if (mapped === undefined) return onOutside('file capability\'s root id', root);
+  if (mapped === undefined) return onOutside("file capability's root id", root);
   if (mapped !== 0) {
     const out = Buffer.from(value);
     out.writeUInt32LE(mapped, 20);
@@ -175,7 +175,8 @@ function mapIds(upper: string, nodes: Node[], xattrs: Map<string, Map<string, Bu
     if (attrs === undefined) continue;
     for (const [name, value] of attrs) {
       const onOutside = (what: string, id: number): never => {
-        if (id < 0) throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot commit ${n.path}: its ${name} xattr is not a ${what.replace(/^.*\(not a (.*)\)$/, '$1')}`);
+        if (id < 0)
+          throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot commit ${n.path}: its ${name} xattr is not a ${what.replace(/^.*\(not a (.*)\)$/, '$1')}`);
         throw outsideMap(upper, n.path, `${name} ${what}`, id, what.includes('group') ? m.gids : m.uids);
       };
       if (name === 'system.posix_acl_access' || name === 'system.posix_acl_default') attrs.set(name, mapAclXattr(value, m, onOutside));
@@ -223,7 +224,19 @@ async function walk(root: string): Promise<Node[]> {
       if (!st.isDirectory() && !st.isFile() && !st.isSymbolicLink() && !st.isFIFO() && !st.isCharacterDevice() && !st.isBlockDevice()) {
         throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot commit ${path}: a socket is not something a layer can carry`);
       }
-      out.push({ path, kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: st.size, dev: st.dev, ino: st.ino, rdev: st.rdev, nlink: st.nlink });
+      out.push({
+        path,
+        kind,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        mtime: st.mtime,
+        size: st.size,
+        dev: st.dev,
+        ino: st.ino,
+        rdev: st.rdev,
+        nlink: st.nlink,
+      });
       if (kind === 'dir') await visit(path);
     }
   };
@@ -262,7 +275,10 @@ export async function diffLayer(upper: string, fsutil: string, idMap?: IdMap): P
   for (const [path, attrs] of xattrs) {
     for (const name of ['trusted.overlay.redirect', 'trusted.overlay.metacopy', 'user.overlay.redirect', 'user.overlay.metacopy']) {
       if (attrs.has(name)) {
-        throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot commit ${path === '.' ? upper : path}: overlayfs marked it with ${name} (a renamed directory or a metadata-only copy), so its content is not all in the writable layer`);
+        throw new BerthError(
+          'E_IMAGE_LAYER_INVALID',
+          `cannot commit ${path === '.' ? upper : path}: overlayfs marked it with ${name} (a renamed directory or a metadata-only copy), so its content is not all in the writable layer`,
+        );
       }
     }
   }
@@ -312,7 +328,13 @@ export async function diffLayer(upper: string, fsutil: string, idMap?: IdMap): P
             break;
           case 'char':
           case 'block':
-            await packEntry(p, { name: n.path, type: n.kind === 'char' ? 'character-device' : 'block-device', devmajor: Math.floor(n.rdev / 256) & 0xfff, devminor: (n.rdev & 0xff) | ((n.rdev >> 12) & 0xfff00), ...common });
+            await packEntry(p, {
+              name: n.path,
+              type: n.kind === 'char' ? 'character-device' : 'block-device',
+              devmajor: Math.floor(n.rdev / 256) & 0xfff,
+              devminor: (n.rdev & 0xff) | ((n.rdev >> 12) & 0xfff00),
+              ...common,
+            });
             break;
         }
       }

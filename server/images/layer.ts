@@ -55,7 +55,13 @@ export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** Character devices a layer may carry (Docker's /dev defaults, as debootstrap trees have them). */
 export const allowedCharDevices: readonly (readonly [number, number, string])[] = [
-  [1, 3, 'null'], [1, 5, 'zero'], [1, 7, 'full'], [1, 8, 'random'], [1, 9, 'urandom'], [5, 0, 'tty'], [5, 2, 'ptmx'],
+  [1, 3, 'null'],
+  [1, 5, 'zero'],
+  [1, 7, 'full'],
+  [1, 8, 'random'],
+  [1, 9, 'urandom'],
+  [5, 0, 'tty'],
+  [5, 2, 'ptmx'],
 ];
 
 /** Extended attribute namespaces a layer may set. `trusted.*` (overlayfs' own metadata among them) never. */
@@ -332,7 +338,8 @@ class Unpacker {
           throw unsafe(what, name, `is a hard link to ${JSON.stringify(linkname)}, which is not a file of this layer`);
         }
         if (kind === 'dir' || target === '') throw unsafe(what, name, `is a hard link to the directory ${JSON.stringify(linkname)}`);
-        if (kind === 'node') throw invalid(what, `entry ${JSON.stringify(name)} is a hard link to the device or FIFO ${JSON.stringify(linkname)}, which Berth cannot link`);
+        if (kind === 'node')
+          throw invalid(what, `entry ${JSON.stringify(name)} is a hard link to the device or FIFO ${JSON.stringify(linkname)}, which Berth cannot link`);
         for (let dir = parentOf(target); dir !== ''; dir = parentOf(dir)) {
           if (this.kinds.get(dir) !== 'dir') throw unsafe(what, name, `is a hard link through ${JSON.stringify(dir)}, which is not a directory of this layer`);
         }
@@ -388,7 +395,18 @@ class Unpacker {
     for (const [path, n] of this.nodes) {
       const t = n.mtime.getTime();
       const sec = Math.floor(t / 1000);
-      fields.push('mknod', path, n.kind, n.mode.toString(8), String(n.major), String(n.minor), String(n.uid), String(n.gid), String(sec), String((t - sec * 1000) * 1e6));
+      fields.push(
+        'mknod',
+        path,
+        n.kind,
+        n.mode.toString(8),
+        String(n.major),
+        String(n.minor),
+        String(n.uid),
+        String(n.gid),
+        String(sec),
+        String((t - sec * 1000) * 1e6),
+      );
     }
     for (const [path, attrs] of this.xattrs) {
       for (const [name, value] of attrs) fields.push('xattr', path === '' ? '.' : path, name, value.toString('hex'));
@@ -414,7 +432,7 @@ function chmodNoFollow(path: string, mode: number): void {
 }
 
 function writeAll(fd: number, chunk: Buffer): void {
-  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+  for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
 }
 
 /**

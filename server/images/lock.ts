@@ -54,7 +54,9 @@ async function holderOf(path: string): Promise<string> {
 async function acquire(root: string, path: string): Promise<Holder> {
   const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
   try {
-    const child = spawn('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], { stdio: ['ignore', 'ignore', 'pipe', file.fd] });
+    const child = spawn('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', file.fd],
+    });
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
     const outcome = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
@@ -81,7 +83,10 @@ async function acquire(root: string, path: string): Promise<Holder> {
   // Only to name this process in another's error: a full disk must not stop a store from
   // opening (gc is how space comes back), so a failed write is no failure.
   const pid = Buffer.from(`${process.pid}\n`);
-  await file.truncate(0).then(() => file.write(pid, 0, pid.length, 0)).catch(() => undefined);
+  await file
+    .truncate(0)
+    .then(() => file.write(pid, 0, pid.length, 0))
+    .catch(() => undefined);
   return { file, count: 0 };
 }
 

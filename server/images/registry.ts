@@ -69,7 +69,10 @@ function isLoopback(host: string): boolean {
 
 function needRegistry(ref: ImageReference, input: string): string {
   if (ref.registry === undefined) {
-    throw new BerthError('E_IMAGE_REFERENCE_INVALID', `${JSON.stringify(input)} names no registry: write host[:port]/name[:tag] (Berth has no default registry)`);
+    throw new BerthError(
+      'E_IMAGE_REFERENCE_INVALID',
+      `${JSON.stringify(input)} names no registry: write host[:port]/name[:tag] (Berth has no default registry)`,
+    );
   }
   return ref.registry;
 }
@@ -119,7 +122,9 @@ class Session {
    */
   private async fetchHeaders(url: string, init: RequestInit, streamedBody: boolean): Promise<Response> {
     const abort = new AbortController();
-    const timer = streamedBody ? undefined : setTimeout(() => abort.abort(new DOMException(`no answer in ${this.timeoutMs} ms`, 'TimeoutError')), this.timeoutMs);
+    const timer = streamedBody
+      ? undefined
+      : setTimeout(() => abort.abort(new DOMException(`no answer in ${this.timeoutMs} ms`, 'TimeoutError')), this.timeoutMs);
     try {
       return await fetch(url, { ...init, redirect: 'follow', signal: abort.signal });
     } finally {
@@ -144,10 +149,14 @@ class Session {
     const cause = (last as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (last as Error).message;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    throw new BerthError('E_IMAGE_REGISTRY_UNREACHABLE', `cannot reach registry ${this.registry} for ${what} (${why}): tried ${tries} time${tries === 1 ? '' : 's'} over ${seconds} s`, {
-      cause: last,
-      details: { registry: this.registry, attempts: tries, seconds: Number(seconds) },
-    });
+    throw new BerthError(
+      'E_IMAGE_REGISTRY_UNREACHABLE',
+      `cannot reach registry ${this.registry} for ${what} (${why}): tried ${tries} time${tries === 1 ? '' : 's'} over ${seconds} s`,
+      {
+        cause: last,
+        details: { registry: this.registry, attempts: tries, seconds: Number(seconds) },
+      },
+    );
   }
 
   /** A request with authentication: a 401 is answered once with Basic or a bearer token, as the challenge asks. */
@@ -159,7 +168,7 @@ class Session {
         {
           method,
           headers: { ...(init.headers ?? {}), ...(this.auth ? { authorization: this.auth } : {}) },
-          ...(init.body === undefined ? {} : { body: init.body, duplex: 'half' } as RequestInit),
+          ...(init.body === undefined ? {} : ({ body: init.body, duplex: 'half' } as RequestInit)),
         },
         what,
       );
@@ -180,7 +189,10 @@ class Session {
             ? `registry ${this.registry} refused ${what} (401) without credentials: it needs a user name and password${describeErrors(text)}`
             : `registry ${this.registry} refused the credentials of user ${user} (401 for ${what})${describeErrors(text)}`;
       throw new BerthError('E_IMAGE_REGISTRY_AUTH', message, {
-        hint: user === undefined ? `Log in: give -u USER --password-stdin for ${this.registry}.` : `Check the password of ${user} for ${this.registry} (and that ${user} may ${this.actions} ${this.repository}).`,
+        hint:
+          user === undefined
+            ? `Log in: give -u USER --password-stdin for ${this.registry}.`
+            : `Check the password of ${user} for ${this.registry} (and that ${user} may ${this.actions} ${this.repository}).`,
         details: { registry: this.registry, status: res.status },
       });
     }
@@ -202,7 +214,10 @@ class Session {
       const res = await this.fetchRetrying(realm.toString(), { headers }, `a token from ${realm.origin}`);
       const text = await res.text();
       if (!res.ok) {
-        throw new BerthError('E_IMAGE_REGISTRY_AUTH', `the token service ${realm.origin} of registry ${this.registry} refused${creds ? ` user ${creds.username}` : ' an anonymous request'} (${res.status})${describeErrors(text)}`);
+        throw new BerthError(
+          'E_IMAGE_REGISTRY_AUTH',
+          `the token service ${realm.origin} of registry ${this.registry} refused${creds ? ` user ${creds.username}` : ' an anonymous request'} (${res.status})${describeErrors(text)}`,
+        );
       }
       let token: string | undefined;
       try {
@@ -277,25 +292,42 @@ async function pool<T>(items: readonly T[], size: number, fn: (item: T, signal: 
   if (failure !== undefined) throw failure.error;
 }
 
-async function readManifest(session: Session, reference: string, expectDigest: string | undefined): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
+async function readManifest(
+  session: Session,
+  reference: string,
+  expectDigest: string | undefined,
+): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
   const path = `/v2/${session.repository}/manifests/${reference}`;
   const res = await session.request('GET', path, { headers: { accept: MANIFEST_ACCEPT } });
   if (res.status === 404) {
     await res.body?.cancel();
     const tags = await listTags(session).catch(() => undefined);
-    throw new BerthError('E_IMAGE_NOT_FOUND', `registry ${session.registry} has no ${session.repository}:${reference}${tags === undefined ? '' : tags.length === 0 ? ` (the repository has no tags)` : ` (its tags: ${tags.slice(0, 20).join(', ')}${tags.length > 20 ? ', …' : ''})`}`);
+    throw new BerthError(
+      'E_IMAGE_NOT_FOUND',
+      `registry ${session.registry} has no ${session.repository}:${reference}${tags === undefined ? '' : tags.length === 0 ? ` (the repository has no tags)` : ` (its tags: ${tags.slice(0, 20).join(', ')}${tags.length > 20 ? ', …' : ''})`}`,
+    );
   }
   if (!res.ok) await session.fail(res, `GET ${path}`);
   const bytes = Buffer.from(await res.arrayBuffer());
-  if (bytes.length > MAX_MANIFEST_BYTES) throw new BerthError('E_IMAGE_REGISTRY_FAILED', `registry ${session.registry} sent a manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
+  if (bytes.length > MAX_MANIFEST_BYTES)
+    throw new BerthError('E_IMAGE_REGISTRY_FAILED', `registry ${session.registry} sent a manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
   const digest = sha256(bytes);
   const claimed = res.headers.get('docker-content-digest');
-  for (const [who, want] of [['the reference', expectDigest], ['the registry header', claimed ?? undefined]] as const) {
+  for (const [who, want] of [
+    ['the reference', expectDigest],
+    ['the registry header', claimed ?? undefined],
+  ] as const) {
     if (want !== undefined && want !== digest) {
-      throw new BerthError('E_IMAGE_DIGEST_MISMATCH', `the manifest ${session.repository}:${reference} from ${session.registry} hashes to ${digest}, but ${who} says ${want}`);
+      throw new BerthError(
+        'E_IMAGE_DIGEST_MISMATCH',
+        `the manifest ${session.repository}:${reference} from ${session.registry} hashes to ${digest}, but ${who} says ${want}`,
+      );
     }
   }
-  const mediaType = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? res.headers.get('content-type')?.split(';')[0]?.trim() ?? mediaTypes.ociManifest;
+  const mediaType =
+    (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ??
+    res.headers.get('content-type')?.split(';')[0]?.trim() ??
+    mediaTypes.ociManifest;
   return { bytes, mediaType, digest };
 }
 
@@ -322,7 +354,11 @@ export async function pullImage(store: ImageStore, reference: string, options: R
     const index = parseDocument(imageIndexSchema, top.bytes, `index ${top.digest} from ${registry}`);
     const runnable = index.manifests.filter((m) => !isIndexType(m.mediaType));
     const chosen = runnable.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? (runnable.length === 1 ? runnable[0] : undefined);
-    if (!chosen) throw new BerthError('E_IMAGE_NOT_FOUND', `${formatReference(ref)} has no linux/amd64 image (platforms: ${runnable.map((m) => `${m.platform?.os}/${m.platform?.architecture}`).join(', ')})`);
+    if (!chosen)
+      throw new BerthError(
+        'E_IMAGE_NOT_FOUND',
+        `${formatReference(ref)} has no linux/amd64 image (platforms: ${runnable.map((m) => `${m.platform?.os}/${m.platform?.architecture}`).join(', ')})`,
+      );
     top = await readManifest(session, chosen.digest, chosen.digest);
   }
   const manifest = parseDocument(manifestSchema, top.bytes, `manifest ${top.digest} from ${registry}`);
@@ -338,7 +374,15 @@ export async function pullImage(store: ImageStore, reference: string, options: R
   }
 }
 
-async function fetchBlob(store: ImageStore, session: Session, d: Descriptor, kind: 'layer' | 'config', lease: Lease, options: RegistryOptions, signal: AbortSignal): Promise<void> {
+async function fetchBlob(
+  store: ImageStore,
+  session: Session,
+  d: Descriptor,
+  kind: 'layer' | 'config',
+  lease: Lease,
+  options: RegistryOptions,
+  signal: AbortSignal,
+): Promise<void> {
   const progress = (status: ProgressStatus, current: number) => options.onProgress?.({ digest: d.digest, kind, status, current, total: d.size });
   lease.add(d.digest);
   if (await store.hasBlob(d.digest)) {
@@ -353,9 +397,15 @@ async function fetchBlob(store: ImageStore, session: Session, d: Descriptor, kin
   // A body that stops arriving for timeoutMs fails the pull; a slow one that keeps coming does not.
   const idleMs = options.timeoutMs ?? 30_000;
   const stalled = () =>
-    body.destroy(new BerthError('E_IMAGE_REGISTRY_UNREACHABLE', `registry ${session.registry} sent nothing of ${kind} ${d.digest} for ${idleMs / 1000} s (${counter.current} of ${d.size} bytes received): check the network to it, then pull again`, {
-      details: { registry: session.registry, digest: d.digest, received: counter.current, size: d.size },
-    }));
+    body.destroy(
+      new BerthError(
+        'E_IMAGE_REGISTRY_UNREACHABLE',
+        `registry ${session.registry} sent nothing of ${kind} ${d.digest} for ${idleMs / 1000} s (${counter.current} of ${d.size} bytes received): check the network to it, then pull again`,
+        {
+          details: { registry: session.registry, digest: d.digest, received: counter.current, size: d.size },
+        },
+      ),
+    );
   const idle = setTimeout(stalled, idleMs);
   const counter = new Counter((n) => {
     idle.refresh();
@@ -390,7 +440,12 @@ export interface PushResult {
  * into an error: the next push uploads instead of mounting.
  */
 async function rememberSources(store: ImageStore, blobs: readonly [Descriptor, unknown][], repository: string): Promise<void> {
-  await store.recordBlobSources(blobs.map(([d]) => d.digest), repository).catch(() => undefined);
+  await store
+    .recordBlobSources(
+      blobs.map(([d]) => d.digest),
+      repository,
+    )
+    .catch(() => undefined);
 }
 
 /** A repository of `registry` other than `repository` that `digest` is known to be in. */
@@ -414,7 +469,10 @@ export async function pushImage(store: ImageStore, source: string, target: strin
   const registry = needRegistry(ref, target);
   const session = new Session(registry, ref.repository, options, 'pull,push');
   const result: PushResult = { digest: image.digest, pushed: [], existed: [], mounted: [] };
-  const blobs: [Descriptor, 'layer' | 'config'][] = [...image.manifest.layers.map((l) => [l, 'layer'] as [Descriptor, 'layer']), [image.manifest.config, 'config']];
+  const blobs: [Descriptor, 'layer' | 'config'][] = [
+    ...image.manifest.layers.map((l) => [l, 'layer'] as [Descriptor, 'layer']),
+    [image.manifest.config, 'config'],
+  ];
   // The first request authenticates; after that blobs go in parallel with the same credentials.
   const first = await session.request('GET', '/v2/');
   if (!first.ok) await session.fail(first, 'GET /v2/');

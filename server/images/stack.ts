@@ -53,7 +53,9 @@ export async function buildStackImage(store: ImageStore, options: StackOptions):
       for (const name of await readdir(join(root, d)).catch(() => [] as string[])) await rm(join(root, d, name), { recursive: true, force: true });
     }
     onLine('-----> packing the root filesystem as a layer');
-    const tar = spawn('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tar = spawn('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name', '-C', root, '-cf', '-', '.'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tarErr = '';
     tar.stderr.on('data', (b: Buffer) => (tarErr += b.toString()));
     const exited = new Promise<number | null>((r) => tar.on('close', r));

@@ -26,7 +26,17 @@ import { join } from 'node:path';
 import { PassThrough, Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { BerthError, formatBytes, fsyncPath, isErrno, KeyedLock, readTextIfExists, removeStaleTempFiles, writeFileAtomic, writeNewFile } from '../core/index.js';
+import {
+  BerthError,
+  formatBytes,
+  fsyncPath,
+  isErrno,
+  KeyedLock,
+  readTextIfExists,
+  removeStaleTempFiles,
+  writeFileAtomic,
+  writeNewFile,
+} from '../core/index.js';
 import { fileURLToPath } from 'node:url';
 import { digestHex, HashingStream, sha256 } from './digest.js';
 import { unpackLayer } from './layer.js';
@@ -126,14 +136,23 @@ export function diskError(e: unknown, what: string, where: DiskContext = {}): un
     }
   }
   const place = where.root === undefined ? '' : ` on the filesystem of ${where.root}`;
-  const amounts = [where.needed === undefined ? undefined : `${formatBytes(where.needed)} needed`, free === undefined ? undefined : `${formatBytes(free)} free now`].filter(Boolean).join(', ');
+  const amounts = [
+    where.needed === undefined ? undefined : `${formatBytes(where.needed)} needed`,
+    free === undefined ? undefined : `${formatBytes(free)} free now`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return new BerthError(
     'E_IMAGE_DISK_FULL',
     `no space left${quota ? ' (disk quota reached)' : ''}${place} while writing ${what}${amounts === '' ? '' : ` (${amounts})`}; what was half-written was removed`,
     {
       cause: e,
       hint: `Free space${where.root === undefined ? '' : ` on the filesystem of ${where.root}`} (\`berth image:prune\` removes unused images and layers) or move BERTH_HOME to a bigger disk, then try again.`,
-      details: { ...(where.root === undefined ? {} : { root: where.root }), ...(where.needed === undefined ? {} : { needed: where.needed }), ...(free === undefined ? {} : { free }) },
+      details: {
+        ...(where.root === undefined ? {} : { root: where.root }),
+        ...(where.needed === undefined ? {} : { needed: where.needed }),
+        ...(free === undefined ? {} : { free }),
+      },
     },
   );
 }
@@ -216,9 +235,13 @@ export class ImageStore {
   /** Throws unless this process still holds the store's lock. */
   private writable(what: string): void {
     if (this.lock?.held() !== true) {
-      throw new BerthError('E_IMAGE_STORE_LOCKED', `cannot write ${what}: the image store ${this.root} is ${this.lock === undefined ? 'not open' : 'closed (or its lock was lost)'} in this process`, {
-        hint: 'Open the store again with ImageStore.open before writing to it.',
-      });
+      throw new BerthError(
+        'E_IMAGE_STORE_LOCKED',
+        `cannot write ${what}: the image store ${this.root} is ${this.lock === undefined ? 'not open' : 'closed (or its lock was lost)'} in this process`,
+        {
+          hint: 'Open the store again with ImageStore.open before writing to it.',
+        },
+      );
     }
   }
 
@@ -266,7 +289,10 @@ export class ImageStore {
     if (this.sources !== undefined) return this.sources;
     const path = join(this.root, SOURCES_FILE);
     const text = await readTextIfExists(path);
-    const doc = text === undefined ? { version: 1 as const, blobs: {} } : parseDocument(blobSourcesSchema, text, `${path} (where blobs were pushed or pulled; delete it to forget)`);
+    const doc =
+      text === undefined
+        ? { version: 1 as const, blobs: {} }
+        : parseDocument(blobSourcesSchema, text, `${path} (where blobs were pushed or pulled; delete it to forget)`);
     this.sources = new Map(Object.entries(doc.blobs));
     return this.sources;
   }
@@ -575,7 +601,10 @@ export class ImageStore {
     const name = wanted.replace(/(@.*|:[^:/]*)$/, '');
     const sameName = all.filter((t) => t.startsWith(`${name}:`));
     const listed = sameName.length > 0 ? sameName : all;
-    const list = listed.length === 0 ? 'the store has no images' : `${sameName.length > 0 ? `tags of ${name}` : 'images in the store'}: ${listed.slice(0, 20).join(', ')}${listed.length > 20 ? ` and ${listed.length - 20} more` : ''}`;
+    const list =
+      listed.length === 0
+        ? 'the store has no images'
+        : `${sameName.length > 0 ? `tags of ${name}` : 'images in the store'}: ${listed.slice(0, 20).join(', ')}${listed.length > 20 ? ` and ${listed.length - 20} more` : ''}`;
     return new BerthError('E_IMAGE_NOT_FOUND', `no image ${wanted} in the store (${list})`, { details: { reference: wanted, available: listed } });
   }
 
@@ -601,7 +630,10 @@ export class ImageStore {
     const bytes = await this.readBlob(digest, 'manifest');
     const manifest = parseDocument(manifestSchema, bytes, `manifest ${digest}`);
     const config = parseDocument(imageConfigSchema, await this.readBlob(manifest.config.digest, 'image config'), `image config ${manifest.config.digest}`);
-    const tags = [...this.tags()].filter(([, d]) => d === digest).map(([t]) => t).sort();
+    const tags = [...this.tags()]
+      .filter(([, d]) => d === digest)
+      .map(([t]) => t)
+      .sort();
     return {
       digest,
       manifest,
@@ -698,7 +730,10 @@ export class ImageStore {
       if (await this.hasLayer(diffId)) return dir;
       const compression = layerCompression(layer.mediaType);
       if (compression === undefined) {
-        throw new BerthError('E_IMAGE_LAYER_INVALID', `${what} has media type ${layer.mediaType}, which Berth cannot unpack (OCI or Docker tar, tar+gzip, tar+zstd)`);
+        throw new BerthError(
+          'E_IMAGE_LAYER_INVALID',
+          `${what} has media type ${layer.mediaType}, which Berth cannot unpack (OCI or Docker tar, tar+gzip, tar+zstd)`,
+        );
       }
       const temp = await this.layerTempDir();
       try {

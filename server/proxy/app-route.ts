@@ -124,7 +124,8 @@ export function domainProblem(domain: unknown): string | undefined {
 /** Why `address` is not a usable IPv4 unicast address, or undefined when it is. */
 export function ipv4Problem(address: unknown): string | undefined {
   if (typeof address !== 'string') return `${show(address)} is not a string`;
-  if (!/^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$/.test(address)) return 'it is not four decimal numbers from 0 to 255 without leading zeros, joined by dots';
+  if (!/^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$/.test(address))
+    return 'it is not four decimal numbers from 0 to 255 without leading zeros, joined by dots';
   const octets = address.split('.').map(Number);
   if (octets.some((o) => o > 255)) return 'a part is larger than 255';
   const [a = 0] = octets;
@@ -189,7 +190,8 @@ function checkUpstreams(problems: Problem[], upstreams: unknown): Upstream[] {
     problems.push({ code: 'E_PROXY_UPSTREAM_INVALID', message: `upstreams are ${show(upstreams)}: give a list of {address, port}` });
     return [];
   }
-  if (upstreams.length > MAX_UPSTREAMS) problems.push({ code: 'E_PROXY_UPSTREAM_INVALID', message: `${upstreams.length} upstreams are given, more than ${MAX_UPSTREAMS}` });
+  if (upstreams.length > MAX_UPSTREAMS)
+    problems.push({ code: 'E_PROXY_UPSTREAM_INVALID', message: `${upstreams.length} upstreams are given, more than ${MAX_UPSTREAMS}` });
   const seen = new Set<string>();
   const out: Upstream[] = [];
   for (const u of upstreams as unknown[]) {
@@ -204,7 +206,8 @@ function checkUpstreams(problems: Problem[], upstreams: unknown): Upstream[] {
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
       problems.push({ code: 'E_PROXY_UPSTREAM_INVALID', message: `invalid upstream port ${show(port)} for ${show(address)}: give an integer from 1 to 65535` });
     }
-    if (extra.length > 0) problems.push({ code: 'E_PROXY_UPSTREAM_INVALID', message: `upstream ${show(address)} has unknown fields ${extra.map((k) => show(k)).join(', ')}` });
+    if (extra.length > 0)
+      problems.push({ code: 'E_PROXY_UPSTREAM_INVALID', message: `upstream ${show(address)} has unknown fields ${extra.map((k) => show(k)).join(', ')}` });
     const key = `${String(address)}:${String(port)}`;
     if (seen.has(key)) problems.push({ code: 'E_PROXY_UPSTREAM_INVALID', message: `upstream ${key} is listed twice` });
     seen.add(key);

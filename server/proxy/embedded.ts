@@ -79,7 +79,11 @@ async function waitReady(child: ChildProcess, o: EmbeddedNginxOptions, logOffset
   if (/Address already in use/.test(tail) || /without Berth's marker/.test(String(last))) {
     throw new BerthError('E_DAEMON_PORT_IN_USE', `nginx cannot listen: ${await describePortHolder(o.port)}`, { cause: last, details: { port: o.port } });
   }
-  throw new BerthError('E_NGINX_UNAVAILABLE', `nginx did not come up on port ${o.port}${child.exitCode !== null ? ` (exited with code ${child.exitCode})` : ''}:\n${tail}`, { cause: last });
+  throw new BerthError(
+    'E_NGINX_UNAVAILABLE',
+    `nginx did not come up on port ${o.port}${child.exitCode !== null ? ` (exited with code ${child.exitCode})` : ''}:\n${tail}`,
+    { cause: last },
+  );
 }
 
 /** Write the main config, check it, start nginx and wait until it answers. */
@@ -119,7 +123,10 @@ export async function startEmbeddedNginx(o: EmbeddedNginxOptions): Promise<Embed
       const logOffset = (await stat(p.errorLog).catch(() => ({ size: 0 }))).size;
       process.kill(pid, 'SIGHUP');
       if (!(await waitWorkersReplaced(pid, before, RELOAD_TIMEOUT_MS))) {
-        throw new BerthError('E_NGINX_UNAVAILABLE', `nginx (pid ${pid}) did not apply the reload within ${RELOAD_TIMEOUT_MS / 1000} s:\n${await linesSince(p.errorLog, logOffset, 5)}`);
+        throw new BerthError(
+          'E_NGINX_UNAVAILABLE',
+          `nginx (pid ${pid}) did not apply the reload within ${RELOAD_TIMEOUT_MS / 1000} s:\n${await linesSince(p.errorLog, logOffset, 5)}`,
+        );
       }
     },
     stop: () => supervisor.stop(),

@@ -31,7 +31,8 @@ export const nginxPaths = (prefix: string) => ({
 });
 
 export function renderMainConfig(o: MainConfigOptions): string {
-  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new BerthError('E_CONFIG_INVALID', `the nginx port ${o.port} is not a port: give an integer from 1 to 65535 (BERTH_HTTP_PORT)`);
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
+    throw new BerthError('E_CONFIG_INVALID', `the nginx port ${o.port} is not a port: give an integer from 1 to 65535 (BERTH_HTTP_PORT)`);
   const p = nginxPaths(o.prefix);
   const listen = [`listen ${o.port} default_server;`, ...(o.ipv6 ? [`listen [::]:${o.port} default_server;`] : [])];
   return `# Written by Berth at every start; edit nothing here (apps live in conf.d/).

@@ -146,7 +146,14 @@ export class ProxyRouter {
         if (pending.some((p) => p.app === change.app)) throw new BerthError('E_PROXY_OPTION_INVALID', `app ${change.app} is changed twice in one batch`);
         if (isRemoval(change)) {
           validateAppName(change.app);
-          pending.push({ app: change.app, route: undefined, files: new Map([[appConfigName(change.app), null], [appSnippetName(change.app), null]]) });
+          pending.push({
+            app: change.app,
+            route: undefined,
+            files: new Map([
+              [appConfigName(change.app), null],
+              [appSnippetName(change.app), null],
+            ]),
+          });
           continue;
         }
         const route = validateAppRoute(change);
@@ -300,7 +307,9 @@ export class ProxyRouter {
       this.#log.error({ code: error.code, apps: accepted.map((p) => p.app) }, 'proxy: the reload failed; the previous config files are back in place');
       // A reload that timed out may still have gone through: load the restored files again.
       if (this.#nginx.supervisor.pid !== undefined) {
-        await this.#nginx.reload().catch((again: unknown) => this.#log.error({ code: toBerthError(again).code }, 'proxy: reloading the restored config failed too'));
+        await this.#nginx
+          .reload()
+          .catch((again: unknown) => this.#log.error({ code: toBerthError(again).code }, 'proxy: reloading the restored config failed too'));
       }
       for (const p of accepted) outcome.rejected.push({ app: p.app, error });
       return;

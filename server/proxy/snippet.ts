@@ -94,9 +94,11 @@ function lex(text: string): Lexed {
         break;
       }
       const odd = /[^\t\x20-\x7e]|[{}\\'#]/.exec(inner);
-      if (odd) problems.push(`line ${line}: ${forbidden[odd[0]] ?? `character ${describe(odd[0])} is not allowed (printable ASCII, spaces, tabs and newlines only)`}`);
+      if (odd)
+        problems.push(`line ${line}: ${forbidden[odd[0]] ?? `character ${describe(odd[0])} is not allowed (printable ASCII, spaces, tabs and newlines only)`}`);
       const after = text[end + 1];
-      if (after !== undefined && !/[ \t\n;]/.test(after)) problems.push(`line ${line}: a closing double quote is followed by ${JSON.stringify(after)}; quote a whole word`);
+      if (after !== undefined && !/[ \t\n;]/.test(after))
+        problems.push(`line ${line}: a closing double quote is followed by ${JSON.stringify(after)}; quote a whole word`);
       if (tokens === 0) names.push({ name: text.slice(i, end + 1), line });
       tokens++;
       i = end + 1;

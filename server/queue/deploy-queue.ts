@@ -60,14 +60,18 @@ class Queue implements DeployQueue {
     const checked = checkRequest(request);
     const timeoutMs = options.timeoutMs ?? this.store.settings.jobTimeoutMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
-      throw new BerthError('E_QUEUE_JOB_INVALID', `invalid job timeout ${JSON.stringify(timeoutMs)}: it must be a whole number of milliseconds from 1`, { details: { field: 'timeoutMs' } });
+      throw new BerthError('E_QUEUE_JOB_INVALID', `invalid job timeout ${JSON.stringify(timeoutMs)}: it must be a whole number of milliseconds from 1`, {
+        details: { field: 'timeoutMs' },
+      });
     }
     const data: StoredData = { app, request: checked, timeoutMs };
     const { keepFinished } = this.store.settings;
     return this.store.guard(`queue a ${checked.kind} job for app ${app}`, async () => {
       await this.store.ensureSerial(app);
       await this.store.commands.sadd(keys.apps(this.store.settings.prefix), app);
-      const job = await this.store.appQueue(app).add(checked.kind, data, { attempts: 1, removeOnComplete: { count: keepFinished }, removeOnFail: { count: keepFinished } });
+      const job = await this.store
+        .appQueue(app)
+        .add(checked.kind, data, { attempts: 1, removeOnComplete: { count: keepFinished }, removeOnFail: { count: keepFinished } });
       await this.store.wake(app);
       return formatJobId(app, job.id ?? '');
     });
@@ -85,7 +89,12 @@ class Queue implements DeployQueue {
       if (state !== 'waiting') return toInfo(job, state, undefined, []);
       const [running, queued] = await Promise.all([queue.getActive(0, 0), queue.getWaiting()]);
       if (running[0]?.id === job.id) return toInfo(job, 'active', undefined, []); // it started meanwhile
-      return toInfo(job, state, running[0], queued.map((j) => Number(j.id)));
+      return toInfo(
+        job,
+        state,
+        running[0],
+        queued.map((j) => Number(j.id)),
+      );
     });
   }
 
@@ -166,7 +175,9 @@ class Queue implements DeployQueue {
     const after = await settle(await outcome(), end);
     if (after !== undefined) return after;
     options.signal?.throwIfAborted();
-    throw new BerthError('E_QUEUE_TIMEOUT', `gave up waiting for job ${id}: it did not end within its time limit and those of the jobs ahead of it`, { details: { id } });
+    throw new BerthError('E_QUEUE_TIMEOUT', `gave up waiting for job ${id}: it did not end within its time limit and those of the jobs ahead of it`, {
+      details: { id },
+    });
   }
 
   async cancel(app: string): Promise<CancelResult> {

@@ -22,8 +22,7 @@ export interface StoredProgress {
 
 export type StoredJob = Job<StoredData, JsonObject, string>;
 
-const invalid = (message: string, field: string): BerthError =>
-  new BerthError('E_QUEUE_JOB_INVALID', message, { details: { field } });
+const invalid = (message: string, field: string): BerthError => new BerthError('E_QUEUE_JOB_INVALID', message, { details: { field } });
 
 const MAX_SCALE = 100;
 

@@ -16,7 +16,9 @@ export function parseJobId(id: string): { app: string; number: number } {
   const dot = id.lastIndexOf('.');
   const digits = dot < 0 ? '' : id.slice(dot + 1);
   if (dot < 0 || !/^[1-9][0-9]{0,14}$/.test(digits)) {
-    throw new BerthError('E_QUEUE_JOB_ID_INVALID', `invalid job id ${JSON.stringify(id)}: it must be <app>.<number>, for example hello.12`, { details: { id } });
+    throw new BerthError('E_QUEUE_JOB_ID_INVALID', `invalid job id ${JSON.stringify(id)}: it must be <app>.<number>, for example hello.12`, {
+      details: { id },
+    });
   }
   const app = id.slice(0, dot);
   try {

@@ -64,7 +64,10 @@ function fromFields(flat: string[]): OutputEvent | undefined {
 
 function cutLine(text: string): string {
   if (Buffer.byteLength(text) <= MAX_LINE_BYTES) return text;
-  const cut = Buffer.from(text).subarray(0, MAX_LINE_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+  const cut = Buffer.from(text)
+    .subarray(0, MAX_LINE_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
   return `${cut}… [line cut at ${MAX_LINE_BYTES} bytes]`;
 }
 

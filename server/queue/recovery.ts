@@ -79,9 +79,13 @@ export async function failInterrupted(store: Store, redis: Redis, job: StoredJob
   const writer = new OutputWriter(redis, key, store.settings.output, store.log, await lastSeq(redis, key));
   const progress = (typeof job.progress === 'object' && job.progress !== null ? job.progress : {}) as StoredProgress;
   const where = progress.stage ? `, in its ${progress.stage} stage` : '';
-  const error = new BerthError('E_QUEUE_INTERRUPTED', `the daemon stopped during this ${kindNouns[request.kind]} (${describeJob(job)}${where}); it was marked failed when the queue started again`, {
-    details: { id, owner: job.processedBy },
-  });
+  const error = new BerthError(
+    'E_QUEUE_INTERRUPTED',
+    `the daemon stopped during this ${kindNouns[request.kind]} (${describeJob(job)}${where}); it was marked failed when the queue started again`,
+    {
+      details: { id, owner: job.processedBy },
+    },
+  );
   store.log.warn({ id, owner: job.processedBy, stage: progress.stage }, `queue: ${describeJob(job)} lost its worker; cleaning up and marking it failed`);
   writer.line(`${markers.fail}${error.message}`);
   try {

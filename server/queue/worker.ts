@@ -48,7 +48,8 @@ export class QueueWorker {
     private readonly options: WorkerOptions,
   ) {
     const c = options.concurrency ?? defaults.concurrency;
-    if (!Number.isInteger(c) || c < 1) throw new BerthError('E_CONFIG_INVALID', `queue concurrency ${JSON.stringify(c)} is not allowed: it must be an integer from 1`);
+    if (!Number.isInteger(c) || c < 1)
+      throw new BerthError('E_CONFIG_INVALID', `queue concurrency ${JSON.stringify(c)} is not allowed: it must be an integer from 1`);
     this.concurrency = c;
     this.heartbeatMs = options.heartbeatMs ?? defaults.heartbeatMs;
     this.lockMs = 3 * this.heartbeatMs;
@@ -85,7 +86,9 @@ export class QueueWorker {
     this.closing = true;
     clearInterval(this.timer);
     for (const [, { abort, job }] of this.running) {
-      abort.abort(new BerthError('E_QUEUE_INTERRUPTED', `the daemon stopped during this ${kindNouns[job.data.request.kind]} (${describeJob(job)}): it was shutting down`));
+      abort.abort(
+        new BerthError('E_QUEUE_INTERRUPTED', `the daemon stopped during this ${kindNouns[job.data.request.kind]} (${describeJob(job)}): it was shutting down`),
+      );
     }
     const dispatcher = this.dispatcher;
     if (dispatcher !== undefined) {
@@ -171,7 +174,11 @@ export class QueueWorker {
     let stage: string | undefined;
     let progress: Promise<void> = Promise.resolve();
     const timer = setTimeout(() => {
-      abort.abort(new BerthError('E_QUEUE_TIMEOUT', `${describeJob(job)} ran longer than its limit of ${formatDuration(timeoutMs)} and was stopped`, { details: { id, timeoutMs } }));
+      abort.abort(
+        new BerthError('E_QUEUE_TIMEOUT', `${describeJob(job)} ran longer than its limit of ${formatDuration(timeoutMs)} and was stopped`, {
+          details: { id, timeoutMs },
+        }),
+      );
     }, timeoutMs);
     const renew = setInterval(() => {
       job.extendLock(lockToken, this.lockMs).then(
@@ -190,7 +197,9 @@ export class QueueWorker {
         stage = name;
         writer.stage(name);
         // In order, and done before the job is finished: `info` after the end shows the last stage.
-        progress = progress.then(() => job.updateProgress({ stage: name })).catch((err: unknown) => log.warn({ err }, 'queue worker: could not record the stage'));
+        progress = progress
+          .then(() => job.updateProgress({ stage: name }))
+          .catch((err: unknown) => log.warn({ err }, 'queue worker: could not record the stage'));
       },
     };
     log.info({ kind: request.kind }, `queue: ${describeJob(job)} starts`);
@@ -199,7 +208,9 @@ export class QueueWorker {
       outcome = { result: (await this.options.processor(context)) ?? {} };
     } catch (err) {
       const reason: unknown = abort.signal.aborted ? abort.signal.reason : undefined;
-      outcome = { error: reason instanceof BerthError ? new BerthError(reason.code, reason.message, { cause: err, details: reason.details }) : toBerthError(err) };
+      outcome = {
+        error: reason instanceof BerthError ? new BerthError(reason.code, reason.message, { cause: err, details: reason.details }) : toBerthError(err),
+      };
     } finally {
       clearTimeout(timer);
       clearInterval(renew);

@@ -25,9 +25,7 @@ export interface EmbeddedRedisOptions {
 
 /** A redis.conf for the embedded server. Every value is ours (paths, a hex password, a port). */
 export function renderRedisConfig(o: { dir: string; port?: number; password: string }): string {
-  const listen = o.port === undefined
-    ? ['port 0', `unixsocket ${join(o.dir, 'redis.sock')}`, 'unixsocketperm 700']
-    : [`port ${o.port}`, 'bind 127.0.0.1'];
+  const listen = o.port === undefined ? ['port 0', `unixsocket ${join(o.dir, 'redis.sock')}`, 'unixsocketperm 700'] : [`port ${o.port}`, 'bind 127.0.0.1'];
   return [
     '# Written by Berth; changes are overwritten at every start.',
     'daemonize no',
@@ -67,9 +65,16 @@ async function waitReady(endpoint: RedisEndpoint, child: { exitCode: number | nu
   // says "in use" even for a free port, which would mislead when Redis failed otherwise.
   const holder = o.port !== undefined ? await whoListensOn(o.port).catch(() => undefined) : undefined;
   if (o.port !== undefined && holder !== undefined && holder.pid !== child.pid) {
-    throw new BerthError('E_DAEMON_PORT_IN_USE', `redis-server cannot listen: ${await describePortHolder(o.port)}; see ${logFile}`, { cause: last, details: { port: o.port } });
+    throw new BerthError('E_DAEMON_PORT_IN_USE', `redis-server cannot listen: ${await describePortHolder(o.port)}; see ${logFile}`, {
+      cause: last,
+      details: { port: o.port },
+    });
   }
-  throw new BerthError('E_REDIS_UNAVAILABLE', `redis-server did not come up${child.exitCode !== null ? ` (exited with code ${child.exitCode})` : ''}; see ${logFile}`, { cause: last });
+  throw new BerthError(
+    'E_REDIS_UNAVAILABLE',
+    `redis-server did not come up${child.exitCode !== null ? ` (exited with code ${child.exitCode})` : ''}; see ${logFile}`,
+    { cause: last },
+  );
 }
 
 export interface EmbeddedRedis {
@@ -87,9 +92,7 @@ export async function startEmbeddedRedis(o: EmbeddedRedisOptions): Promise<Embed
   // A Redis left running by a daemon that was SIGKILLed still holds the socket and AOF.
   // redis-server rewrites its process title to `redis-server <socket or host:port>`.
   await killStale(join(o.dir, 'redis.pid'), o.port === undefined ? `unixsocket:${join(o.dir, 'redis.sock')}` : `127.0.0.1:${o.port}`);
-  const endpoint: RedisEndpoint = o.port === undefined
-    ? { path: join(o.dir, 'redis.sock'), password }
-    : { host: '127.0.0.1', port: o.port, password };
+  const endpoint: RedisEndpoint = o.port === undefined ? { path: join(o.dir, 'redis.sock'), password } : { host: '127.0.0.1', port: o.port, password };
   const supervisor = new Supervisor({
     name: 'redis',
     log: o.log,

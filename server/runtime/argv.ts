@@ -146,7 +146,14 @@ export function runtimeArgv(globals: RuntimeGlobals, call: RuntimeCall): string[
     case 'network-gc':
       return [...argv, 'network', 'gc'];
     case 'network-create':
-      return [...argv, 'network', 'create', ...(call.subnet === undefined ? [] : ['--subnet', subnetArg(call.subnet)]), ...(call.nat ? [] : ['--no-nat']), networkArg(call.name)];
+      return [
+        ...argv,
+        'network',
+        'create',
+        ...(call.subnet === undefined ? [] : ['--subnet', subnetArg(call.subnet)]),
+        ...(call.nat ? [] : ['--no-nat']),
+        networkArg(call.name),
+      ];
     case 'network-inspect':
       return [...argv, 'network', 'inspect', networkArg(call.name)];
     case 'network-update':

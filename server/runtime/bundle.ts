@@ -196,7 +196,7 @@ function checkLayers(layers: RootfsLayers): void {
 /** berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep: checked as berth-runtime checks them. */
 function ioAnnotations(o: DefaultSpecOptions): Record<string, string> {
   const out: Record<string, string> = {};
-  if (o.stdin && !o.attach) throw invalid('stdin needs attach: only attach clients can write to a container\'s stdin', { stdin: o.stdin });
+  if (o.stdin && !o.attach) throw invalid("stdin needs attach: only attach clients can write to a container's stdin", { stdin: o.stdin });
   if (o.attach) out[annotations.attach] = 'true';
   if (o.stdin) out[annotations.stdin] = 'true';
   if (o.logPath !== undefined) {
@@ -273,14 +273,35 @@ export function defaultDeviceRules(binary: string = defaultRuntimeBinary): NonNu
 
 /** Docker's default capability set (docs/isolation.md). */
 export const dockerCapabilities = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
 ] as const;
 
 /** Docker's masked and read-only kernel paths. */
 const maskedPaths = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
-  '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ] as const;
 const readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
 

@@ -41,7 +41,11 @@ export interface ExecStream {
 
 /** The binary is missing: the error every way of running it gives. */
 export function runtimeNotFound(binary: string, cause: unknown): BerthError {
-  return new BerthError('E_EXEC_NOT_FOUND', `${binary} does not exist`, { cause, hint: 'Build it: make -C native (or npm run build).', details: { file: binary } });
+  return new BerthError('E_EXEC_NOT_FOUND', `${binary} does not exist`, {
+    cause,
+    hint: 'Build it: make -C native (or npm run build).',
+    details: { file: binary },
+  });
 }
 
 /** Run `binary argv` (an exec call's argv) for container `id` with pipes and fd 3 for resizes. */
@@ -56,7 +60,11 @@ export function spawnExecStream(binary: string, argv: string[], id: string): Exe
   });
   const exit = new Promise<{ exitCode: number }>((resolve, reject) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT' ? runtimeNotFound(binary, e) : new RuntimeError(`berth-runtime exec could not be started: ${e.message}`, { command: 'exec', containerId: id, cause: e }));
+      reject(
+        e.code === 'ENOENT'
+          ? runtimeNotFound(binary, e)
+          : new RuntimeError(`berth-runtime exec could not be started: ${e.message}`, { command: 'exec', containerId: id, cause: e }),
+      );
     });
     child.once('close', (code, signal) => {
       resizeStream?.destroy();

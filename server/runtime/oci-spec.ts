@@ -105,15 +105,27 @@ const limit = z.number().int().min(-1);
 /** config-linux.md "Control groups": what berth-runtime applies (it refuses the rest by name). */
 export const ociResourcesSchema = z.strictObject({
   memory: z
-    .strictObject({ limit: limit.optional(), reservation: limit.optional(), swap: limit.optional(), swappiness: z.number().int().min(0).max(100).optional(), disableOOMKiller: z.boolean().optional() })
+    .strictObject({
+      limit: limit.optional(),
+      reservation: limit.optional(),
+      swap: limit.optional(),
+      swappiness: z.number().int().min(0).max(100).optional(),
+      disableOOMKiller: z.boolean().optional(),
+    })
     .optional(),
   cpu: z
     .strictObject({
       shares: z.number().int().min(2).max(262144).optional(),
       quota: limit.optional(),
       period: z.number().int().min(1000).max(1000000).optional(),
-      cpus: z.string().regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/).optional(),
-      mems: z.string().regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/).optional(),
+      cpus: z
+        .string()
+        .regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/)
+        .optional(),
+      mems: z
+        .string()
+        .regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/)
+        .optional(),
     })
     .optional(),
   pids: z.strictObject({ limit }).optional(),
@@ -124,7 +136,10 @@ export const ociResourcesSchema = z.strictObject({
         type: z.enum(['a', 'c', 'b']).optional(),
         major: z.number().int().min(-1).optional(),
         minor: z.number().int().min(-1).optional(),
-        access: z.string().regex(/^[rwm]{1,3}$/).optional(),
+        access: z
+          .string()
+          .regex(/^[rwm]{1,3}$/)
+          .optional(),
       }),
     )
     .optional(),

@@ -79,7 +79,10 @@ test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', 
   const counted = await runCli(['container:run', '-i', 'busybox', 'wc', '-c'], d.env, 'x'.repeat(5_000_000));
   t.is(counted.stdout.trim(), '5000000', counted.stderr);
 
-  const env = await runCli(['container:run', '-e', 'FROM_CLI', '-e', 'A=1', '-e', 'UNSET_HERE', 'busybox', 'sh', '-c', 'echo "$FROM_CLI $A ${UNSET_HERE-unset}"'], { ...d.env, FROM_CLI: 'x y' });
+  const env = await runCli(
+    ['container:run', '-e', 'FROM_CLI', '-e', 'A=1', '-e', 'UNSET_HERE', 'busybox', 'sh', '-c', 'echo "$FROM_CLI $A ${UNSET_HERE-unset}"'],
+    { ...d.env, FROM_CLI: 'x y' },
+  );
   t.is(env.stdout, 'x y 1 unset\n', env.stderr);
 
   const named = `rm-${Date.now().toString(36)}`;
@@ -91,7 +94,11 @@ test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', 
 
   // Ctrl-C without a terminal: the CLI forwards SIGINT to the container (Docker's --sig-proxy).
   const trapped = await new Promise<CliResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, 'container:run', 'busybox', 'sh', '-c', 'trap "echo got INT; exit 9" INT; echo ready; while true; do sleep 0.1; done'], { env: d.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const child = spawn(
+      process.execPath,
+      [cliPath, 'container:run', 'busybox', 'sh', '-c', 'trap "echo got INT; exit 9" INT; echo ready; while true; do sleep 0.1; done'],
+      { env: d.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => {
@@ -105,17 +112,20 @@ test('foreground runs: output, exit codes, stdin, environment, --rm, start -a', 
   t.deepEqual([trapped.code, trapped.stdout], [9, 'ready\ngot INT\n'], trapped.stderr);
 
   // A reader that goes away: the CLI ends as a program killed by SIGPIPE (141), without a trace.
-  const head = spawnSync('/bin/bash', ['-c', `"${process.execPath}" "${cliPath}" container:run busybox seq 1 300000 | head -1; echo "status \${PIPESTATUS[0]}"`], { env: d.env, encoding: 'utf8', timeout: 60_000 });
+  const head = spawnSync(
+    '/bin/bash',
+    ['-c', `"${process.execPath}" "${cliPath}" container:run busybox seq 1 300000 | head -1; echo "status \${PIPESTATUS[0]}"`],
+    { env: d.env, encoding: 'utf8', timeout: 60_000 },
+  );
   t.is(head.stdout, '1\nstatus 141\n', head.stderr);
   t.is(head.stderr, '');
 
   t.is((await d.cli('container:run', '--name', 'twice', 'busybox', 'sh', '-c', 'echo run; exit 2')).stdout, 'run\n');
   const again = await d.cli('container:start', '-a', 'twice');
   t.deepEqual([again.code, again.stdout], [2, 'run\n'], again.stderr);
-
 });
 
-test('errors as the CLI renders them, with Docker\'s statuses: 125 from Berth, 127 for a missing program, 1 for the other commands', async (t) => {
+test("errors as the CLI renders them, with Docker's statuses: 125 from Berth, 127 for a missing program, 1 for the other commands", async (t) => {
   const d = await containerDaemon(t);
   const image = await d.cli('container:run', 'nosuch:1', 'true');
   t.is(image.code, 125);
@@ -126,7 +136,11 @@ test('errors as the CLI renders them, with Docker\'s statuses: 125 from Berth, 1
   const program = await d.cli('container:run', 'busybox', 'no-such-program');
   t.is(program.code, 127, program.stderr);
   t.regex(program.stderr, /no-such-program/);
-  for (const args of [['container:stop', 'nosuchcontainer'], ['container:logs', 'nosuchcontainer'], ['container:inspect', 'nosuchcontainer']]) {
+  for (const args of [
+    ['container:stop', 'nosuchcontainer'],
+    ['container:logs', 'nosuchcontainer'],
+    ['container:inspect', 'nosuchcontainer'],
+  ]) {
     const r = await d.cli(...args);
     t.is(r.code, 1, args.join(' '));
     t.regex(r.stderr, /nosuchcontainer.*\[E_CONTAINER_NOT_FOUND\]/, args.join(' '));
@@ -148,7 +162,9 @@ test('errors as the CLI renders them, with Docker\'s statuses: 125 from Berth, 1
 
 test('a detached container: ls, logs, exec, stats, inspect, a published port, kill, rm', async (t) => {
   const d = await containerDaemon(t);
-  const id = (await d.ok('container:run', '-d', '--name', 'web', '-m', '64m', 'busybox', 'sh', '-c', 'echo started; echo oops >&2; while true; do sleep 1; done')).trim();
+  const id = (
+    await d.ok('container:run', '-d', '--name', 'web', '-m', '64m', 'busybox', 'sh', '-c', 'echo started; echo oops >&2; while true; do sleep 1; done')
+  ).trim();
   t.regex(id, /^[0-9a-f]{64}$/);
 
   const ls = await d.ok('container:ls');
@@ -173,7 +189,18 @@ test('a detached container: ls, logs, exec, stats, inspect, a published port, ki
   t.like(view, { id, name: 'web', state: 'running', limits: { memoryBytes: 64 * 1024 * 1024 } });
 
   const port = await freePort();
-  const httpd = (await d.ok('container:run', '-d', '-p', `${port}:8080`, 'busybox', 'sh', '-c', 'mkdir /www && echo published > /www/index.html && exec httpd -f -p 8080 -h /www')).trim();
+  const httpd = (
+    await d.ok(
+      'container:run',
+      '-d',
+      '-p',
+      `${port}:8080`,
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir /www && echo published > /www/index.html && exec httpd -f -p 8080 -h /www',
+    )
+  ).trim();
   t.regex(await d.ok('container:ls'), new RegExp(`^${httpd.slice(0, 12)} .*127\\.0\\.0\\.1:${port}->8080/tcp`, 'm'));
   const page = await until('the published port to answer', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
@@ -188,7 +215,7 @@ test('a detached container: ls, logs, exec, stats, inspect, a published port, ki
   t.regex(inUse.stderr, /\[E_IMAGE_IN_USE\]/);
   t.regex(await d.ok('image:rm', '-f', 'busybox'), /^Untagged: busybox:latest/);
   t.regex(await d.ok('image:prune'), /^Deleted 0 blobs/);
-  t.regex((await d.ok('container:exec', 'web', 'echo', 'still here')), /^still here\n$/);
+  t.regex(await d.ok('container:exec', 'web', 'echo', 'still here'), /^still here\n$/);
   t.regex(await d.ok('image:base', 'busybox'), /^busybox:latest sha256:/, 'the same image, tagged again');
 
   const running = await d.cli('container:rm', 'web');
@@ -202,7 +229,7 @@ test('a detached container: ls, logs, exec, stats, inspect, a published port, ki
   t.is((await d.ok('container:ls', '-a', '-q')).trim(), '');
 });
 
-test('stop and start keep a container\'s files; commit makes an image of them', async (t) => {
+test("stop and start keep a container's files; commit makes an image of them", async (t) => {
   const d = await containerDaemon(t);
   await d.ok('container:run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'while true; do sleep 1; done');
   t.is((await d.cli('container:exec', 'web', 'sh', '-c', 'echo kept > /data.txt')).code, 0);
@@ -236,31 +263,36 @@ test('stop and start keep a container\'s files; commit makes an image of them', 
 test('container:run -it: a real shell under a terminal, its size and resizes, its exit status; Ctrl-P Ctrl-Q detaches', async (t) => {
   const d = await containerDaemon(t);
   const cli = [process.execPath, cliPath];
-  const shell = await underPty([...cli, 'container:run', '-it', '--name', 'tty', 'busybox', 'sh'], d.env, [33, 111], [
-    { expect: '/ # ' },
-    { send: 'echo $((6*7))\r' },
-    { expect: '\r\n42\r\n' },
-    { send: 'stty size\r' },
-    { expect: '\r\n33 111\r\n' },
-    { resize: [40, 120] },
-    { sleep: 1 },
-    { send: 'stty size\r' },
-    { expect: '\r\n40 120\r\n' },
-    { send: 'tty\r' },
-    { expect: '\r\n/dev/pts/\\d+\r\n' },
-    { send: 'exit 5\r' },
-  ]);
+  const shell = await underPty(
+    [...cli, 'container:run', '-it', '--name', 'tty', 'busybox', 'sh'],
+    d.env,
+    [33, 111],
+    [
+      { expect: '/ # ' },
+      { send: 'echo $((6*7))\r' },
+      { expect: '\r\n42\r\n' },
+      { send: 'stty size\r' },
+      { expect: '\r\n33 111\r\n' },
+      { resize: [40, 120] },
+      { sleep: 1 },
+      { send: 'stty size\r' },
+      { expect: '\r\n40 120\r\n' },
+      { send: 'tty\r' },
+      { expect: '\r\n/dev/pts/\\d+\r\n' },
+      { send: 'exit 5\r' },
+    ],
+  );
   t.is(shell.error, null, shell.output);
   t.is(shell.status, 5, shell.output);
   t.false(shell.output.includes('\r\r\n'), 'the local terminal is raw on output too (no second CR)');
   t.regex(await d.ok('container:ls', '-a'), /Exited \(5\) .* tty$/m);
 
-  const detached = await underPty([...cli, 'container:run', '-it', '--name', 'keep', 'busybox', 'sh'], d.env, [24, 80], [
-    { expect: '/ # ' },
-    { send: 'echo marker > /m.txt\r' },
-    { expect: '/ # ' },
-    { send: '\x10\x11' },
-  ]);
+  const detached = await underPty(
+    [...cli, 'container:run', '-it', '--name', 'keep', 'busybox', 'sh'],
+    d.env,
+    [24, 80],
+    [{ expect: '/ # ' }, { send: 'echo marker > /m.txt\r' }, { expect: '/ # ' }, { send: '\x10\x11' }],
+  );
   t.is(detached.error, null, detached.output);
   t.is(detached.status, 0, detached.output);
   // busybox's line editing asks the terminal where the cursor is (ESC [6n) after its prompt.
@@ -268,12 +300,12 @@ test('container:run -it: a real shell under a terminal, its size and resizes, it
   t.regex(await d.ok('container:ls'), /Up .*\s+keep$/m, 'the container keeps running');
   t.is(await d.ok('container:exec', 'keep', 'cat', '/m.txt'), 'marker\n');
 
-  const exec = await underPty([...cli, 'container:exec', '-it', 'keep', 'sh'], d.env, [30, 100], [
-    { expect: '/ # ' },
-    { send: 'stty size; cat /m.txt\r' },
-    { expect: '\r\n30 100\r\nmarker\r\n' },
-    { send: 'exit 7\r' },
-  ]);
+  const exec = await underPty(
+    [...cli, 'container:exec', '-it', 'keep', 'sh'],
+    d.env,
+    [30, 100],
+    [{ expect: '/ # ' }, { send: 'stty size; cat /m.txt\r' }, { expect: '\r\n30 100\r\nmarker\r\n' }, { send: 'exit 7\r' }],
+  );
   t.is(exec.error, null, exec.output);
   t.is(exec.status, 7, exec.output);
   t.is(await d.ok('container:rm', '-f', 'keep'), 'keep\n');

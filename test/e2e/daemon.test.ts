@@ -86,11 +86,15 @@ test('a Redis or nginx that dies is restarted, and the daemon log says so', asyn
   const before = JSON.parse((await runCli(['status', '--format', 'json'], d.env)).stdout) as Status;
   process.kill(before.redis.pid!, 'SIGKILL');
   process.kill(before.nginx.pid!, 'SIGKILL');
-  const after = await waitFor('Redis and nginx to be restarted', async () => {
-    const r = await runCli(['status', '--format', 'json'], d.env);
-    const s = JSON.parse(r.stdout) as Status;
-    return s.redis.healthy && s.nginx.healthy && s.redis.restarts === 1 && s.nginx.restarts === 1 ? s : undefined;
-  }, 20_000);
+  const after = await waitFor(
+    'Redis and nginx to be restarted',
+    async () => {
+      const r = await runCli(['status', '--format', 'json'], d.env);
+      const s = JSON.parse(r.stdout) as Status;
+      return s.redis.healthy && s.nginx.healthy && s.redis.restarts === 1 && s.nginx.restarts === 1 ? s : undefined;
+    },
+    20_000,
+  );
   t.not(after.redis.pid, before.redis.pid);
   t.not(after.nginx.pid, before.nginx.pid);
   t.regex(d.output(), /redis \(pid \d+\) exited unexpectedly \(SIGKILL\); restarting it/);
@@ -164,7 +168,7 @@ test('with an external Redis and nginx configured, the daemon starts neither and
   t.like(s.redis, { mode: 'external', healthy: true });
   t.like(s.nginx, { mode: 'external', healthy: true, port: nginx.port });
   t.is(s.redis.pid, undefined);
-  t.deepEqual(pidsMatching(d.home), [], 'no Redis or nginx runs under the daemon\'s home');
+  t.deepEqual(pidsMatching(d.home), [], "no Redis or nginx runs under the daemon's home");
 
   // When the external Redis goes away, status says so (and exits 1) instead of hiding it.
   await redis.stop();

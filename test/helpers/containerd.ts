@@ -27,7 +27,6 @@ export interface Containerd {
 
 const ctrBinary = '/usr/bin/ctr';
 
-
 export async function startContainerd(): Promise<Containerd> {
   requireRoot('containerd with berth-runtime');
   const containerd = requireBinary('/usr/bin/containerd', 'containerd');

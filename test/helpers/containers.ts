@@ -140,7 +140,17 @@ export async function useContainers(t: ExecutionContext): Promise<ContainerEnv> 
   };
   const listen = (): Promise<void> =>
     new Promise((resolve) => {
-      server = createServer(createApi({ token, log, status: async () => { throw new Error('no status in this test'); }, images: { store, debootstrapCache: join(base, 'cache') }, containers: manager }));
+      server = createServer(
+        createApi({
+          token,
+          log,
+          status: async () => {
+            throw new Error('no status in this test');
+          },
+          images: { store, debootstrapCache: join(base, 'cache') },
+          containers: manager,
+        }),
+      );
       server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
         streams.add(socket);
         socket.once('close', () => streams.delete(socket));
@@ -204,7 +214,17 @@ export function openStream(url: string, path: string, token: string | null): Pro
         } catch {
           /* keep the text */
         }
-        resolve({ status: res.statusCode ?? 0, body, frames: [], send: () => undefined, closed: Promise.resolve(), stdout: () => '', stderr: () => '', exit: () => undefined, destroy: () => undefined });
+        resolve({
+          status: res.statusCode ?? 0,
+          body,
+          frames: [],
+          send: () => undefined,
+          closed: Promise.resolve(),
+          stdout: () => '',
+          stderr: () => '',
+          exit: () => undefined,
+          destroy: () => undefined,
+        });
       });
     });
     req.on('upgrade', (res, socket, head) => {

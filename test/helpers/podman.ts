@@ -40,7 +40,6 @@ function ulimit(name: 'nofile' | 'nproc', wanted: number): string {
   return `${name}=${n}:${n}`;
 }
 
-
 export async function startPodman(): Promise<Podman> {
   requireRoot('podman with berth-runtime');
   const podmanBinary = requireBinary('/usr/bin/podman', 'podman');
@@ -68,10 +67,14 @@ export async function startPodman(): Promise<Podman> {
   );
   const env = { ...process.env, CONTAINERS_CONF: conf };
   const argv = (runtime: string, args: string[]): string[] => [
-    '--root', join(dir, 'storage'),
-    '--runroot', join(dir, 'run'),
-    '--tmpdir', join(dir, 'tmp'),
-    '--runtime', runtime,
+    '--root',
+    join(dir, 'storage'),
+    '--runroot',
+    join(dir, 'run'),
+    '--tmpdir',
+    join(dir, 'tmp'),
+    '--runtime',
+    runtime,
     ...args,
   ];
   const run = (runtime: string, args: string[], options: { timeoutMs?: number } = {}): SpawnSyncReturns<string> =>

@@ -76,10 +76,19 @@ export type Step = { send: string } | { expect: string } | { resize: [number, nu
  * (20 s per expect, 90 s in all): its exit status, everything it wrote, and the first
  * step that failed.
  */
-export function underPty(argv: string[], env: NodeJS.ProcessEnv, size: [number, number], steps: Step[]): Promise<{ status: number | null; output: string; error: string | null }> {
+export function underPty(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  size: [number, number],
+  steps: Step[],
+): Promise<{ status: number | null; output: string; error: string | null }> {
   requireBinary('/usr/bin/python3', 'python3');
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', ['-c', ptyDriver, JSON.stringify({ argv, rows: size[0], cols: size[1], steps })], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
+    const child = spawn('/usr/bin/python3', ['-c', ptyDriver, JSON.stringify({ argv, rows: size[0], cols: size[1], steps })], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 90_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -15,7 +15,27 @@ export const nativeBuild = fileURLToPath(new URL('../../native/build/', import.m
 export const runtimeBinary = join(nativeBuild, 'berth-runtime');
 export const probeBinary = join(nativeBuild, 'berth-probe');
 
-const busyboxApplets = ['sh', 'true', 'false', 'sleep', 'cat', 'echo', 'ls', 'touch', 'id', 'ps', 'mount', 'env', 'mkdir', 'rm', 'kill', 'grep', 'wc', 'unshare', 'test'];
+const busyboxApplets = [
+  'sh',
+  'true',
+  'false',
+  'sleep',
+  'cat',
+  'echo',
+  'ls',
+  'touch',
+  'id',
+  'ps',
+  'mount',
+  'env',
+  'mkdir',
+  'rm',
+  'kill',
+  'grep',
+  'wc',
+  'unshare',
+  'test',
+];
 
 /** A root filesystem with /bin/busybox (and its applets) and /probe. */
 export async function makeRootfs(dir: string): Promise<string> {
@@ -127,7 +147,10 @@ export function containerId(): string {
 
 /** The last JSON error line berth-runtime wrote on stderr. */
 export function runtimeError(stderr: string): { msg: string; errno?: number; op?: string } | undefined {
-  const lines = stderr.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   const last = lines.at(-1);
   return last ? (JSON.parse(last) as { msg: string; errno?: number; op?: string }) : undefined;
 }
@@ -135,7 +158,9 @@ export function runtimeError(stderr: string): { msg: string; errno?: number; op?
 /** What a container may leave behind on the host, found by its id. */
 export function leftovers(id: string): string[] {
   const found: string[] = [];
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(id));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(id));
   found.push(...mounts.map((m) => `mount: ${m}`));
   for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
     const base = join('/sys/fs/cgroup', hierarchy, 'berth');
@@ -156,5 +181,9 @@ export function leftovers(id: string): string[] {
 
 export async function readJsonLines(path: string): Promise<Record<string, unknown>[]> {
   const text = await readFile(path, 'utf8');
-  return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

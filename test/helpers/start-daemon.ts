@@ -107,10 +107,14 @@ export async function startTestDaemon(t: ExecutionContext, extra: NodeJS.Process
     cleanDaemonRuntime(env);
   });
   const cli = await Promise.race([
-    waitFor('the daemon to write cli.json', async () => {
-      const text = await readFile(join(home, 'cli.json'), 'utf8').catch(() => undefined);
-      return text === undefined ? undefined : (JSON.parse(text) as { url: string; token: string });
-    }, 30_000),
+    waitFor(
+      'the daemon to write cli.json',
+      async () => {
+        const text = await readFile(join(home, 'cli.json'), 'utf8').catch(() => undefined);
+        return text === undefined ? undefined : (JSON.parse(text) as { url: string; token: string });
+      },
+      30_000,
+    ),
     exited.then((code) => {
       throw new Error(`the daemon exited with ${code}:\n${output()}`);
     }),

@@ -11,7 +11,13 @@ export const queuePrefix = (): string => `test-${randomUUID()}`;
  * A deploy queue on `endpoint` under `prefix`, closed in teardown (its worker too, if one was
  * started). Logs go to `<dir>/test.log`.
  */
-export async function startQueue(t: ExecutionContext, endpoint: RedisEndpoint, dir: string, prefix: string, options: Partial<QueueOptions> = {}): Promise<DeployQueue> {
+export async function startQueue(
+  t: ExecutionContext,
+  endpoint: RedisEndpoint,
+  dir: string,
+  prefix: string,
+  options: Partial<QueueOptions> = {},
+): Promise<DeployQueue> {
   const queue = await openQueue({ endpoint, prefix, log: testLogger(dir), ...options });
   t.teardown(() => queue.close());
   return queue;

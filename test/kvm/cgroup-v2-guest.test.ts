@@ -39,7 +39,9 @@ async function bootGuest(t: import('ava').ExecutionContext): Promise<Map<string,
   const vmlinuz = join(kernelDir, 'vmlinuz');
   const overlay = join(kernelDir, 'overlay.ko');
   if (!existsSync(vmlinuz) || !existsSync(overlay)) {
-    throw new Error(`no test kernel in ${kernelDir}: scripts/test fetches it (apt-get download linux-image-6.1.0-*-amd64, then dpkg-deb -x); or set BERTH_TEST_KERNEL_DIR`);
+    throw new Error(
+      `no test kernel in ${kernelDir}: scripts/test fetches it (apt-get download linux-image-6.1.0-*-amd64, then dpkg-deb -x); or set BERTH_TEST_KERNEL_DIR`,
+    );
   }
   const work = await tempDir(t, 'berth-guest-');
   const tree = join(work, 'tree');
@@ -63,8 +65,24 @@ async function bootGuest(t: import('ava').ExecutionContext): Promise<Map<string,
 
   const accel = existsSync('/dev/kvm') ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg'];
   t.log(`booting ${vmlinuz} with ${accel[1]}`);
-  const args = [...accel, '-m', '768', '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio',
-    '-kernel', vmlinuz, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 quiet loglevel=3'];
+  const args = [
+    ...accel,
+    '-m',
+    '768',
+    '-smp',
+    '2',
+    '-nographic',
+    '-no-reboot',
+    '-nodefaults',
+    '-serial',
+    'stdio',
+    '-kernel',
+    vmlinuz,
+    '-initrd',
+    initrd,
+    '-append',
+    'console=ttyS0 panic=-1 quiet loglevel=3',
+  ];
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -134,7 +152,11 @@ test('on a pure cgroup v2 kernel: memory.max kills and is reported, pids.max, cp
   t.is(line('leftovers'), 'cgroups= state=', 'nothing is left in the guest');
 
   // A hybrid host with pids and cpu moved to cgroup2: one container uses both hierarchies.
-  t.regex(line('hybrid-layout'), /^cpu:0 memory:[1-9]\d* pids:0 unified=.*\bcpu\b.*\bpids\b/, 'memory on v1, pids and cpu on cgroup2 (hierarchy 0 in /proc/cgroups)');
+  t.regex(
+    line('hybrid-layout'),
+    /^cpu:0 memory:[1-9]\d* pids:0 unified=.*\bcpu\b.*\bpids\b/,
+    'memory on v1, pids and cpu on cgroup2 (hierarchy 0 in /proc/cgroups)',
+  );
   t.is(line('hybrid-files'), 'pids.max=15 cpu.max=30000 100000 memory.limit_in_bytes=67108864');
   const hybrid = JSON.parse(line('hybrid-stats') || '{}') as { memory?: { limit: number }; pids?: { current: number; limit: number } };
   t.deepEqual(hybrid.pids, { current: 15, limit: 15 }, 'pids read from cgroup2');

@@ -27,7 +27,10 @@ export async function apiRequest<T>(settings: CliSettings, method: string, path:
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(url, {
       method,
-      headers: { authorization: `Bearer ${settings.token}`, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
+      headers: {
+        authorization: `Bearer ${settings.token}`,
+        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+      },
       timeout: timeoutMs,
     });
     req.once('response', (res) => {

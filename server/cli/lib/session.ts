@@ -17,7 +17,9 @@ const ref = containerPath;
 function proxySignals(settings: CliSettings, id: string): () => void {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
     const h = () => {
-      apiRequest(settings, 'POST', `${ref(id)}/kill?signal=${signal.slice(3)}`).catch((err: unknown) => process.stderr.write(`${renderError(toBerthError(err))}\n`));
+      apiRequest(settings, 'POST', `${ref(id)}/kill?signal=${signal.slice(3)}`).catch((err: unknown) =>
+        process.stderr.write(`${renderError(toBerthError(err))}\n`),
+      );
     };
     process.on(signal, h);
     return () => process.off(signal, h);
@@ -93,4 +95,3 @@ export async function statusOf(settings: CliSettings, id: string, r: RelayResult
   if (r.kind === 'exit') return r.status.exitCode;
   return exitCodeOf(settings, id);
 }
-

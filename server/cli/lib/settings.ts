@@ -65,7 +65,10 @@ export function resolveSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
   const url = env.BERTH_API_URL ?? fromFile?.url;
   const token = env.BERTH_TOKEN ?? fromFile?.token;
   if (!url || !token) {
-    throw new BerthError('E_CLI_NOT_CONFIGURED', `no Berth API ${url ? 'token' : 'URL'} configured (looked at BERTH_API_URL, BERTH_TOKEN and ${files.join(', ')})`);
+    throw new BerthError(
+      'E_CLI_NOT_CONFIGURED',
+      `no Berth API ${url ? 'token' : 'URL'} configured (looked at BERTH_API_URL, BERTH_TOKEN and ${files.join(', ')})`,
+    );
   }
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
     throw new BerthError('E_CLI_NOT_CONFIGURED', `the Berth API URL ${JSON.stringify(url)} is not an http(s) URL`);

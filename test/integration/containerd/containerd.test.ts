@@ -40,7 +40,10 @@ function ok(t: ExecutionContext, args: string[]): string {
 
 /** The task's pid and status from `ctr task ls`. */
 function task(id: string): { pid: number; status: string } | undefined {
-  const line = cd().ctr(['task', 'ls']).stdout.split('\n').find((l) => l.split(/\s+/)[0] === id);
+  const line = cd()
+    .ctr(['task', 'ls'])
+    .stdout.split('\n')
+    .find((l) => l.split(/\s+/)[0] === id);
   if (line === undefined) return undefined;
   const [, pid, status] = line.trim().split(/\s+/);
   return { pid: Number(pid), status: status ?? '' };
@@ -74,7 +77,7 @@ for (const { name, path } of clientRuntimes) {
     ok(t, ['run', '--detach', ...runtimeFlags(name, path), cd().image, id, 'sh', '-c', script]);
     const running = await waitFor('the task to run', async () => (task(id)?.status === 'RUNNING' ? task(id) : undefined));
     const parent = stat(running!.pid);
-    t.regex(parent.cmdline, /containerd-shim-runc-v2 .*-id \S+/, 'the container process is the shim\'s child: no process of the runtime in between');
+    t.regex(parent.cmdline, /containerd-shim-runc-v2 .*-id \S+/, "the container process is the shim's child: no process of the runtime in between");
 
     const exec = cd().ctr(['task', 'exec', '--exec-id', uniqueName('e'), id, 'sh', '-c', 'echo from-exec; exit 9']);
     t.is(exec.status, 9, exec.stderr);
@@ -92,12 +95,12 @@ for (const { name, path } of clientRuntimes) {
   });
 
   test(`${name}: ctr run -t gives a shell on a terminal; its exit code comes back`, async (t) => {
-    const r = await underPty(['/usr/bin/ctr', ...cd().argv(['run', '--rm', '-t', ...runtimeFlags(name, path), cd().image, uniqueName('ct'), 'sh'])], process.env, [24, 80], [
-      { expect: '# ' },
-      { send: 'echo answer-$((6*7)); tty\r' },
-      { expect: 'answer-42\r\r?\n/dev/pts/\\d+\r\r?\n' },
-      { send: 'exit 4\r' },
-    ]);
+    const r = await underPty(
+      ['/usr/bin/ctr', ...cd().argv(['run', '--rm', '-t', ...runtimeFlags(name, path), cd().image, uniqueName('ct'), 'sh'])],
+      process.env,
+      [24, 80],
+      [{ expect: '# ' }, { send: 'echo answer-$((6*7)); tty\r' }, { expect: 'answer-42\r\r?\n/dev/pts/\\d+\r\r?\n' }, { send: 'exit 4\r' }],
+    );
     t.is(r.error, null, r.output);
     t.is(r.status, 4, r.output);
   });

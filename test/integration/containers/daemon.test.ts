@@ -24,7 +24,17 @@ test('the daemon: containers on its own network, the token on upgrades, reconcil
       signal: AbortSignal.timeout(120_000),
     });
     const text = await res.text();
-    return { status: res.status, text, body: (() => { try { return JSON.parse(text) as any; } catch { return text; } })() }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return {
+      status: res.status,
+      text,
+      body: (() => {
+        try {
+          return JSON.parse(text) as any;
+        } catch {
+          return text;
+        }
+      })(),
+    }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   t.regex((await api('POST', '/v1/images/base', { name: 'busybox' })).text, /"result"/);
   const mk = async (body: Record<string, unknown>) => {
@@ -58,10 +68,16 @@ test('the daemon: containers on its own network, the token on upgrades, reconcil
       await again.exited;
     }
   });
-  url = (await waitFor('the daemon to start again', async () => {
-    const text = await readFile(join(d.home, 'cli.json'), 'utf8').catch(() => undefined);
-    return text === undefined ? undefined : (JSON.parse(text) as { url: string });
-  }, 30_000)).url;
+  url = (
+    await waitFor(
+      'the daemon to start again',
+      async () => {
+        const text = await readFile(join(d.home, 'cli.json'), 'utf8').catch(() => undefined);
+        return text === undefined ? undefined : (JSON.parse(text) as { url: string });
+      },
+      30_000,
+    )
+  ).url;
   t.like((await api('GET', `/v1/containers/${ends}`)).body, { state: 'exited', exitCode: 7 });
   t.is((await api('GET', `/v1/containers/${removes}`)).status, 404);
   t.like((await api('GET', '/v1/containers/long')).body, { state: 'running' });

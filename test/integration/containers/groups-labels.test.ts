@@ -81,7 +81,8 @@ test('a bad network group is refused at create, naming it', async (t) => {
 
 test('list({ labels }) returns exactly the containers with every label asked for, as GET ?label= does', async (t) => {
   const c = await useContainers(t);
-  const make = async (labels?: Record<string, string>) => (await c.manager.create({ image: 'busybox', cmd: ['sleep', '600'], ...(labels ? { labels } : {}) })).id;
+  const make = async (labels?: Record<string, string>) =>
+    (await c.manager.create({ image: 'busybox', cmd: ['sleep', '600'], ...(labels ? { labels } : {}) })).id;
   const webFront = await make({ app: 'web', tier: 'front' });
   const webBack = await make({ app: 'web', tier: 'back' });
   const api = await make({ app: 'api', tier: '' });

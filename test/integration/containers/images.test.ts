@@ -6,16 +6,29 @@ import test from 'ava';
 import { until, useContainers } from '../../helpers/containers.js';
 
 function logText(text: string): string {
-  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { line: { log: string } }).line.log).join('');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { line: { log: string } }).line.log)
+    .join('');
 }
 
 test('commit, then run the new image and see the file', async (t) => {
   const c = await useContainers(t);
-  const r = await c.api('POST', '/v1/containers', { image: 'busybox', cmd: ['sh', '-c', 'echo committed content > /hello.txt; rm /bin/vi'], env: ['MODE=made'] });
+  const r = await c.api('POST', '/v1/containers', {
+    image: 'busybox',
+    cmd: ['sh', '-c', 'echo committed content > /hello.txt; rm /bin/vi'],
+    env: ['MODE=made'],
+  });
   const id = r.body.id as string;
   await c.api('POST', `/v1/containers/${id}/start`);
   await until('exit', async () => (await c.api('GET', `/v1/containers/${id}`)).body.state === 'exited');
-  const commit = await c.api('POST', `/v1/containers/${id}/commit`, { reference: 'snapshot:v1', message: 'a test', author: 'tester', changes: { cmd: ['cat', '/hello.txt'], labels: { purpose: 'test' } } });
+  const commit = await c.api('POST', `/v1/containers/${id}/commit`, {
+    reference: 'snapshot:v1',
+    message: 'a test',
+    author: 'tester',
+    changes: { cmd: ['cat', '/hello.txt'], labels: { purpose: 'test' } },
+  });
   t.is(commit.status, 201, commit.text);
   t.deepEqual(commit.body.tags, ['snapshot:v1']);
   t.deepEqual(commit.body.config.Cmd, ['cat', '/hello.txt']);

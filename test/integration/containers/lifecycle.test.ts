@@ -20,14 +20,24 @@ async function state(c: ContainerEnv, id: string): Promise<Record<string, any>> 
 
 /** The log route's NDJSON: one `{"line": LogLine}` envelope per line. */
 function logLines(text: string): { stream: string; log: string; time: string }[] {
-  return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { line: { stream: string; log: string; time: string } }).line);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { line: { stream: string; log: string; time: string } }).line);
 }
 
 test('echo: create, start, its output in the log, exit code 0, rm leaves nothing', async (t) => {
   const c = await useContainers(t);
   const r = await c.api('POST', '/v1/containers', { image: 'busybox', cmd: ['sh', '-c', 'echo hello from berth; echo to stderr >&2'], name: 'echo-one' });
   t.is(r.status, 201, r.text);
-  t.like(r.body, { name: 'echo-one', image: 'busybox', state: 'created', command: ['sh', '-c', 'echo hello from berth; echo to stderr >&2'], tty: false, autoRemove: false });
+  t.like(r.body, {
+    name: 'echo-one',
+    image: 'busybox',
+    state: 'created',
+    command: ['sh', '-c', 'echo hello from berth; echo to stderr >&2'],
+    tty: false,
+    autoRemove: false,
+  });
   t.regex(r.body.id, /^[0-9a-f]{64}$/);
   t.regex(r.body.imageDigest, /^sha256:/);
   const id = r.body.id as string;
@@ -41,7 +51,10 @@ test('echo: create, start, its output in the log, exit code 0, rm leaves nothing
   const logs = await c.api('GET', `/v1/containers/${id.slice(0, 8)}/logs`);
   t.is(logs.status, 200);
   const lines = logLines(logs.text);
-  t.deepEqual(lines.map((l) => [l.stream, l.log]).sort(), [['stderr', 'to stderr\n'], ['stdout', 'hello from berth\n']]);
+  t.deepEqual(lines.map((l) => [l.stream, l.log]).sort(), [
+    ['stderr', 'to stderr\n'],
+    ['stdout', 'hello from berth\n'],
+  ]);
   for (const l of lines) t.regex(l.time, /^\d{4}-\d\d-\d\dT.*Z$/);
   const tail = await c.api('GET', `/v1/containers/${id}/logs?tail=1`);
   t.is(logLines(tail.text).length, 1);
@@ -66,7 +79,7 @@ test('a detached sleep: stop ends it with SIGTERM (exit 143); kill ends another 
   const stats = await c.api('GET', `/v1/containers/${id}/stats`);
   t.is(stats.status, 200, stats.text);
   t.true(stats.body.pids.current >= 1);
-  t.is(stats.body.pids.limit, 50, 'the pids limit is the container cgroup\'s');
+  t.is(stats.body.pids.limit, 50, "the pids limit is the container cgroup's");
   const stopped = await c.api('POST', `/v1/containers/${id}/stop?timeout=5`);
   t.is(stopped.status, 200, stopped.text);
   t.like(stopped.body, { state: 'exited', exitCode: 143 });
@@ -91,7 +104,10 @@ test('stop then start keeps what the container wrote', async (t) => {
   const again = await c.api('POST', `/v1/containers/${id}/start`);
   t.is(again.status, 200, again.text);
   await until('the second run to print the note', async () => logLines((await c.api('GET', `/v1/containers/${id}/logs`)).text).length > 0);
-  t.deepEqual(logLines((await c.api('GET', `/v1/containers/${id}/logs`)).text).map((l) => l.log), ['kept\n']);
+  t.deepEqual(
+    logLines((await c.api('GET', `/v1/containers/${id}/logs`)).text).map((l) => l.log),
+    ['kept\n'],
+  );
   await c.api('POST', `/v1/containers/${id}/kill`);
   await c.api('DELETE', `/v1/containers/${id}`);
   t.deepEqual(c.leftovers(), []);
@@ -159,19 +175,34 @@ test('bad requests: each a clear error, and nothing is left behind', async (t) =
 
 test('generated names, refs by prefix, image config precedence, user and limits', async (t) => {
   const c = await useContainers(t);
-  const a = await c.api('POST', '/v1/containers', { image: 'busybox', cmd: ['sh', '-c', 'id -u; id -g; pwd; echo $GREETING'], env: ['GREETING=hi'], user: 'nobody', workdir: '/tmp', memory: 64 * 1024 * 1024, cpus: 0.5, pids: 50 });
+  const a = await c.api('POST', '/v1/containers', {
+    image: 'busybox',
+    cmd: ['sh', '-c', 'id -u; id -g; pwd; echo $GREETING'],
+    env: ['GREETING=hi'],
+    user: 'nobody',
+    workdir: '/tmp',
+    memory: 64 * 1024 * 1024,
+    cpus: 0.5,
+    pids: 50,
+  });
   t.is(a.status, 201, a.text);
   t.regex(a.body.name, /^[a-z]+_[a-z]+\d*$/);
   t.deepEqual(a.body.limits, { memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pids: 50 });
   t.true(a.body.config.env.includes('GREETING=hi'));
-  t.true(a.body.config.env.some((e: string) => e.startsWith('PATH=')), 'the image Env stays');
+  t.true(
+    a.body.config.env.some((e: string) => e.startsWith('PATH=')),
+    'the image Env stays',
+  );
   const b = await c.api('POST', '/v1/containers', { image: 'busybox' });
   t.deepEqual(b.body.command, ['sh'], 'the image Cmd');
   const e = await c.api('POST', '/v1/containers', { image: 'busybox', entrypoint: ['echo'] });
   t.deepEqual(e.body.command, ['echo'], 'an entrypoint drops the image Cmd');
   await c.api('POST', `/v1/containers/${a.body.id.slice(0, 10)}/start`);
   await until('exit', async () => (await state(c, a.body.id)).state === 'exited');
-  t.deepEqual(logLines((await c.api('GET', `/v1/containers/${a.body.id}/logs`)).text).map((l) => l.log), ['65534\n', '65534\n', '/tmp\n', 'hi\n']);
+  t.deepEqual(
+    logLines((await c.api('GET', `/v1/containers/${a.body.id}/logs`)).text).map((l) => l.log),
+    ['65534\n', '65534\n', '/tmp\n', 'hi\n'],
+  );
   for (const x of [a, b, e]) await c.api('DELETE', `/v1/containers/${x.body.id}`);
   t.deepEqual(c.leftovers(), []);
 });

@@ -37,7 +37,10 @@ test('logs --follow streams lines as they come and ends when the container ends'
   const script = 'while [ ! -e /go ]; do sleep 0.1; done; for i in 1 2 3; do echo line $i; sleep 1; done';
   const id = (await c.api('POST', '/v1/containers', { image: 'busybox', cmd: ['sh', '-c', script] })).body.id as string;
   await c.api('POST', `/v1/containers/${id}/start`);
-  const res = await fetch(`${c.url}/v1/containers/${id}/logs?follow=true`, { headers: { authorization: `Bearer ${c.token}` }, signal: AbortSignal.timeout(60_000) });
+  const res = await fetch(`${c.url}/v1/containers/${id}/logs?follow=true`, {
+    headers: { authorization: `Bearer ${c.token}` },
+    signal: AbortSignal.timeout(60_000),
+  });
   t.is(res.headers.get('content-type'), 'application/x-ndjson');
   t.is((await c.runtime.exec(id, ['touch', '/go'])).code, 0);
   const seen: { at: number; log: string }[] = [];
@@ -49,7 +52,10 @@ test('logs --follow streams lines as they come and ends when the container ends'
     buffered = lines.pop() ?? '';
     for (const l of lines.filter(Boolean)) seen.push({ at: Date.now() - start, log: (JSON.parse(l) as { line: { log: string } }).line.log });
   }
-  t.deepEqual(seen.map((s) => s.log), ['line 1\n', 'line 2\n', 'line 3\n']);
+  t.deepEqual(
+    seen.map((s) => s.log),
+    ['line 1\n', 'line 2\n', 'line 3\n'],
+  );
   t.true(seen[2]!.at - seen[0]!.at >= 1500, 'lines arrived as they were written, not all at the end');
   t.is((await c.api('GET', `/v1/containers/${id}`)).body.state, 'exited', 'the stream ended because the container did');
   await until('nothing left', () => c.leftovers().length === 0);

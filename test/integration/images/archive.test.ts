@@ -32,7 +32,11 @@ async function fixture(t: ExecutionContext): Promise<Fixture> {
   const store = await ImageStore.open(join(dir, 'images'));
   const busybox = await buildBusyboxImage(store);
   const busyboxTar = await readFile(await firstLayerTar(store, busybox));
-  const appLayer = await tarball([{ name: 'app/', type: 'directory' }, { name: 'app/run', content: '#!/bin/sh\necho app\n', mode: 0o755 }, { name: 'bin/.wh.vi', content: '' }]);
+  const appLayer = await tarball([
+    { name: 'app/', type: 'directory' },
+    { name: 'app/run', content: '#!/bin/sh\necho app\n', mode: 0o755 },
+    { name: 'bin/.wh.vi', content: '' },
+  ]);
   const app = await buildImage(store, {
     layers: [busyboxTar, appLayer],
     compression: 'zstd',
@@ -61,7 +65,10 @@ test('an OCI archive exported by Berth is read by skopeo with the same manifest,
   const f = await fixture(t);
   const out = join(f.dir, 'app.oci.tar');
   await exportOciArchive(f.store, ['127.0.0.1:5000/team/app:v1', 'busybox'], createWriteStream(out));
-  for (const [image, tag] of [[f.app, '127.0.0.1:5000/team/app:v1'], [f.busybox, 'busybox:latest']] as const) {
+  for (const [image, tag] of [
+    [f.app, '127.0.0.1:5000/team/app:v1'],
+    [f.busybox, 'busybox:latest'],
+  ] as const) {
     const raw = skopeo(['inspect', '--raw', `oci-archive:${out}:${tag}`]);
     t.is(sha256(raw), image.digest, `${tag}: manifest digest`);
     t.is(sha256(skopeo(['inspect', '--config', '--raw', `oci-archive:${out}:${tag}`])), image.configDigest, `${tag}: config digest`);
@@ -110,7 +117,7 @@ test('what skopeo writes (OCI archive, docker archive, OCI directory) Berth impo
 
   const [fromDir] = await importLayoutDirectory(fresh, layout, { what: 's.layout' });
   const skopeoIndex = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
-  t.is(fromDir?.digest, skopeoIndex.manifests[0]?.digest, 'OCI directory: skopeo\'s manifest (recompressed) kept');
+  t.is(fromDir?.digest, skopeoIndex.manifests[0]?.digest, "OCI directory: skopeo's manifest (recompressed) kept");
   t.deepEqual(fromDir?.config.rootfs.diff_ids, f.app.config.rootfs.diff_ids, 'recompressed, the same diff_ids');
 
   // Every one of them unpacks and shares the layers with the others.
@@ -177,7 +184,20 @@ test('a tampered layer is E_IMAGE_DIGEST_MISMATCH in both formats, and nothing i
   const layerDigest = f.busybox.manifest.layers[0]?.digest ?? '';
   const oci = await tarball([
     { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
-    { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: f.busybox.digest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'evil:2' } }] }) },
+    {
+      name: 'index.json',
+      content: JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: f.busybox.digest,
+            size: manifest.length,
+            annotations: { 'org.opencontainers.image.ref.name': 'evil:2' },
+          },
+        ],
+      }),
+    },
     { name: `blobs/sha256/${f.busybox.digest.slice(7)}`, content: manifest },
     { name: `blobs/sha256/${f.busybox.configDigest.slice(7)}`, content: config },
     { name: `blobs/sha256/${layerDigest.slice(7)}`, content: evil },

@@ -33,7 +33,10 @@ test('busybox is built reproducibly from busybox-static and runs under berth-run
   const rt = await useRuntime(t);
   const id = containerId();
   const bundle = join(dir, 'bundle');
-  await writeBundle(bundle, defaultSpec({ args: ['sh', '-c', 'echo hello from $(id -u); ls /bin/sh; touch /tmp/mine'], layers: { lower: [layer], writable: join(dir, 'writable') } }));
+  await writeBundle(
+    bundle,
+    defaultSpec({ args: ['sh', '-c', 'echo hello from $(id -u); ls /bin/sh; touch /tmp/mine'], layers: { lower: [layer], writable: join(dir, 'writable') } }),
+  );
   const r = rt.run(['run', '--bundle', bundle, id]);
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout, 'hello from 0\n/bin/sh\n');

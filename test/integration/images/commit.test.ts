@@ -19,7 +19,7 @@ import { containerId, useRuntime } from '../../helpers/runtime.js';
 import { skopeo } from '../../helpers/skopeo.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
-test('a container\'s changes become a new image: files, deletions, an opaque directory, links, a FIFO, the config', async (t) => {
+test("a container's changes become a new image: files, deletions, an opaque directory, links, a FIFO, the config", async (t) => {
   requireRoot('berth-runtime and the image store');
   const dir = await tempDir(t, 'berth-commit-');
   const store = await ImageStore.open(join(dir, 'images'));
@@ -30,8 +30,17 @@ test('a container\'s changes become a new image: files, deletions, an opaque dir
   const writable = join(dir, 'writable');
   const bundle = join(dir, 'bundle');
   const script = [
-    'echo new > /new', 'ln /new /new-link', 'rm /bin/vi', 'rm -rf /etc', 'mkdir /etc', 'echo only > /etc/only',
-    'mkfifo /fifo', 'mkdir -p /app', 'echo a > /app/a', 'chmod 4755 /app/a', 'ln -s /app/a /app/abs-link',
+    'echo new > /new',
+    'ln /new /new-link',
+    'rm /bin/vi',
+    'rm -rf /etc',
+    'mkdir /etc',
+    'echo only > /etc/only',
+    'mkfifo /fifo',
+    'mkdir -p /app',
+    'echo a > /app/a',
+    'chmod 4755 /app/a',
+    'ln -s /app/a /app/abs-link',
   ].join(' && ');
   await writeBundle(bundle, defaultSpec({ args: ['sh', '-c', script], layers: { lower, writable } }));
   const created = rt.run(['run', '-d', '--bundle', bundle, id]);
@@ -42,7 +51,13 @@ test('a container\'s changes become a new image: files, deletions, an opaque dir
     image: 'busybox',
     upper: join(writable, 'upper'),
     tag: 'committed:v1',
-    changes: { Cmd: ['sh', '-c', 'cat /new; ls /etc; test -e /bin/vi || echo no vi'], Env: ['GREETING=hi'], WorkingDir: '/app', ExposedPorts: ['8080'], Labels: { via: 'commit' } },
+    changes: {
+      Cmd: ['sh', '-c', 'cat /new; ls /etc; test -e /bin/vi || echo no vi'],
+      Env: ['GREETING=hi'],
+      WorkingDir: '/app',
+      ExposedPorts: ['8080'],
+      Labels: { via: 'commit' },
+    },
     createdBy: 'sh -c "…"',
     comment: 'test commit',
     fsutil: defaultFsutilBinary,
@@ -61,7 +76,20 @@ test('a container\'s changes become a new image: files, deletions, an opaque dir
   // The new layer, as OCI says: .wh. files and an opaque marker; read by skopeo unchanged.
   const [top, base] = await store.unpackImage(image);
   const mnt = await tempDir(t, 'berth-commit-mnt-');
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t overlay overlay -o "lowerdir=$1:$2" "$3" && cd "$3" && ls etc bin/vi app; stat -c "%F %a %h" fifo new app/a; readlink app/abs-link', 'sh', top ?? '', base ?? '', mnt], { encoding: 'utf8' });
+  const r = spawnSync(
+    'unshare',
+    [
+      '-m',
+      'sh',
+      '-c',
+      'mount -t overlay overlay -o "lowerdir=$1:$2" "$3" && cd "$3" && ls etc bin/vi app; stat -c "%F %a %h" fifo new app/a; readlink app/abs-link',
+      'sh',
+      top ?? '',
+      base ?? '',
+      mnt,
+    ],
+    { encoding: 'utf8' },
+  );
   t.regex(r.stderr, /'bin\/vi': No such file or directory/);
   t.is(r.stdout, 'app:\na\nabs-link\n\netc:\nonly\nfifo 644 1\nregular file 644 2\nregular file 4755 1\n/app/a\n');
   t.is(sha256(skopeo(['inspect', '--raw', `oci:${store.root}:committed:v1`])), image.digest);
@@ -69,7 +97,10 @@ test('a container\'s changes become a new image: files, deletions, an opaque dir
   // It runs: the committed config and the changed root.
   const id2 = containerId();
   const bundle2 = join(dir, 'bundle2');
-  await writeBundle(bundle2, defaultSpec({ args: image.config.config?.Cmd ?? [], cwd: '/app', layers: { lower: await store.unpackImage(image), writable: join(dir, 'w2') } }));
+  await writeBundle(
+    bundle2,
+    defaultSpec({ args: image.config.config?.Cmd ?? [], cwd: '/app', layers: { lower: await store.unpackImage(image), writable: join(dir, 'w2') } }),
+  );
   const run = rt.run(['run', '--bundle', bundle2, id2]);
   t.is(run.status, 0, run.stderr);
   t.is(run.stdout, 'new\nonly\nno vi\n');
@@ -82,7 +113,9 @@ test('an upper directory with an overlay redirect (a renamed directory) is refus
   await buildBusyboxImage(store);
   const upper = join(dir, 'upper');
   await mkdir(join(upper, 'moved'), { recursive: true });
-  const set = spawnSync(defaultFsutilBinary, ['apply', upper], { input: Buffer.from('xattr\0moved\0trusted.overlay.redirect\0' + Buffer.from('/etc').toString('hex') + '\0') });
+  const set = spawnSync(defaultFsutilBinary, ['apply', upper], {
+    input: Buffer.from('xattr\0moved\0trusted.overlay.redirect\0' + Buffer.from('/etc').toString('hex') + '\0'),
+  });
   t.is(set.status, 0, String(set.stderr));
   const e = await t.throwsAsync(commitContainer(store, { image: 'busybox', upper, fsutil: defaultFsutilBinary }));
   t.true(isBerthError(e) && e.code === 'E_IMAGE_LAYER_INVALID', String(e));
@@ -110,7 +143,7 @@ async function topLayerOwners(store: ImageStore, image: Image): Promise<Record<s
   return out;
 }
 
-test('a user-namespaced container\'s commit: host ids in the upper directory become the container\'s ids in the layer; an id outside the map is refused', async (t) => {
+test("a user-namespaced container's commit: host ids in the upper directory become the container's ids in the layer; an id outside the map is refused", async (t) => {
   requireRoot('berth-runtime with a user namespace');
   const dir = await tempDir(t, 'berth-commit-userns-');
   const store = await ImageStore.open(join(dir, 'images'));
@@ -126,10 +159,18 @@ test('a user-namespaced container\'s commit: host ids in the upper directory bec
   const created = rt.run(['run', '-d', '--bundle', bundle, id]);
   t.is(created.status, 0, created.stderr);
   const upper = join(writable, 'upper');
-  await waitFor('the container\'s root writes', async () => (await stat(join(upper, 'ready')).catch(() => undefined)) && true);
+  await waitFor("the container's root writes", async () => (await stat(join(upper, 'ready')).catch(() => undefined)) && true);
   // uid 1000 writes its own files, through exec with a process whose user is 1000:1000.
   const proc = join(dir, 'process.json');
-  await writeFile(proc, JSON.stringify({ args: ['sh', '-c', 'id -u && echo u > /home/u/by-user && mkdir /home/u/d'], cwd: '/', user: { uid: 1000, gid: 1000 }, env: ['PATH=/bin:/usr/bin'] }));
+  await writeFile(
+    proc,
+    JSON.stringify({
+      args: ['sh', '-c', 'id -u && echo u > /home/u/by-user && mkdir /home/u/d'],
+      cwd: '/',
+      user: { uid: 1000, gid: 1000 },
+      env: ['PATH=/bin:/usr/bin'],
+    }),
+  );
   const e = rt.run(['exec', '--process', proc, id]);
   t.is(e.status, 0, e.stderr);
   t.is(e.stdout, '1000\n');
@@ -139,13 +180,19 @@ test('a user-namespaced container\'s commit: host ids in the upper directory bec
   const image = await commitContainer(store, { image: 'busybox', upper, tag: 'userns-commit:v1', fsutil: defaultFsutilBinary, idMap: userns });
   const owners = await topLayerOwners(store, image);
   t.like(owners, { 'by-root': '0:0', 'home/': '0:0', 'home/u/': '1000:1000', 'home/u/by-user': '1000:1000', 'home/u/d/': '1000:1000', 'bin/.wh.vi': '0:0' });
-  t.false(Object.values(owners).some((o) => o.split(':').some((n) => Number(n) >= 65_536)), `no host id in the layer: ${JSON.stringify(owners)}`);
+  t.false(
+    Object.values(owners).some((o) => o.split(':').some((n) => Number(n) >= 65_536)),
+    `no host id in the layer: ${JSON.stringify(owners)}`,
+  );
 
   // A file changed from outside the container (a host id the map does not cover) is refused, naming it.
   await chown(join(upper, 'home', 'u', 'by-user'), 5, 5);
   const refused = await t.throwsAsync(commitContainer(store, { image: 'busybox', upper, tag: 'userns-commit:v2', fsutil: defaultFsutilBinary, idMap: userns }));
   t.true(isBerthError(refused) && refused.code === 'E_IMAGE_LAYER_INVALID', String(refused));
-  t.is(refused?.message, `cannot commit home/u/by-user: its owner is host id 5, outside the container's user namespace (host ${hostId}-${hostId + 65_535} as 0-65535), so the container did not write it that way`);
+  t.is(
+    refused?.message,
+    `cannot commit home/u/by-user: its owner is host id 5, outside the container's user namespace (host ${hostId}-${hostId + 65_535} as 0-65535), so the container did not write it that way`,
+  );
   t.deepEqual([...store.tags().keys()].sort(), ['busybox:latest', 'userns-commit:v1']);
   t.is(rt.run(['delete', '--force', id]).status, 0);
 
@@ -153,7 +200,14 @@ test('a user-namespaced container\'s commit: host ids in the upper directory bec
   const id2 = containerId();
   const bundle2 = join(dir, 'bundle2');
   const check = 'stat -c "%u:%g %n" /by-root /home/u /home/u/by-user /home/u/d; cat /home/u/by-user; test -e /bin/vi || echo no vi';
-  await writeBundle(bundle2, defaultSpec({ args: ['sh', '-c', check], layers: { lower: await store.unpackImage(image), writable: join(dir, 'w2') }, userns: { hostId: hostId + 65_536 * 8, size: 65_536 } }));
+  await writeBundle(
+    bundle2,
+    defaultSpec({
+      args: ['sh', '-c', check],
+      layers: { lower: await store.unpackImage(image), writable: join(dir, 'w2') },
+      userns: { hostId: hostId + 65_536 * 8, size: 65_536 },
+    }),
+  );
   const run = rt.run(['run', '--bundle', bundle2, id2]);
   t.is(run.status, 0, run.stderr);
   t.is(run.stdout, '0:0 /by-root\n1000:1000 /home/u\n1000:1000 /home/u/by-user\n1000:1000 /home/u/d\nu\nno vi\n');

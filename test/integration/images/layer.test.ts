@@ -125,7 +125,20 @@ test('whiteouts and opaque directories hide lower files once mounted with overla
     { name: 'dir-to-file', content: 'now a file' },
   ]);
   const mnt = await tempDir(t, 'berth-ovl-');
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t overlay overlay -o "lowerdir=$1:$2" "$3" && cd "$3" && ls etc && echo -- && ls opq && echo -- && cat dir-to-file', 'sh', upper.dest, lower.dest, mnt], { encoding: 'utf8' });
+  const r = spawnSync(
+    'unshare',
+    [
+      '-m',
+      'sh',
+      '-c',
+      'mount -t overlay overlay -o "lowerdir=$1:$2" "$3" && cd "$3" && ls etc && echo -- && ls opq && echo -- && cat dir-to-file',
+      'sh',
+      upper.dest,
+      lower.dest,
+      mnt,
+    ],
+    { encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout, 'stays\n--\nnew\n--\nnow a file');
 });
@@ -144,22 +157,34 @@ const hostile: Hostile[] = [
   { title: 'an absolute path', entries: (o) => [{ name: `${o}/escape`, content: 'x' }], entry: '/escape' },
   {
     title: 'a write through a symlink',
-    entries: (o) => [{ name: 'link', type: 'symlink', linkname: o }, { name: 'link/escape', content: 'x' }],
+    entries: (o) => [
+      { name: 'link', type: 'symlink', linkname: o },
+      { name: 'link/escape', content: 'x' },
+    ],
     entry: 'link/escape',
   },
   {
     title: 'a write through a symlink in a parent component',
-    entries: (o) => [{ name: 'd', type: 'symlink', linkname: o }, { name: 'd/sub/escape', content: 'x' }],
+    entries: (o) => [
+      { name: 'd', type: 'symlink', linkname: o },
+      { name: 'd/sub/escape', content: 'x' },
+    ],
     entry: 'd/sub/escape',
   },
   {
     title: 'a relative symlink climbing out, then written through',
-    entries: () => [{ name: 'up', type: 'symlink', linkname: '../../outside' }, { name: 'up/escape', type: 'directory' }],
+    entries: () => [
+      { name: 'up', type: 'symlink', linkname: '../../outside' },
+      { name: 'up/escape', type: 'directory' },
+    ],
     entry: 'up/escape',
   },
   {
     title: 'a whiteout through a symlink',
-    entries: (o) => [{ name: 's', type: 'symlink', linkname: o }, { name: 's/.wh.secret', content: '' }],
+    entries: (o) => [
+      { name: 's', type: 'symlink', linkname: o },
+      { name: 's/.wh.secret', content: '' },
+    ],
     entry: 's/.wh.secret',
   },
   { title: 'a hard link to ../', entries: () => [{ name: 'h', type: 'link', linkname: '../outside/secret' }], entry: 'h' },
@@ -167,11 +192,18 @@ const hostile: Hostile[] = [
   { title: 'a hard link to a file not in the layer', entries: () => [{ name: 'h', type: 'link', linkname: 'etc/shadow' }], entry: 'h' },
   {
     title: 'a hard link through a symlink',
-    entries: (o) => [{ name: 's', type: 'symlink', linkname: o }, { name: 'h', type: 'link', linkname: 's/secret' }],
+    entries: (o) => [
+      { name: 's', type: 'symlink', linkname: o },
+      { name: 'h', type: 'link', linkname: 's/secret' },
+    ],
     entry: 'h',
   },
   { title: 'a block device', entries: () => [{ name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0 }], entry: 'dev/sda' },
-  { title: 'a character device outside the standard set', entries: () => [{ name: 'dev/mem', type: 'character-device', devmajor: 1, devminor: 1 }], entry: 'dev/mem' },
+  {
+    title: 'a character device outside the standard set',
+    entries: () => [{ name: 'dev/mem', type: 'character-device', devmajor: 1, devminor: 1 }],
+    entry: 'dev/mem',
+  },
   { title: 'a raw overlay whiteout device', entries: () => [{ name: 'x', type: 'character-device', devmajor: 0, devminor: 0 }], entry: 'x' },
   {
     title: 'an overlayfs xattr',

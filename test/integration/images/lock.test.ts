@@ -48,7 +48,11 @@ interface Other {
 async function otherProcess(t: ExecutionContext, dir: string, root: string): Promise<Other> {
   const script = join(dir, 'other.mjs');
   await writeFile(script, childScript);
-  const child = spawn(process.execPath, ['--import', 'tsx', script, root], { cwd: repo, env: { ...process.env, BERTH_IMAGES: images }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, root], {
+    cwd: repo,
+    env: { ...process.env, BERTH_IMAGES: images },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -87,14 +91,17 @@ async function lockedError(t: ExecutionContext, p: Promise<unknown>): Promise<st
   return e?.message ?? '';
 }
 
-test('a second process cannot open a store another one holds; the error names the holder\'s pid; close lets go', async (t) => {
+test("a second process cannot open a store another one holds; the error names the holder's pid; close lets go", async (t) => {
   requireRoot('the image store');
   const dir = await tempDir(t, 'berth-lock-');
   const root = join(dir, 'images');
   const other = await otherProcess(t, dir, root);
   t.is(await other.line(), 'open');
   const message = await lockedError(t, ImageStore.open(root));
-  t.regex(message, new RegExp(`^the image store ${root} is in use by process ${other.child.pid} \\(.*other\\.mjs.*\\): two processes must never write one store$`));
+  t.regex(
+    message,
+    new RegExp(`^the image store ${root} is in use by process ${other.child.pid} \\(.*other\\.mjs.*\\): two processes must never write one store$`),
+  );
 
   other.child.stdin?.write('close\n');
   t.is(await other.line(), 'closed');
@@ -122,15 +129,19 @@ test('a holder killed with SIGKILL leaves no lock: the next process opens the st
   await other.exited;
   t.false(isAlive(pid));
   // The kernel closed the dead process's files, and dropped its flock with them.
-  const store = await waitFor('the dead holder\'s lock to go', async () => {
-    try {
-      return await ImageStore.open(root);
-    } catch (e) {
-      if (isBerthError(e) && e.code === 'E_IMAGE_STORE_LOCKED') return undefined;
-      throw e;
-    }
-  }, 5000);
-  t.deepEqual(await readdir(join(root, 'ingest')), [], 'the dead holder\'s half-written blob is gone');
+  const store = await waitFor(
+    "the dead holder's lock to go",
+    async () => {
+      try {
+        return await ImageStore.open(root);
+      } catch (e) {
+        if (isBerthError(e) && e.code === 'E_IMAGE_STORE_LOCKED') return undefined;
+        throw e;
+      }
+    },
+    5000,
+  );
+  t.deepEqual(await readdir(join(root, 'ingest')), [], "the dead holder's half-written blob is gone");
   await store.close();
 });
 

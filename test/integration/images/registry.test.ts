@@ -90,7 +90,11 @@ test('what skopeo pushes, Berth pulls and runs; layers Berth already has are not
   const pulled = await pullImage(dst, `${reg.host}/sk/app:v1`, { onProgress: (e) => events.push(e) });
   t.is(pulled.digest, app.digest);
   t.is(pulled.configDigest, app.configDigest);
-  t.deepEqual(events.filter((e) => e.digest === base).map((e) => e.status), ['exists'], 'the base layer is not fetched again');
+  t.deepEqual(
+    events.filter((e) => e.digest === base).map((e) => e.status),
+    ['exists'],
+    'the base layer is not fetched again',
+  );
   t.is(events.filter((e) => e.digest === app.manifest.layers[1]?.digest).at(-1)?.status, 'downloaded');
 
   const lower = await dst.unpackImage(pulled);
@@ -115,7 +119,7 @@ test('basic auth: the right password works, a wrong one and none are E_IMAGE_REG
   t.is((await pullImage(dst, target, { credentials: { username: 'alice', password: 's3cret' } })).digest, busybox.digest);
 });
 
-test('bearer tokens: Berth gets one from the registry\'s token service, with its credentials', async (t) => {
+test("bearer tokens: Berth gets one from the registry's token service, with its credentials", async (t) => {
   const { src, dst, busybox } = await stores(t);
   const tokens = await startTokenService(t, { bob: 'hunter2' });
   const reg = await startRegistry(t, { token: tokens });
@@ -179,7 +183,10 @@ test('a wrong password on pull: the registry that refused it is named, and nothi
   await pushImage(src, 'busybox', target, { credentials: { username: 'alice', password: 's3cret' } });
   const e = await t.throwsAsync(pullImage(dst, target, { credentials: { username: 'alice', password: 'wrong' } }));
   t.true(isBerthError(e) && e.code === 'E_IMAGE_REGISTRY_AUTH', String(e));
-  t.is(e?.message, `registry ${reg.host} refused the credentials of user alice (401 for GET /v2/private/busybox/manifests/1): UNAUTHORIZED: authentication required`);
+  t.is(
+    e?.message,
+    `registry ${reg.host} refused the credentials of user alice (401 for GET /v2/private/busybox/manifests/1): UNAUTHORIZED: authentication required`,
+  );
   t.regex(isBerthError(e) ? e.hint : '', new RegExp(`Check the password of alice for ${reg.host}`));
   t.deepEqual(await readdir(join(dst.root, 'blobs', 'sha256')), []);
   await storeIsConsistent(t, dst);
@@ -189,7 +196,10 @@ test('a pull that fills the disk is E_IMAGE_DISK_FULL saying where and how much;
   const { dir, src } = await stores(t);
   const reg = await startRegistry(t);
   // busybox plus 12 MiB of random bytes (gzip cannot shrink them): more than the 8 MiB disk.
-  const big = await buildImage(src, { layers: [(await busyboxLayer()).tar, await tarball([{ name: 'big', content: randomBytes(12 * 1024 * 1024) }])], tags: ['big:v1'] });
+  const big = await buildImage(src, {
+    layers: [(await busyboxLayer()).tar, await tarball([{ name: 'big', content: randomBytes(12 * 1024 * 1024) }])],
+    tags: ['big:v1'],
+  });
   const bigLayer = big.manifest.layers[1];
   if (!bigLayer) throw new Error('no big layer');
   const target = `${reg.host}/team/big:v1`;
@@ -208,7 +218,12 @@ test('a pull that fills the disk is E_IMAGE_DISK_FULL saying where and how much;
   const e = await t.throwsAsync(pullImage(store, target));
   t.true(isBerthError(e) && e.code === 'E_IMAGE_DISK_FULL', String(e));
   const needed = (bigLayer.size / 1024 / 1024).toFixed(1);
-  t.regex(e?.message ?? '', new RegExp(`^no space left on the filesystem of ${store.root} while writing layer ${bigLayer.digest} from ${reg.host} \\(${needed} MiB needed, [\\d.]+ (B|KiB|MiB) free now\\); what was half-written was removed$`));
+  t.regex(
+    e?.message ?? '',
+    new RegExp(
+      `^no space left on the filesystem of ${store.root} while writing layer ${bigLayer.digest} from ${reg.host} \\(${needed} MiB needed, [\\d.]+ (B|KiB|MiB) free now\\); what was half-written was removed$`,
+    ),
+  );
   t.regex(isBerthError(e) ? e.hint : '', /berth image:prune.*bigger disk/);
   t.false(await store.hasBlob(bigLayer.digest));
   await storeIsConsistent(t, store);
@@ -241,20 +256,26 @@ async function countingProxy(t: ExecutionContext, registryPort: number): Promise
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     let bytes = 0;
-    const upstream = request({ host: '127.0.0.1', port: registryPort, method: req.method, path: req.url, headers: req.headers as IncomingHttpHeaders }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-      up.on('end', () => seen.push({ method: req.method ?? '', url: req.url ?? '', status: up.statusCode ?? 0, bytes }));
-    });
+    const upstream = request(
+      { host: '127.0.0.1', port: registryPort, method: req.method, path: req.url, headers: req.headers as IncomingHttpHeaders },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        up.on('end', () => seen.push({ method: req.method ?? '', url: req.url ?? '', status: up.statusCode ?? 0, bytes }));
+      },
+    );
     upstream.on('error', (e) => res.destroy(e));
     req.on('data', (b: Buffer) => (bytes += b.length));
     req.pipe(upstream);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
@@ -266,20 +287,33 @@ test('a push to another repository of the same registry mounts the blobs ("Mount
   const first = await pushImage(src, 'busybox', `${proxy.host}/a:v1`);
   t.deepEqual(first.pushed.sort(), [layer, busybox.configDigest].sort());
   t.deepEqual(await src.blobSources(layer), [`${proxy.host}/a`], 'the store remembers where the layer went');
-  t.true(proxy.seen.some((r) => r.method === 'PUT' && r.url.includes('/v2/a/blobs/uploads/') && r.bytes === busybox.manifest.layers[0]?.size), 'the first push uploads the layer');
+  t.true(
+    proxy.seen.some((r) => r.method === 'PUT' && r.url.includes('/v2/a/blobs/uploads/') && r.bytes === busybox.manifest.layers[0]?.size),
+    'the first push uploads the layer',
+  );
 
   proxy.seen.length = 0;
   const events: ProgressEvent[] = [];
   const second = await pushImage(src, 'busybox', `${proxy.host}/b:v1`, { onProgress: (e) => events.push(e) });
   t.deepEqual(second.pushed, []);
-  t.deepEqual(second.mounted.map((m) => m.from), ['a', 'a']);
+  t.deepEqual(
+    second.mounted.map((m) => m.from),
+    ['a', 'a'],
+  );
   t.deepEqual(events.filter((e) => e.digest === layer).map(progressWords), ['Mounted from a']);
   const mounts = proxy.seen.filter((r) => r.method === 'POST' && r.url.startsWith('/v2/b/blobs/uploads/?mount='));
   t.is(mounts.length, 2);
-  t.true(mounts.every((r) => r.status === 201 && r.url.endsWith('&from=a')), JSON.stringify(mounts));
+  t.true(
+    mounts.every((r) => r.status === 201 && r.url.endsWith('&from=a')),
+    JSON.stringify(mounts),
+  );
   const uploads = proxy.seen.filter((r) => (r.method === 'PUT' || r.method === 'PATCH') && r.url.includes('/blobs/uploads/'));
   t.deepEqual(uploads, [], 'no blob upload at all');
-  t.deepEqual(proxy.seen.filter((r) => r.bytes > 0).map((r) => `${r.method} ${r.url}`), ['PUT /v2/b/manifests/v1'], 'only the manifest carried bytes');
+  t.deepEqual(
+    proxy.seen.filter((r) => r.bytes > 0).map((r) => `${r.method} ${r.url}`),
+    ['PUT /v2/b/manifests/v1'],
+    'only the manifest carried bytes',
+  );
   t.deepEqual(await src.blobSources(layer), [`${proxy.host}/b`, `${proxy.host}/a`]);
   t.is((await pullImage(dst, `${reg.host}/b:v1`)).digest, busybox.digest, 'b really has the image');
 
@@ -300,36 +334,42 @@ test('a push to another repository of the same registry mounts the blobs ("Mount
  */
 async function pacingProxy(t: ExecutionContext, registryPort: number, o: { gapMs: number; stallMs: number }): Promise<string> {
   const server = createServer((req, res) => {
-    const upstream = request({ host: '127.0.0.1', port: registryPort, method: req.method, path: req.url, headers: req.headers as IncomingHttpHeaders }, (up) => {
-      if (!/\/blobs\/sha256:/.test(req.url ?? '') || req.method !== 'GET' || up.statusCode !== 200) {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      up.on('data', (b: Buffer) => chunks.push(b));
-      up.on('end', async () => {
-        const all = Buffer.concat(chunks);
-        res.writeHead(200, up.headers);
-        for (let at = 0, stalled = false; at < all.length && !res.destroyed; at += 16 * 1024) {
-          if (!stalled && at >= all.length / 2) {
-            stalled = true;
-            await new Promise((r) => setTimeout(r, o.stallMs));
-          }
-          res.write(all.subarray(at, at + 16 * 1024));
-          await new Promise((r) => setTimeout(r, o.gapMs));
+    const upstream = request(
+      { host: '127.0.0.1', port: registryPort, method: req.method, path: req.url, headers: req.headers as IncomingHttpHeaders },
+      (up) => {
+        if (!/\/blobs\/sha256:/.test(req.url ?? '') || req.method !== 'GET' || up.statusCode !== 200) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
         }
-        res.end();
-      });
-    });
+        const chunks: Buffer[] = [];
+        up.on('data', (b: Buffer) => chunks.push(b));
+        up.on('end', async () => {
+          const all = Buffer.concat(chunks);
+          res.writeHead(200, up.headers);
+          for (let at = 0, stalled = false; at < all.length && !res.destroyed; at += 16 * 1024) {
+            if (!stalled && at >= all.length / 2) {
+              stalled = true;
+              await new Promise((r) => setTimeout(r, o.stallMs));
+            }
+            res.write(all.subarray(at, at + 16 * 1024));
+            await new Promise((r) => setTimeout(r, o.gapMs));
+          }
+          res.end();
+        });
+      },
+    );
     upstream.on('error', (e) => res.destroy(e));
     req.pipe(upstream);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -352,7 +392,10 @@ test('a blob that keeps coming takes as long as it needs; one that stops for tim
   const stalling = await pacingProxy(t, reg.port, { gapMs: 1, stallMs: 2500 });
   const e = await t.throwsAsync(pullImage(other, `${stalling}/bb:v1`, { timeoutMs: 1000, attempts: 1 }));
   t.true(isBerthError(e) && e.code === 'E_IMAGE_REGISTRY_UNREACHABLE', String(e));
-  t.regex((e as Error).message, new RegExp(`registry ${stalling.replace(/\./g, '\\.')} sent nothing of layer sha256:[0-9a-f]{64} for 1 s \\(\\d+ of ${layerSize} bytes received\\)`));
+  t.regex(
+    (e as Error).message,
+    new RegExp(`registry ${stalling.replace(/\./g, '\\.')} sent nothing of layer sha256:[0-9a-f]{64} for 1 s \\(\\d+ of ${layerSize} bytes received\\)`),
+  );
   t.deepEqual([...other.tags()], []);
   t.false(await other.hasBlob(busybox.manifest.layers[0]?.digest ?? ''));
   t.deepEqual(await readdir(join(other.root, 'ingest')), []);

@@ -29,7 +29,11 @@ test('the stack image (debootstrap bookworm) runs python3, curl and git under be
   const dir = await tempDir(t, 'berth-stack-');
   const store = await ImageStore.open(join(dir, 'images'));
   const source = await readFile(new URL('../../../server/images/stack.ts', import.meta.url));
-  const key = createHash('sha256').update(JSON.stringify([stackPackages, 'bookworm', 'http://deb.debian.org/debian'])).update(source).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify([stackPackages, 'bookworm', 'http://deb.debian.org/debian']))
+    .update(source)
+    .digest('hex')
+    .slice(0, 16);
   const cached = join(cacheDir, `stack-${key}.oci.tar`);
 
   let image: Image;
@@ -41,7 +45,10 @@ test('the stack image (debootstrap bookworm) runs python3, curl and git under be
   } else {
     const lines: string[] = [];
     image = await ensureStackImage(store, { cacheDir: join(dir, 'debs'), onLine: (l) => lines.push(l) });
-    t.true(lines.some((l) => l.startsWith('I: Base system installed successfully')), lines.slice(-5).join('\n'));
+    t.true(
+      lines.some((l) => l.startsWith('I: Base system installed successfully')),
+      lines.slice(-5).join('\n'),
+    );
     t.true(lines.some((l) => /^-----> layer sha256:/.test(l)));
     t.is((await ensureStackImage(store, { cacheDir: join(dir, 'debs') })).digest, image.digest, 'built once: the tag is reused');
     await mkdir(cacheDir, { recursive: true });
@@ -57,7 +64,8 @@ test('the stack image (debootstrap bookworm) runs python3, curl and git under be
   const rt = await useRuntime(t);
   const id = containerId();
   const bundle = join(dir, 'bundle');
-  const script = 'python3 -c "import ssl, sys; print(sys.version_info[0])" && curl --version | head -n1 && git --version && ls /dev/console 2>/dev/null; echo done';
+  const script =
+    'python3 -c "import ssl, sys; print(sys.version_info[0])" && curl --version | head -n1 && git --version && ls /dev/console 2>/dev/null; echo done';
   await writeBundle(bundle, defaultSpec({ args: ['bash', '-c', script], env: { LANG: 'C.UTF-8' }, layers: { lower, writable: join(dir, 'w') } }));
   const r = rt.run(['run', '--bundle', bundle, id], { timeoutMs: 60_000 });
   t.is(r.status, 0, r.stderr);

@@ -25,8 +25,18 @@ async function codeOf(t: ExecutionContext, p: Promise<unknown>): Promise<ErrorCo
   return isBerthError(e) ? e.code : undefined;
 }
 
-const base = () => tarball([{ name: 'bin/', type: 'directory' }, { name: 'bin/base', content: 'base' }, { name: 'etc/os', content: 'berth' }]);
-const app = (n: string) => tarball([{ name: 'app/', type: 'directory' }, { name: `app/${n}`, content: n }, { name: 'etc/.wh.os', content: '' }]);
+const base = () =>
+  tarball([
+    { name: 'bin/', type: 'directory' },
+    { name: 'bin/base', content: 'base' },
+    { name: 'etc/os', content: 'berth' },
+  ]);
+const app = (n: string) =>
+  tarball([
+    { name: 'app/', type: 'directory' },
+    { name: `app/${n}`, content: n },
+    { name: 'etc/.wh.os', content: '' },
+  ]);
 
 async function twoImages(store: ImageStore): Promise<[Image, Image]> {
   const b = await base();
@@ -48,7 +58,10 @@ test('the store is an OCI layout: oci-layout, index.json with ref.name tags, blo
   t.is((await store.resolve('one:latest')).digest, one.digest);
   t.is((await store.resolve(one.digest)).digest, one.digest);
   t.is((await store.resolve(`one@${one.digest}`)).digest, one.digest);
-  t.deepEqual((await store.list()).map((i) => i.tags), [['one:latest'], ['two:v1']]);
+  t.deepEqual(
+    (await store.list()).map((i) => i.tags),
+    [['one:latest'], ['two:v1']],
+  );
 });
 
 test('two images sharing a base share its blob and its unpacked directory', async (t) => {
@@ -65,7 +78,11 @@ test('two images sharing a base share its blob and its unpacked directory', asyn
   t.deepEqual(await readdir(join(store.root, 'layers', 'tmp')), []);
   // Layers run: the two directories stacked by overlayfs, as berth-runtime mounts them.
   const mnt = await tempDir(t, 'berth-ovl-');
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t overlay overlay -o "lowerdir=$1" "$2" && ls "$2" "$2/app" "$2/etc"', 'sh', dirsTwo.join(':'), mnt], { encoding: 'utf8' });
+  const r = spawnSync(
+    'unshare',
+    ['-m', 'sh', '-c', 'mount -t overlay overlay -o "lowerdir=$1" "$2" && ls "$2" "$2/app" "$2/etc"', 'sh', dirsTwo.join(':'), mnt],
+    { encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /app:\ntwo\n/);
   t.regex(r.stdout, /etc:\n$/, '/etc/os is whited out');
@@ -75,11 +92,32 @@ test('a blob is verified on write: a wrong digest or size stores nothing', async
   const store = await openStore(t);
   const bytes = Buffer.from('hello');
   t.is(await codeOf(t, store.writeBlob(bytes, { digest: sha256('other') })), 'E_IMAGE_DIGEST_MISMATCH');
-  t.is(await codeOf(t, store.writeBlob((async function* () { yield bytes; })(), { digest: sha256('other') })), 'E_IMAGE_DIGEST_MISMATCH');
+  t.is(
+    await codeOf(
+      t,
+      store.writeBlob(
+        (async function* () {
+          yield bytes;
+        })(),
+        { digest: sha256('other') },
+      ),
+    ),
+    'E_IMAGE_DIGEST_MISMATCH',
+  );
   t.is(await codeOf(t, store.writeBlob(bytes, { digest: sha256(bytes), size: 4 })), 'E_IMAGE_DIGEST_MISMATCH');
   t.deepEqual(await readdir(join(store.root, 'blobs', 'sha256')), []);
   t.deepEqual(await readdir(join(store.root, 'ingest')), [], 'no temp file left');
-  t.is((await store.writeBlob((async function* () { yield bytes; })(), { digest: sha256(bytes), size: 5 })).digest, sha256(bytes));
+  t.is(
+    (
+      await store.writeBlob(
+        (async function* () {
+          yield bytes;
+        })(),
+        { digest: sha256(bytes), size: 5 },
+      )
+    ).digest,
+    sha256(bytes),
+  );
 });
 
 test('a corrupt blob is reported, never used: not read, not unpacked', async (t) => {
@@ -103,12 +141,14 @@ test('a layer whose content does not match its diff_id is not unpacked', async (
   const blob = await store.writeBlob(layerTar);
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256('not the layer')] } }));
   const c = await store.writeBlob(config);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: c.digest, size: c.size },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blob.digest, size: blob.size }],
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: c.digest, size: c.size },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blob.digest, size: blob.size }],
+    }),
+  );
   const image = await store.addImage(manifest, ['liar']);
   t.is(await codeOf(t, store.unpackImage(image)), 'E_IMAGE_DIGEST_MISMATCH');
   t.deepEqual(await readdir(join(store.root, 'layers', 'sha256')), []);
@@ -134,7 +174,10 @@ test('tag and untag; index.json is replaced atomically and survives a reopen', a
   t.deepEqual([...again.tags().keys()].sort(), ['127.0.0.1:5000/team/one:v9', 'two:v1']);
   t.is((await again.resolve('127.0.0.1:5000/team/one:v9')).digest, one.digest);
   t.is(await codeOf(t, again.untag('one:latest')), 'E_IMAGE_NOT_FOUND');
-  t.deepEqual((await readdir(store.root)).filter((n) => n.includes('tmp')), []);
+  t.deepEqual(
+    (await readdir(store.root)).filter((n) => n.includes('tmp')),
+    [],
+  );
 });
 
 test('what a crash leaves half-written (ingest/, layers/tmp/, index temp files) is discarded at open', async (t) => {
@@ -160,7 +203,17 @@ test('a full disk is E_IMAGE_DISK_FULL and leaves the store consistent', async (
   const small = await store.writeBlob(Buffer.from('small'));
   const big = Buffer.alloc(2 * 1024 * 1024, 7);
   t.is(await codeOf(t, store.writeBlob(big)), 'E_IMAGE_DISK_FULL');
-  t.is(await codeOf(t, store.writeBlob((async function* () { yield big; })())), 'E_IMAGE_DISK_FULL');
+  t.is(
+    await codeOf(
+      t,
+      store.writeBlob(
+        (async function* () {
+          yield big;
+        })(),
+      ),
+    ),
+    'E_IMAGE_DISK_FULL',
+  );
   t.deepEqual(await readdir(join(store.root, 'ingest')), []);
   t.deepEqual(await readdir(join(store.root, 'blobs', 'sha256')), [small.digest.slice(7)]);
   t.is((await store.readBlob(small.digest)).toString(), 'small');

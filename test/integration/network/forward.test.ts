@@ -42,46 +42,53 @@ test.before(() => {
 
 test('the first NAT network sets ip_forward, the last one removed puts 0 back', async (t) => {
   const root = join(await tempDir(t, 'berth-fwd-'), 'state');
-  const out = inPrivateNet(root, '0', [
-    'fwd start',
-    'B network create --no-nat plain >/dev/null; fwd no-nat',
-    'B network create one >/dev/null; fwd one',
-    'B network create two >/dev/null; fwd two',
-    'B network rm one >/dev/null; fwd rm-one',
-    'B network rm plain >/dev/null; fwd rm-plain',
-    'B network rm two >/dev/null; fwd rm-two',
-    'echo "holders $(ls -A /run/berth-network/forward | wc -l)"',
-  ].join('\n'));
+  const out = inPrivateNet(
+    root,
+    '0',
+    [
+      'fwd start',
+      'B network create --no-nat plain >/dev/null; fwd no-nat',
+      'B network create one >/dev/null; fwd one',
+      'B network create two >/dev/null; fwd two',
+      'B network rm one >/dev/null; fwd rm-one',
+      'B network rm plain >/dev/null; fwd rm-plain',
+      'B network rm two >/dev/null; fwd rm-two',
+      'echo "holders $(ls -A /run/berth-network/forward | wc -l)"',
+    ].join('\n'),
+  );
   t.deepEqual(out, ['start 0', 'no-nat 0', 'one 1', 'two 1', 'rm-one 1', 'rm-plain 1', 'rm-two 0', 'holders 0']);
 });
 
-test('a host that forwarded already keeps forwarding after Berth\'s networks are gone', async (t) => {
+test("a host that forwarded already keeps forwarding after Berth's networks are gone", async (t) => {
   const root = join(await tempDir(t, 'berth-fwd-'), 'state');
-  const out = inPrivateNet(root, '1', [
-    'B network create one >/dev/null; fwd one',
-    'B network rm one >/dev/null; fwd rm-one',
-  ].join('\n'));
+  const out = inPrivateNet(root, '1', ['B network create one >/dev/null; fwd one', 'B network rm one >/dev/null; fwd rm-one'].join('\n'));
   t.deepEqual(out, ['one 1', 'rm-one 1']);
 });
 
 test('network update: turning NAT on holds ip_forward, turning it off puts it back', async (t) => {
   const root = join(await tempDir(t, 'berth-fwd-'), 'state');
-  const out = inPrivateNet(root, '0', [
-    'B network create --no-nat one >/dev/null; fwd created',
-    'B network update --nat one >/dev/null; fwd nat-on',
-    'B network update --nat one >/dev/null; fwd nat-on-again',
-    'B network update --no-nat one >/dev/null; fwd nat-off',
-    'B network rm one >/dev/null; fwd removed',
-  ].join('\n'));
+  const out = inPrivateNet(
+    root,
+    '0',
+    [
+      'B network create --no-nat one >/dev/null; fwd created',
+      'B network update --nat one >/dev/null; fwd nat-on',
+      'B network update --nat one >/dev/null; fwd nat-on-again',
+      'B network update --no-nat one >/dev/null; fwd nat-off',
+      'B network rm one >/dev/null; fwd removed',
+    ].join('\n'),
+  );
   t.deepEqual(out, ['created 0', 'nat-on 1', 'nat-on-again 1', 'nat-off 0', 'removed 0']);
 });
 
 test('a --no-nat network never changes ip_forward, even when the operator set it', async (t) => {
   const root = join(await tempDir(t, 'berth-fwd-'), 'state');
-  const out = inPrivateNet(root, '0', [
-    'B network create --no-nat plain >/dev/null; fwd created',
-    'echo 1 > /proc/sys/net/ipv4/ip_forward',
-    'B network rm plain >/dev/null; fwd removed',
-  ].join('\n'));
+  const out = inPrivateNet(
+    root,
+    '0',
+    ['B network create --no-nat plain >/dev/null; fwd created', 'echo 1 > /proc/sys/net/ipv4/ip_forward', 'B network rm plain >/dev/null; fwd removed'].join(
+      '\n',
+    ),
+  );
   t.deepEqual(out, ['created 0', 'removed 1']);
 });

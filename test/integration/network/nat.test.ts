@@ -11,17 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { containerId, useRuntime } from '../../helpers/runtime.js';
 import { tempDir } from '../../helpers/temp-dir.js';
-import {
-  background,
-  containerGet,
-  hostGet,
-  makeNetRootfs,
-  networkLeftovers,
-  runOnNetwork,
-  useNetwork,
-  vethPrefix,
-  waitAnswer,
-} from '../../helpers/network.js';
+import { background, containerGet, hostGet, makeNetRootfs, networkLeftovers, runOnNetwork, useNetwork, vethPrefix, waitAnswer } from '../../helpers/network.js';
 
 function ip(args: string[]): void {
   const r = spawnSync('/usr/sbin/ip', args, { encoding: 'utf8' });

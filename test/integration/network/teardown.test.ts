@@ -9,15 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeClient } from '../../../server/runtime/index.js';
 import { containerId, useRuntime, type Runtime } from '../../helpers/runtime.js';
-import {
-  inspectNetwork,
-  makeNetBundle,
-  makeNetRootfs,
-  networkLeftovers,
-  nftElements,
-  useNetwork,
-  vethPrefix,
-} from '../../helpers/network.js';
+import { inspectNetwork, makeNetBundle, makeNetRootfs, networkLeftovers, nftElements, useNetwork, vethPrefix } from '../../helpers/network.js';
 
 function setsEmpty(t: import('ava').ExecutionContext, name: string): void {
   t.deepEqual(nftElements(name, 'bridge', 'ports'), [], 'no port element');
@@ -111,7 +103,11 @@ test('a container that died with its monitor is detached by delete; a lease with
   t.is(reclaimed.length, 1);
   t.regex(reclaimed[0] ?? '', new RegExp(`reclaimed ${lostAddress?.replaceAll('.', '\\.')} from container ${lost}`));
   const after = inspectNetwork(rt, net.name);
-  t.deepEqual(after.containers.map((c) => c.id), [keep], 'the live container keeps its lease');
+  t.deepEqual(
+    after.containers.map((c) => c.id),
+    [keep],
+    'the live container keeps its lease',
+  );
   t.is(nftElements(net.name, 'inet', 'pub', 'map').length, 0);
   t.is(nftElements(net.name, 'bridge', 'grp', 'map').length, 1);
   t.is(rt.run(['network', 'gc', '-q']).stdout, '', 'nothing more to reclaim');

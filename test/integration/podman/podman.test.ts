@@ -35,7 +35,9 @@ function ok(t: ExecutionContext, runtime: string, args: string[]): string {
 
 /** The status column of `podman ps -a` for one container: "Created", "Up ...", "Exited (N) ...". */
 function psStatus(runtime: string, name: string): string {
-  return pm().run(runtime, ['ps', '--all', '--filter', `name=^${name}$`, '--format', '{{.Status}}']).stdout.trim();
+  return pm()
+    .run(runtime, ['ps', '--all', '--filter', `name=^${name}$`, '--format', '{{.Status}}'])
+    .stdout.trim();
 }
 
 function parentOf(pid: number): number {
@@ -66,7 +68,7 @@ for (const { name: rtName, path: runtime } of clientRuntimes) {
 
     const [pid = 0, conmon = 0] = ok(t, runtime, ['inspect', '--format', '{{.State.Pid}} {{.State.ConmonPid}}', name]).trim().split(' ').map(Number);
     t.true(pid > 0 && conmon > 0);
-    t.is(parentOf(pid), conmon, 'the container process is conmon\'s child: no process of the runtime in between');
+    t.is(parentOf(pid), conmon, "the container process is conmon's child: no process of the runtime in between");
 
     const exec = pm().run(runtime, ['exec', name, 'sh', '-c', 'echo from-exec; echo exec-err >&2; exit 5']);
     t.is(exec.status, 5, exec.stderr);
@@ -95,12 +97,12 @@ for (const { name: rtName, path: runtime } of clientRuntimes) {
   });
 
   test(`${rtName}: run -it gives a shell on a terminal; its exit code comes back`, async (t) => {
-    const r = await underPty(['/usr/bin/podman', ...pm().argv(runtime, ['run', '--rm', '-it', '--network', 'none', pm().image, 'sh'])], pm().env, [24, 80], [
-      { expect: '# ' },
-      { send: 'echo answer-$((6*7)); tty\r' },
-      { expect: 'answer-42\r\n/dev/pts/\\d+\r\n' },
-      { send: 'exit 4\r' },
-    ]);
+    const r = await underPty(
+      ['/usr/bin/podman', ...pm().argv(runtime, ['run', '--rm', '-it', '--network', 'none', pm().image, 'sh'])],
+      pm().env,
+      [24, 80],
+      [{ expect: '# ' }, { send: 'echo answer-$((6*7)); tty\r' }, { expect: 'answer-42\r\n/dev/pts/\\d+\r\n' }, { send: 'exit 4\r' }],
+    );
     t.is(r.error, null, r.output);
     t.is(r.status, 4, r.output);
   });

@@ -42,8 +42,7 @@ function reapGroup(t: ExecutionContext, pgid: number): void {
 }
 
 /** One request to the embedded nginx on loopback for `host`; a fresh connection each time. */
-const get = (port: number, host: string): Promise<HttpAnswer> =>
-  httpGet(`http://127.0.0.1:${port}/`, { Host: host, Connection: 'close' }, 3000);
+const get = (port: number, host: string): Promise<HttpAnswer> => httpGet(`http://127.0.0.1:${port}/`, { Host: host, Connection: 'close' }, 3000);
 
 /** A server block in conf.d that proxies `host` to the backend. */
 async function writeApp(nginx: TestNginx, host: string, backend: TestBackend): Promise<string> {
@@ -161,7 +160,10 @@ test('an nginx master killed with SIGKILL is restarted, serves again, and leaves
   // Only the new master (and a just-forked worker that has not renamed itself yet) match.
   const matching = pidsMatching(`-p ${nginx.prefix}/`);
   t.true(matching.includes(newPid));
-  t.deepEqual(matching.filter((pid) => !pidsInGroup(newPid).includes(pid)), []);
+  t.deepEqual(
+    matching.filter((pid) => !pidsInGroup(newPid).includes(pid)),
+    [],
+  );
 });
 
 test('a port held by another program fails with E_DAEMON_PORT_IN_USE naming the port and the holder', async (t) => {
@@ -199,7 +201,10 @@ test('after stop() no nginx process for that prefix remains', async (t) => {
   // The master, and perhaps a worker forked a moment ago that still shows its command line.
   const matching = pidsMatching(nginx.prefix);
   t.true(matching.includes(masterPid));
-  t.deepEqual(matching.filter((pid) => !pidsInGroup(masterPid).includes(pid)), []);
+  t.deepEqual(
+    matching.filter((pid) => !pidsInGroup(masterPid).includes(pid)),
+    [],
+  );
   const workers = pidsInGroup(masterPid).filter((pid) => pid !== masterPid);
   t.true(workers.length > 0, 'the master has workers');
 

@@ -91,7 +91,11 @@ test('the app gets X-Forwarded-For/-Proto/-Port and X-Request-Id, which comes ba
   t.true(line.includes(`upstream=127.0.0.1:${echo.port}`), line);
   const unknown = await get(nginx, 'nobody.localhost');
   t.is(unknown.status, 404);
-  const line404 = await waitFor('the access log line of the 404', async () => (await readFile(nginx.paths.accessLog, 'utf8')).split('\n').find((l) => l.includes('GET /some/path?q=1') && l.includes(' 404 ')), 5000);
+  const line404 = await waitFor(
+    'the access log line of the 404',
+    async () => (await readFile(nginx.paths.accessLog, 'utf8')).split('\n').find((l) => l.includes('GET /some/path?q=1') && l.includes(' 404 ')),
+    5000,
+  );
   t.true(line404.includes(' app=- '), line404);
 });
 
@@ -122,7 +126,10 @@ test("a candidate nginx refuses is not applied: the other app's change goes thro
     { app: b, domains: [`${b}.localhost`], upstreams: local(b1.port), options: { snippet: 'gzip maybe;\n' } },
   ]);
   t.deepEqual(outcome.applied, [a]);
-  t.deepEqual(outcome.rejected.map((r) => [r.app, r.error.code]), [[b, 'E_NGINX_CONFIG_REJECTED']]);
+  t.deepEqual(
+    outcome.rejected.map((r) => [r.app, r.error.code]),
+    [[b, 'E_NGINX_CONFIG_REJECTED']],
+  );
   const why = outcome.rejected[0]?.error.message ?? '';
   t.true(why.includes('invalid value "maybe"'), why);
   t.true(why.includes(`app-${b}.snippet:1`), why);
@@ -148,7 +155,11 @@ test("a candidate nginx refuses is not applied: the other app's change goes thro
   await router.apply({ app: a, domains: [`${a}.localhost`], upstreams: local(a3.port) });
   t.is((await get(nginx, `${a}.localhost`)).body, 'a v3\n');
   t.is((await get(nginx, `${b}.localhost`)).body, 'b v1\n');
-  t.is(await readFile(join(paths.previous, `app-${a}.conf`), 'utf8').then((s) => s.includes(`127.0.0.1:${a2.port}`)), true, 'previous/ keeps the replaced file');
+  t.is(
+    await readFile(join(paths.previous, `app-${a}.conf`), 'utf8').then((s) => s.includes(`127.0.0.1:${a2.port}`)),
+    true,
+    'previous/ keeps the replaced file',
+  );
   t.deepEqual(await readdir(paths.candidates), [], 'no candidate is left behind');
 });
 
@@ -194,7 +205,10 @@ test('remove() takes an app off nginx: its hosts get the default 404 and its fil
   const answer = await get(nginx, `${name}.localhost`);
   t.is(answer.status, 404);
   t.is(answer.headers['x-berth-default-server'], '1');
-  t.deepEqual((await readdir(nginx.paths.sites)).filter((n) => n.includes(name)), []);
+  t.deepEqual(
+    (await readdir(nginx.paths.sites)).filter((n) => n.includes(name)),
+    [],
+  );
   t.deepEqual(router.apps(), []);
   await router.remove(name); // again: nothing to do
 });

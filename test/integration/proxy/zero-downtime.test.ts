@@ -62,7 +62,11 @@ test('switching the upstream from v1 to v2 under a 50 req/s loop: 0 failed reque
   t.is(answers[0], 'v1');
   t.is(answers.at(-1), 'v2');
   t.is(switches, 1, `answers switched ${switches} times: ${answers.join(' ')}`);
-  t.deepEqual(samples.filter((s) => s.at >= switchedAt && s.answer === 'v1'), [], 'after apply() resolved, v1 got no new request');
+  t.deepEqual(
+    samples.filter((s) => s.at >= switchedAt && s.answer === 'v1'),
+    [],
+    'after apply() resolved, v1 got no new request',
+  );
   t.true(samples.filter((s) => s.at > switchedAt).length >= 20, 'the loop ran on after the switch');
   t.true(samples.length <= MAX_REQUESTS);
   t.log(`${samples.length} requests, ${answers.indexOf('v2')} answered by v1`);

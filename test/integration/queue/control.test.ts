@@ -23,7 +23,15 @@ async function collect(queue: DeployQueue, id: JobId, follow = true): Promise<Ou
 
 /** What a reader shows: stages and lines, then the outcome. */
 const shown = (events: OutputEvent[]): string[] =>
-  events.map((e) => (e.type === 'line' ? e.text : e.type === 'stage' ? `[${e.stage}]` : e.type === 'end' ? `<${e.state}${e.error ? ` ${e.error.code}` : ''}>` : `(${e.count} dropped)`));
+  events.map((e) =>
+    e.type === 'line'
+      ? e.text
+      : e.type === 'stage'
+        ? `[${e.stage}]`
+        : e.type === 'end'
+          ? `<${e.state}${e.error ? ` ${e.error.code}` : ''}>`
+          : `(${e.count} dropped)`,
+  );
 
 /** Resolves when `predicate` holds, checking every 20 ms, for at most `ms`. */
 async function until(predicate: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
@@ -64,11 +72,22 @@ test('readers that come before, during and after a job all get its whole output,
   t.deepEqual(await queue.wait(id), { release: 7 });
   const late = await collect(queue, id); // attached after the end
 
-  const expected = ['[build]', ...Array.from({ length: 50 }, (_, i) => `line ${i + 1}`), '[release]', 'two', 'lines', ...Array.from({ length: 50 }, (_, i) => `line ${i + 51}`), '<succeeded>'];
+  const expected = [
+    '[build]',
+    ...Array.from({ length: 50 }, (_, i) => `line ${i + 1}`),
+    '[release]',
+    'two',
+    'lines',
+    ...Array.from({ length: 50 }, (_, i) => `line ${i + 51}`),
+    '<succeeded>',
+  ];
   t.deepEqual(shown(await early), expected);
   t.deepEqual(shown(await middle), expected);
   t.deepEqual(shown(late), expected);
-  t.deepEqual(late.map((e) => e.seq), expected.map((_, i) => i + 1));
+  t.deepEqual(
+    late.map((e) => e.seq),
+    expected.map((_, i) => i + 1),
+  );
   t.deepEqual(shown(await collect(queue, id, false)), expected, 'without follow: what is there');
   t.is((await queue.info(id)).stage, 'release');
 });
@@ -183,7 +202,9 @@ test('bad ids and requests are refused with the value named', async (t) => {
 test('a Redis that is not there, or goes away, is E_QUEUE_UNAVAILABLE within the time limit', async (t) => {
   const dir = await tempDir(t);
   const nobody = { host: '127.0.0.1', port: await freePort() };
-  const err = await t.throwsAsync(openQueue({ endpoint: nobody, prefix: queuePrefix(), log: testLogger(dir), redisTimeoutMs: 500 }), { instanceOf: BerthError });
+  const err = await t.throwsAsync(openQueue({ endpoint: nobody, prefix: queuePrefix(), log: testLogger(dir), redisTimeoutMs: 500 }), {
+    instanceOf: BerthError,
+  });
   t.is(err?.code, 'E_QUEUE_UNAVAILABLE');
   t.regex(err?.message ?? '', new RegExp(`127\\.0\\.0\\.1:${nobody.port}`));
 

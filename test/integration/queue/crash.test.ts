@@ -28,7 +28,9 @@ test('a worker SIGKILLed mid-job: the next worker fails the job visibly, calls t
   const first = await queue.enqueue('hello', push(1));
   const second = await queue.enqueue('hello', push(2));
 
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(redis.endpoint), prefix, join(redis.dir, 'worker.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(redis.endpoint), prefix, join(redis.dir, 'worker.log')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = once(child, 'exit');
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -79,7 +81,11 @@ test('a worker SIGKILLed mid-job: the next worker fails the job visibly, calls t
     },
   });
   t.log(`recovered ${Date.now() - killedAt} ms after the kill (reported, not asserted)`);
-  t.deepEqual(cleaned.map((j) => [j.id, j.state, j.stage]), [[first, 'running', 'build']], 'the hook ran once, for the dead job');
+  t.deepEqual(
+    cleaned.map((j) => [j.id, j.state, j.stage]),
+    [[first, 'running', 'build']],
+    'the hook ran once, for the dead job',
+  );
 
   const err = await t.throwsAsync(queue.wait(first), { instanceOf: BerthError });
   t.is(err?.code, 'E_QUEUE_INTERRUPTED');

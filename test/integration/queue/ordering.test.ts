@@ -68,7 +68,11 @@ for (const concurrency of [1, 2, 3]) {
     t.is(runs.length, 15);
     for (const app of apps) {
       const mine = runs.filter((r) => r.app === app).sort((a, b) => a.start - b.start);
-      t.deepEqual(mine.map((r) => r.number), [1, 2, 3, 4, 5], `${app} ran in enqueue order`);
+      t.deepEqual(
+        mine.map((r) => r.number),
+        [1, 2, 3, 4, 5],
+        `${app} ran in enqueue order`,
+      );
       for (let i = 1; i < mine.length; i++) {
         t.true(mine[i]!.start >= mine[i - 1]!.end, `${app}: job ${mine[i]!.number} started before ${mine[i - 1]!.number} ended`);
       }

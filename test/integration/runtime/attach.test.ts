@@ -10,7 +10,17 @@ import { join } from 'node:path';
 import { attachContainer, attachSocketPath } from '../../../server/runtime/attach.js';
 import { RuntimeClient, type AttachSession } from '../../../server/runtime/index.js';
 import { waitFor } from '../../helpers/http.js';
-import { containerId, leftovers, makeBundle, readJsonLines, runtimeBinary, runtimeError, useRuntime, type OciConfig, type Runtime } from '../../helpers/runtime.js';
+import {
+  containerId,
+  leftovers,
+  makeBundle,
+  readJsonLines,
+  runtimeBinary,
+  runtimeError,
+  useRuntime,
+  type OciConfig,
+  type Runtime,
+} from '../../helpers/runtime.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 async function addApplets(rootfs: string, applets: string[]): Promise<void> {
@@ -51,7 +61,10 @@ function create(t: ExecutionContext, rt: Runtime, bundle: string, id: string): v
 
 async function logText(path: string, stream?: string): Promise<string> {
   const lines = await readJsonLines(path);
-  return lines.filter((l) => stream === undefined || l.stream === stream).map((l) => String(l.log)).join('');
+  return lines
+    .filter((l) => stream === undefined || l.stream === stream)
+    .map((l) => String(l.log))
+    .join('');
 }
 
 test('output reaches every client connected between create and start, and the log; EOF comes after exit.json', async (t) => {
@@ -172,9 +185,7 @@ test('a client that never reads does not stall a container printing 10 MB: it is
   const rt = await useRuntime(t);
   const line = 'x'.repeat(1023);
   const lines = 10 * 1024;
-  const b = await makeBundle(t, ['/bin/sh', '-c', `yes ${line} | head -n ${lines}; echo done`], (c) =>
-    attachAnnotations(c, { 'berth.log.max-size': '100m' }),
-  );
+  const b = await makeBundle(t, ['/bin/sh', '-c', `yes ${line} | head -n ${lines}; echo done`], (c) => attachAnnotations(c, { 'berth.log.max-size': '100m' }));
   await addApplets(b.rootfs, ['yes', 'head']);
   const id = containerId();
   create(t, rt, b.dir, id);
@@ -198,7 +209,7 @@ test('a client that never reads does not stall a container printing 10 MB: it is
   t.deepEqual(leftovers(id), []);
 });
 
-test('berth.rootfs.keep and berth.log.path survive delete; a second create on the same writable layer sees the first one\'s file', async (t) => {
+test("berth.rootfs.keep and berth.log.path survive delete; a second create on the same writable layer sees the first one's file", async (t) => {
   const rt = await useRuntime(t);
   const dir = await tempDir(t, 'berth-keep-');
   const writable = join(dir, 'rw');

@@ -51,14 +51,18 @@ function stats(rt: Runtime, id: string): Stats {
   return JSON.parse(r.stdout) as Stats;
 }
 
-test('no host process is visible: ps and /proc show the container\'s own, ptrace cannot name a host pid', async (t) => {
+test("no host process is visible: ps and /proc show the container's own, ptrace cannot name a host pid", async (t) => {
   const rt = await useRuntime(t);
   const hostPid = process.pid;
-  const b = await makeBundle(t, ['/bin/sh', '-c', `ps -o pid,args; echo "procs: $(ls -d /proc/[0-9]* | wc -l)"; echo "host pid: $(test -e /proc/${hostPid} && echo visible || echo absent)"; /probe ptrace ${hostPid}`]);
+  const b = await makeBundle(t, [
+    '/bin/sh',
+    '-c',
+    `ps -o pid,args; echo "procs: $(ls -d /proc/[0-9]* | wc -l)"; echo "host pid: $(test -e /proc/${hostPid} && echo visible || echo absent)"; /probe ptrace ${hostPid}`,
+  ]);
   const id = containerId();
   const { status, out } = shell(rt, b.dir, id);
   t.is(status, 0, out);
-  t.regex(out, /^\s*1 \/bin\/sh -c/m, 'pid 1 is the container\'s program');
+  t.regex(out, /^\s*1 \/bin\/sh -c/m, "pid 1 is the container's program");
   const procs = Number(/procs: (\d+)/.exec(out)?.[1]);
   t.true(procs >= 1 && procs <= 4, `only the container's processes in /proc: ${out}`);
   if (hostPid > 10) t.regex(out, /host pid: absent/);
@@ -181,7 +185,7 @@ test('a CPU hog gets its quota and no more', async (t) => {
   t.is(rt.run(['delete', id]).status, 0);
 });
 
-test('a setuid-root binary does not raise a user\'s privileges under no_new_privs (and does without it)', async (t) => {
+test("a setuid-root binary does not raise a user's privileges under no_new_privs (and does without it)", async (t) => {
   const rt = await useRuntime(t);
   const run = async (nnp: boolean): Promise<{ euid: number; capabilities: Record<string, string> }> => {
     const b = await makeBundle(t, ['/suid-probe', 'report'], (c) => {
@@ -226,7 +230,7 @@ test('root in a user-namespaced container is an unprivileged host uid: a host ro
   t.regex(r.out, /Permission denied/);
   t.regex(r.out, /cat=1/);
   t.notRegex(r.out, /host secret/);
-  t.regex(r.out, /\s0\s+0\s.*\/probe/, 'the image\'s root-owned files are root\'s inside (idmapped)');
+  t.regex(r.out, /\s0\s+0\s.*\/probe/, "the image's root-owned files are root's inside (idmapped)");
   t.regex(r.out, /\s0\s+0\s.*\/made-here/);
   // The control: the same bind in a container without a user namespace is readable.
   const plain = await makeBundle(t, ['/bin/sh', '-c', 'cat /secret'], (c) => c.mounts.push(bind));
@@ -243,7 +247,10 @@ test('a limit the kernel refuses fails create naming the setting, and leaves no 
   const id = containerId();
   const r = rt.run(['create', '--bundle', b.dir, id]);
   t.is(r.status, 1);
-  t.regex(r.stderr, /set linux\.resources\.cpu\.cpus to 63: write \/sys\/fs\/cgroup\/[^ ]*cpuset[^ ]*\/cpuset\.cpus: (Invalid argument|Numerical result out of range)/);
+  t.regex(
+    r.stderr,
+    /set linux\.resources\.cpu\.cpus to 63: write \/sys\/fs\/cgroup\/[^ ]*cpuset[^ ]*\/cpuset\.cpus: (Invalid argument|Numerical result out of range)/,
+  );
   t.deepEqual(leftovers(id), []);
   t.is(rt.run(['state', id]).status, 1, 'no container was recorded');
 });
@@ -259,7 +266,10 @@ test('a second container cannot join a cgroup another container holds (it would 
   const b = containerId();
   const r = rt.run(['create', '--bundle', first.dir, b]);
   t.is(r.status, 1);
-  t.regex(r.stderr, /cgroup \/berth-shared-\S+ already holds 1 process \(pid \d+, in \/sys\/fs\/cgroup\/\S+\): another container uses it; give this one a linux\.cgroupsPath of its own/);
+  t.regex(
+    r.stderr,
+    /cgroup \/berth-shared-\S+ already holds 1 process \(pid \d+, in \/sys\/fs\/cgroup\/\S+\): another container uses it; give this one a linux\.cgroupsPath of its own/,
+  );
   t.is(state(rt, a).status, 'running', 'the first container is untouched');
   t.deepEqual(leftovers(b), []);
   t.is(rt.run(['delete', '--force', a]).status, 0);

@@ -15,7 +15,7 @@ interface Report {
   uid: number;
 }
 
-test('root in a default container has Docker\'s capabilities, no_new_privs and a seccomp filter', async (t) => {
+test("root in a default container has Docker's capabilities, no_new_privs and a seccomp filter", async (t) => {
   const rt = await useRuntime(t);
   const b = await makeBundle(t, ['/probe', 'report']);
   const id = containerId();
@@ -36,7 +36,7 @@ test('what a default container cannot do, even as root', async (t) => {
   const attempts = [
     ['mount a filesystem', 'mount -t tmpfs none /tmp'],
     ['make new namespaces', 'unshare -m true'],
-    ['read the host\'s memory through /proc/kcore or its keys', 'test -s /proc/keys && cat /proc/keys | grep -q .'],
+    ["read the host's memory through /proc/kcore or its keys", 'test -s /proc/keys && cat /proc/keys | grep -q .'],
     ['change a kernel tunable', 'echo 1 > /proc/sys/kernel/sysrq'],
     ['write to /sys', 'echo x > /sys/kernel/uevent_helper'],
     // Opening a device node the container makes itself: attacks.test.ts, with a control.
@@ -51,7 +51,7 @@ test('what a default container cannot do, even as root', async (t) => {
   t.deepEqual(leftovers(id), []);
 });
 
-test('a process exec\'d into a container gets the same filter and capabilities; the compiled filter is cached', async (t) => {
+test("a process exec'd into a container gets the same filter and capabilities; the compiled filter is cached", async (t) => {
   const rt = await useRuntime(t);
   const b = await makeBundle(t, ['/probe', 'sleep', '60']);
   const id = containerId();

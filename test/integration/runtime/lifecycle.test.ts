@@ -57,7 +57,7 @@ test('create → created, start → running, kill → stopped with its exit code
   t.deepEqual(leftovers(id), []);
 });
 
-test('run in the foreground exits with the container\'s status and deletes it', async (t) => {
+test("run in the foreground exits with the container's status and deletes it", async (t) => {
   const rt = await useRuntime(t);
   const b = await makeBundle(t, ['/probe', 'exit', '3']);
   const id = containerId();
@@ -137,7 +137,7 @@ test('the monitor owns the output: JSON lines in the log, the exit status kept a
   t.deepEqual(leftovers(id), []);
 });
 
-test('exec runs in the container\'s namespaces and returns the exit status', async (t) => {
+test("exec runs in the container's namespaces and returns the exit status", async (t) => {
   const rt = await useRuntime(t);
   const b = await makeBundle(t, ['/probe', 'sleep', '60'], (c) => {
     c.hostname = 'inside';
@@ -148,7 +148,7 @@ test('exec runs in the container\'s namespaces and returns the exit status', asy
   t.is(report.status, 0, report.stderr);
   const r = JSON.parse(report.stdout) as { hostname: string; pid: number };
   t.is(r.hostname, 'inside');
-  t.true(r.pid > 1, 'a new process in the container\'s pid namespace');
+  t.true(r.pid > 1, "a new process in the container's pid namespace");
   t.is(rt.run(['exec', id, '/probe', 'exit', '7']).status, 7);
   const env = rt.run(['exec', '--env', 'GREETING=hi', id, '/bin/sh', '-c', 'echo $GREETING']);
   t.is(env.stdout, 'hi\n');
@@ -202,13 +202,19 @@ test('list shows containers with their status', async (t) => {
   t.is(rt.run(['create', '--bundle', b.dir, a]).status, 0);
   t.is(rt.run(['run', '-d', '--bundle', b.dir, c]).status, 0);
   const list = JSON.parse(rt.run(['list', '--format', 'json']).stdout) as State[];
-  t.deepEqual(list.map((s) => [s.id, s.status]).sort(), [[a, 'created'], [c, 'running']].sort());
+  t.deepEqual(
+    list.map((s) => [s.id, s.status]).sort(),
+    [
+      [a, 'created'],
+      [c, 'running'],
+    ].sort(),
+  );
   t.regex(rt.run(['list']).stdout, new RegExp(`^${a}\\s+\\d+\\s+created`, 'm'));
   for (const id of [a, c]) t.is(rt.run(['delete', '--force', id]).status, 0);
   t.deepEqual([...leftovers(a), ...leftovers(c)], []);
 });
 
-test('a namespace joined by path: the second container shares the first one\'s network namespace', async (t) => {
+test("a namespace joined by path: the second container shares the first one's network namespace", async (t) => {
   const rt = await useRuntime(t);
   const a = containerId();
   const first = await makeBundle(t, ['/probe', 'sleep', '60']);
@@ -258,10 +264,21 @@ test('concurrent creates and deletes do not trip over each other (the shared /be
   for (let round = 0; round < 2; round++) {
     const ids = Array.from({ length: 8 }, () => containerId());
     const started = await Promise.all(ids.map((id) => runAsync(['run', '-d', '--bundle', b.dir, id])));
-    t.deepEqual(started, ids.map(() => 0), `round ${round}: every create succeeded`);
+    t.deepEqual(
+      started,
+      ids.map(() => 0),
+      `round ${round}: every create succeeded`,
+    );
     const deleted = await Promise.all(ids.map((id) => runAsync(['delete', '--force', id])));
-    t.deepEqual(deleted, ids.map(() => 0), `round ${round}: every delete succeeded`);
-    t.deepEqual(ids.flatMap((id) => leftovers(id)), []);
+    t.deepEqual(
+      deleted,
+      ids.map(() => 0),
+      `round ${round}: every delete succeeded`,
+    );
+    t.deepEqual(
+      ids.flatMap((id) => leftovers(id)),
+      [],
+    );
   }
 });
 
@@ -289,7 +306,11 @@ test('every hook kind runs at its point of the lifecycle, in order', async (t) =
   t.is(rt.run(['delete', '--force', id]).status, 0);
   const lines = (await readFile(log, 'utf8')).trim().split('\n');
   t.deepEqual([...lines].sort(), ['createContainer', 'createRuntime', 'poststart', 'poststop', 'prestart', 'program', 'startContainer']);
-  t.deepEqual([...lines].sort((x, y) => order(x) - order(y)), lines, `in lifecycle order: ${lines.join(', ')}`);
+  t.deepEqual(
+    [...lines].sort((x, y) => order(x) - order(y)),
+    lines,
+    `in lifecycle order: ${lines.join(', ')}`,
+  );
   t.deepEqual(leftovers(id), []);
 });
 
@@ -316,7 +337,7 @@ test('the log rotates by size and keeps the configured number of files', async (
   t.deepEqual(leftovers(id), []);
 });
 
-test('an rlimit above what the host can grant is lowered to the host\'s hard limit, with a warning', async (t) => {
+test("an rlimit above what the host can grant is lowered to the host's hard limit, with a warning", async (t) => {
   const rt = await useRuntime(t);
   const hostHard = Number.parseInt(/Max open files\s+\S+\s+(\S+)/.exec(await readFile('/proc/self/limits', 'utf8'))?.[1] ?? '0', 10);
   const b = await makeBundle(t, ['/bin/sh', '-c', 'ulimit -Hn; ulimit -Sn'], (c) => {
@@ -326,7 +347,11 @@ test('an rlimit above what the host can grant is lowered to the host\'s hard lim
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout, `${hostHard}\n512\n`);
   // useRuntime passes --log-format=json: the warning is a JSON line too.
-  const warning = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string }).find((l) => l.level === 'warning');
+  const warning = r.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { level: string; msg: string })
+    .find((l) => l.level === 'warning');
   t.regex(warning?.msg ?? '', new RegExp(`RLIMIT_NOFILE hard limit ${hostHard * 64} is above this host's ${hostHard}.*using ${hostHard}`), r.stderr);
 });
 
@@ -337,7 +362,9 @@ test('a failing startContainer hook fails start with its message; poststop runs 
   const id = containerId();
   b.config.hooks = {
     startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no database >&2; exit 3'] }],
-    poststop: [{ path: '/bin/sh', args: ['sh', '-c', `if [ -e "$0" ]; then echo state-dir-present; else echo state-dir-gone; fi > ${seen}`, join(rt.root, id)] }],
+    poststop: [
+      { path: '/bin/sh', args: ['sh', '-c', `if [ -e "$0" ]; then echo state-dir-present; else echo state-dir-gone; fi > ${seen}`, join(rt.root, id)] },
+    ],
   };
   await b.save();
   t.is(rt.run(['create', '--bundle', b.dir, id]).status, 0);

@@ -69,8 +69,7 @@ test('bug 1 and 3: create and start of that bundle succeed and the program runs,
     });
     const id = containerId();
     // Without the monitor the container keeps create's stdio, as under runc: none is given.
-    const run = (args: string[]): number | null =>
-      spawnSync(runtimeBinary, ['--root', rt.root, ...args], { stdio: 'ignore', timeout: 30_000 }).status;
+    const run = (args: string[]): number | null => spawnSync(runtimeBinary, ['--root', rt.root, ...args], { stdio: 'ignore', timeout: 30_000 }).status;
     t.is(run(['create', '--bundle', bundle, id]), 0, `create (monitor: ${monitor})`);
     t.is(run(['start', id]), 0, `start (monitor: ${monitor})`);
     const out = join(bundle, 'rootfs', 'tmp', 'out');
@@ -124,7 +123,13 @@ test('bug 4: data options on a bind mount are accepted and ignored, as by crun a
 
 test('bug 5: ambient capabilities outside the inheritable set are left out, as by crun and runc', async (t) => {
   const bundle = await crunSpecBundle(t, ['grep', 'Cap', '/proc/self/status']);
-  const caps = ['CapInh:\t0000000000000000', 'CapPrm:\t0000000020000420', 'CapEff:\t0000000020000420', 'CapBnd:\t0000000020000420', 'CapAmb:\t0000000000000000'];
+  const caps = [
+    'CapInh:\t0000000000000000',
+    'CapPrm:\t0000000020000420',
+    'CapEff:\t0000000020000420',
+    'CapBnd:\t0000000020000420',
+    'CapAmb:\t0000000000000000',
+  ];
   await compare(t, bundle, { status: 0, stdout: caps.join('\n') + '\n' });
   const r = runUnder(t, await useRuntime(t), bundle);
   t.regex(r.stderr, /CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE left out/, 'with a warning on stderr');
@@ -158,7 +163,7 @@ test('bug 3: start fails, with the reason, when the program cannot be executed; 
   t.is(run.status, 126, 'a program that cannot be executed: 126, not 127 (docs/runtime.md)');
 });
 
-test('a namespace type left out is the runtime\'s, as under crun and runc; the mount namespace cannot be left out', async (t) => {
+test("a namespace type left out is the runtime's, as under crun and runc; the mount namespace cannot be left out", async (t) => {
   // crun spec lists no cgroup namespace: the program is in the host's.
   const hostCgroupNs = spawnSync('readlink', ['/proc/self/ns/cgroup'], { encoding: 'utf8' }).stdout;
   const bundle = await crunSpecBundle(t, ['busybox', 'readlink', '/proc/self/ns/cgroup']);
@@ -168,13 +173,16 @@ test('a namespace type left out is the runtime\'s, as under crun and runc; the m
   });
   const r = runUnder(t, await useRuntime(t), noMount);
   t.is(r.status, 1);
-  t.regex(runtimeError(r.stderr)?.msg ?? '', /linux\.namespaces needs a new mount namespace/, 'refused: it would rearrange the host\'s mounts');
+  t.regex(runtimeError(r.stderr)?.msg ?? '', /linux\.namespaces needs a new mount namespace/, "refused: it would rearrange the host's mounts");
 });
 
 /** berth-runtime `args` with a tmpfs over the host's cgroup2 in a private mount namespace (how crun runs on hybrid hosts). */
 function overMounted(rt: Runtime, args: string[]): SpawnSyncReturns<string> {
   const script = 'mount -t tmpfs none /sys/fs/cgroup/unified && exec "$0" "$@"';
-  return spawnSync('unshare', ['-m', 'sh', '-c', script, runtimeBinary, '--root', rt.root, '--log-format=json', ...args], { encoding: 'utf8', timeout: 30_000 });
+  return spawnSync('unshare', ['-m', 'sh', '-c', script, runtimeBinary, '--root', rt.root, '--log-format=json', ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
 }
 
 test('bug 7: a tmpfs over the cgroup2 mount hides it: berth-runtime uses the v1 hierarchies, as crun does', async (t) => {
@@ -194,9 +202,13 @@ test('bug 7: a tmpfs over the cgroup2 mount hides it: berth-runtime uses the v1 
 
 test('bug 8: the init is PID 1 as berth-init, with nothing of the host in its command line or environment', async (t) => {
   const rt = await useRuntime(t);
-  const bundle = await crunSpecBundle(t, ['sh', '-c', 'cat /proc/1/comm; tr "\\0" "|" < /proc/1/cmdline; echo; tr -d "\\0" < /proc/1/environ | wc -c; ps -o pid,args'], (c) => {
-    c.annotations = { 'berth.init': 'true' };
-  });
+  const bundle = await crunSpecBundle(
+    t,
+    ['sh', '-c', 'cat /proc/1/comm; tr "\\0" "|" < /proc/1/cmdline; echo; tr -d "\\0" < /proc/1/environ | wc -c; ps -o pid,args'],
+    (c) => {
+      c.annotations = { 'berth.init': 'true' };
+    },
+  );
   const r = runUnder(t, rt, bundle);
   t.is(r.status, 0, r.stderr);
   const [comm, cmdline, environ, , init] = r.stdout.split('\n');

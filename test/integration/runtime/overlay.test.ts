@@ -86,7 +86,7 @@ test('user-namespaced containers share the same layers through idmapped mounts: 
     t.is(e.status, 0, e.stderr);
     t.regex(e.stdout, /^0$/m);
     t.regex(e.stdout, new RegExp(`^\\s*0\\s+${host}\\s+65536$`, 'm'));
-    t.regex(e.stdout, /\s0\s+0\s.*\/probe/, 'the layer\'s files are root\'s inside');
+    t.regex(e.stdout, /\s0\s+0\s.*\/probe/, "the layer's files are root's inside");
     t.regex(e.stdout, /\s0\s+0\s.*\/etc\/written/);
     const st = statSync(join(dir, `writable-${id}`, 'upper', 'etc', 'written'));
     t.is(st.uid, host, 'the writable layer holds host ids');

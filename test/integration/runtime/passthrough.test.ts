@@ -36,7 +36,7 @@ function parentCmdline(pid: number): string {
   return readFileSync(`/proc/${ppid}/cmdline`, 'utf8').replaceAll('\0', ' ');
 }
 
-test('a bundle without berth.* annotations: the caller\'s stdio, no monitor, exec -d and its pid file as runc\'s', async (t) => {
+test("a bundle without berth.* annotations: the caller's stdio, no monitor, exec -d and its pid file as runc's", async (t) => {
   const rt = await useRuntime(t);
   const dir = await tempDir(t, 'berth-passthrough-');
   const wait = 'i=0; while ! test -e /tmp/go && test $i -lt 200; do sleep 0.05; i=$((i+1)); done; cat /tmp/go';
@@ -54,7 +54,15 @@ test('a bundle without berth.* annotations: the caller\'s stdio, no monitor, exe
 
   // exec -d keeps the caller's stdio too, and writes the pid file on the host.
   const pidFile = join(dir, 'exec.pid');
-  t.is(runToFile(rt, ['exec', '--detach', '--pid-file', pidFile, id, 'sh', '-c', 'echo from-exec; echo go > /tmp/go.new && busybox mv /tmp/go.new /tmp/go'], output), 0, readFileSync(output, 'utf8'));
+  t.is(
+    runToFile(
+      rt,
+      ['exec', '--detach', '--pid-file', pidFile, id, 'sh', '-c', 'echo from-exec; echo go > /tmp/go.new && busybox mv /tmp/go.new /tmp/go'],
+      output,
+    ),
+    0,
+    readFileSync(output, 'utf8'),
+  );
   t.regex(readFileSync(pidFile, 'utf8'), /^[1-9]\d*$/);
 
   const stopped = await waitFor('the container to stop', async () => (state(rt, id).status === 'stopped' ? state(rt, id) : undefined));
@@ -80,7 +88,10 @@ test('berth.monitor: "true" keeps the monitor for a bundle without other berth.*
 
   const cases: [Record<string, string>, RegExp][] = [
     [{ 'berth.monitor': 'maybe' }, /annotations\["berth\.monitor"\] "maybe" must be "true" or "false"/],
-    [{ 'berth.monitor': 'false', 'berth.attach': 'true' }, /annotations\["berth\.attach"\] needs Berth's monitor, which annotations\["berth\.monitor"\] = "false" turns off/],
+    [
+      { 'berth.monitor': 'false', 'berth.attach': 'true' },
+      /annotations\["berth\.attach"\] needs Berth's monitor, which annotations\["berth\.monitor"\] = "false" turns off/,
+    ],
   ];
   for (const [annotations, message] of cases) {
     const bad = await makeBundle(t, ['true'], (c) => {

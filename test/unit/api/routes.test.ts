@@ -17,8 +17,17 @@ test('every registered route answers 401 E_API_UNAUTHORIZED without a token and 
   const { app, calls } = await apiFixture(t);
   const routes = registeredRoutes(app);
   // The walk must see the routers, or this test would pass on nothing.
-  for (const known of [['GET', '/v1/status'], ['POST', '/v1/images/pull'], ['DELETE', '/v1/containers/:ref'], ['GET', '/v1/containers/:ref/logs'], ['POST', '/v1/containers/:ref/exec']]) {
-    t.true(routes.some(([m, p]) => m === known[0] && p === known[1]), `the walk finds ${known.join(' ')}`);
+  for (const known of [
+    ['GET', '/v1/status'],
+    ['POST', '/v1/images/pull'],
+    ['DELETE', '/v1/containers/:ref'],
+    ['GET', '/v1/containers/:ref/logs'],
+    ['POST', '/v1/containers/:ref/exec'],
+  ]) {
+    t.true(
+      routes.some(([m, p]) => m === known[0] && p === known[1]),
+      `the walk finds ${known.join(' ')}`,
+    );
   }
   t.true(routes.length >= 23, `${routes.length} routes found`);
   for (const [method, path] of routes) {
@@ -45,7 +54,12 @@ test('the token as Bearer or as the Basic password (what git sends) is let throu
 
 test('an unknown route is 404 E_API_NOT_FOUND, naming it (after the token check)', async (t) => {
   const { app } = await apiFixture(t);
-  for (const [method, path] of [['GET', '/v1/nope'], ['POST', '/v1/status'], ['GET', '/'], ['PUT', '/v1/containers/web-1']] as const) {
+  for (const [method, path] of [
+    ['GET', '/v1/nope'],
+    ['POST', '/v1/status'],
+    ['GET', '/'],
+    ['PUT', '/v1/containers/web-1'],
+  ] as const) {
     const r = await send(app, method, path).set('authorization', `Bearer ${token}`);
     t.is(r.status, 404, `${method} ${path}`);
     t.is(r.body.error.code, 'E_API_NOT_FOUND');
@@ -94,7 +108,11 @@ test('flags are strict: true, false, 1 or 0; anything else is 400 naming the fla
 
 test('bad bodies are 400 E_API_BAD_REQUEST naming what is wrong', async (t) => {
   const { app, calls } = await apiFixture(t);
-  const post = (path: string, body: unknown) => request(app).post(path).set('authorization', `Bearer ${token}`).send(body as object);
+  const post = (path: string, body: unknown) =>
+    request(app)
+      .post(path)
+      .set('authorization', `Bearer ${token}`)
+      .send(body as object);
   for (const [path, body, words] of [
     ['/v1/containers', {}, /POST \/v1\/containers takes: image: /],
     ['/v1/containers', { image: 'busybox', cmd: 'sh' }, /cmd: /],

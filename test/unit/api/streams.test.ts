@@ -15,7 +15,11 @@ import { testLogger } from '../../helpers/logger.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { apiFixture, fakeContainers, token } from './fixture.js';
 
-const lines = (text: string): unknown[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const lines = (text: string): unknown[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 test('the writer: 200 NDJSON, progress and lines as they come, then the result', async (t) => {
   const app = express();
@@ -28,11 +32,14 @@ test('the writer: 200 NDJSON, progress and lines as they come, then the result',
       return { done: true };
     });
   });
-  const r = await request(app).get('/').buffer(true).parse((res, cb) => {
-    let s = '';
-    res.on('data', (c: Buffer) => (s += c.toString()));
-    res.on('end', () => cb(null, s));
-  });
+  const r = await request(app)
+    .get('/')
+    .buffer(true)
+    .parse((res, cb) => {
+      let s = '';
+      res.on('data', (c: Buffer) => (s += c.toString()));
+      res.on('end', () => cb(null, s));
+    });
   t.is(r.status, 200);
   t.is(r.headers['content-type'], 'application/x-ndjson');
   t.deepEqual(lines(r.body as string), [{ progress: { n: 1 } }, { line: 'building' }, { progress: { n: 2 } }, { result: { done: true } }]);
@@ -85,7 +92,11 @@ test('the logs route writes one {"line": LogLine} per line; a failing log ends w
 });
 
 /** Send an upgrade request to a server running only the upgrade handler; resolves with the refusal. */
-async function upgrade(t: ExecutionContext, path: string, headers: Record<string, string>): Promise<{ status: number; body: { error: { code: string; message: string } }; headers: IncomingMessage['headers'] }> {
+async function upgrade(
+  t: ExecutionContext,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: { error: { code: string; message: string } }; headers: IncomingMessage['headers'] }> {
   const server = createServer();
   const log = testLogger(await tempDir(t));
   server.on('upgrade', containerUpgradeHandler({ token, log, containers: fakeContainers([]) }));
@@ -94,7 +105,14 @@ async function upgrade(t: ExecutionContext, path: string, headers: Record<string
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { connection: 'Upgrade', upgrade: 'berth-stream', ...headers }, timeout: 10_000 });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: 'POST',
+      headers: { connection: 'Upgrade', upgrade: 'berth-stream', ...headers },
+      timeout: 10_000,
+    });
     req.once('upgrade', (_res, socket) => {
       socket.destroy();
       reject(new Error(`${path} switched protocols`));

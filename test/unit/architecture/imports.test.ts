@@ -72,7 +72,10 @@ test('npm run check catches each kind of forbidden import, and nothing else in s
       `${p.file} must be reported as ${p.rule}; reported: ${seen.join('; ')}`,
     );
   }
-  t.false(violations.some((v) => v.from === allowed.file), `a type-only import of api/ from cli/ is allowed; reported: ${seen.join('; ')}`);
+  t.false(
+    violations.some((v) => v.from === allowed.file),
+    `a type-only import of api/ from cli/ is allowed; reported: ${seen.join('; ')}`,
+  );
   const unplanted = violations.filter((v) => !planted.some((p) => p.file === v.from) && v.from !== allowed.file && v.from !== 'server/git/index.ts');
   t.deepEqual(
     unplanted.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`),

@@ -14,14 +14,17 @@ async function server(t: ExecutionContext, handle: (req: IncomingMessage, body: 
   });
   s.listen(0, '127.0.0.1');
   await once(s, 'listening');
-  t.teardown(() => new Promise<void>((resolve) => {
-    s.closeAllConnections();
-    s.close(() => resolve());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        s.closeAllConnections();
+        s.close(() => resolve());
+      }),
+  );
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-test('a request carries the token and the JSON body; the answer\'s JSON comes back', async (t) => {
+test("a request carries the token and the JSON body; the answer's JSON comes back", async (t) => {
   const seen: unknown[] = [];
   const url = await server(t, (req, body, res) => {
     seen.push([req.method, req.url, req.headers.authorization, req.headers['content-type'], body]);
@@ -59,7 +62,9 @@ test('an error answer is the BerthError it carries; a body that is not JSON is E
 });
 
 test('the API out of reach: refused, or no answer in time, is E_CLI_UNREACHABLE naming the URL and where it came from', async (t) => {
-  const refused = await t.throwsAsync(apiRequest({ url: 'http://127.0.0.1:1', token: 't', source: '/x/cli.json' }, 'GET', '/v1/status'), { instanceOf: BerthError });
+  const refused = await t.throwsAsync(apiRequest({ url: 'http://127.0.0.1:1', token: 't', source: '/x/cli.json' }, 'GET', '/v1/status'), {
+    instanceOf: BerthError,
+  });
   t.is(refused?.code, 'E_CLI_UNREACHABLE');
   t.is(refused?.message, 'cannot reach the Berth API at http://127.0.0.1:1 (from /x/cli.json): connection refused');
   const url = await server(t, () => undefined); // never answers

@@ -4,7 +4,7 @@ import { parseEnv } from '../../../server/cli/commands/container/env.js';
 import { parseChanges, parseCpus, parseLabels, parseMemory, parsePublish } from '../../../server/cli/commands/container/options.js';
 import { main } from '../../../server/cli/program.js';
 
-test('-m takes Docker\'s units (binary multiples)', (t) => {
+test("-m takes Docker's units (binary multiples)", (t) => {
   t.is(parseMemory('512m'), 512 * 1024 * 1024);
   t.is(parseMemory('1g'), 1024 ** 3);
   t.is(parseMemory('1G'), 1024 ** 3);
@@ -38,21 +38,32 @@ test('-p HOST:PORT, published on loopback only', (t) => {
   t.throws(() => parsePublish('a:80'), { message: /not a port/ });
 });
 
-test('-e K=V as given; -e K from the CLI\'s environment, left out when unset', (t) => {
+test("-e K=V as given; -e K from the CLI's environment, left out when unset", (t) => {
   t.deepEqual(parseEnv(['A=1', 'B=x=y', 'C=', 'HOMEISH', 'UNSET'], { HOMEISH: '/root' }), ['A=1', 'B=x=y', 'C=', 'HOMEISH=/root']);
   t.throws(() => parseEnv(['=v']), { message: /the KEY is empty/ }); // core's entry rule (parseEnvEntry) words it
   t.deepEqual(parseLabels(['a=b', 'c', 'd=e=f']), { a: 'b', c: '', d: 'e=f' });
 });
 
 test('commit -c: Dockerfile instructions, the shell and JSON forms', (t) => {
-  t.deepEqual(parseChanges(['CMD ["sh", "-c", "echo hi"]', 'ENV A=1 B="two words"', 'ENV OLD form value', 'WORKDIR /srv', 'EXPOSE 80 53/udp', 'LABEL a=b', 'ENTRYPOINT /bin/run --flag']), {
-    cmd: ['sh', '-c', 'echo hi'],
-    env: ['A=1', 'B=two words', 'OLD=form value'],
-    workdir: '/srv',
-    exposedPorts: ['80/tcp', '53/udp'],
-    labels: { a: 'b' },
-    entrypoint: ['/bin/sh', '-c', '/bin/run --flag'],
-  });
+  t.deepEqual(
+    parseChanges([
+      'CMD ["sh", "-c", "echo hi"]',
+      'ENV A=1 B="two words"',
+      'ENV OLD form value',
+      'WORKDIR /srv',
+      'EXPOSE 80 53/udp',
+      'LABEL a=b',
+      'ENTRYPOINT /bin/run --flag',
+    ]),
+    {
+      cmd: ['sh', '-c', 'echo hi'],
+      env: ['A=1', 'B=two words', 'OLD=form value'],
+      workdir: '/srv',
+      exposedPorts: ['80/tcp', '53/udp'],
+      labels: { a: 'b' },
+      entrypoint: ['/bin/sh', '-c', '/bin/run --flag'],
+    },
+  );
   t.deepEqual(parseChanges(['cmd echo hi']), { cmd: ['/bin/sh', '-c', 'echo hi'] });
   t.deepEqual(parseChanges([]), {});
   t.throws(() => parseChanges(['USER nobody']), { message: /USER cannot be changed by commit; allowed: CMD/ });

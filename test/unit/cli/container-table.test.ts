@@ -6,7 +6,7 @@ import { bytesSize, humanDuration } from '../../../server/cli/lib/format.js';
 const now = Date.parse('2026-01-01T12:00:00Z');
 const ago = (s: number) => new Date(now - s * 1000).toISOString();
 
-test('durations in Docker\'s words', (t) => {
+test("durations in Docker's words", (t) => {
   t.is(humanDuration(500), 'Less than a second');
   t.is(humanDuration(1000), '1 second');
   t.is(humanDuration(45_000), '45 seconds');
@@ -53,9 +53,12 @@ function view(over: Partial<ContainerView>): ContainerView {
   };
 }
 
-test('container:ls: Docker\'s columns, short ids, loopback ports', (t) => {
+test("container:ls: Docker's columns, short ids, loopback ports", (t) => {
   const out = renderContainers(
-    [view({ ports: [{ hostPort: 8080, containerPort: 80 }] }), view({ id: `c${'0'.repeat(63)}`, name: 'done', command: ['echo', 'hi'], state: 'exited', exitCode: 3, finishedAt: ago(120) })],
+    [
+      view({ ports: [{ hostPort: 8080, containerPort: 80 }] }),
+      view({ id: `c${'0'.repeat(63)}`, name: 'done', command: ['echo', 'hi'], state: 'exited', exitCode: 3, finishedAt: ago(120) }),
+    ],
     { now },
   );
   const lines = out.split('\n');
@@ -73,7 +76,13 @@ test('stats: CPU % from two samples, memory in binary units', (t) => {
   t.is(bytesSize(512), '512B');
   t.is(bytesSize(1_597_000), '1.523MiB');
   t.is(bytesSize(512 * 1024 ** 2), '512MiB');
-  const a = { id: 'f'.repeat(64), memory: { usage: 10 * 1024 ** 2, limit: 100 * 1024 ** 2 }, cpu: { usageNanoseconds: 1_000_000_000 }, pids: { current: 3, limit: 100 }, oomKills: 0 };
+  const a = {
+    id: 'f'.repeat(64),
+    memory: { usage: 10 * 1024 ** 2, limit: 100 * 1024 ** 2 },
+    cpu: { usageNanoseconds: 1_000_000_000 },
+    pids: { current: 3, limit: 100 },
+    oomKills: 0,
+  };
   const b = { ...a, cpu: { usageNanoseconds: 1_250_000_000 } };
   t.deepEqual(statsRow('web', a, b, 1000), ['ffffffffffff', 'web', '25.00%', '10MiB / 100MiB', '10.00%', '3']);
   const unlimited = { ...b, memory: { usage: 1024, limit: null }, cpu: { usageNanoseconds: null }, pids: { current: null, limit: null } };

@@ -27,7 +27,9 @@ test('envelopes in order, lines split anywhere across chunks (a multi-byte chara
   const text = `{"progress":{"n":1}}\n{"line":"héllo"}\n\n{"result":{"ok":true}}`;
   const bytes = Buffer.from(text);
   const cut = bytes.indexOf(Buffer.from('é')) + 1; // inside the two bytes of é
-  const got = await collect(readEnvelopes<{ n: number }, string, { ok: boolean }>(chunks(bytes.subarray(0, 5), bytes.subarray(5, cut), bytes.subarray(cut)), 'GET /x'));
+  const got = await collect(
+    readEnvelopes<{ n: number }, string, { ok: boolean }>(chunks(bytes.subarray(0, 5), bytes.subarray(5, cut), bytes.subarray(cut)), 'GET /x'),
+  );
   t.deepEqual(got, [{ progress: { n: 1 } }, { line: 'héllo' }, { result: { ok: true } }]);
 });
 
@@ -58,7 +60,7 @@ test('error bodies: a known code is that error, an unknown code or a foreign bod
   t.is(known.hint, 'h');
   const noHint = errorFromAnswer({ error: { code: 'E_CONTAINER_START_FAILED', message: 'm', details: { op: 'exec', errno: 2 } } }, 'x');
   t.deepEqual(noHint.details, { op: 'exec', errno: 2 });
-  t.regex(noHint.hint, /\S/, 'the table\'s hint when the body has none');
+  t.regex(noHint.hint, /\S/, "the table's hint when the body has none");
   const newer = errorFromAnswer('{"error":{"code":"E_FUTURE_THING","message":"from a newer daemon"}}', 'GET /v1/x answered HTTP 409');
   t.is(newer.code, 'E_CLI_BAD_RESPONSE');
   t.is(newer.message, 'GET /v1/x answered HTTP 409 with error E_FUTURE_THING, which this CLI does not know: from a newer daemon');
@@ -67,7 +69,7 @@ test('error bodies: a known code is that error, an unknown code or a foreign bod
   t.is(proxy.message, 'GET /v1/status answered HTTP 502: <html>Bad Gateway</html>');
 });
 
-test('the API\'s writer and the CLI\'s reader agree, over HTTP', async (t) => {
+test("the API's writer and the CLI's reader agree, over HTTP", async (t) => {
   const app = express();
   const log = testLogger(await tempDir(t));
   app.get('/ok', async (_req, res) => {

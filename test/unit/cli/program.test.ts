@@ -32,7 +32,7 @@ function loadedBy(args: string[]): { status: number | null; stdout: string; modu
   return { status: r.status, stdout: r.stdout, modules };
 }
 
-test('--version and --help load commander and the declarations only: no command\'s code, no core, zod, pino or express', (t) => {
+test("--version and --help load commander and the declarations only: no command's code, no core, zod, pino or express", (t) => {
   for (const args of [['--version'], ['--help'], ['container:run', '--help']]) {
     const { status, stdout, modules } = loadedBy(args);
     t.is(status, 0, args.join(' '));
@@ -41,20 +41,30 @@ test('--version and --help load commander and the declarations only: no command\
     t.true(ours.includes('server/cli/commands/container/index.ts'), 'the recorder sees our modules');
     const unexpected = ours.filter((m) => !/^server\/cli\/(main|program|lib\/(command|version)|commands\/[a-z]+\/(index|options|exit))\.ts$/.test(m));
     t.deepEqual(unexpected, [], `${args.join(' ')} loads only declarations`);
-    const packages = new Set(modules.filter((m) => m.startsWith('node_modules/')).map((m) => m.split('/').slice(1, m.startsWith('node_modules/@') ? 3 : 2).join('/')));
+    const packages = new Set(
+      modules
+        .filter((m) => m.startsWith('node_modules/'))
+        .map((m) =>
+          m
+            .split('/')
+            .slice(1, m.startsWith('node_modules/@') ? 3 : 2)
+            .join('/'),
+        ),
+    );
     for (const heavy of ['zod', 'pino', 'express', 'ioredis', 'tar-stream']) t.false(packages.has(heavy), `${args.join(' ')} does not load ${heavy}`);
   }
 });
 
 test('every command of every topic is registered, once, with its help', (t) => {
   const names = buildProgram().commands.map((c) => c.name());
-  for (const name of ['status', 'version', 'daemon', 'images', 'image:pull', 'image:export', 'container:run', 'container:exec', 'container:stats']) t.true(names.includes(name), name);
+  for (const name of ['status', 'version', 'daemon', 'images', 'image:pull', 'image:export', 'container:run', 'container:exec', 'container:stats'])
+    t.true(names.includes(name), name);
   t.is(new Set(names).size, names.length, 'no command twice');
   t.is(names.length, 25);
   for (const c of buildProgram().commands) t.not(c.description(), '', `${c.name()} has a description`);
 });
 
-test('usage errors: 2, or Docker\'s 125 for run and exec; only the daemon is long-running', async (t) => {
+test("usage errors: 2, or Docker's 125 for run and exec; only the daemon is long-running", async (t) => {
   const write = process.stderr.write.bind(process.stderr);
   let said = '';
   process.stderr.write = ((chunk: string) => ((said += chunk), true)) as typeof process.stderr.write;

@@ -175,7 +175,13 @@ test('openStream upgrades with the token and keeps bytes sent right after the 10
       return;
     }
     seen = { auth: req.headers.authorization, upgrade: req.headers.upgrade, url: req.url };
-    socket.write(Buffer.concat([Buffer.from('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: berth-stream\r\n\r\n'), encodeFrame(frameTypes.stdout, 'early\n'), encodeFrame(frameTypes.exit, '{"exitCode":7}')]));
+    socket.write(
+      Buffer.concat([
+        Buffer.from('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: berth-stream\r\n\r\n'),
+        encodeFrame(frameTypes.stdout, 'early\n'),
+        encodeFrame(frameTypes.exit, '{"exitCode":7}'),
+      ]),
+    );
     socket.end();
   });
   const url = await listen(t, server);

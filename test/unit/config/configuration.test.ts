@@ -50,9 +50,21 @@ const keys = Object.keys(configKeys) as ConfigKey[];
 
 test('docs/configuration.md lists exactly the keys of configKeys', async (t) => {
   const documented = (await docRows()).map((r) => r.key);
-  t.deepEqual(documented.filter((k) => !(k in configKeys)), [], 'stale keys in docs/configuration.md');
-  t.deepEqual(keys.filter((k) => !documented.includes(k)), [], 'keys missing from docs/configuration.md');
-  t.deepEqual(documented.filter((k, i) => documented.indexOf(k) !== i), [], 'keys listed twice in docs/configuration.md');
+  t.deepEqual(
+    documented.filter((k) => !(k in configKeys)),
+    [],
+    'stale keys in docs/configuration.md',
+  );
+  t.deepEqual(
+    keys.filter((k) => !documented.includes(k)),
+    [],
+    'keys missing from docs/configuration.md',
+  );
+  t.deepEqual(
+    documented.filter((k, i) => documented.indexOf(k) !== i),
+    [],
+    'keys listed twice in docs/configuration.md',
+  );
 });
 
 test('docs/configuration.md has the same default, allowed and doc text as configKeys', async (t) => {
@@ -138,10 +150,24 @@ test('the queue concurrency: an integer from 1 to 64, digits only', async (t) =>
 
 test('the network keys: a subnet without host bits, NAT as true or false', async (t) => {
   const file = await configFile(t, '');
-  const c = loadConfig({ BERTH_CONFIG: file, BERTH_NETWORK: 'bt1', BERTH_NETWORK_SUBNET: '10.99.0.0/16', BERTH_NETWORK_NAT: 'false', BERTH_RUNTIME_ROOT: '/tmp/r' });
+  const c = loadConfig({
+    BERTH_CONFIG: file,
+    BERTH_NETWORK: 'bt1',
+    BERTH_NETWORK_SUBNET: '10.99.0.0/16',
+    BERTH_NETWORK_NAT: 'false',
+    BERTH_RUNTIME_ROOT: '/tmp/r',
+  });
   t.like(c, { network: 'bt1', networkSubnet: '10.99.0.0/16', networkNat: false, runtimeRoot: '/tmp/r' });
-  for (const [k, v] of [['BERTH_NETWORK_SUBNET', '10.99.1.0/16'], ['BERTH_NETWORK_SUBNET', '10.0.0.0/31'], ['BERTH_NETWORK_SUBNET', '300.0.0.0/8'],
-    ['BERTH_NETWORK_NAT', 'yes'], ['BERTH_NETWORK', 'Berth0'], ['BERTH_NETWORK', 'a-very-long-bridge'], ['BERTH_RUNTIME_ROOT', 'run/berth'], ['BERTH_RUNTIME_ROOT', '/a/very/long/runtime/root/dir/x']] as const) {
+  for (const [k, v] of [
+    ['BERTH_NETWORK_SUBNET', '10.99.1.0/16'],
+    ['BERTH_NETWORK_SUBNET', '10.0.0.0/31'],
+    ['BERTH_NETWORK_SUBNET', '300.0.0.0/8'],
+    ['BERTH_NETWORK_NAT', 'yes'],
+    ['BERTH_NETWORK', 'Berth0'],
+    ['BERTH_NETWORK', 'a-very-long-bridge'],
+    ['BERTH_RUNTIME_ROOT', 'run/berth'],
+    ['BERTH_RUNTIME_ROOT', '/a/very/long/runtime/root/dir/x'],
+  ] as const) {
     const err = berthError(t, () => loadConfig({ BERTH_CONFIG: file, [k]: v }), 'E_CONFIG_INVALID');
     t.true(err.message.includes(`${k}=${JSON.stringify(v)}`), err.message);
   }

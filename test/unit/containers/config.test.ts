@@ -12,7 +12,7 @@ import { checkLimits, mergeEnv, resolveProgram, resolveUser } from '../../../ser
 
 const invalid = { instanceOf: BerthError, code: 'E_CONTAINER_INVALID' } as const;
 
-test('command: Docker\'s precedence of entrypoint and cmd', (t) => {
+test("command: Docker's precedence of entrypoint and cmd", (t) => {
   const image = { Entrypoint: ['/entry'], Cmd: ['default'] };
   t.deepEqual(resolveProgram(image, {}).command, ['/entry', 'default']);
   t.deepEqual(resolveProgram(image, { cmd: ['mine'] }).command, ['/entry', 'mine']);
@@ -23,7 +23,7 @@ test('command: Docker\'s precedence of entrypoint and cmd', (t) => {
   t.throws(() => resolveProgram({}, {}), { ...invalid, message: /no command/ });
 });
 
-test('env: the request replaces the image\'s keys, and must be KEY=VALUE', (t) => {
+test("env: the request replaces the image's keys, and must be KEY=VALUE", (t) => {
   t.deepEqual(mergeEnv(['PATH=/bin', 'A=1'], ['A=2', 'B=']), ['PATH=/bin', 'A=2', 'B=']);
   t.throws(() => mergeEnv([], ['NOEQUALS']), { ...invalid, message: /NOEQUALS/ });
   t.throws(() => mergeEnv([], ['=x']), invalid);
@@ -37,7 +37,7 @@ test('limits: memory, cpus and pids are checked, naming the option', (t) => {
   t.throws(() => checkLimits({ pids: 0 }), { ...invalid, message: /pids/ });
 });
 
-test('names: Docker\'s rule, rejected (never repaired) naming the character; generated ones are free', (t) => {
+test("names: Docker's rule, rejected (never repaired) naming the character; generated ones are free", (t) => {
   t.is(validateContainerName('web-1.a_b'), 'web-1.a_b');
   t.throws(() => validateContainerName('a'), invalid);
   t.throws(() => validateContainerName('-x'), { ...invalid, message: /starts with/ });
@@ -66,7 +66,7 @@ test('refs: exact id, then name, then a unique prefix of at least 4', (t) => {
   t.throws(() => resolveRef('wrker', all), { instanceOf: BerthError, code: 'E_CONTAINER_NOT_FOUND', message: /did you mean worker/ });
 });
 
-test('users: names from the image\'s passwd and group (top layer first), numbers as given', async (t) => {
+test("users: names from the image's passwd and group (top layer first), numbers as given", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-users-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const lower = join(dir, 'lower');
@@ -81,7 +81,11 @@ test('users: names from the image\'s passwd and group (top layer first), numbers
   t.deepEqual(await resolveUser('app:root', layers), { uid: 1000, gid: 0, additionalGids: [] });
   t.deepEqual(await resolveUser('1234', layers), { uid: 1234, gid: 0, additionalGids: [] });
   t.deepEqual(await resolveUser('1234:55', layers), { uid: 1234, gid: 55, additionalGids: [] });
-  await t.throwsAsync(resolveUser('old', layers), { ...invalid, message: /"old" is not in the image's \/etc\/passwd/ }, 'the top layer\'s passwd hides the lower one');
+  await t.throwsAsync(
+    resolveUser('old', layers),
+    { ...invalid, message: /"old" is not in the image's \/etc\/passwd/ },
+    "the top layer's passwd hides the lower one",
+  );
   await t.throwsAsync(resolveUser('app:nogroup', layers), { ...invalid, message: /group "nogroup"/ });
   await t.throwsAsync(resolveUser('a:b:c', layers), invalid);
 });

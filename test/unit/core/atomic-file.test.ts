@@ -184,11 +184,12 @@ test('a writer killed at random moments leaves the old or the new file, never a 
       setTimeout(kill, delay);
     });
     t.is(result.signal, 'SIGKILL', `round ${round}: the writer must be killed, not exit (${result.stderr})`);
-    const started = new Set(
-      [...result.stdout.matchAll(/^start (\d+)$/gm)].map((m) => Number(m[1])),
-    );
+    const started = new Set([...result.stdout.matchAll(/^start (\d+)$/gm)].map((m) => Number(m[1])));
 
-    const exists = await stat(target).then(() => true, () => false);
+    const exists = await stat(target).then(
+      () => true,
+      () => false,
+    );
     if (!exists) {
       t.true(current === undefined && round % 2 === 0, `round ${round}: the file is missing after a completed write`);
       continue;
@@ -205,7 +206,10 @@ test('a writer killed at random moments leaves the old or the new file, never a 
   t.log(`${ROUNDS} kills, ${changed} rounds changed the file`);
 
   const leftovers = (await readdir(dir)).filter((n) => n !== 'state.bin').sort();
-  t.true(leftovers.every((n) => n.startsWith('.state.bin.berth-tmp-')), leftovers.join(', '));
+  t.true(
+    leftovers.every((n) => n.startsWith('.state.bin.berth-tmp-')),
+    leftovers.join(', '),
+  );
   t.log(`${leftovers.length} temp files left by the kills`);
   t.deepEqual((await removeStaleTempFiles(dir)).sort(), leftovers);
   t.deepEqual(await readdir(dir), ['state.bin']);

@@ -37,9 +37,21 @@ const codes = Object.keys(errorTable) as ErrorCode[];
 
 test('docs/errors.md lists exactly the codes of errorTable', async (t) => {
   const documented = (await docRows()).map((r) => r.code);
-  t.deepEqual(documented.filter((c) => !(c in errorTable)), [], 'stale codes in docs/errors.md');
-  t.deepEqual(codes.filter((c) => !documented.includes(c)), [], 'codes missing from docs/errors.md');
-  t.deepEqual(documented.filter((c, i) => documented.indexOf(c) !== i), [], 'codes listed twice in docs/errors.md');
+  t.deepEqual(
+    documented.filter((c) => !(c in errorTable)),
+    [],
+    'stale codes in docs/errors.md',
+  );
+  t.deepEqual(
+    codes.filter((c) => !documented.includes(c)),
+    [],
+    'codes missing from docs/errors.md',
+  );
+  t.deepEqual(
+    documented.filter((c, i) => documented.indexOf(c) !== i),
+    [],
+    'codes listed twice in docs/errors.md',
+  );
 });
 
 test('docs/errors.md has the same status, description and hint as errorTable', async (t) => {

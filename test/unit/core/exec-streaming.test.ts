@@ -50,7 +50,7 @@ async function startForking(t: ExecutionContext, options: Parameters<typeof runS
   });
   run.catch(() => undefined);
   await Promise.race([twoPids, run]);
-  t.is(pids.length, 2, 'the shell printed its pid and its child\'s');
+  t.is(pids.length, 2, "the shell printed its pid and its child's");
   return { run, pids };
 }
 
@@ -91,18 +91,16 @@ test('an already aborted signal starts nothing', async (t) => {
   const controller = new AbortController();
   controller.abort();
   const lines: string[] = [];
-  const err = await t.throwsAsync(runStreaming(['sh', '-c', 'echo ran'], { signal: controller.signal, onLine: (l) => lines.push(l) }), { instanceOf: BerthError });
+  const err = await t.throwsAsync(runStreaming(['sh', '-c', 'echo ran'], { signal: controller.signal, onLine: (l) => lines.push(l) }), {
+    instanceOf: BerthError,
+  });
   t.regex(err?.message ?? '', /aborted before it started/);
   t.deepEqual(lines, []);
 });
 
 test('lines reach the callback in order, per stream, without their newlines', async (t) => {
   const got: [string, OutputStream][] = [];
-  const script = [
-    'for i in 1 2 3 4 5; do echo "out $i"; echo "err $i" >&2; done',
-    "printf 'crlf\\r\\n'",
-    "printf 'ü split'",
-  ].join('; ');
+  const script = ['for i in 1 2 3 4 5; do echo "out $i"; echo "err $i" >&2; done', "printf 'crlf\\r\\n'", "printf 'ü split'"].join('; ');
   await runStreaming(['sh', '-c', script], { onLine: (line, stream) => got.push([line, stream]) });
   const out = got.filter(([, s]) => s === 'stdout').map(([l]) => l);
   const err = got.filter(([, s]) => s === 'stderr').map(([l]) => l);
@@ -165,7 +163,7 @@ test('an empty argv is refused', async (t) => {
   await t.throwsAsync(runStreaming([]), { instanceOf: BerthError, code: 'E_EXEC_FAILED', message: /argument list is empty/ });
 });
 
-test('a line callback that throws stops the program, and its error is the run\'s', async (t) => {
+test("a line callback that throws stops the program, and its error is the run's", async (t) => {
   const pids: number[] = [];
   reapPids(t, pids);
   const run = runStreaming(['sh', '-c', 'echo $$; sleep 60'], {

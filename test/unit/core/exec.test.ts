@@ -66,7 +66,7 @@ test('run uses cwd and env', async (t) => {
 
 test('a non-zero exit is E_EXEC_FAILED quoting the command, the exit code and stderr', async (t) => {
   const err = await rejectsWith(t, run('/bin/sh', ['-c', 'echo out; echo "something broke" >&2; exit 3']), 'E_EXEC_FAILED');
-  t.true(err.message.includes("/bin/sh -c 'echo out; echo \"something broke\" >&2; exit 3'"), err.message);
+  t.true(err.message.includes('/bin/sh -c \'echo out; echo "something broke" >&2; exit 3\''), err.message);
   t.true(err.message.includes('exited with code 3'), err.message);
   t.true(err.message.includes('something broke'), err.message);
   t.false(err.message.includes('out\n'), 'stderr is quoted, not stdout, when there is stderr');
@@ -140,7 +140,10 @@ test('a program that finishes within timeoutMs is not killed', async (t) => {
 });
 
 test('formatCommand leaves plain arguments alone', (t) => {
-  t.is(formatCommand('/usr/bin/git', ['-C', '/var/lib/berth/apps/hello', 'push', 'origin', 'main']), '/usr/bin/git -C /var/lib/berth/apps/hello push origin main');
+  t.is(
+    formatCommand('/usr/bin/git', ['-C', '/var/lib/berth/apps/hello', 'push', 'origin', 'main']),
+    '/usr/bin/git -C /var/lib/berth/apps/hello push origin main',
+  );
   t.is(formatCommand('env', ['KEY=value', 'user@host:path', '50%', 'a+b,c', '--flag=1.2']), 'env KEY=value user@host:path 50% a+b,c --flag=1.2');
 });
 

@@ -12,11 +12,14 @@ test('the decoder splits frames across and within chunks', (t) => {
   const d = new FrameDecoder();
   const got = [];
   for (let i = 0; i < bytes.length; i += 5) got.push(...d.push(bytes.subarray(i, i + 5)));
-  t.deepEqual(got.map((f) => [f.type, f.payload.toString('hex')]), [
-    [1, Buffer.from('one').toString('hex')],
-    [2, Buffer.from('two').toString('hex')],
-    [4, '00180050'],
-  ]);
+  t.deepEqual(
+    got.map((f) => [f.type, f.payload.toString('hex')]),
+    [
+      [1, Buffer.from('one').toString('hex')],
+      [2, Buffer.from('two').toString('hex')],
+      [4, '00180050'],
+    ],
+  );
   t.deepEqual(decodeResize(got[2]!.payload), { rows: 24, cols: 80 });
   t.is(d.buffered, 0);
   t.is(d.push(encodeFrame(frameTypes.stdin, 'abc').subarray(0, 9)).length, 0);

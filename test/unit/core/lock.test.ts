@@ -27,8 +27,14 @@ test('many waiters on one key run one at a time, in the order they asked', async
       return i * 2;
     }),
   );
-  t.deepEqual(await Promise.all(runs), Array.from({ length: 50 }, (_, i) => i * 2));
-  t.deepEqual(order, Array.from({ length: 50 }, (_, i) => i));
+  t.deepEqual(
+    await Promise.all(runs),
+    Array.from({ length: 50 }, (_, i) => i * 2),
+  );
+  t.deepEqual(
+    order,
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   t.is(most, 1);
   t.is(lock.size, 0);
 });
@@ -66,7 +72,7 @@ test('different keys do not wait for each other', async (t) => {
   t.is(await slow, 'a');
 });
 
-test('a holder that throws releases the key; its error is its caller\'s alone', async (t) => {
+test("a holder that throws releases the key; its error is its caller's alone", async (t) => {
   const lock = new KeyedLock();
   const order: string[] = [];
   const failing = lock.run('k', async () => {
@@ -91,7 +97,13 @@ test('a holder that throws releases the key; its error is its caller\'s alone', 
 test('an idle key keeps no memory', async (t) => {
   const lock = new KeyedLock();
   for (let i = 0; i < 1000; i++) await lock.run(`key-${i}`, async () => i);
-  await Promise.allSettled(Array.from({ length: 100 }, (_, i) => lock.run(`k${i % 3}`, async () => { if (i % 2) throw new Error('x'); })));
+  await Promise.allSettled(
+    Array.from({ length: 100 }, (_, i) =>
+      lock.run(`k${i % 3}`, async () => {
+        if (i % 2) throw new Error('x');
+      }),
+    ),
+  );
   t.is(lock.size, 0);
   t.false(lock.held('key-1'));
 });

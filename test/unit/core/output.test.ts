@@ -44,18 +44,13 @@ test('renderError shows the message with its code, then the hint', (t) => {
   const err = new BerthError('E_NAME_INVALID', 'invalid app name "Hello": character \'H\' at position 1 is not allowed');
   t.is(
     renderError(err),
-    [
-      ' !     invalid app name "Hello": character \'H\' at position 1 is not allowed [E_NAME_INVALID]',
-      ' !',
-      ` !     ${errorTable.E_NAME_INVALID.hint}`,
-    ].join('\n'),
+    [' !     invalid app name "Hello": character \'H\' at position 1 is not allowed [E_NAME_INVALID]', ' !', ` !     ${errorTable.E_NAME_INVALID.hint}`].join(
+      '\n',
+    ),
   );
 });
 
 test('renderError marks every line of a multi-line message and a custom hint', (t) => {
   const err = new BerthError('E_EXEC_FAILED', 'git exited with code 128:\nfatal: not a git repository', { hint: 'Run it in a repository.' });
-  t.is(
-    renderError(err),
-    ' !     git exited with code 128:\n !     fatal: not a git repository [E_EXEC_FAILED]\n !\n !     Run it in a repository.',
-  );
+  t.is(renderError(err), ' !     git exited with code 128:\n !     fatal: not a git repository [E_EXEC_FAILED]\n !\n !     Run it in a repository.');
 });

@@ -29,5 +29,6 @@ test('compression is told by the first bytes', (t) => {
 
 test('xattr namespaces: user, security and ACLs yes; trusted (overlayfs) and others no', (t) => {
   for (const ok of ['user.x', 'security.capability', 'security.selinux', 'system.posix_acl_access', 'system.posix_acl_default']) t.true(xattrAllowed(ok), ok);
-  for (const no of ['trusted.overlay.opaque', 'trusted.overlay.redirect', 'trusted.x', 'system.nfs4_acl', 'user.', 'security.', 'foo']) t.false(xattrAllowed(no), no);
+  for (const no of ['trusted.overlay.opaque', 'trusted.overlay.redirect', 'trusted.x', 'system.nfs4_acl', 'user.', 'security.', 'foo'])
+    t.false(xattrAllowed(no), no);
 });

@@ -2,28 +2,45 @@ import test from 'ava';
 import { isBerthError } from '../../../server/core/errors.js';
 import { mediaTypes } from '../../../server/images/index.js';
 import { sha256 } from '../../../server/images/digest.js';
-import { dockerSaveManifestSchema, imageConfigSchema, imageIndexSchema, layerCompression, manifestSchema, parseDocument } from '../../../server/images/schemas.js';
+import {
+  dockerSaveManifestSchema,
+  imageConfigSchema,
+  imageIndexSchema,
+  layerCompression,
+  manifestSchema,
+  parseDocument,
+} from '../../../server/images/schemas.js';
 
 const digest = sha256('x');
 
 test('a manifest parses; unknown properties pass through untouched', (t) => {
-  const m = parseDocument(manifestSchema, JSON.stringify({
-    schemaVersion: 2,
-    mediaType: mediaTypes.ociManifest,
-    config: { mediaType: mediaTypes.ociConfig, digest, size: 1 },
-    layers: [{ mediaType: mediaTypes.ociLayerGzip, digest, size: 2, annotations: { a: 'b' } }],
-    artifactFuture: { kept: true },
-  }), 'm');
+  const m = parseDocument(
+    manifestSchema,
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociManifest,
+      config: { mediaType: mediaTypes.ociConfig, digest, size: 1 },
+      layers: [{ mediaType: mediaTypes.ociLayerGzip, digest, size: 2, annotations: { a: 'b' } }],
+      artifactFuture: { kept: true },
+    }),
+    'm',
+  );
   t.is(m.layers[0]?.size, 2);
   t.deepEqual((m as Record<string, unknown>).artifactFuture, { kept: true });
 });
 
 test('every problem of a bad document is listed with its path', (t) => {
-  const error = t.throws(() => parseDocument(manifestSchema, JSON.stringify({
-    schemaVersion: 1,
-    config: { mediaType: 'x', digest: 'md5:abc', size: -1 },
-    layers: 'no',
-  }), 'manifest in test.tar'));
+  const error = t.throws(() =>
+    parseDocument(
+      manifestSchema,
+      JSON.stringify({
+        schemaVersion: 1,
+        config: { mediaType: 'x', digest: 'md5:abc', size: -1 },
+        layers: 'no',
+      }),
+      'manifest in test.tar',
+    ),
+  );
   t.true(isBerthError(error) && error.code === 'E_IMAGE_ARCHIVE_INVALID');
   const message = error?.message ?? '';
   t.regex(message, /^manifest in test\.tar is not a valid document:/);
@@ -36,9 +53,15 @@ test('not JSON is E_IMAGE_ARCHIVE_INVALID naming the document', (t) => {
 });
 
 test('an image config needs its rootfs diff_ids as sha256 digests', (t) => {
-  const ok = parseDocument(imageConfigSchema, JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digest] }, config: { Env: null, Cmd: ['sh'] } }), 'c');
+  const ok = parseDocument(
+    imageConfigSchema,
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digest] }, config: { Env: null, Cmd: ['sh'] } }),
+    'c',
+  );
   t.deepEqual(ok.config?.Cmd, ['sh']);
-  t.throws(() => parseDocument(imageConfigSchema, JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: ['sha256:short'] } }), 'c'));
+  t.throws(() =>
+    parseDocument(imageConfigSchema, JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: ['sha256:short'] } }), 'c'),
+  );
 });
 
 test('docker save manifest.json: a list of Config, RepoTags (may be null) and Layers', (t) => {

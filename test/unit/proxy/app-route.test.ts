@@ -123,17 +123,19 @@ for (const [options, why] of badOptions) {
 }
 
 test('every problem is listed, the code is the first one’s; the app name is checked by core', (t) => {
-  const err = refused(t, { app: 'hello', domains: ['a;b'], upstreams: [{ address: 'x', port: 0 }], options: { keepalive: -1, snippet: 'include /etc/passwd;' } });
+  const err = refused(t, {
+    app: 'hello',
+    domains: ['a;b'],
+    upstreams: [{ address: 'x', port: 0 }],
+    options: { keepalive: -1, snippet: 'include /etc/passwd;' },
+  });
   t.is(err.code, 'E_PROXY_DOMAIN_INVALID');
   const lines = err.message.split('\n');
   t.is(lines.length, 6, err.message);
-  t.deepEqual((err.details.problems as { code: string }[]).map((p) => p.code), [
-    'E_PROXY_DOMAIN_INVALID',
-    'E_PROXY_UPSTREAM_INVALID',
-    'E_PROXY_UPSTREAM_INVALID',
-    'E_PROXY_OPTION_INVALID',
-    'E_PROXY_SNIPPET_INVALID',
-  ]);
+  t.deepEqual(
+    (err.details.problems as { code: string }[]).map((p) => p.code),
+    ['E_PROXY_DOMAIN_INVALID', 'E_PROXY_UPSTREAM_INVALID', 'E_PROXY_UPSTREAM_INVALID', 'E_PROXY_OPTION_INVALID', 'E_PROXY_SNIPPET_INVALID'],
+  );
   t.is(refused(t, { ...base, app: 'Hello' }).code, 'E_NAME_INVALID');
   t.is(refused(t, { ...base, app: 'a;b' }).code, 'E_NAME_INVALID');
   t.is(refused(t, null).code, 'E_PROXY_OPTION_INVALID');

@@ -40,7 +40,10 @@ for (const [snippet, why] of refused) {
   test(`snippet ${JSON.stringify(snippet).slice(0, 40)} is refused (${why})`, (t) => {
     const problems = validateSnippet(snippet);
     t.true(problems.length > 0);
-    t.true(problems.some((p) => p.includes(why)), problems.join(' | '));
+    t.true(
+      problems.some((p) => p.includes(why)),
+      problems.join(' | '),
+    );
   });
 }
 

@@ -31,7 +31,11 @@ test('requests are checked and get a requestedAt', (t) => {
     scale: { web: 3, worker: 0 },
     requestedAt: '2025-01-31T12:00:00Z',
   });
-  t.deepEqual(checkRequest({ kind: 'config', keys: ['GREETING'], requestedAt: '2025-01-31T12:00:00Z' }), { kind: 'config', keys: ['GREETING'], requestedAt: '2025-01-31T12:00:00Z' });
+  t.deepEqual(checkRequest({ kind: 'config', keys: ['GREETING'], requestedAt: '2025-01-31T12:00:00Z' }), {
+    kind: 'config',
+    keys: ['GREETING'],
+    requestedAt: '2025-01-31T12:00:00Z',
+  });
   t.is(checkRequest({ kind: 'rollback', release: 3 }).kind, 'rollback');
   const bad: [unknown, string, string][] = [
     [{ kind: 'push', commit: 'A'.repeat(40), ref: 'refs/heads/main' }, 'E_QUEUE_JOB_INVALID', 'commit'],
@@ -54,7 +58,14 @@ test('requests are checked and get a requestedAt', (t) => {
 const stored = (id: number, kind: 'push' | 'config' = 'push'): StoredJob =>
   ({
     id: String(id),
-    data: { app: 'hello', request: kind === 'push' ? { kind, commit: 'b'.repeat(40), ref: 'refs/heads/main', requestedAt: '2025-01-31T12:00:00.000Z' } : { kind, keys: ['A'], requestedAt: '2025-01-31T12:00:00.000Z' }, timeoutMs: 1000 },
+    data: {
+      app: 'hello',
+      request:
+        kind === 'push'
+          ? { kind, commit: 'b'.repeat(40), ref: 'refs/heads/main', requestedAt: '2025-01-31T12:00:00.000Z' }
+          : { kind, keys: ['A'], requestedAt: '2025-01-31T12:00:00.000Z' },
+      timeoutMs: 1000,
+    },
     timestamp: Date.parse('2025-01-31T12:00:01.000Z'),
     progress: 0,
     returnvalue: null,

@@ -42,7 +42,10 @@ test('defaultSpec: runtime-spec 1.2.0, the program, a writable rootfs, the six n
     spec.linux?.namespaces?.map((n) => n.type),
     ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'],
   );
-  t.true(spec.linux?.namespaces?.every((n) => n.path === undefined), 'every namespace is new, none joined');
+  t.true(
+    spec.linux?.namespaces?.every((n) => n.path === undefined),
+    'every namespace is new, none joined',
+  );
   t.is(spec.annotations, undefined, 'no annotations without layers or init');
 });
 
@@ -62,7 +65,7 @@ test('defaultSpec: the standard /proc, /dev, /sys and cgroup mounts, with their 
   );
 });
 
-test('defaultSpec: Docker\'s capabilities, masked and read-only paths, seccomp profile and device rules; no limits or user namespace unless asked', (t) => {
+test("defaultSpec: Docker's capabilities, masked and read-only paths, seccomp profile and device rules; no limits or user namespace unless asked", (t) => {
   const spec = defaultSpec({ args: ['true'] });
   t.deepEqual(spec.process.capabilities?.bounding, [...dockerCapabilities]);
   t.deepEqual(spec.process.capabilities?.effective, [...dockerCapabilities]);
@@ -74,7 +77,10 @@ test('defaultSpec: Docker\'s capabilities, masked and read-only paths, seccomp p
   for (const key of ['devices', 'uidMappings', 'gidMappings']) t.false(key in linux, key);
   t.deepEqual(Object.keys(spec.linux?.resources ?? {}), ['devices']);
   t.deepEqual(spec.linux?.resources?.devices?.[0], { allow: false, access: 'rwm' }, 'everything denied first');
-  t.true(spec.linux?.resources?.devices?.some((d) => d.allow && d.type === 'c' && d.major === 1 && d.minor === 3), '/dev/null allowed');
+  t.true(
+    spec.linux?.resources?.devices?.some((d) => d.allow && d.type === 'c' && d.major === 1 && d.minor === 3),
+    '/dev/null allowed',
+  );
   t.false(spec.linux?.namespaces?.some((n) => n.type === 'user'));
 });
 
@@ -165,7 +171,7 @@ test('writeBundle creates the directory and writes config.json that parses and v
   t.deepEqual(written, spec);
   t.true(ociSpecSchema.safeParse(written).success);
   t.is((await stat(path)).mode & 0o777, 0o600, 'config.json holds the environment: owner only');
-  t.deepEqual((await readdir(dir)).sort(), ['config.json', 'rootfs'], 'no temp file left behind; the layers\' mount point made');
+  t.deepEqual((await readdir(dir)).sort(), ['config.json', 'rootfs'], "no temp file left behind; the layers' mount point made");
   t.true((await stat(join(dir, 'rootfs'))).isDirectory());
 });
 
@@ -203,11 +209,12 @@ test('validateSpec refuses unknown namespace types and out-of-range values', (t)
   spec.process.oomScoreAdj = 5000;
   spec.process.user = { uid: -1, gid: 0 };
   const err = internalError(t, () => validateSpec(spec));
-  for (const where of ['linux.namespaces[6].type', 'process.oomScoreAdj', 'process.user.uid']) t.true(err.message.includes(where), `${where} in: ${err.message}`);
+  for (const where of ['linux.namespaces[6].type', 'process.oomScoreAdj', 'process.user.uid'])
+    t.true(err.message.includes(where), `${where} in: ${err.message}`);
 });
 
 // Drift check: Berth's default and `berth-runtime spec` describe the same container.
-test('defaultSpec agrees with `berth-runtime spec` except for the program, a writable root and spec\'s berth.monitor', async (t) => {
+test("defaultSpec agrees with `berth-runtime spec` except for the program, a writable root and spec's berth.monitor", async (t) => {
   if (!existsSync(defaultRuntimeBinary)) t.fail(`${defaultRuntimeBinary} is missing: build it with \`make -C native\``);
   const dir = await tempDir(t);
   const r = spawnSync(defaultRuntimeBinary, ['spec', '--bundle', dir], { encoding: 'utf8' });

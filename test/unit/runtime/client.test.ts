@@ -63,7 +63,12 @@ test('parseRuntimeError: a line without errno or op leaves them undefined', (t) 
 });
 
 test('parseRuntimeError skips program output and broken JSON around the error line', (t) => {
-  const stderr = ['{"level":"error","msg":"program output that looks like us", "time":"x"} trailing', errorLine('exec `/nope`: No such file or directory', 2, 'execve'), 'program said {oops', '{broken'].join('\n');
+  const stderr = [
+    '{"level":"error","msg":"program output that looks like us", "time":"x"} trailing',
+    errorLine('exec `/nope`: No such file or directory', 2, 'execve'),
+    'program said {oops',
+    '{broken',
+  ].join('\n');
   const err = parseRuntimeError(stderr, 'c1');
   t.is(err.message, 'berth-runtime: exec `/nope`: No such file or directory');
   t.is(err.errno, 2);
@@ -80,7 +85,10 @@ test('parseRuntimeError quotes stderr that has no JSON error line', (t) => {
 
 test('parseRuntimeError: text logs, a signal, and silence', (t) => {
   t.is(parseRuntimeError('berth-runtime: boom\n', 'c').message, 'berth-runtime failed:\nberth-runtime: boom');
-  t.is(parseRuntimeError('', 'c', { command: 'kill', signal: 'SIGSEGV', exitCode: null }).message, 'berth-runtime kill was killed by SIGSEGV without saying why');
+  t.is(
+    parseRuntimeError('', 'c', { command: 'kill', signal: 'SIGSEGV', exitCode: null }).message,
+    'berth-runtime kill was killed by SIGSEGV without saying why',
+  );
   t.is(parseRuntimeError('  \n', 'c', { command: 'start', exitCode: 1 }).message, 'berth-runtime start exited with status 1 without saying why');
 });
 
@@ -344,7 +352,13 @@ test('client: a lifecycle call that hangs is killed after timeoutMs', async (t) 
 test('client.list and client.ps parse their JSON', async (t) => {
   const f = await fake(t);
   const list = await f.client.list();
-  t.deepEqual(list.map((s) => [s.id, s.status, s.exitCode]), [['a', 'running', undefined], ['b', 'stopped', 3]]);
+  t.deepEqual(
+    list.map((s) => [s.id, s.status, s.exitCode]),
+    [
+      ['a', 'running', undefined],
+      ['b', 'stopped', 3],
+    ],
+  );
   t.deepEqual(await f.client.ps('a'), [101, 102]);
   t.deepEqual((await f.argv()).slice(3), ['ps', '--format', 'json', 'a']);
 });
@@ -359,7 +373,7 @@ test('client.kill and client.delete pass the signal and --force', async (t) => {
   t.deepEqual((await f.argv()).slice(3), ['delete', '--force', 'a']);
 });
 
-test('client.exec returns the program\'s status and output; only the runtime\'s own failure throws', async (t) => {
+test("client.exec returns the program's status and output; only the runtime's own failure throws", async (t) => {
   const f = await fake(t);
   t.deepEqual(await f.client.exec('a', ['ok']), { code: 0, stdout: 'hello\n', stderr: 'program stderr\n' });
   const failed = await f.client.exec('a', ['exit3'], { env: { A: '1' }, cwd: '/app' });
@@ -370,7 +384,7 @@ test('client.exec returns the program\'s status and output; only the runtime\'s 
   t.is(err.details.exitCode, 127);
 });
 
-test('client.run in the foreground returns the program\'s output; detached it passes --detach', async (t) => {
+test("client.run in the foreground returns the program's output; detached it passes --detach", async (t) => {
   const f = await fake(t);
   t.deepEqual(await f.client.run('r', '/bundles/r'), { code: 0, stdout: 'hello\n', stderr: 'program stderr\n' });
   await f.client.run('r', '/bundles/r', { detach: true });
@@ -388,7 +402,10 @@ test('client.status, exists and exitStatus: ENOENT from the runtime is "no such 
   t.is((await runtimeError(t, f.client.exists('denied'))).errno, 13);
   t.deepEqual(await f.client.exitStatus('ended'), { exitCode: 137, finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false });
   await mkdir(join(f.dir, 'state', 'ended'), { recursive: true });
-  await writeFile(join(f.dir, 'state', 'ended', 'exit.json'), JSON.stringify({ exitCode: 137, signal: 'Killed', finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false }));
+  await writeFile(
+    join(f.dir, 'state', 'ended', 'exit.json'),
+    JSON.stringify({ exitCode: 137, signal: 'Killed', finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false }),
+  );
   t.deepEqual(await f.client.exitStatus('ended'), { exitCode: 137, signal: 'Killed', finishedAt: '2026-01-01T12:00:02.000Z', oomKilled: false });
   t.deepEqual(await f.client.exitStatus('cut-short'), {}, 'a create that never finished recorded nothing');
 });
@@ -406,7 +423,10 @@ test('client network verbs: create, inspect (undefined when missing), update; ad
   t.deepEqual((await f.argv()).slice(3), ['network', 'update', '--nat', 'berth0']);
   const info = await f.client.networkInspect('berth0');
   t.like(info, { name: 'berth0', subnet: '10.88.0.0/16', nat: true, links: [['app', 'db']] });
-  t.deepEqual(info?.containers.map((c) => [c.id, c.address, c.group]), [['netted', '10.88.0.2', 'app']]);
+  t.deepEqual(
+    info?.containers.map((c) => [c.id, c.address, c.group]),
+    [['netted', '10.88.0.2', 'app']],
+  );
   t.is(await f.client.networkInspect('nonet'), undefined);
   t.deepEqual(await f.client.address('netted'), { network: 'berth0', address: '10.88.0.2' });
   t.deepEqual(await f.client.address('netted', 'berth9'), { network: 'berth9', address: '10.88.0.2' });
@@ -431,7 +451,7 @@ test('client: a missing binary is E_EXEC_NOT_FOUND with the build command as hin
   t.regex(err.hint, /make -C native/);
 });
 
-test('RuntimeClient defaults to this checkout\'s native/build/berth-runtime and refuses a relative root', (t) => {
+test("RuntimeClient defaults to this checkout's native/build/berth-runtime and refuses a relative root", (t) => {
   t.true(defaultRuntimeBinary.endsWith('/native/build/berth-runtime'));
   t.is(new RuntimeClient({ root: '/run/berth' }).binary, defaultRuntimeBinary);
   t.throws(() => new RuntimeClient({ root: 'run/berth' }), { instanceOf: BerthError, message: /root must be an absolute path/ });
@@ -449,7 +469,7 @@ test('the real berth-runtime answers --version through the client', async (t) =>
   t.regex(await client.version(), /^berth-runtime \d+\.\d+\.\d+/);
 });
 
-test('the real berth-runtime\'s error for an unknown container becomes a RuntimeError', async (t) => {
+test("the real berth-runtime's error for an unknown container becomes a RuntimeError", async (t) => {
   requireRuntime(t);
   const client = new RuntimeClient({ root: await tempDir(t) });
   const err = await runtimeError(t, client.state('no-such-container'));

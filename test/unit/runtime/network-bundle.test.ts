@@ -11,7 +11,14 @@ import { annotations, defaultSpec } from '../../../server/runtime/index.js';
 test('defaultSpec: a network becomes berth.network annotations, and the config keeps its network namespace', (t) => {
   const spec = defaultSpec({
     args: ['/bin/true'],
-    network: { name: 'berth0', group: 'my-app', publish: [{ hostPort: 15432, containerPort: 5432 }, { hostPort: 18080, containerPort: 80 }] },
+    network: {
+      name: 'berth0',
+      group: 'my-app',
+      publish: [
+        { hostPort: 15432, containerPort: 5432 },
+        { hostPort: 18080, containerPort: 80 },
+      ],
+    },
   });
   t.is(spec.annotations?.[annotations.network], 'berth0');
   t.is(spec.annotations?.[annotations.networkGroup], 'my-app');
@@ -34,7 +41,16 @@ test('defaultSpec: bad network names, groups and ports are refused with what is 
   refused({ name: 'berth0', group: '../etc' }, /network group "\.\.\/etc"/);
   refused({ name: 'berth0', publish: [{ hostPort: 0, containerPort: 80 }] }, /ports are 1 to 65535/);
   refused({ name: 'berth0', publish: [{ hostPort: 8080, containerPort: 70000 }] }, /ports are 1 to 65535/);
-  refused({ name: 'berth0', publish: [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8080, containerPort: 81 }] }, /given twice/);
+  refused(
+    {
+      name: 'berth0',
+      publish: [
+        { hostPort: 8080, containerPort: 80 },
+        { hostPort: 8080, containerPort: 81 },
+      ],
+    },
+    /given twice/,
+  );
 });
 
 test('runtimeArgv: network gc', (t) => {

@@ -21,9 +21,13 @@ export async function exec(r: string, command: string[], o: { interactive?: true
       query.set('rows', String(size.rows));
       query.set('cols', String(size.cols));
     }
-    const result = await session(settings, `${containerPath(r)}/exec?${query}`, { interactive: o.interactive === true, tty: o.tty === true, closeStdinAtOnce: !o.interactive });
+    const result = await session(settings, `${containerPath(r)}/exec?${query}`, {
+      interactive: o.interactive === true,
+      tty: o.tty === true,
+      closeStdinAtOnce: !o.interactive,
+    });
     if (result.kind === 'detached') return 0;
     if (result.kind === 'exit') return result.status.exitCode;
-    throw new BerthError('E_CLI_BAD_RESPONSE', 'the exec stream ended without the command\'s exit status');
+    throw new BerthError('E_CLI_BAD_RESPONSE', "the exec stream ended without the command's exit status");
   });
 }

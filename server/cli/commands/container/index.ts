@@ -10,10 +10,10 @@ import { BERTH_FAILED_EXIT } from './exit.js';
 import { collect, collectWith, parseCount, parseCpus, parseMemory, parsePublish, type PortMapping } from './options.js';
 
 const run = new Command('container:run')
-  .description('create a container from an image and run it (Docker\'s run)')
+  .description("create a container from an image and run it (Docker's run)")
   .argument('<image>', 'the image: name[:tag] or a digest')
-  .argument('[command...]', 'the command and its arguments (default: the image\'s)')
-  .option('-d, --detach', 'run in the background and print the container\'s id')
+  .argument('[command...]', "the command and its arguments (default: the image's)")
+  .option('-d, --detach', "run in the background and print the container's id")
   .option('-i, --interactive', 'keep stdin open and send yours to it')
   .option('-t, --tty', 'give the container a terminal')
   .option('--rm', 'remove the container when it exits')
@@ -22,7 +22,7 @@ const run = new Command('container:run')
   .option('-m, --memory <size>', 'memory limit: a number with b, k, m or g (512m, 1g)', parseMemory)
   .option('--cpus <n>', 'CPU limit: a decimal number of CPUs (0.5, 2)', parseCpus)
   .option('--pids-limit <n>', 'how many processes it may have', parseCount)
-  .option('-p, --publish <HOST:PORT>', 'publish a container port on the host\'s 127.0.0.1; repeatable', collectWith(parsePublish), [] as PortMapping[])
+  .option('-p, --publish <HOST:PORT>', "publish a container port on the host's 127.0.0.1; repeatable", collectWith(parsePublish), [] as PortMapping[])
   .option('-w, --workdir <dir>', 'the working directory inside the container')
   .option('-u, --user <user>', 'user[:group] (names or numbers) to run as')
   .option('--entrypoint <cmd>', 'override the image\'s entrypoint ("" clears it)')
@@ -42,7 +42,7 @@ const ls = new Command('container:ls')
 const start = new Command('container:start')
   .description('start stopped containers (changes in their filesystem are kept)')
   .argument('<container...>', 'id, id prefix or name')
-  .option('-a, --attach', 'attach stdout and stderr and exit with the container\'s status')
+  .option('-a, --attach', "attach stdout and stderr and exit with the container's status")
   .option('-i, --interactive', 'attach stdin too')
   .action(async (refs, o) => (await import('./start.js')).start(refs, o));
 
@@ -65,7 +65,7 @@ const rm = new Command('container:rm')
   .action(async (refs, o) => (await import('./rm.js')).rm(refs, o));
 
 const logs = new Command('container:logs')
-  .description('print a container\'s output (its log survives stop and start)')
+  .description("print a container's output (its log survives stop and start)")
   .argument('<container>')
   .option('-f, --follow', 'keep printing until the container stops')
   .option('--tail <n>', 'only the last N lines ("all" for every line)', 'all')
@@ -85,7 +85,7 @@ const exec = new Command('container:exec')
   .action(async (r, command, o) => (await import('./exec.js')).exec(r, command, o));
 
 const commit = new Command('container:commit')
-  .description('make an image of a container\'s changes')
+  .description("make an image of a container's changes")
   .argument('<container>')
   .argument('[repository]', 'REPOSITORY[:TAG] to tag the image with')
   .option('-m, --message <message>', 'commit message')
@@ -99,7 +99,7 @@ const inspect = new Command('container:inspect')
   .action(async (refs) => (await import('./inspect.js')).inspect(refs));
 
 const stats = new Command('container:stats')
-  .description('show running containers\' CPU, memory and process counts')
+  .description("show running containers' CPU, memory and process counts")
   .argument('<container...>')
   .option('--no-stream', 'print once and exit')
   .action(async (refs, o) => (await import('./stats.js')).stats(refs, o));

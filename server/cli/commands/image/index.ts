@@ -17,7 +17,7 @@ const inspect = new Command('image:inspect')
   .action(async (image) => (await import('./inspect.js')).inspect(image));
 
 const history = new Command('image:history')
-  .description('show how an image\'s layers were made')
+  .description("show how an image's layers were made")
   .argument('<image>')
   .addOption(formatOption())
   .action(async (image, o) => (await import('./history.js')).history(image, o));
@@ -40,7 +40,7 @@ const prune = new Command('image:prune')
   .action(async (o) => (await import('./prune.js')).prune(o));
 
 const base = new Command('image:base')
-  .description('build a base image from Debian\'s packages: busybox (from busybox-static) or stack (debootstrap bookworm), once')
+  .description("build a base image from Debian's packages: busybox (from busybox-static) or stack (debootstrap bookworm), once")
   .addArgument(new Argument('<name>', 'which base image').choices(['busybox', 'stack'] as const))
   .option('--rebuild', 'build it again even when it exists')
   .action(async (name, o) => (await import('./base.js')).base(name, o));
@@ -55,7 +55,7 @@ const pull = new Command('image:pull')
 const push = new Command('image:push')
   .description('push an image to a registry')
   .argument('<image>', 'the local image')
-  .argument('[target]', 'host[:port]/name[:tag] (default: the image\'s own name)')
+  .argument('[target]', "host[:port]/name[:tag] (default: the image's own name)")
   .option('-u, --username <user>', 'registry user')
   .option('--password-stdin', 'read the registry password from stdin')
   .action(async (image, target, o) => (await import('./push.js')).push(image, target, o));
@@ -73,4 +73,6 @@ const exportCommand = new Command('image:export')
   .addOption(new Option('--format <format>', 'archive format').choices(['oci-archive', 'docker-archive'] as const).default('oci-archive' as const))
   .action(async (refs, o) => (await import('./export.js')).exportArchive(refs, o));
 
-export const imageCommands: CommandDeclaration[] = [images, inspect, history, tag, rm, prune, base, pull, push, importCommand, exportCommand].map((command) => ({ command }));
+export const imageCommands: CommandDeclaration[] = [images, inspect, history, tag, rm, prune, base, pull, push, importCommand, exportCommand].map(
+  (command) => ({ command }),
+);

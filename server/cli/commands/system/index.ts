@@ -6,7 +6,7 @@ import { Command } from '@commander-js/extra-typings';
 import { formatOption, type CommandDeclaration } from '../../lib/command.js';
 
 const status = new Command('status')
-  .description('show the daemon\'s version, uptime and the health of its Redis and nginx')
+  .description("show the daemon's version, uptime and the health of its Redis and nginx")
   .addOption(formatOption())
   .action(async (o) => (await import('./status.js')).status(o));
 

@@ -3,7 +3,12 @@ import { apiRequest } from '../../lib/client.js';
 import { resolveSettings } from '../../lib/settings.js';
 
 const formatUptime = (s: number): string =>
-  [[Math.floor(s / 86400), 'd'], [Math.floor((s % 86400) / 3600), 'h'], [Math.floor((s % 3600) / 60), 'm'], [s % 60, 's']]
+  [
+    [Math.floor(s / 86400), 'd'],
+    [Math.floor((s % 86400) / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'm'],
+    [s % 60, 's'],
+  ]
     .filter(([n], i, all) => (n as number) > 0 || i === all.length - 1)
     .map(([n, u]) => `${n}${u}`)
     .join(' ');
