@@ -5,7 +5,16 @@
  * classic builder commits every step. Written with the store's public calls; untagged until
  * the build tags its last image.
  */
-import { mediaTypes, type ContainerConfig, type Descriptor, type History, type Image, type ImageConfig, type ImageStore, type Lease } from '../images/index.js';
+import {
+  manifestFor,
+  type ContainerConfig,
+  type Descriptor,
+  type History,
+  type Image,
+  type ImageConfig,
+  type ImageStore,
+  type Lease,
+} from '../images/index.js';
 
 export interface StepImage {
   /** The parent image, or undefined for `FROM scratch`. */
@@ -29,14 +38,7 @@ export async function writeStepImage(store: ImageStore, step: StepImage, lease: 
   };
   if (step.author !== undefined) config.author = step.author;
   const layers = [...(step.parent?.manifest.layers ?? []), ...(step.layer ? [step.layer.descriptor] : [])];
-  const c = await store.writeBlob(Buffer.from(JSON.stringify(config)), { what: 'image config', lease });
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: mediaTypes.ociManifest,
-    config: { mediaType: mediaTypes.ociConfig, digest: c.digest, size: c.size },
-    layers,
-  };
-  const bytes = Buffer.from(JSON.stringify(manifest));
+  const bytes = await manifestFor(store, config, layers, lease);
   lease.add((await store.writeBlob(bytes, { what: 'manifest', lease })).digest);
   return store.addImage(bytes);
 }

@@ -63,8 +63,8 @@ async function writeParts(store: ImageStore, spec: NewImage, compression: Compre
   return manifestFor(store, config, layers, lease);
 }
 
-/** Store `config` as a blob; the bytes of the OCI manifest naming it and `layers`. */
-async function manifestFor(store: ImageStore, config: ImageConfig, layers: Descriptor[], lease: Lease): Promise<Buffer> {
+/** Store `config` as a blob; the bytes of the OCI manifest naming it and `layers` (not yet stored). */
+export async function manifestFor(store: ImageStore, config: ImageConfig, layers: Descriptor[], lease: Lease): Promise<Buffer> {
   const c = await store.writeBlob(Buffer.from(JSON.stringify(config)), { what: 'image config', lease });
   const manifest = {
     schemaVersion: 2,
