@@ -73,16 +73,27 @@ function upperLayer(upper: string, xattrs: MountPointScan['xattrs']): Layer {
   return { dir: upper, anyOpaque: async (paths) => paths.some((p) => OPAQUE.some((n) => xattrs.get(p)?.get(n)?.toString() === 'y')) };
 }
 
-function lowerLayer(dir: string, fsutil: string): Layer {
+/**
+ * A layer of the image. Its opaque directories are read with berth-fsutil (Node cannot read
+ * xattrs), once per layer where it can be: the first question also asks about the `likely`
+ * directories this layer has (the ones on the way to the mount destinations).
+ */
+function lowerLayer(dir: string, fsutil: string, likely: readonly string[]): Layer {
   const known = new Map<string, boolean>();
+  let first = true;
   return {
     dir,
     async anyOpaque(paths) {
-      const unknown = paths.filter((p) => !known.has(p));
-      if (unknown.length > 0) {
-        const r = await run(fsutil, ['xattrs', dir], { input: Buffer.from(unknown.map((p) => `${p}\0`).join('')), allowFailure: true });
+      let ask = paths.filter((p) => !known.has(p));
+      if (first && ask.length > 0) {
+        first = false;
+        const present = await Promise.all(likely.map(async (p) => ((await lstatOrUndefined(join(dir, p)))?.isDirectory() ? p : undefined)));
+        ask = [...new Set([...ask, ...present.filter((p): p is string => p !== undefined)])];
+      }
+      if (ask.length > 0) {
+        const r = await run(fsutil, ['xattrs', dir], { input: Buffer.from(ask.map((p) => `${p}\0`).join('')), allowFailure: true });
         if (r.code !== 0) throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot read the xattrs of ${dir}: ${r.stderr.trim()}`);
-        for (const p of unknown) known.set(p, false);
+        for (const p of ask) known.set(p, false);
         const f = r.stdout.split('\0');
         for (let i = 0; i < f.length - 1;) {
           const path = f[i++] as string;
@@ -115,7 +126,8 @@ async function lookup(stack: readonly Layer[], rel: string): Promise<{ host: str
       if (!st.isDirectory()) return undefined;
       dirs.push(sub);
     }
-    if (await layer.anyOpaque(dirs)) return undefined;
+    // Opaque hides the layers below: the last layer has none.
+    if (layer !== stack.at(-1) && (await layer.anyOpaque(dirs))) return undefined;
   }
   return undefined;
 }
@@ -160,7 +172,13 @@ function asMade(e: UpperEntry): boolean {
 export async function runtimeMountPoints(scan: MountPointScan): Promise<Set<string>> {
   const omit = new Set<string>();
   if (scan.destinations.length === 0) return omit;
-  const image = scan.lowers.map((dir) => lowerLayer(dir, scan.fsutil));
+  const likely = new Set<string>();
+  for (const d of scan.destinations) {
+    const parts = d.split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) continue;
+    for (let depth = 1; depth <= parts.length; depth++) likely.add(parts.slice(0, depth).join('/'));
+  }
+  const image = scan.lowers.map((dir) => lowerLayer(dir, scan.fsutil, [...likely]));
   const upper = upperLayer(scan.upper, scan.xattrs);
   const candidates = new Set<string>();
   for (const destination of scan.destinations) {

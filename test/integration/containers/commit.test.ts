@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
-import { buildImage, type ImageStore } from '../../../server/images/index.js';
+import { buildImage, busyboxLayer, type ImageStore } from '../../../server/images/index.js';
 import { until, useContainers, type ContainerEnv } from '../../helpers/containers.js';
 
 /** `name type mode size` of every entry of the image's top layer, in tar order. */
@@ -73,18 +73,50 @@ test('busybox: the empty /etc files the runtime mounted on are left out; what th
   t.deepEqual(c.leftovers(), []);
 });
 
-test('a scratch image: /proc, /dev, /sys and the /etc made for the network files are left out; a file written in /etc keeps /etc', async (t) => {
-  const c = await useContainers(t);
+/** An uncompressed layer of `entries` (a file's content as a string). */
+async function layerOf(
+  entries: { name: string; type?: 'directory' | 'symlink'; mode: number; content?: string | Buffer; linkname?: string }[],
+): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
   p.on('data', (b: unknown) => chunks.push(b as Buffer));
   const ended = new Promise<void>((resolve) => p.on('end', () => resolve()));
-  p.entry({ name: 'bin/', type: 'directory', mode: 0o755 });
-  p.entry({ name: 'bin/busybox', mode: 0o755 }, await readFile('/bin/busybox'));
-  p.entry({ name: 'bin/sh', type: 'symlink', linkname: 'busybox', mode: 0o777 });
+  for (const e of entries) {
+    if (e.content === undefined) p.entry({ name: e.name, type: e.type ?? 'directory', mode: e.mode, ...(e.linkname ? { linkname: e.linkname } : {}) });
+    else p.entry({ name: e.name, mode: e.mode }, typeof e.content === 'string' ? Buffer.from(e.content) : e.content);
+  }
   p.finalize();
   await ended;
-  await buildImage(c.store, { layers: [Buffer.concat(chunks)], config: { Env: ['PATH=/bin'] }, tags: ['scratchy:1'] });
+  return Buffer.concat(chunks);
+}
+
+test("an /etc/hosts an image's lower layer has but an opaque /etc above hides: the runtime's empty one is left out", async (t) => {
+  const c = await useContainers(t);
+  const layers = [
+    (await busyboxLayer()).tar,
+    await layerOf([{ name: 'etc/hosts', mode: 0o644, content: '10.1.1.1 hidden\n' }]),
+    await layerOf([
+      { name: 'etc/', mode: 0o755 },
+      { name: 'etc/.wh..wh..opq', mode: 0o644, content: '' },
+      { name: 'etc/passwd', mode: 0o644, content: 'root:x:0:0:root:/root:/bin/sh\n' },
+    ]),
+  ];
+  await buildImage(c.store, { layers, config: { Env: ['PATH=/bin'] }, tags: ['opaque-etc:1'] });
+  const r = await runAndCommit(c, 'opaque-etc:1', ['sh', '-c', 'grep -c hidden /etc/hosts; ls /etc']);
+  t.is(r.log, '0\nhostname\nhosts\npasswd\nresolv.conf\n', "the container sees the runtime's files and the image's passwd");
+  t.deepEqual(await topLayer(c.store, r.digest), [], 'the image lacks /etc/hosts (the opaque /etc hides the lower one): the mount points are left out');
+  await c.api('DELETE', `/v1/containers/${r.id}`);
+  t.deepEqual(c.leftovers(), []);
+});
+
+test('a scratch image: /proc, /dev, /sys and the /etc made for the network files are left out; a file written in /etc keeps /etc', async (t) => {
+  const c = await useContainers(t);
+  const scratch = await layerOf([
+    { name: 'bin/', mode: 0o755 },
+    { name: 'bin/busybox', mode: 0o755, content: await readFile('/bin/busybox') },
+    { name: 'bin/sh', type: 'symlink', linkname: 'busybox', mode: 0o777 },
+  ]);
+  await buildImage(c.store, { layers: [scratch], config: { Env: ['PATH=/bin'] }, tags: ['scratchy:1'] });
 
   const nothing = await runAndCommit(c, 'scratchy:1', ['sh', '-c', 'test -d /proc/self && test -f /etc/hosts && echo mounted']);
   t.is(nothing.log, 'mounted\n');
