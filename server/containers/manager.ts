@@ -18,7 +18,17 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, envRecord, KeyedLock, type Logger } from '../core/index.js';
 import { commitContainer, defaultFsutilBinary, parseReference, tagOf, type ConfigChanges, type Image, type ImageStore } from '../images/index.js';
-import { annotations, RuntimeError, writeBundle, type AttachSession, type ContainerStats, type ExecStream, type RuntimeClient } from '../runtime/index.js';
+import {
+  annotations,
+  mountDestinations,
+  readBundle,
+  RuntimeError,
+  writeBundle,
+  type AttachSession,
+  type ContainerStats,
+  type ExecStream,
+  type RuntimeClient,
+} from '../runtime/index.js';
 import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkWorkdir, mergeEnv, resolveUser } from './config.js';
 import { readLog } from './logs.js';
 import { prepareNetwork, type NetworkSettings } from './network.js';
@@ -364,8 +374,11 @@ export class ContainerManager {
   async commit(ref: string, req: CommitRequest): Promise<Image> {
     const rec = this.records.find(ref);
     const tag = req.reference === undefined ? undefined : (tagOf(parseReference(req.reference)) ?? req.reference);
-    const upper = join(this.records.containerDir(rec.id), 'rw', 'upper');
+    const dir = this.records.containerDir(rec.id);
+    const upper = join(dir, 'rw', 'upper');
     await mkdir(upper, { recursive: true, mode: 0o755 });
+    // What the runtime made only to mount on stays out of the image, as with Docker.
+    const mountPoints = mountDestinations(await readBundle(join(dir, 'bundle')));
     const c = req.changes ?? {};
     const changes: ConfigChanges = {
       Env: c.env ? mergeEnv(rec.config.env, c.env) : rec.config.env,
@@ -385,6 +398,7 @@ export class ContainerManager {
       ...(req.message === undefined ? {} : { comment: req.message }),
       ...(req.author === undefined ? {} : { author: req.author }),
       fsutil: this.fsutil ?? defaultFsutilBinary,
+      mountPoints,
     });
   }
 

@@ -5,6 +5,7 @@
 export { RuntimeClient } from './client.js';
 export { RuntimeError, isRuntimeMissing } from './errors.js';
 export { annotations, defaultSpec, writeBundle } from './bundle.js';
+export { mountDestinations, readBundle } from './mounts.js';
 export type { ContainerStats, OciSpec } from './oci-spec.js';
 export type { RuntimeSignal } from './argv.js';
 export type { ExecStream } from './exec-stream.js';

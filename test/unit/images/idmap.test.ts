@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { BerthError } from '../../../server/core/index.js';
-import { mapAclXattr, mapCapabilityXattr } from '../../../server/images/commit.js';
+import { mapAclXattr, mapCapabilityXattr } from '../../../server/images/idmap.js';
 
 const hostId = 100_000;
 const map = (h: number) => (h >= hostId && h < hostId + 65_536 ? h - hostId : undefined);
