@@ -304,8 +304,14 @@ export const errorTable = {
   },
   E_BUILD_CONTEXT_INVALID: {
     status: 400,
-    description: 'The build context is not a readable directory, or it has no Dockerfile at the path given.',
-    hint: 'Give a directory that holds the Dockerfile (or name the Dockerfile with `-f`).',
+    description:
+      'The build context is not a readable directory, it has no Dockerfile at the path given, or the tar the API received holds an entry it may not (an absolute path, `..`, a link leading outside the context, a device or a FIFO) or is not a tar.',
+    hint: 'Give a directory that holds the Dockerfile (or name the Dockerfile with `-f`); the message names the entry to remove from the context.',
+  },
+  E_BUILD_CONTEXT_TOO_LARGE: {
+    status: 413,
+    description: 'The build context sent to the API is larger than the daemon accepts (BERTH_BUILD_CONTEXT_MAX).',
+    hint: "Leave out what the build does not need with `.dockerignore`, or raise BERTH_BUILD_CONTEXT_MAX in the daemon's configuration.",
   },
   E_BUILD_BASE_NOT_FOUND: {
     status: 404,
