@@ -10,15 +10,14 @@
  * context's root), is E_BUILD_COPY_OUTSIDE_CONTEXT. An absolute source path is read from the
  * context's root, as Docker does.
  */
-import ignoreModule from '@balena/dockerignore';
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError } from '../core/index.js';
+import { BerthError, dockerignoreMatcher, ignorePatterns } from '../core/index.js';
 import { cleanPath, type RootfsView, type TreeEntry } from './rootfs.js';
 
-// The package is CommonJS (module.exports = factory); its types declare an ES default export.
-const ignore = ignoreModule as unknown as typeof ignoreModule.default;
+/** The patterns of a `.dockerignore` text (core's, shared with the CLI). */
+export { ignorePatterns };
 
 export interface SourceTree {
   /** Names the tree in errors: "the build context", "stage build". */
@@ -28,14 +27,6 @@ export interface SourceTree {
   readdir(rel: string): Promise<string[]>;
   /** `rel` with symlinks resolved inside the tree (the last one too, when followLast). */
   resolve(rel: string, followLast: boolean): Promise<string>;
-}
-
-/** The patterns of a `.dockerignore` text. */
-export function ignorePatterns(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
@@ -63,8 +54,7 @@ export async function contextTree(dir: string, patterns?: string[]): Promise<Sou
     }
     list = st === undefined ? [] : ignorePatterns(await readFile(join(dir, '.dockerignore'), 'utf8'));
   }
-  const ig = ignore().add(list);
-  const ignored = (rel: string): boolean => rel !== '' && ig.ignores(rel);
+  const ignored = dockerignoreMatcher(list);
   const tree: SourceTree = {
     what: 'the build context',
     lstat: async (rel) => {

@@ -1,0 +1,25 @@
+/**
+ * `.dockerignore` with Docker's exact rules, through @balena/dockerignore: what the CLI
+ * leaves out of the context it sends and what the builder hides from COPY and ADD read the
+ * same patterns the same way (docs/builds.md, ".dockerignore").
+ */
+import ignoreModule from '@balena/dockerignore';
+
+// The package is CommonJS (module.exports = factory); its types declare an ES default export.
+const ignore = ignoreModule as unknown as typeof ignoreModule.default;
+
+/** The patterns of a `.dockerignore` text: comments and blank lines dropped, each line trimmed. */
+export function ignorePatterns(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** Whether a context-relative path (`a/b.txt`, no leading `/`) is excluded; `''`, the root, never is. */
+export type IgnoreMatcher = (path: string) => boolean;
+
+export function dockerignoreMatcher(patterns: readonly string[]): IgnoreMatcher {
+  const ig = ignore().add([...patterns]);
+  return (path) => path !== '' && ig.ignores(path);
+}
