@@ -54,20 +54,28 @@ export async function contextTree(dir: string, patterns?: string[]): Promise<Sou
     }
     list = st === undefined ? [] : ignorePatterns(await readFile(join(dir, '.dockerignore'), 'utf8'));
   }
-  const ignored = dockerignoreMatcher(list);
+  const matcher = dockerignoreMatcher(list);
+  // An excluded directory an exception brings something back from stays, with only that below it.
+  const hidden = (clean: string, stat: Stats | undefined): boolean =>
+    matcher.ignores(clean) && !(stat?.isDirectory() === true && matcher.reincludesBelow(clean));
   const tree: SourceTree = {
     what: 'the build context',
     lstat: async (rel) => {
       const clean = cleanPath(rel);
-      if (ignored(clean)) return undefined;
       const host = join(dir, clean);
       const stat = await lstatOrUndefined(host);
-      return stat === undefined ? undefined : { host, stat };
+      return stat === undefined || hidden(clean, stat) ? undefined : { host, stat };
     },
     readdir: async (rel) => {
       const clean = cleanPath(rel);
       const names = (await readdir(join(dir, clean))).sort();
-      return names.filter((n) => !ignored(clean === '' ? n : `${clean}/${n}`));
+      const shown = await Promise.all(
+        names.map(async (n) => {
+          const path = clean === '' ? n : `${clean}/${n}`;
+          return !matcher.ignores(path) || !hidden(path, await lstatOrUndefined(join(dir, path)));
+        }),
+      );
+      return names.filter((_, i) => shown[i]);
     },
     resolve: async (rel, followLast) => {
       let todo = rel.split('/').filter((p) => p !== '' && p !== '.');

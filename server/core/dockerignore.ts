@@ -16,10 +16,26 @@ export function ignorePatterns(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-/** Whether a context-relative path (`a/b.txt`, no leading `/`) is excluded; `''`, the root, never is. */
-export type IgnoreMatcher = (path: string) => boolean;
+export interface IgnoreMatcher {
+  /** Whether a context-relative path (`a/b.txt`, no leading `/`) is excluded; `''`, the root, never is. */
+  ignores(path: string): boolean;
+  /**
+   * Whether an exception (`!…`) may bring back something below the directory `dir`: then an
+   * excluded `dir` is still walked (and still exists, for what is brought back), as Docker's
+   * client does. Conservative: a wildcard before the first `/` of an exception answers yes.
+   */
+  reincludesBelow(dir: string): boolean;
+}
 
 export function dockerignoreMatcher(patterns: readonly string[]): IgnoreMatcher {
   const ig = ignore().add([...patterns]);
-  return (path) => path !== '' && ig.ignores(path);
+  const exceptions = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1).replace(/^\/+/, ''));
+  return {
+    ignores: (path) => path !== '' && ig.ignores(path),
+    reincludesBelow: (dir) =>
+      exceptions.some((e) => {
+        const literal = e.split(/[*?[]/)[0] ?? '';
+        return literal.startsWith(`${dir}/`) || `${dir}/`.startsWith(literal);
+      }),
+  };
 }

@@ -38,8 +38,7 @@ export async function packContext(dir: string, file: string | undefined, warn: (
   const outside = inside.startsWith(`..${sep}`) || inside === '..';
   const dockerfile = outside ? `.dockerfile.${process.pid}` : inside.split(sep).join('/');
   const patterns = ignorePatterns(await readFile(join(root, '.dockerignore'), 'utf8').catch(() => ''));
-  const ignored = dockerignoreMatcher(patterns);
-  const hasExceptions = patterns.some((p) => p.startsWith('!'));
+  const matcher = dockerignoreMatcher(patterns);
   const always = new Set([dockerfile, '.dockerignore']);
   const stream = pack();
 
@@ -59,9 +58,9 @@ export async function packContext(dir: string, file: string | undefined, warn: (
       const r = rel === '' ? name : `${rel}/${name}`;
       const path = join(root, r);
       const s = await lstat(path);
-      const excluded = !always.has(r) && ignored(r);
+      const excluded = !always.has(r) && matcher.ignores(r);
       if (s.isDirectory()) {
-        if (excluded && !hasExceptions) continue; // nothing below can come back
+        if (excluded && !matcher.reincludesBelow(r)) continue; // nothing below can come back
         if (!excluded) await entry({ name: r, type: 'directory', mode: s.mode & 0o7777, mtime: s.mtime });
         await walk(r);
       } else if (excluded) {
