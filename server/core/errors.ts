@@ -315,7 +315,8 @@ export const errorTable = {
   },
   E_BUILD_BASE_NOT_FOUND: {
     status: 404,
-    description: "The image a `FROM` (or `COPY --from`) names is not in Berth's image store; builds do not pull.",
+    description:
+      "The image a `FROM` names is neither in Berth's image store nor pullable (its reference names no registry, or the pull failed); a `COPY --from` image is not pulled.",
     hint: 'Bring the image in first (`berth image:pull`, `image:import` or `image:base`), or fix the name on the line the message names.',
   },
   E_BUILD_STAGE_NOT_FOUND: {
