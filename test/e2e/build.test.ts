@@ -8,14 +8,14 @@
  * `builder:prune`. Each test has its own daemon, state root and bridge.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { uniqueBridge } from '../helpers/network.js';
 import { requireBinary, requireRoot } from '../helpers/prereq.js';
 import { runtimeBinary } from '../helpers/runtime.js';
-import { runCli, startTestDaemon, type CliResult, type RunningTestDaemon } from '../helpers/start-daemon.js';
+import { cliPath, runCli, startTestDaemon, type CliResult, type RunningTestDaemon } from '../helpers/start-daemon.js';
 import { tarball } from '../helpers/tarball.js';
 import { tempDir, uniqueName } from '../helpers/temp-dir.js';
 
@@ -179,5 +179,38 @@ test('.dockerignore: the CLI does not send what it excludes, and the daemon appl
   });
   t.is(tooLarge.status, 413);
   t.regex(await tooLarge.text(), /E_BUILD_CONTEXT_TOO_LARGE/);
+  t.deepEqual(await readdir(join(d.home, 'tmp', 'build-contexts')), []);
+});
+
+test('Ctrl-C during a RUN cancels the build: its container is removed, nothing is tagged, no context is left', async (t) => {
+  const { d, ok } = await buildDaemon(t);
+  const dir = await context(t, { Dockerfile: 'FROM busybox\nRUN echo started && sleep 120\n' });
+  const child = spawn(process.execPath, [cliPath, 'image:build', '-t', 'cancelled:1', dir], { env: d.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "started" in 60 s: ${out}`)), 60_000);
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\nstarted\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  t.regex(out, / ---> Running in [0-9a-f]{12}/);
+  t.true((await ok('container:ls', '-a', '-q')).trim() !== '', 'the step container exists while it runs');
+  child.kill('SIGINT');
+  t.not(await exited, 0);
+  const deadline = Date.now() + 30_000;
+  let left = '';
+  do {
+    left = (await ok('container:ls', '-a', '-q')).trim();
+    if (left === '') break;
+    await new Promise((r) => setTimeout(r, 250));
+  } while (Date.now() < deadline);
+  t.is(left, '', 'the step container is killed and removed');
+  t.false((await ok('images')).includes('cancelled'), 'nothing is tagged');
   t.deepEqual(await readdir(join(d.home, 'tmp', 'build-contexts')), []);
 });
