@@ -2,13 +2,15 @@
  * The composition root: reads the configuration, starts (or checks) Redis and nginx,
  * serves the API, and stops everything it started on SIGTERM/SIGINT.
  */
-import { chmod, mkdir, readFile, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, unlink } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { containerUpgradeHandler, createApi, type ServiceHealth, type StatusReport } from './api/index.js';
+import { BuildCache, buildDockerfile, type BuildLimits } from './build/index.js';
 import { type BerthConfig } from './config/index.js';
 import { BerthError, berthVersion, describePortHolder, livePid, nodeVersion, toBerthError, writeFileAtomic, type Logger } from './core/index.js';
 import { ContainerManager } from './containers/index.js';
@@ -27,6 +29,9 @@ export const homeFiles = (home: string) => ({
   nginx: join(home, 'nginx'),
   images: join(home, 'images'),
   containers: join(home, 'containers'),
+  buildCache: join(home, 'build-cache'),
+  /** Build contexts received by the API, one fresh directory each, removed after the build. */
+  buildContexts: join(home, 'tmp', 'build-contexts'),
 });
 
 /** The API token: generated at first start, kept with mode 0600. */
@@ -67,6 +72,30 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 function localUrl(host: string, port: number): string {
   const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}`;
+}
+
+/** The Dockerfile builder as the API uses it: the daemon's store, containers, cache and configured limits. */
+async function buildService(config: BerthConfig, files: ReturnType<typeof homeFiles>, images: ImageStore, containers: ContainerManager) {
+  if (config.buildCpus !== undefined && config.buildCpus > cpus().length) {
+    throw new BerthError('E_CONFIG_INVALID', `BERTH_BUILD_CPUS=${config.buildCpus} is more than this host's ${cpus().length} CPUs`);
+  }
+  const limits: BuildLimits = {
+    memoryBytes: config.buildMemory,
+    pids: config.buildPids,
+    ...(config.buildCpus === undefined ? {} : { cpus: config.buildCpus }),
+  };
+  const cache = await BuildCache.open(files.buildCache);
+  // A context left by a daemon that died mid-build is garbage: nothing refers to it.
+  await rm(files.buildContexts, { recursive: true, force: true });
+  await mkdir(files.buildContexts, { recursive: true, mode: 0o700 });
+  return {
+    build: (dir: string, options: Parameters<typeof buildDockerfile>[1], progress: Parameters<typeof buildDockerfile>[2]) =>
+      buildDockerfile({ dir, images, containers, cache }, { ...options, limits }, progress),
+    contextDir: files.buildContexts,
+    contextMax: config.buildContextMax,
+    cacheRoots: () => cache.roots(images),
+    pruneCache: () => cache.prune(),
+  };
 }
 
 export interface RunningDaemon {
@@ -155,8 +184,9 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
       log,
     });
     cleanups.push(async () => containers.close());
+    const builds = await buildService(config, files, images, containers);
     const server = createServer(
-      createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers }),
+      createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers, builds }),
     );
     // attach and exec streams: upgraded sockets leave the server's bookkeeping, so they are tracked here.
     const streams = new Set<Duplex>();

@@ -7,7 +7,8 @@ import { BerthError, toBerthError, type Logger } from '../core/index.js';
 import type { ImageStore } from '../images/index.js';
 import { requireToken } from './auth.js';
 import { containersRouter } from './containers.js';
-import type { ContainerService } from './services.js';
+import { buildRouter } from './builds.js';
+import type { BuildService, ContainerService } from './services.js';
 import { imagesRouter } from './images.js';
 import type { StatusReport } from './wire.js';
 
@@ -19,6 +20,8 @@ export interface ApiOptions {
   images?: { store: ImageStore; debootstrapCache: string };
   /** Containers behind /v1/containers (their attach and exec streams: `containerUpgradeHandler`). */
   containers?: ContainerService;
+  /** The Dockerfile builder behind /v1/build; its cache's images are roots of the images GC. */
+  builds?: BuildService;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -35,8 +38,13 @@ export function createApi(o: ApiOptions): Express {
   if (o.images)
     v1.use(
       '/images',
-      imagesRouter(o.images.store, o.log, { debootstrapCache: o.images.debootstrapCache, ...(o.containers ? { containers: o.containers } : {}) }),
+      imagesRouter(o.images.store, o.log, {
+        debootstrapCache: o.images.debootstrapCache,
+        ...(o.containers ? { containers: o.containers } : {}),
+        ...(o.builds ? { builds: o.builds } : {}),
+      }),
     );
+  if (o.builds) v1.use('/build', buildRouter(o.builds, o.log));
   if (o.containers) v1.use('/containers', containersRouter(o.containers, o.log));
   app.use('/v1', v1);
 

@@ -22,10 +22,10 @@ import {
   type ProgressEvent,
   type PushResult,
 } from '../images/index.js';
-import type { ContainerService } from './services.js';
+import type { BuildService, ContainerService } from './services.js';
 import { streamNdjson } from './ndjson.js';
 import { bodyOf, flagParam, repeatedParam, requiredParam, stringParam } from './params.js';
-import type { ImageView, UntagResult } from './wire.js';
+import type { ImageView, PruneResult, UntagResult } from './wire.js';
 
 export function imageView(image: Image): ImageView {
   return {
@@ -60,6 +60,8 @@ export interface ImagesRouterOptions {
   debootstrapCache: string;
   /** Images its containers use are GC roots, and removing their last tag needs force. */
   containers?: ContainerService;
+  /** The build cache's images are GC roots too, until `?build-cache=true` drops the cache. */
+  builds?: Pick<BuildService, 'cacheRoots' | 'pruneCache'>;
 }
 
 export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRouterOptions): Router {
@@ -91,8 +93,12 @@ export function imagesRouter(store: ImageStore, log: Logger, options: ImagesRout
     const digest = await store.untag(tag);
     res.json({ untagged: tagOf(parseReference(tag)) ?? tag, digest } satisfies UntagResult);
   });
-  r.post('/prune', async (_req, res) => {
-    res.json(await store.gc(options.containers?.imageRoots() ?? []));
+  r.post('/prune', async (req, res) => {
+    const dropCache = flagParam(req.query, 'build-cache');
+    if (dropCache && !options.builds) throw new BerthError('E_API_BAD_REQUEST', 'this daemon has no build cache to drop (?build-cache=true)');
+    const buildCacheEntries = dropCache && options.builds ? await options.builds.pruneCache() : 0;
+    const roots = [...(options.containers?.imageRoots() ?? []), ...((await options.builds?.cacheRoots()) ?? [])];
+    res.json({ ...(await store.gc(roots)), buildCacheEntries } satisfies PruneResult);
   });
   r.post('/base', async (req, res) => {
     const b = bodyOf(baseSchema, req);

@@ -5,10 +5,12 @@
  * they are, so the wire and the domain cannot drift apart.
  */
 import type { LogLine } from '../containers/index.js';
-import type { ProgressEvent } from '../images/index.js';
+import type { BuildEvent } from '../build/index.js';
+import type { GcResult, ProgressEvent } from '../images/index.js';
 
 export type { ContainerView, ContainerState, CreateRequest, CommitRequest, ExitStatus, LogLine } from '../containers/index.js';
 export type { ContainerStats } from '../runtime/index.js';
+export type { BuildEvent } from '../build/index.js';
 export type { GcResult, ImageSummary, ProgressEvent, PushResult } from '../images/index.js';
 
 /** What `GET /v1/status` answers. */
@@ -73,3 +75,23 @@ export type TransferEnvelope<Result> = Envelope<ProgressEvent, never, Result>;
 export type BuildEnvelope = Envelope<never, string, ImageView>;
 /** `GET /v1/containers/:ref/logs`: one log line per line, no result. */
 export type LogEnvelope = Envelope<never, LogLine, never>;
+
+/** `POST /v1/images/prune`: what the images GC removed, and the build cache entries dropped first (`?build-cache=true`). */
+export type PruneResult = GcResult & { buildCacheEntries: number };
+
+/** One event of `POST /v1/build`, with the line Docker's classic builder prints for it. */
+export type BuildProgressView = BuildEvent & { text: string };
+
+/** The result of `POST /v1/build`. */
+export interface BuildResultView {
+  /** 12 hex digits of the manifest digest, as printed. */
+  id: string;
+  digest: string;
+  tags: string[];
+  /** Steps run, and how many of them the cache answered. */
+  steps: number;
+  cached: number;
+}
+
+/** `POST /v1/build`: the build's events as they happen, then its result. */
+export type DockerfileBuildEnvelope = Envelope<BuildProgressView, never, BuildResultView>;

@@ -10,7 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { BerthError } from '../core/index.js';
-import { defaultFsutilBinary, writeLayerStream, type ContainerConfig, type Descriptor, type Image, type Lease } from '../images/index.js';
+import {
+  defaultFsutilBinary,
+  parseReference,
+  pullImage,
+  writeLayerStream,
+  type ContainerConfig,
+  type Descriptor,
+  type Image,
+  type Lease,
+} from '../images/index.js';
 import { cacheKey, type CacheKeyParts } from './cache.js';
 import { contextTree, imageTree, type SourceTree } from './context.js';
 import { copyArguments, matchSources, resolveOwner } from './copy-step.js';
@@ -172,7 +181,7 @@ class DockerfileBuild {
     const earlier = this.df.stages.find((s) => s.index < stage.index && s.name === ref.toLowerCase());
     if (earlier !== undefined) return this.results.get(earlier.index);
     try {
-      const image = await this.ctx.images.resolve(ref);
+      const image = await this.storedOrPulled(ref, stage);
       if (image.config.os !== 'linux' || image.config.architecture !== 'amd64') {
         throw at(file, stage.from, `${ref} is for ${image.config.os}/${image.config.architecture}; Berth builds for linux/amd64 only`, 'E_BUILD_UNSUPPORTED');
       }
@@ -180,10 +189,35 @@ class DockerfileBuild {
       return image;
     } catch (e) {
       if (!(e instanceof BerthError) || e.code !== 'E_IMAGE_NOT_FOUND') throw e;
-      throw new BerthError('E_BUILD_BASE_NOT_FOUND', `${this.where(stage.from)}: FROM ${ref}: ${e.message}; builds do not pull`, {
-        cause: e,
-        details: { file: this.df.file, line: stage.from.line, image: ref },
-      });
+      throw new BerthError(
+        'E_BUILD_BASE_NOT_FOUND',
+        `${this.where(stage.from)}: FROM ${ref}: ${e.message}; it names no registry to pull it from (write host[:port]/name[:tag]; Berth has no default registry)`,
+        { cause: e, details: { file: this.df.file, line: stage.from.line, image: ref } },
+      );
+    }
+  }
+
+  /** The image in the store, else pulled from the registry its reference names (a reference without one is not pulled). */
+  private async storedOrPulled(ref: string, stage: Stage): Promise<Image> {
+    try {
+      return await this.ctx.images.resolve(ref);
+    } catch (e) {
+      if (!(e instanceof BerthError) || e.code !== 'E_IMAGE_NOT_FOUND') throw e;
+      const parsed = parseReference(ref);
+      if (parsed.registry === undefined) throw e;
+      this.progress({ type: 'pulling', image: ref });
+      let image: Image;
+      try {
+        image = await pullImage(this.ctx.images, ref);
+      } catch (cause) {
+        throw new BerthError(
+          'E_BUILD_BASE_NOT_FOUND',
+          `${this.where(stage.from)}: FROM ${ref}: not in the store, and pulling it from ${parsed.registry} failed: ${(cause as Error).message}`,
+          { cause, details: { file: this.df.file, line: stage.from.line, image: ref } },
+        );
+      }
+      this.progress({ type: 'pulled', image: ref, id: shortId(image.digest) });
+      return image;
     }
   }
 

@@ -10,15 +10,14 @@
  * context's root), is E_BUILD_COPY_OUTSIDE_CONTEXT. An absolute source path is read from the
  * context's root, as Docker does.
  */
-import ignoreModule from '@balena/dockerignore';
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError } from '../core/index.js';
+import { BerthError, dockerignoreMatcher, ignorePatterns } from '../core/index.js';
 import { cleanPath, type RootfsView, type TreeEntry } from './rootfs.js';
 
-// The package is CommonJS (module.exports = factory); its types declare an ES default export.
-const ignore = ignoreModule as unknown as typeof ignoreModule.default;
+/** The patterns of a `.dockerignore` text (core's, shared with the CLI). */
+export { ignorePatterns };
 
 export interface SourceTree {
   /** Names the tree in errors: "the build context", "stage build". */
@@ -28,14 +27,6 @@ export interface SourceTree {
   readdir(rel: string): Promise<string[]>;
   /** `rel` with symlinks resolved inside the tree (the last one too, when followLast). */
   resolve(rel: string, followLast: boolean): Promise<string>;
-}
-
-/** The patterns of a `.dockerignore` text. */
-export function ignorePatterns(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
@@ -63,21 +54,28 @@ export async function contextTree(dir: string, patterns?: string[]): Promise<Sou
     }
     list = st === undefined ? [] : ignorePatterns(await readFile(join(dir, '.dockerignore'), 'utf8'));
   }
-  const ig = ignore().add(list);
-  const ignored = (rel: string): boolean => rel !== '' && ig.ignores(rel);
+  const matcher = dockerignoreMatcher(list);
+  // An excluded directory an exception brings something back from stays, with only that below it.
+  const hidden = (clean: string, stat: Stats | undefined): boolean =>
+    matcher.ignores(clean) && !(stat?.isDirectory() === true && matcher.reincludesBelow(clean));
   const tree: SourceTree = {
     what: 'the build context',
     lstat: async (rel) => {
       const clean = cleanPath(rel);
-      if (ignored(clean)) return undefined;
       const host = join(dir, clean);
       const stat = await lstatOrUndefined(host);
-      return stat === undefined ? undefined : { host, stat };
+      return stat === undefined || hidden(clean, stat) ? undefined : { host, stat };
     },
     readdir: async (rel) => {
       const clean = cleanPath(rel);
       const names = (await readdir(join(dir, clean))).sort();
-      return names.filter((n) => !ignored(clean === '' ? n : `${clean}/${n}`));
+      const shown = await Promise.all(
+        names.map(async (n) => {
+          const path = clean === '' ? n : `${clean}/${n}`;
+          return !matcher.ignores(path) || !hidden(path, await lstatOrUndefined(join(dir, path)));
+        }),
+      );
+      return names.filter((_, i) => shown[i]);
     },
     resolve: async (rel, followLast) => {
       let todo = rel.split('/').filter((p) => p !== '' && p !== '.');

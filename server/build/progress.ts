@@ -25,6 +25,10 @@ export function formatEvent(e: BuildEvent): string {
       return `Removing intermediate container ${e.container}`;
     case 'image':
       return ` ---> ${e.id}`;
+    case 'pulling':
+      return `Pulling ${e.image}`;
+    case 'pulled':
+      return `Status: Downloaded newer image for ${e.image}`;
     case 'triggers':
       return `# Executing ${e.count} build trigger${e.count === 1 ? '' : 's'}`;
     case 'warning':

@@ -65,6 +65,10 @@ export type BuildEvent =
   | { type: 'removed'; container: string }
   /** ` ---> <id>`: the step's resulting image (short id), or the base image after FROM. */
   | { type: 'image'; id: string }
+  /** `Pulling <image>`: a FROM image not in the store, pulled from the registry its reference names. */
+  | { type: 'pulling'; image: string }
+  /** `Status: Downloaded newer image for <image>` */
+  | { type: 'pulled'; image: string; id: string }
   /** `# Executing N build triggers` (a base image's ONBUILD). */
   | { type: 'triggers'; count: number }
   /** `[Warning] …` */

@@ -14,6 +14,16 @@ const port = (min: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(65535));
 const absolutePath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
+// A size in bytes, with an optional k, m or g (powers of 1024), as Docker's --memory takes it.
+const size = (min: number) =>
+  z
+    .string()
+    .regex(/^\d{1,15}[kmg]?$/i)
+    .transform((v) => {
+      const power = 'kmg'.indexOf(v.slice(-1).toLowerCase()) + 1; // 0: no unit, plain bytes
+      return Number(power === 0 ? v : v.slice(0, -1)) * 1024 ** power;
+    })
+    .pipe(z.number().int().min(min).max(Number.MAX_SAFE_INTEGER));
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/);
 
 interface KeySpec<F extends string, S extends z.ZodType, D extends string | undefined> {
@@ -149,6 +159,42 @@ export const configKeys = {
     default: '2',
     allowed: 'an integer from 1 to 64',
     doc: "How many apps deploy at once. One app's deploys always run one at a time, in the order they were pushed (docs/queue.md).",
+  }),
+  BERTH_BUILD_MEMORY: key({
+    field: 'buildMemory',
+    schema: size(6 * 1024 * 1024),
+    default: '2g',
+    allowed: 'a size in bytes of at least 6m: digits with an optional k, m or g (1024-based), e.g. 512m',
+    doc: 'The memory limit of each RUN step of a build (docs/builds.md); a step over it is E_BUILD_RUN_OOM.',
+  }),
+  BERTH_BUILD_CPUS: key({
+    field: 'buildCpus',
+    schema: z
+      .string()
+      .regex(/^\d{1,4}(\.\d{1,2})?$/)
+      .transform(Number)
+      .pipe(z.number().min(0.01)),
+    default: undefined,
+    allowed: "a decimal number of CPUs from 0.01 to the host's count, e.g. 1.5",
+    doc: "The CPU limit of each RUN step of a build. Unset: the host's CPU count, at most 2.",
+  }),
+  BERTH_BUILD_PIDS: key({
+    field: 'buildPids',
+    schema: z
+      .string()
+      .regex(/^\d{1,7}$/)
+      .transform(Number)
+      .pipe(z.number().int().min(1)),
+    default: '1024',
+    allowed: 'an integer from 1 to 9999999',
+    doc: 'How many processes each RUN step of a build may have.',
+  }),
+  BERTH_BUILD_CONTEXT_MAX: key({
+    field: 'buildContextMax',
+    schema: size(1024),
+    default: '2g',
+    allowed: 'a size in bytes of at least 1k: digits with an optional k, m or g (1024-based), e.g. 500m',
+    doc: 'The largest build context (the tar stream `berth image:build` sends) the API accepts; a larger one is E_BUILD_CONTEXT_TOO_LARGE.',
   }),
 } as const;
 

@@ -304,12 +304,19 @@ export const errorTable = {
   },
   E_BUILD_CONTEXT_INVALID: {
     status: 400,
-    description: 'The build context is not a readable directory, or it has no Dockerfile at the path given.',
-    hint: 'Give a directory that holds the Dockerfile (or name the Dockerfile with `-f`).',
+    description:
+      'The build context is not a readable directory, it has no Dockerfile at the path given, or the tar the API received holds an entry it may not (an absolute path, `..`, a link leading outside the context, a device or a FIFO) or is not a tar.',
+    hint: 'Give a directory that holds the Dockerfile (or name the Dockerfile with `-f`); the message names the entry to remove from the context.',
+  },
+  E_BUILD_CONTEXT_TOO_LARGE: {
+    status: 413,
+    description: 'The build context sent to the API is larger than the daemon accepts (BERTH_BUILD_CONTEXT_MAX).',
+    hint: "Leave out what the build does not need with `.dockerignore`, or raise BERTH_BUILD_CONTEXT_MAX in the daemon's configuration.",
   },
   E_BUILD_BASE_NOT_FOUND: {
     status: 404,
-    description: "The image a `FROM` (or `COPY --from`) names is not in Berth's image store; builds do not pull.",
+    description:
+      "The image a `FROM` names is neither in Berth's image store nor pullable (its reference names no registry, or the pull failed); a `COPY --from` image is not pulled.",
     hint: 'Bring the image in first (`berth image:pull`, `image:import` or `image:base`), or fix the name on the line the message names.',
   },
   E_BUILD_STAGE_NOT_FOUND: {

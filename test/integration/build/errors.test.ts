@@ -77,7 +77,7 @@ test('FROM an image the store does not have; COPY outside the context, of nothin
     b,
     { Dockerfile: 'FROM busybox AS ok\nFROM nosuch/image:2\n' },
     'E_BUILD_BASE_NOT_FOUND',
-    /^Dockerfile:2: FROM nosuch\/image:2: no image .* builds do not pull/,
+    /^Dockerfile:2: FROM nosuch\/image:2: no image .* it names no registry to pull it from/,
   );
   await fails(
     t,

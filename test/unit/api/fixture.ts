@@ -6,7 +6,9 @@
 import type { ExecutionContext } from 'ava';
 import type { Express } from 'express';
 import { createApi } from '../../../server/api/index.js';
-import type { ContainerService } from '../../../server/api/services.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildService, ContainerService } from '../../../server/api/services.js';
 import { BerthError } from '../../../server/core/index.js';
 import type { ContainerView, LogLine } from '../../../server/containers/index.js';
 import { ImageStore } from '../../../server/images/index.js';
@@ -81,15 +83,48 @@ export function fakeContainers(calls: Calls, logLines: LogLine[] | Error = []): 
   };
 }
 
+/**
+ * A stand-in for the builder: it records each build (the context's file names, its
+ * Dockerfile's text, the options), reports one step, and answers a made-up image; or fails
+ * with `failWith`.
+ */
+export function fakeBuilds(calls: Calls, contextDir: string, failWith?: BerthError): BuildService {
+  return {
+    contextDir,
+    contextMax: 64 * 1024,
+    async build(dir, options, progress) {
+      const files = (await readdir(dir, { recursive: true })).sort();
+      const dockerfile = await readFile(join(dir, options.dockerfile ?? 'Dockerfile'), 'utf8').catch(() => undefined);
+      calls.push(['build', files, dockerfile, { ...options, signal: options.signal instanceof AbortSignal }]);
+      progress({ type: 'step', step: 1, total: 1, instruction: 'FROM scratch', line: 1 });
+      if (failWith) throw failWith;
+      progress({ type: 'built', id: 'e'.repeat(12) });
+      const digest = `sha256:${'e'.repeat(64)}`;
+      return { image: { digest } as never, id: 'e'.repeat(12), tags: options.tags ?? [], steps: 1, cached: 0 };
+    },
+    async cacheRoots() {
+      calls.push(['cacheRoots']);
+      return [];
+    },
+    async pruneCache() {
+      calls.push(['pruneCache']);
+      return 3;
+    },
+  };
+}
+
 export interface ApiFixture {
   app: Express;
   calls: Calls;
   containers: ContainerService;
+  /** Where the fake builder's contexts are extracted. */
+  contextDir: string;
 }
 
 /** The whole API, every router mounted. */
-export async function apiFixture(t: ExecutionContext, logLines?: LogLine[] | Error): Promise<ApiFixture> {
+export async function apiFixture(t: ExecutionContext, logLines?: LogLine[] | Error, failWith?: BerthError): Promise<ApiFixture> {
   const dir = await tempDir(t, 'berth-api-');
+  const contextDir = await tempDir(t, 'berth-api-contexts-');
   const store = await ImageStore.open(`${dir}/images`);
   t.teardown(() => store.close());
   const calls: Calls = [];
@@ -104,8 +139,9 @@ export async function apiFixture(t: ExecutionContext, logLines?: LogLine[] | Err
     }),
     images: { store, debootstrapCache: `${dir}/debootstrap` },
     containers,
+    builds: fakeBuilds(calls, contextDir, failWith),
   });
-  return { app, calls, containers };
+  return { app, calls, containers, contextDir };
 }
 
 interface Layer {

@@ -57,6 +57,16 @@ test('.dockerignore: comments and blank lines, root-anchored patterns, ** across
   t.truthy(await tree.lstat('keep.log'));
 });
 
+test(".dockerignore: an excluded directory an exception reaches into stays, holding only what comes back (as Docker's client sends it)", async (t) => {
+  const dir = await context(t, { 'secrets/key.pem': 's', 'secrets/public.txt': 'p', 'other/x': '', '.dockerignore': 'secrets/\nother\n!secrets/public.txt\n' });
+  const tree = await contextTree(dir);
+  t.deepEqual(await tree.readdir(''), ['.dockerignore', 'secrets']);
+  t.deepEqual(await tree.readdir('secrets'), ['public.txt']);
+  t.is(await tree.lstat('secrets/key.pem'), undefined);
+  t.is(await tree.lstat('other'), undefined, 'no exception reaches into other/');
+  t.truthy(await tree.lstat('secrets'));
+});
+
 test('wildcards: * and ? within one component, classes, escapes within a pattern; each source sorted', async (t) => {
   const tree = await contextTree(await context(t, files), []);
   t.deepEqual(await matchSource(tree, '*.txt'), ['[x].txt', 'a.txt', 'b.txt', 'q?.txt']);

@@ -57,10 +57,22 @@ test("--version and --help load commander and the declarations only: no command'
 
 test('every command of every topic is registered, once, with its help', (t) => {
   const names = buildProgram().commands.map((c) => c.name());
-  for (const name of ['status', 'version', 'daemon', 'images', 'image:pull', 'image:export', 'container:run', 'container:exec', 'container:stats'])
+  for (const name of [
+    'status',
+    'version',
+    'daemon',
+    'images',
+    'image:pull',
+    'image:export',
+    'image:build',
+    'builder:prune',
+    'container:run',
+    'container:exec',
+    'container:stats',
+  ])
     t.true(names.includes(name), name);
   t.is(new Set(names).size, names.length, 'no command twice');
-  t.is(names.length, 25);
+  t.is(names.length, 27);
   for (const c of buildProgram().commands) t.not(c.description(), '', `${c.name()} has a description`);
 });
 

@@ -136,7 +136,33 @@ test('defaults apply when neither the environment nor the file sets a key', asyn
     networkSubnet: undefined,
     networkNat: true,
     queueConcurrency: 2,
+    buildMemory: 2 * 1024 ** 3,
+    buildCpus: undefined,
+    buildPids: 1024,
+    buildContextMax: 2 * 1024 ** 3,
   });
+});
+
+test('the build limits: sizes with k, m or g, CPUs as a decimal, pids as an integer', async (t) => {
+  const file = await configFile(t, '');
+  const c = loadConfig({ BERTH_CONFIG: file, BERTH_BUILD_MEMORY: '512m', BERTH_BUILD_CPUS: '0.5', BERTH_BUILD_PIDS: '64', BERTH_BUILD_CONTEXT_MAX: '1048576' });
+  t.deepEqual([c.buildMemory, c.buildCpus, c.buildPids, c.buildContextMax], [512 * 1024 ** 2, 0.5, 64, 1024 ** 2]);
+  t.is(loadConfig({ BERTH_CONFIG: file, BERTH_BUILD_MEMORY: '3G' }).buildMemory, 3 * 1024 ** 3);
+  const bad: [string, string][] = [
+    ['BERTH_BUILD_MEMORY', '1m'],
+    ['BERTH_BUILD_MEMORY', '2gb'],
+    ['BERTH_BUILD_MEMORY', '-1'],
+    ['BERTH_BUILD_MEMORY', ''],
+    ['BERTH_BUILD_CPUS', '0'],
+    ['BERTH_BUILD_CPUS', '1e3'],
+    ['BERTH_BUILD_PIDS', '0'],
+    ['BERTH_BUILD_PIDS', '1.5'],
+    ['BERTH_BUILD_CONTEXT_MAX', '10'],
+  ];
+  for (const [key, v] of bad) {
+    const err = berthError(t, () => loadConfig({ BERTH_CONFIG: file, [key]: v }), 'E_CONFIG_INVALID');
+    t.true(err.message.includes(`${key}=${JSON.stringify(v)}`), err.message);
+  }
 });
 
 test('the queue concurrency: an integer from 1 to 64, digits only', async (t) => {

@@ -5,6 +5,7 @@
  */
 import { Argument, Command, Option } from '@commander-js/extra-typings';
 import { formatOption, type CommandDeclaration } from '../../lib/command.js';
+import { collect } from '../container/options.js';
 
 const images = new Command('images')
   .description('list the images in the store')
@@ -35,9 +36,28 @@ const rm = new Command('image:rm')
   .action(async (refs, o) => (await import('./rm.js')).rm(refs, o));
 
 const prune = new Command('image:prune')
-  .description('remove every blob and unpacked layer that nothing uses')
+  .description('remove every blob and unpacked layer that nothing uses (the build cache keeps its images unless --build-cache)')
+  .option('--build-cache', 'drop the build cache first, so that its images go too (as builder:prune)')
   .addOption(formatOption())
   .action(async (o) => (await import('./prune.js')).prune(o));
+
+const builderPrune = new Command('builder:prune')
+  .description('drop the build cache and remove what only it kept (image:prune --build-cache)')
+  .addOption(formatOption())
+  .action(async (o) => (await import('./prune.js')).prune({ ...o, buildCache: true }));
+
+const build = new Command('image:build')
+  .description('build an image from a Dockerfile; DIR is the build context, sent to the daemon less what .dockerignore excludes')
+  .argument('<dir>', 'the build context')
+  .option('-f, --file <file>', 'the Dockerfile (default: DIR/Dockerfile)')
+  .option('-t, --tag <name[:tag]>', 'name the image; repeatable', collect, [] as string[])
+  .option('--build-arg <K=V>', 'set a build argument (K alone takes it from your environment); repeatable', collect, [] as string[])
+  .option('--target <stage>', 'build up to this stage')
+  .option('--no-cache', 'run every step, ignoring the build cache')
+  .option('--label <K=V>', 'add a label to the image; repeatable', collect, [] as string[])
+  .option('-q, --quiet', "print only the image's digest")
+  .addOption(formatOption())
+  .action(async (dir, o) => (await import('./build.js')).build(dir, o));
 
 const base = new Command('image:base')
   .description("build a base image from Debian's packages: busybox (from busybox-static) or stack (debootstrap bookworm), once")
@@ -73,6 +93,18 @@ const exportCommand = new Command('image:export')
   .addOption(new Option('--format <format>', 'archive format').choices(['oci-archive', 'docker-archive'] as const).default('oci-archive' as const))
   .action(async (refs, o) => (await import('./export.js')).exportArchive(refs, o));
 
-export const imageCommands: CommandDeclaration[] = [images, inspect, history, tag, rm, prune, base, pull, push, importCommand, exportCommand].map(
-  (command) => ({ command }),
-);
+export const imageCommands: CommandDeclaration[] = [
+  images,
+  inspect,
+  history,
+  tag,
+  rm,
+  prune,
+  builderPrune,
+  build,
+  base,
+  pull,
+  push,
+  importCommand,
+  exportCommand,
+].map((command) => ({ command }));

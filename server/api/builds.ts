@@ -1,0 +1,85 @@
+/**
+ * /v1/build: a Dockerfile build (docs/api.md, "Builds"; Docker's `POST /build`). The
+ * context is the request body, a tar stream, extracted safely (build-context.ts) into a
+ * fresh directory under BERTH_HOME before the answer starts, so a hostile or oversized
+ * context is a plain error answer. Then the answer streams the build's events as they
+ * happen and ends with the image. The client going away cancels the build (the running
+ * step's container is killed and removed); the context directory is removed whatever happens.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import express, { type Request, type Router } from 'express';
+import { BerthError, type Logger } from '../core/index.js';
+import { formatEvent, type BuildEvent, type DockerfileBuildOptions } from '../build/index.js';
+import { extractContext } from './build-context.js';
+import { streamNdjson } from './ndjson.js';
+import { flagParam, repeatedParam, stringParam, type Query } from './params.js';
+import type { BuildService } from './services.js';
+import type { BuildProgressView, BuildResultView } from './wire.js';
+
+/** `?name=K=V` repeated, as a record; a value without `=` is an error naming it. */
+function pairsParam(query: Query, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of repeatedParam(query, name)) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new BerthError('E_API_BAD_REQUEST', `?${name}= takes KEY=VALUE, not ${JSON.stringify(v)}`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The build's options from the query string: `t`, `dockerfile`, `buildarg`, `target`, `nocache`, `label`. */
+export function buildOptionsOf(query: Query): Omit<DockerfileBuildOptions, 'limits' | 'signal'> {
+  const dockerfile = stringParam(query, 'dockerfile');
+  const target = stringParam(query, 'target');
+  return {
+    ...(dockerfile ? { dockerfile } : {}),
+    tags: repeatedParam(query, 't'),
+    buildArgs: pairsParam(query, 'buildarg'),
+    ...(target ? { target } : {}),
+    noCache: flagParam(query, 'nocache'),
+    labels: pairsParam(query, 'label'),
+  };
+}
+
+function resultView(r: { id: string; image: { digest: string }; tags: string[]; steps: number; cached: number }): BuildResultView {
+  return { id: r.id, digest: r.image.digest, tags: r.tags, steps: r.steps, cached: r.cached };
+}
+
+async function receiveContext(req: Request, builds: BuildService): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > builds.contextMax) {
+    throw new BerthError(
+      'E_BUILD_CONTEXT_TOO_LARGE',
+      `the build context is ${declared} bytes, more than ${builds.contextMax}, the most this daemon accepts (BERTH_BUILD_CONTEXT_MAX)`,
+      { details: { size: declared, max: builds.contextMax } },
+    );
+  }
+  const dir = await mkdtemp(join(builds.contextDir, 'context-'));
+  try {
+    await extractContext(req, dir, builds.contextMax);
+    return dir;
+  } catch (err) {
+    req.resume(); // read and drop the rest, so that the client gets the error answer
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export function buildRouter(builds: BuildService, log: Logger): Router {
+  const r = express.Router();
+  r.post('/', async (req, res) => {
+    const options = buildOptionsOf(req.query); // bad parameters are an answer before the body is read
+    const dir = await receiveContext(req, builds);
+    // streamNdjson never throws; the context is removed before the last line is written.
+    await streamNdjson<BuildProgressView, never, BuildResultView>(res, log, `building ${options.tags?.join(', ') || 'an image'}`, async (out) => {
+      const progress = (event: BuildEvent): void => void out.progress({ ...event, text: formatEvent(event) });
+      try {
+        return resultView(await builds.build(dir, { ...options, signal: out.signal }, progress));
+      } finally {
+        await rm(dir, { recursive: true, force: true }).catch((err: unknown) => log.error({ err, dir }, 'cannot remove a build context'));
+      }
+    });
+  });
+  return r;
+}
