@@ -11,10 +11,10 @@
  * context's root, as Docker does.
  */
 import type { Stats } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, dockerignoreMatcher, ignorePatterns } from '../core/index.js';
-import { cleanPath, type RootfsView, type TreeEntry } from './rootfs.js';
+import { cleanPath, lstatOrUndefined, type RootfsView, type TreeEntry } from './rootfs.js';
 
 /** The patterns of a `.dockerignore` text (core's, shared with the CLI). */
 export { ignorePatterns };
@@ -27,15 +27,6 @@ export interface SourceTree {
   readdir(rel: string): Promise<string[]>;
   /** `rel` with symlinks resolved inside the tree (the last one too, when followLast). */
   resolve(rel: string, followLast: boolean): Promise<string>;
-}
-
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw e;
-  }
 }
 
 function outside(source: string, why: string): BerthError {

@@ -13,7 +13,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { BerthError, run } from '../core/index.js';
+import { BerthError, isErrno, run } from '../core/index.js';
 
 export interface TreeEntry {
   /** Where it is on the host (in the layer that has it). */
@@ -21,11 +21,12 @@ export interface TreeEntry {
   stat: Stats;
 }
 
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+/** `lstat`, or undefined when nothing is there (ENOENT, or a file where a directory was expected). */
+export async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
     throw e;
   }
 }
