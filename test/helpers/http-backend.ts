@@ -2,6 +2,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 
+/** Listen on a random 127.0.0.1 port, closed in teardown with its open connections; the port. */
+async function listen(t: ExecutionContext, server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return (server.address() as AddressInfo).port;
+}
+
 export interface TestBackend {
   port: number;
   /** What every request is answered with. */
@@ -18,18 +34,7 @@ export async function startBackend(t: ExecutionContext, body: string): Promise<T
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { port: (server.address() as AddressInfo).port, body, server };
+  return { port: await listen(t, server), body, server };
 }
 
 export interface EchoBackend {
@@ -49,16 +54,5 @@ export async function startEchoBackend(t: ExecutionContext, name: string): Promi
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ name, headers: req.headers }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { port: (server.address() as AddressInfo).port, requests };
+  return { port: await listen(t, server), requests };
 }
