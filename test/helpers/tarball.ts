@@ -2,8 +2,9 @@
  * Crafting tarballs in tests with tar-stream (the same library Berth reads them with,
  * with Berth's PAX fence applied, so binary xattr values survive).
  */
-import { pack, type Header } from 'tar-stream';
-import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { extract, pack, type Header } from 'tar-stream';
+import { createGunzip, gzipSync, zstdCompressSync } from 'node:zlib';
+import type { Image, ImageStore } from '../../server/images/index.js';
 import { xattrPaxValue } from '../../server/images/tar-compat.js';
 
 export interface TarEntry extends Partial<Omit<Header, 'pax'>> {
@@ -53,3 +54,23 @@ export const compress = {
   gzip: (b: Buffer) => gzipSync(b),
   zstd: (b: Buffer) => zstdCompressSync(b),
 };
+
+/** The headers of every entry of an image's top (gzip) layer, in tar order, read from the stored blob. */
+export async function topLayerHeaders(store: ImageStore, image: Image): Promise<Header[]> {
+  const top = image.manifest.layers.at(-1);
+  if (!top) throw new Error('the image has no layer');
+  const out: Header[] = [];
+  const ex = extract();
+  ex.on('entry', (h, stream, next) => {
+    out.push(h);
+    stream.on('end', next);
+    stream.resume();
+  });
+  const done = new Promise((resolve, reject) => {
+    ex.on('finish', () => resolve(undefined));
+    ex.on('error', reject);
+  });
+  (await store.openBlob(top.digest)).pipe(createGunzip()).pipe(ex);
+  await done;
+  return out;
+}

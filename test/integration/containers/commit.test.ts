@@ -8,30 +8,15 @@
 import test from 'ava';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { extract, pack } from 'tar-stream';
+import { pack } from 'tar-stream';
 import { buildImage, busyboxLayer, type ImageStore } from '../../../server/images/index.js';
 import { until, useContainers, type ContainerEnv } from '../../helpers/containers.js';
+import { topLayerHeaders } from '../../helpers/tarball.js';
 
 /** `name type mode size` of every entry of the image's top layer, in tar order. */
 async function topLayer(store: ImageStore, digest: string): Promise<string[]> {
-  const image = await store.image(digest);
-  const top = image.manifest.layers.at(-1);
-  if (!top) throw new Error('no layer');
-  const out: string[] = [];
-  const ex = extract();
-  ex.on('entry', (h, stream, next) => {
-    out.push(`${h.name} ${h.type} ${(h.mode ?? 0).toString(8)} ${h.size ?? 0}`);
-    stream.on('end', next);
-    stream.resume();
-  });
-  const done = new Promise((resolve, reject) => {
-    ex.on('finish', () => resolve(undefined));
-    ex.on('error', reject);
-  });
-  (await store.openBlob(top.digest)).pipe(createGunzip()).pipe(ex);
-  await done;
-  return out;
+  const headers = await topLayerHeaders(store, await store.image(digest));
+  return headers.map((h) => `${h.name} ${h.type} ${(h.mode ?? 0).toString(8)} ${h.size ?? 0}`);
 }
 
 /** Run `cmd` in a new container of `image` to its end, commit it (tagged `reference`); its id, the commit's digest and its log. */

@@ -7,8 +7,6 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { isBerthError } from '../../../server/core/errors.js';
 import { buildBusyboxImage, commitContainer, defaultFsutilBinary, ImageStore, type Image } from '../../../server/images/index.js';
 import { sha256 } from '../../../server/images/digest.js';
@@ -17,6 +15,7 @@ import { waitFor } from '../../helpers/http.js';
 import { requireRoot } from '../../helpers/prereq.js';
 import { containerId, useRuntime } from '../../helpers/runtime.js';
 import { skopeo } from '../../helpers/skopeo.js';
+import { topLayerHeaders } from '../../helpers/tarball.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 test("a container's changes become a new image: files, deletions, an opaque directory, links, a FIFO, the config", async (t) => {
@@ -125,22 +124,7 @@ test('an upper directory with an overlay redirect (a renamed directory) is refus
 
 /** name → uid:gid of every entry of the image's top layer, read from the stored blob. */
 async function topLayerOwners(store: ImageStore, image: Image): Promise<Record<string, string>> {
-  const top = image.manifest.layers.at(-1);
-  if (!top) throw new Error('no layer');
-  const out: Record<string, string> = {};
-  const ex = extract();
-  ex.on('entry', (h, stream, next) => {
-    out[h.name] = `${h.uid}:${h.gid}`;
-    stream.on('end', next);
-    stream.resume();
-  });
-  const done = new Promise((resolve, reject) => {
-    ex.on('finish', () => resolve(undefined));
-    ex.on('error', reject);
-  });
-  (await store.openBlob(top.digest)).pipe(createGunzip()).pipe(ex);
-  await done;
-  return out;
+  return Object.fromEntries((await topLayerHeaders(store, image)).map((h) => [h.name, `${h.uid}:${h.gid}`]));
 }
 
 test("a user-namespaced container's commit: host ids in the upper directory become the container's ids in the layer; an id outside the map is refused", async (t) => {
