@@ -558,7 +558,6 @@ test_max_files_one_truncates (void)
 
 /* ---- time.  */
 
-
 static time_t
 realtime_seconds (void)
 {
