@@ -85,7 +85,7 @@ export async function runStep(step: RunStep): Promise<{ descriptor: Descriptor; 
       step.signal?.addEventListener('abort', abort, { once: true });
     });
     if (step.signal?.aborted) throw cancelled(step.where);
-    await containers.start(view.id);
+    await containers.start(view.id, { details: false });
     const status: ExitStatus | undefined | 'aborted' = await Promise.race([exit, aborted]);
     if (status === 'aborted') {
       await containers.kill(view.id).catch(() => undefined);

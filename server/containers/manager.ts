@@ -87,7 +87,7 @@ export class ContainerManager {
       attach: (id) => this.runtime.attach(id),
       log: o.log,
       state: (id) => this.runtime.status(id),
-      onExit: (id) => this.lock.run(id, () => recordExit(this.context, id)),
+      onExit: (id, exit) => this.lock.run(id, () => recordExit(this.context, id, exit)),
     });
     this.context = { records: this.records, runtime: o.runtime, watcher: this.watcher, log: o.log };
   }
@@ -204,12 +204,17 @@ export class ContainerManager {
     }
   }
 
-  /** Start (create in the runtime first when needed: on its kept writable layer after a stop). */
-  async start(ref: string): Promise<ContainerView> {
+  /**
+   * Start (create in the runtime first when needed: on its kept writable layer after a stop;
+   * not when `attach` has just created it). With `details: false` the pid and address are
+   * not asked of the runtime (two runs of it): for a container whose view nobody shows
+   * while it runs, as a build step's.
+   */
+  async start(ref: string, options: { details?: boolean } = {}): Promise<ContainerView> {
     return this.locked(ref, async (rec) => {
       if (rec.state === 'running') return viewOf(rec);
       try {
-        await this.runtimeCreate(rec);
+        if (this.watcher.watching(rec.id) === undefined) await this.runtimeCreate(rec);
         try {
           await this.runtime.start(rec.id);
         } catch (e) {
@@ -223,7 +228,7 @@ export class ContainerManager {
       rec.state = 'running';
       rec.startedAt = new Date().toISOString();
       for (const k of ['exitCode', 'signal', 'oomKilled', 'finishedAt', 'pid'] as const) delete rec[k];
-      Object.assign(rec, await this.pidAndAddress(rec.id));
+      if (options.details ?? true) Object.assign(rec, await this.pidAndAddress(rec.id));
       await this.records.save(rec);
       this.log.info({ id: rec.id, name: rec.name }, 'container started');
       return viewOf(rec);
