@@ -85,6 +85,12 @@ export async function recordExit(c: ContainerContext, id: string, known?: Attach
 export async function reconcileContainer(c: ContainerContext, id: string): Promise<void> {
   const rec = c.records.get(id);
   if (!rec) return;
+  if (rec.transient) {
+    // Its operation (a build step) died with the daemon before this one.
+    c.log.info({ id, name: rec.name }, 'removing a transient container left by the daemon before');
+    await removeContainer(c, rec);
+    return;
+  }
   const status = await c.runtime.status(id);
   if (status === undefined) {
     if (rec.state === 'running') {
