@@ -6,8 +6,8 @@
  * its image is used as it is.
  *
  * One file per entry under the cache directory (`<key hex>`, holding the image's manifest
- * digest), written atomically: a lookup is one read, and a crash loses at most the entry
- * being written. The images entries name are GC roots (`roots()`), until `prune()` drops
+ * digest), written atomically but without fsync: a lookup is one read, and a power failure
+ * loses at most the entries written just before it (each then a miss). The images entries name are GC roots (`roots()`), until `prune()` drops
  * the entries; an entry whose image is gone from the store is a miss, and is removed.
  */
 import { createHash } from 'node:crypto';
@@ -64,8 +64,9 @@ export class BuildCache {
     return undefined;
   }
 
+  /** Without fsync: a power failure may lose the entry (a miss) or leave it empty (a miss too, removed by `get`). */
   async set(key: string, digest: string): Promise<void> {
-    await writeFileAtomic(this.path(key), `${digest}\n`, { mode: 0o600 });
+    await writeFileAtomic(this.path(key), `${digest}\n`, { mode: 0o600, durable: false });
   }
 
   /** The images entries name and the store has: roots for ImageStore.gc. */

@@ -2,8 +2,8 @@
  * A RUN step: a container of the daemon's ContainerManager (Berth's default isolation, its
  * bridge network: outbound NAT, host services unreachable) on the parent image's layers plus
  * a writable layer, with the build's limits. Its output is reported line by line as it
- * comes; when it exits 0 its writable layer is committed (containers' commit) and the layer
- * is the step's. The container is always removed: after the commit, after a failure, and
+ * comes; when it exits 0 its writable layer is stored (containers' commitLayer) and is the
+ * step's layer, unless it is empty. The container is always removed: after the commit, after a failure, and
  * when the build is cancelled (killed first).
  */
 import { BerthError } from '../core/index.js';
@@ -52,20 +52,28 @@ export function cancelled(where: string): BerthError {
   return new BerthError('E_BUILD_CANCELLED', `the build was cancelled at ${where}; nothing was tagged`, { details: { where } });
 }
 
-/** Run the step; its layer (blob descriptor and diff id), held by `step.lease`. */
-export async function runStep(step: RunStep): Promise<{ descriptor: Descriptor; diffId: string }> {
+/**
+ * Run the step; its layer (blob descriptor and diff id), held by `step.lease`, or undefined
+ * when the step changed no file (`RUN true`): Docker's classic builder then adds no layer,
+ * only a history entry with `empty_layer` (moby's `NewChildImage`, `layer.IsEmpty`).
+ */
+export async function runStep(step: RunStep): Promise<{ descriptor: Descriptor; diffId: string } | undefined> {
   const { containers } = step;
   if (step.signal?.aborted) throw cancelled(step.where);
-  const view = await containers.create({
-    image: step.image,
-    entrypoint: [],
-    cmd: step.argv,
-    env: step.env,
-    memory: step.limits.memoryBytes,
-    cpus: step.limits.cpus,
-    pids: step.limits.pids,
-    labels: step.labels,
-  });
+  // Transient: its record and bundle skip the fsyncs, and a daemon that died mid-build leaves none behind.
+  const view = await containers.create(
+    {
+      image: step.image,
+      entrypoint: [],
+      cmd: step.argv,
+      env: step.env,
+      memory: step.limits.memoryBytes,
+      cpus: step.limits.cpus,
+      pids: step.limits.pids,
+      labels: step.labels,
+    },
+    { transient: true },
+  );
   const short = view.id.slice(0, 12);
   step.progress({ type: 'running', container: short });
   const tail: string[] = [];
@@ -85,7 +93,7 @@ export async function runStep(step: RunStep): Promise<{ descriptor: Descriptor; 
       step.signal?.addEventListener('abort', abort, { once: true });
     });
     if (step.signal?.aborted) throw cancelled(step.where);
-    await containers.start(view.id);
+    await containers.start(view.id, { details: false });
     const status: ExitStatus | undefined | 'aborted' = await Promise.race([exit, aborted]);
     if (status === 'aborted') {
       await containers.kill(view.id).catch(() => undefined);
@@ -106,12 +114,9 @@ export async function runStep(step: RunStep): Promise<{ descriptor: Descriptor; 
       );
     }
     if (status.exitCode !== 0) throw failed(step, `returned a non-zero code: ${status.exitCode}`, tail, status.exitCode);
-    const image = await containers.commit(view.id, {});
-    const descriptor = image.manifest.layers.at(-1) as Descriptor;
-    const diffId = image.config.rootfs.diff_ids.at(-1) as string;
-    step.lease.add(descriptor.digest);
-    step.lease.add(diffId);
-    return { descriptor, diffId };
+    const layer = await containers.commitLayer(view.id, step.lease);
+    if (layer !== undefined) step.lease.add(layer.diffId);
+    return layer;
   } finally {
     if (abort !== undefined) step.signal?.removeEventListener('abort', abort);
     await containers.remove(view.id, true);

@@ -17,7 +17,19 @@ import { constants } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, envRecord, KeyedLock, type Logger } from '../core/index.js';
-import { commitContainer, defaultFsutilBinary, parseReference, tagOf, type ConfigChanges, type Image, type ImageStore } from '../images/index.js';
+import {
+  commitContainer,
+  commitLayer,
+  defaultFsutilBinary,
+  parseReference,
+  tagOf,
+  type ConfigChanges,
+  type Descriptor,
+  type Image,
+  type ImageStore,
+  type LayerCommitOptions,
+  type Lease,
+} from '../images/index.js';
 import {
   annotations,
   mountDestinations,
@@ -87,7 +99,7 @@ export class ContainerManager {
       attach: (id) => this.runtime.attach(id),
       log: o.log,
       state: (id) => this.runtime.status(id),
-      onExit: (id) => this.lock.run(id, () => recordExit(this.context, id)),
+      onExit: (id, exit) => this.lock.run(id, () => recordExit(this.context, id, exit)),
     });
     this.context = { records: this.records, runtime: o.runtime, watcher: this.watcher, log: o.log };
   }
@@ -169,7 +181,12 @@ export class ContainerManager {
 
   // ---- the operations
 
-  async create(req: CreateRequest): Promise<ContainerView> {
+  /**
+   * Create a container. `transient`: one that lives only as long as an operation of this
+   * daemon (a build step): its record and bundle are written without fsync, and a daemon
+   * that starts removes it (the operation died with the daemon before it).
+   */
+  async create(req: CreateRequest, options: { transient?: boolean } = {}): Promise<ContainerView> {
     const name = this.records.reserveName(req.name);
     try {
       const limits = checkLimits(req);
@@ -178,7 +195,7 @@ export class ContainerManager {
       const image = await this.images.resolve(req.image);
       const lease = this.images.lease([image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest), ...image.config.rootfs.diff_ids]);
       try {
-        return await this.createFrom({ name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) });
+        return await this.createFrom({ name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) }, options.transient === true);
       } finally {
         lease.release();
       }
@@ -187,14 +204,15 @@ export class ContainerManager {
     }
   }
 
-  private async createFrom(o: Omit<Parameters<typeof recordFor>[0], 'id' | 'lowers'>): Promise<ContainerView> {
+  private async createFrom(o: Omit<Parameters<typeof recordFor>[0], 'id' | 'lowers'>, transient: boolean): Promise<ContainerView> {
     const id = randomBytes(32).toString('hex');
     const dir = this.records.containerDir(id);
     try {
       const lowers = await this.images.unpackImage(o.image);
       const rec = await recordFor({ ...o, id, lowers });
+      if (transient) rec.transient = true;
       await mkdir(join(dir, 'rw'), { recursive: true, mode: 0o700 });
-      await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name }));
+      await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name }), { durable: !transient });
       await this.records.save(rec);
       this.log.info({ id, name: o.name, image: o.req.image }, 'container created');
       return viewOf(rec);
@@ -204,12 +222,17 @@ export class ContainerManager {
     }
   }
 
-  /** Start (create in the runtime first when needed: on its kept writable layer after a stop). */
-  async start(ref: string): Promise<ContainerView> {
+  /**
+   * Start (create in the runtime first when needed: on its kept writable layer after a stop;
+   * not when `attach` has just created it). With `details: false` the pid and address are
+   * not asked of the runtime (two runs of it): for a container whose view nobody shows
+   * while it runs, as a build step's.
+   */
+  async start(ref: string, options: { details?: boolean } = {}): Promise<ContainerView> {
     return this.locked(ref, async (rec) => {
       if (rec.state === 'running') return viewOf(rec);
       try {
-        await this.runtimeCreate(rec);
+        if (this.watcher.watching(rec.id) === undefined) await this.runtimeCreate(rec);
         try {
           await this.runtime.start(rec.id);
         } catch (e) {
@@ -223,7 +246,7 @@ export class ContainerManager {
       rec.state = 'running';
       rec.startedAt = new Date().toISOString();
       for (const k of ['exitCode', 'signal', 'oomKilled', 'finishedAt', 'pid'] as const) delete rec[k];
-      Object.assign(rec, await this.pidAndAddress(rec.id));
+      if (options.details ?? true) Object.assign(rec, await this.pidAndAddress(rec.id));
       await this.records.save(rec);
       this.log.info({ id: rec.id, name: rec.name }, 'container started');
       return viewOf(rec);
@@ -370,15 +393,30 @@ export class ContainerManager {
     });
   }
 
-  /** The container's writable layer as a new image on top of its own (Docker's commit). */
-  async commit(ref: string, req: CommitRequest): Promise<Image> {
-    const rec = this.records.find(ref);
-    const tag = req.reference === undefined ? undefined : (tagOf(parseReference(req.reference)) ?? req.reference);
+  /** What a commit of the container reads: its image, its writable layer, the mount points its runtime made. */
+  private async diffSource(rec: ContainerRecord): Promise<LayerCommitOptions> {
     const dir = this.records.containerDir(rec.id);
     const upper = join(dir, 'rw', 'upper');
     await mkdir(upper, { recursive: true, mode: 0o755 });
     // What the runtime made only to mount on stays out of the image, as with Docker.
     const mountPoints = mountDestinations(await readBundle(join(dir, 'bundle')));
+    return { image: rec.imageDigest, upper, fsutil: this.fsutil ?? defaultFsutilBinary, mountPoints };
+  }
+
+  /**
+   * Only the layer a commit would add, stored and held by `lease`, for a caller that makes
+   * the image itself (a build step); undefined when the container changed nothing (Docker
+   * adds no layer then: images' commitLayer).
+   */
+  async commitLayer(ref: string, lease: Lease): Promise<{ descriptor: Descriptor; diffId: string } | undefined> {
+    return commitLayer(this.images, await this.diffSource(this.records.find(ref)), lease);
+  }
+
+  /** The container's writable layer as a new image on top of its own (Docker's commit). */
+  async commit(ref: string, req: CommitRequest): Promise<Image> {
+    const rec = this.records.find(ref);
+    const tag = req.reference === undefined ? undefined : (tagOf(parseReference(req.reference)) ?? req.reference);
+    const source = await this.diffSource(rec);
     const c = req.changes ?? {};
     const changes: ConfigChanges = {
       Env: c.env ? mergeEnv(rec.config.env, c.env) : rec.config.env,
@@ -390,15 +428,12 @@ export class ContainerManager {
       ...(c.exposedPorts ? { ExposedPorts: c.exposedPorts } : {}),
     };
     return commitContainer(this.images, {
-      image: rec.imageDigest,
-      upper,
+      ...source,
       ...(tag === undefined ? {} : { tag }),
       changes,
       createdBy: `berth commit ${rec.name}`,
       ...(req.message === undefined ? {} : { comment: req.message }),
       ...(req.author === undefined ? {} : { author: req.author }),
-      fsutil: this.fsutil ?? defaultFsutilBinary,
-      mountPoints,
     });
   }
 

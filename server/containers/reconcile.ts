@@ -9,7 +9,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../core/index.js';
-import { isRuntimeMissing, type RuntimeClient } from '../runtime/index.js';
+import { isRuntimeMissing, type AttachExit, type RuntimeClient } from '../runtime/index.js';
 import type { ContainerRecords } from './records.js';
 import type { ContainerRecord, ExitStatus } from './types.js';
 import type { ExitWatcher } from './watcher.js';
@@ -36,9 +36,12 @@ export async function deleteFromRuntime(runtime: RuntimeClient, id: string): Pro
  * directory (writable layer, log) and its record.
  */
 export async function removeContainer(c: ContainerContext, rec: ContainerRecord, status?: ExitStatus, deleted = false): Promise<void> {
+  // An exited container nobody watches is out of the runtime already: its exit was recorded
+  // with the runtime's delete (recordExit), and only a create (which watches) brings it back.
+  const inRuntime = !deleted && (rec.state !== 'exited' || c.watcher.watching(rec.id) !== undefined);
   // Stop watching first: the runtime's delete below ends the watch's connection.
   c.watcher.drop(rec.id, status ?? (rec.exitCode === undefined ? undefined : { exitCode: rec.exitCode }));
-  if (!deleted) await deleteFromRuntime(c.runtime, rec.id);
+  if (inRuntime) await deleteFromRuntime(c.runtime, rec.id);
   await rm(c.records.containerDir(rec.id), { recursive: true, force: true });
   c.records.forget(rec.id);
   c.log.info({ id: rec.id, name: rec.name }, 'container removed');
@@ -47,12 +50,14 @@ export async function removeContainer(c: ContainerContext, rec: ContainerRecord,
 /**
  * The container has stopped in the runtime (or is gone from it): record its status,
  * delete it from the runtime, and remove it if it was created with autoRemove. Undefined
- * while it still runs (or waits for its start), or when there is no record of it.
+ * while it still runs (or waits for its start), or when there is no record of it. `known`
+ * is the monitor's exit frame (exit.json's content), when the caller has it: then the
+ * runtime is not asked again.
  */
-export async function recordExit(c: ContainerContext, id: string): Promise<ExitStatus | undefined> {
-  const exit = await c.runtime.exitStatus(id);
+export async function recordExit(c: ContainerContext, id: string, known?: AttachExit): Promise<ExitStatus | undefined> {
+  const exit = known ?? (await c.runtime.exitStatus(id));
   if (exit === undefined && (await c.runtime.exists(id))) return undefined; // created or running
-  if (exit !== undefined) await c.runtime.delete(id, { force: true });
+  if (exit !== undefined) await deleteFromRuntime(c.runtime, id);
   const rec = c.records.get(id);
   if (!rec) return undefined;
   const status: ExitStatus = {
@@ -80,6 +85,12 @@ export async function recordExit(c: ContainerContext, id: string): Promise<ExitS
 export async function reconcileContainer(c: ContainerContext, id: string): Promise<void> {
   const rec = c.records.get(id);
   if (!rec) return;
+  if (rec.transient) {
+    // Its operation (a build step) died with the daemon before this one.
+    c.log.info({ id, name: rec.name }, 'removing a transient container left by the daemon before');
+    await removeContainer(c, rec);
+    return;
+  }
   const status = await c.runtime.status(id);
   if (status === undefined) {
     if (rec.state === 'running') {

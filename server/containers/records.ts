@@ -23,7 +23,7 @@ export interface ListOptions {
 
 /** What the API shows of a record: everything but what only the daemon needs. */
 export function viewOf(rec: ContainerRecord): ContainerView {
-  const { version: _v, entrypoint: _e, cmd: _c, process: _p, ...view } = rec;
+  const { version: _v, entrypoint: _e, cmd: _c, process: _p, transient: _t, ...view } = rec;
   return structuredClone(view);
 }
 
@@ -75,7 +75,15 @@ export class ContainerRecords {
         orphans.push(id);
         continue;
       }
-      const parsed = containerRecordSchema.safeParse(JSON.parse(text));
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        // A transient container's record is written without fsync: a power failure can leave it empty.
+        this.log.error({ path, err: e }, 'container.json is not JSON; the container is ignored');
+        continue;
+      }
+      const parsed = containerRecordSchema.safeParse(json);
       if (!parsed.success) {
         this.log.error({ path, issues: parsed.error.issues }, 'container.json is not valid; the container is ignored');
         continue;
@@ -93,9 +101,12 @@ export class ContainerRecords {
     return join(this.dir, id, 'container.log');
   }
 
-  /** Write the record and keep it. */
+  /** Write the record (durably, unless the container is transient) and keep it. */
   async save(rec: ContainerRecord): Promise<void> {
-    await writeFileAtomic(join(this.containerDir(rec.id), 'container.json'), `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
+    await writeFileAtomic(join(this.containerDir(rec.id), 'container.json'), `${JSON.stringify(rec, null, 2)}\n`, {
+      mode: 0o600,
+      durable: rec.transient !== true,
+    });
     this.byId.set(rec.id, rec);
   }
 

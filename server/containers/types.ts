@@ -91,6 +91,8 @@ export const containerRecordSchema = z.strictObject({
   config: z.strictObject({ env: z.array(z.string()), workdir: z.string(), user: z.string().optional(), labels: z.record(z.string(), z.string()) }),
   /** The numeric user the program runs as, resolved from the image's /etc/passwd and /etc/group at create. */
   process: z.strictObject({ uid: z.number().int(), gid: z.number().int(), additionalGids: z.array(z.number().int()) }),
+  /** A container of one operation of the daemon (a build step): written without fsync, removed when the daemon starts. */
+  transient: z.literal(true).optional(),
 });
 export type ContainerRecord = z.infer<typeof containerRecordSchema>;
 

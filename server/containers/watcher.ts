@@ -6,7 +6,7 @@
  * is made again. `exited` resolves once the caller's `onExit` has recorded the status.
  */
 import type { Logger } from '../core/index.js';
-import type { AttachSession } from '../runtime/index.js';
+import type { AttachExit, AttachSession } from '../runtime/index.js';
 import type { ExitStatus } from './types.js';
 
 /** One container while it exists in the runtime. */
@@ -28,8 +28,11 @@ export interface WatcherOptions {
   log: Logger;
   /** The runtime's status of the container (undefined: it is not there). */
   state(id: string): Promise<string | undefined>;
-  /** The container has stopped in the runtime: record it; the status for `exited`. */
-  onExit(id: string): Promise<ExitStatus | undefined>;
+  /**
+   * The container has stopped in the runtime: record it; the status for `exited`. `exit` is
+   * what the monitor's last frame said (exit.json), when the connection carried it.
+   */
+  onExit(id: string, exit?: AttachExit): Promise<ExitStatus | undefined>;
   /** @defaultValue 250 */
   pollMs?: number;
 }
@@ -50,6 +53,11 @@ export class ExitWatcher {
     this.entries.set(id, entry);
     await this.connect(id, entry);
     return entry;
+  }
+
+  /** The watch of `id`, while there is one: the container exists in the runtime (created, running, or just ended). */
+  watching(id: string): Watch | undefined {
+    return this.entries.get(id);
   }
 
   /** Stop watching `id` (it is being removed); its `exited` resolves with `status`. */
@@ -73,9 +81,11 @@ export class ExitWatcher {
     try {
       const session = await this.o.attach(id);
       entry.session = session;
-      void session.ended.then(() => {
+      void session.ended.then((end) => {
         entry.session = undefined;
-        if (!entry.stopped) void this.ended(id, entry);
+        // exitCode -1: the monitor could not read exit.json back; the runtime is asked instead.
+        const exit = end.exit !== undefined && end.exit.exitCode >= 0 ? end.exit : undefined;
+        if (!entry.stopped) void this.ended(id, entry, exit);
       });
     } catch (err) {
       this.o.log.debug({ err, id }, 'no attach socket; polling the container state');
@@ -95,16 +105,17 @@ export class ExitWatcher {
     }
   }
 
-  private async ended(id: string, entry: Entry): Promise<void> {
+  private async ended(id: string, entry: Entry, exit?: AttachExit): Promise<void> {
     if (this.closed || entry.stopped) return;
     let status: ExitStatus | undefined;
     try {
-      const state = await this.o.state(id);
+      // The monitor sends the exit frame only once the container has ended: no need to ask.
+      const state = exit === undefined ? await this.o.state(id) : 'stopped';
       if (state === 'running' || state === 'created') {
         await this.connect(id, entry); // the connection ended, the container did not
         return;
       }
-      status = await this.o.onExit(id);
+      status = await this.o.onExit(id, exit);
     } catch (err) {
       this.o.log.error({ err, id }, 'recording a container exit failed');
     }

@@ -15,17 +15,25 @@ const TEMP_MARKER = '.berth-tmp-';
 export interface AtomicWriteOptions {
   /** File mode for the new file (default 0o644); applied before any byte is written. */
   mode?: number;
+  /**
+   * false: no fsync of the file nor of its directory, for a file whose loss in a power
+   * failure costs nothing (a cache entry, the record of a build step's container): readers
+   * still see the old file or the new one, never a half-written one; after a power failure
+   * it may be the old one, or empty. @defaultValue true
+   */
+  durable?: boolean;
 }
 
-/** Replace `path` with `data` atomically and durably. */
+/** Replace `path` with `data` atomically and (unless `durable: false`) durably. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
   const mode = options.mode ?? 0o644;
+  const durable = options.durable ?? true;
   try {
-    await writeNewFile(temp, data, mode);
+    await writeNewFile(temp, data, mode, { sync: durable });
     await rename(temp, path);
-    await fsyncPath(dir);
+    if (durable) await fsyncPath(dir);
   } catch (cause) {
     await unlink(temp).catch(() => undefined);
     const e = cause as NodeJS.ErrnoException;

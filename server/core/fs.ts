@@ -19,15 +19,15 @@ export async function fsyncPath(path: string): Promise<void> {
 
 /**
  * Create `path` (it must not exist: never follows or reuses what is there) with `mode`
- * exactly (the umask does not change it), write `data` and fsync it. The caller renames it
- * into place and removes it on failure.
+ * exactly (the umask does not change it), write `data` and fsync it (unless `sync: false`).
+ * The caller renames it into place and removes it on failure.
  */
-export async function writeNewFile(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+export async function writeNewFile(path: string, data: string | Uint8Array, mode: number, options: { sync?: boolean } = {}): Promise<void> {
   const handle = await open(path, 'wx', mode);
   try {
     await handle.chmod(mode);
     await handle.writeFile(data);
-    await handle.sync();
+    if (options.sync ?? true) await handle.sync();
   } finally {
     await handle.close();
   }

@@ -31,8 +31,8 @@ import { BerthError, mergeEnv, run } from '../core/index.js';
 import { assembleHistoryImage, writeLayerStream } from './build.js';
 import { mapIds, type IdMap } from './idmap.js';
 import { runtimeMountPoints } from './mount-points.js';
-import type { Compression, ContainerConfig } from './schemas.js';
-import type { Image, ImageStore } from './store.js';
+import type { Compression, ContainerConfig, Descriptor } from './schemas.js';
+import type { Image, ImageStore, Lease } from './store.js';
 import { packEntry, xattrPaxValue } from './tar-compat.js';
 
 export interface ConfigChanges {
@@ -170,6 +170,12 @@ export interface DiffOptions {
  * errors when the directory holds what a layer cannot express.
  */
 export async function diffLayer(upper: string, options: DiffOptions): Promise<Readable> {
+  const { nodes, xattrs } = await diffEntries(upper, options);
+  return packLayer(upper, nodes, xattrs);
+}
+
+/** What goes into the layer of an upper directory: its entries (mount points left out, ids mapped) and their xattrs. */
+async function diffEntries(upper: string, options: DiffOptions): Promise<{ nodes: Node[]; xattrs: Map<string, Map<string, Buffer>> }> {
   const { fsutil, idMap } = options;
   const walked = await walk(upper);
   const xattrs = await readXattrs(fsutil, upper, ['.', ...walked.filter((n) => n.kind !== 'whiteout').map((n) => n.path)]);
@@ -186,7 +192,10 @@ export async function diffLayer(upper: string, options: DiffOptions): Promise<Re
   if (idMap !== undefined) mapIds(upper, walked, xattrs, idMap);
   const omit =
     options.mountPoints === undefined ? new Set<string>() : await runtimeMountPoints({ upper, entries: walked, xattrs, fsutil, ...options.mountPoints });
-  const nodes = walked.filter((n) => !omit.has(n.path));
+  return { nodes: walked.filter((n) => !omit.has(n.path)), xattrs };
+}
+
+function packLayer(upper: string, nodes: Node[], xattrs: Map<string, Map<string, Buffer>>): Readable {
   const p = pack();
   void (async () => {
     try {
@@ -271,14 +280,46 @@ function applyChanges(config: ContainerConfig, changes: ConfigChanges): Containe
   return out;
 }
 
-/** Commit the upper directory of a container running `options.image` as a new image. */
+/** What commitLayer needs: the commit's options less those of the new image's config and history. */
+export type LayerCommitOptions = Pick<CommitOptions, 'image' | 'upper' | 'compression' | 'fsutil' | 'idMap' | 'mountPoints'>;
+
+/**
+ * Only the layer of a commit: the upper directory of a container running `options.image`,
+ * stored as a layer blob held by `lease` (a build makes its step's image itself). Undefined
+ * when there is nothing to store: the upper directory holds no entry (once the runtime's
+ * mount points are left out), so its layer would be the empty tar. Docker's commit adds no
+ * layer then (moby's `layer.IsEmpty` of the diff id: a history entry with `empty_layer`).
+ */
+export async function commitLayer(
+  store: ImageStore,
+  options: LayerCommitOptions,
+  lease: Lease,
+): Promise<{ descriptor: Descriptor; diffId: string } | undefined> {
+  const base = await store.resolve(options.image);
+  lease.add(base.digest);
+  return storeDiff(store, base, options, lease, false);
+}
+
+/** The diff of `options.upper` over `base` as a layer blob; an empty one only with `keepEmpty`. */
+async function storeDiff(
+  store: ImageStore,
+  base: Image,
+  options: LayerCommitOptions,
+  lease: Lease,
+  keepEmpty: boolean,
+): Promise<{ descriptor: Descriptor; diffId: string } | undefined> {
+  const mountPoints = options.mountPoints?.length ? { destinations: options.mountPoints, lowers: await store.unpackImage(base) } : undefined;
+  const { nodes, xattrs } = await diffEntries(options.upper, { fsutil: options.fsutil, idMap: options.idMap, mountPoints });
+  if (nodes.length === 0 && !keepEmpty) return undefined;
+  return writeLayerStream(store, packLayer(options.upper, nodes, xattrs), options.compression ?? 'gzip', lease);
+}
+
+/** Commit the upper directory of a container running `options.image` as a new image (with a layer, even an empty one). */
 export async function commitContainer(store: ImageStore, options: CommitOptions): Promise<Image> {
   const base = await store.resolve(options.image);
   const lease = store.lease([base.digest, base.configDigest, ...base.manifest.layers.map((l) => l.digest)]);
   try {
-    const mountPoints = options.mountPoints?.length ? { destinations: options.mountPoints, lowers: await store.unpackImage(base) } : undefined;
-    const tar = await diffLayer(options.upper, { fsutil: options.fsutil, idMap: options.idMap, mountPoints });
-    const layer = await writeLayerStream(store, tar, options.compression ?? 'gzip', lease);
+    const layer = (await storeDiff(store, base, options, lease, true)) as { descriptor: Descriptor; diffId: string };
     return await assembleHistoryImage(
       store,
       {

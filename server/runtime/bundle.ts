@@ -384,14 +384,15 @@ export function validateSpec(spec: unknown, where?: string): OciSpec {
  * Validate `spec` and write `dir/config.json` atomically, creating `dir`. The root
  * filesystem is the caller's business, except that for a layered root the empty directory
  * the layers are mounted on (root.path) is made here. Returns the path of config.json.
+ * `durable: false` skips the fsyncs (writeFileAtomic), for a container a power failure may forget.
  */
-export async function writeBundle(dir: string, spec: OciSpec): Promise<string> {
+export async function writeBundle(dir: string, spec: OciSpec, options: { durable?: boolean } = {}): Promise<string> {
   const valid = validateSpec(spec, `bundle ${dir}`);
   await mkdir(dir, { recursive: true, mode: 0o711 });
   if (valid.annotations?.[annotations.rootfsLower] !== undefined) {
     await mkdir(isAbsolute(valid.root.path) ? valid.root.path : join(dir, valid.root.path), { recursive: true, mode: 0o755 });
   }
   const path = join(dir, 'config.json');
-  await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}\n`, { mode: 0o600, durable: options.durable ?? true });
   return path;
 }

@@ -9,4 +9,4 @@ export { mountDestinations, readBundle } from './mounts.js';
 export type { ContainerStats, OciSpec } from './oci-spec.js';
 export type { RuntimeSignal } from './argv.js';
 export type { ExecStream } from './exec-stream.js';
-export type { AttachSession } from './attach.js';
+export type { AttachExit, AttachSession } from './attach.js';

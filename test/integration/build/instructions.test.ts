@@ -82,6 +82,12 @@ test('RUN: shell and exec forms, SHELL, output line by line on its stream, USER,
   t.true(history?.includes('|1 WHO=berth /bin/sh -c echo "shell $0 as $(id -u) for $WHO"; echo err >&2'), JSON.stringify(history));
   t.true(history?.includes('|1 WHO=berth /bin/echo exec $WHO'));
   t.true(history?.includes('/bin/sh -c #(nop)  SHELL [/bin/sh -e -c]'));
+  t.deepEqual(
+    r.result?.image.config.history?.filter((h) => h.created_by?.startsWith('|1 WHO=berth ')).map((h) => h.empty_layer === true),
+    [true, true, true, false],
+    "a RUN that changes no file adds no layer, only a history entry with empty_layer, as Docker's classic builder",
+  );
+  t.is(r.result?.image.manifest.layers.length, 2, 'busybox, and the layer of the RUN that wrote /tmp/uid');
   t.deepEqual((r.result?.image.config.config as Record<string, unknown>).Shell, ['/bin/sh', '-e', '-c']);
   t.deepEqual(
     r.result?.image.config.config?.Env,

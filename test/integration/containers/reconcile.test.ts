@@ -31,6 +31,27 @@ test('restart: one exited while the daemon was down is recorded, a --rm one is g
   t.deepEqual(c.leftovers(), []);
 });
 
+test('restart: transient containers (build steps) are removed, running or exited, and nothing of them is left', async (t) => {
+  const c = await useContainers(t);
+  const running = await c.manager.create({ image: 'busybox', cmd: ['sleep', '600'] }, { transient: true });
+  const exited = await c.manager.create({ image: 'busybox', cmd: ['true'] }, { transient: true });
+  const kept = await c.manager.create({ image: 'busybox', cmd: ['true'] });
+  await c.manager.start(running.id, { details: false });
+  const { exit } = await c.manager.attach(exited.id);
+  await c.manager.start(exited.id);
+  t.like(await exit, { exitCode: 0 });
+  t.is(c.manager.inspect(running.id).state, 'running');
+  c.manager.close(); // the daemon dies mid-build
+  const manager = await c.restart();
+  t.deepEqual(
+    manager.list({ all: true }).map((v) => v.id),
+    [kept.id],
+    'only the ordinary container is left',
+  );
+  await manager.remove(kept.id);
+  t.deepEqual(c.leftovers(), [], 'no process, mount, cgroup or address of the transient ones');
+});
+
 test('logs --follow streams lines as they come and ends when the container ends', async (t) => {
   const c = await useContainers(t);
   // It writes only once /go exists: made after the stream has begun.

@@ -63,6 +63,19 @@ test('records are saved, found by id, prefix and name, and loaded back; a direct
   t.throws(() => again.find('web'), { instanceOf: BerthError, message: /no container "web"/ });
 });
 
+test('a transient record is saved and loaded back, and left out of the view; a container.json that is not JSON is ignored, not fatal', async (t) => {
+  const r = await records(t);
+  const step = await saved(r, record('step', { transient: true }));
+  const torn = await saved(r, record('torn'));
+  // What a power failure can leave of a record written without fsync.
+  await writeFile(join(r.containerDir(torn.id), 'container.json'), '');
+  const again = new ContainerRecords(r.dir, testLogger(r.dir));
+  t.deepEqual(await again.load(), []);
+  t.deepEqual(again.ids(), [step.id]);
+  t.deepEqual(again.get(step.id), step);
+  t.false('transient' in (again.list({ all: true })[0] ?? {}), 'the API does not show it');
+});
+
 test('a name is taken while reserved and once saved; a generated one is free', async (t) => {
   const r = await records(t);
   await saved(r, record('web'));
