@@ -88,6 +88,29 @@ test('the cache: a second build sees the first one’s; a failed build leaves it
   t.is(again.error, undefined, again.text);
   t.true(again.lines.includes('-----> Restoring cache (build 2)'), again.text);
   t.is(await readFile(join(b.cacheDir, 'release.count'), 'utf8'), '2\n');
+
+  // What a build deletes in the cache (a whiteout) or removes and makes again (an opaque directory) is merged too.
+  const bp = await tempDir(t, 'bp-cache-');
+  await b.write(bp, {
+    'bin/detect': { text: '#!/bin/bash\necho Cache\n', mode: 0o755 },
+    'bin/compile': {
+      text: [
+        '#!/bin/bash',
+        'set -e',
+        'if [ -f "$2/gone.txt" ]; then rm "$2/gone.txt"; rm -rf "$2/dir"; mkdir "$2/dir"; echo c >"$2/dir/c"; echo "$2/dir/a" >"$2/dir/a-was"',
+        'else mkdir -p "$2/dir"; echo a >"$2/dir/a"; echo b >"$2/dir/b"; echo gone >"$2/gone.txt"; fi',
+        '',
+      ].join('\n'),
+      mode: 0o755,
+    },
+  });
+  for (let i = 0; i < 2; i++) {
+    const r = await b.build2(dir, { buildpacks: [bp] });
+    t.is(r.error, undefined, r.text);
+  }
+  const { readdir } = await import('node:fs/promises');
+  t.deepEqual((await readdir(b.cacheDir)).sort(), ['dir', 'keep.txt', 'release.count']);
+  t.deepEqual((await readdir(join(b.cacheDir, 'dir'))).sort(), ['a-was', 'c']);
   t.deepEqual(b.leftovers(), []);
 });
 
