@@ -1,5 +1,5 @@
 import type { AppStore } from '../apps/index.js';
-import type { BuildProgress, BuildResult, DockerfileBuildOptions } from '../build/index.js';
+import type { BuildpackSettings, BuildProgress, BuildResult, DockerfileBuildOptions } from '../build/index.js';
 import type { ContainerManager } from '../containers/index.js';
 
 /**
@@ -18,6 +18,8 @@ export type ContainerService = Pick<
  */
 export interface BuildService {
   build(dir: string, options: Omit<DockerfileBuildOptions, 'limits'>, progress: BuildProgress): Promise<BuildResult>;
+  /** A buildpack build of a context without a Dockerfile (`image:build`): a cache of its own, dropped after. */
+  buildpacks?(dir: string, options: Pick<BuildpackSettings, 'tags' | 'buildpacks' | 'signal'>, progress: BuildProgress): Promise<BuildResult>;
   /** Where contexts are extracted (a directory under BERTH_HOME, each build in a fresh one below it). */
   contextDir: string;
   /** The most bytes of context tar a build may send (BERTH_BUILD_CONTEXT_MAX). */

@@ -47,7 +47,7 @@ import { prepareNetwork, type NetworkSettings } from './network.js';
 import { reconcileAll, recordExit, removeContainer, type ContainerContext } from './reconcile.js';
 import { ContainerRecords, viewOf, type ListOptions } from './records.js';
 import { containerSpec, recordFor } from './spec.js';
-import type { CommitRequest, ContainerRecord, ContainerView, CreateRequest, ExecRequest, ExitStatus, LogLine, LogOptions } from './types.js';
+import type { CommitRequest, ContainerRecord, ContainerView, CreateRequest, ExecRequest, ExitStatus, HostMount, LogLine, LogOptions } from './types.js';
 import { ExitWatcher, type Watch } from './watcher.js';
 
 export interface ContainerManagerOptions {
@@ -182,11 +182,12 @@ export class ContainerManager {
   // ---- the operations
 
   /**
-   * Create a container. `transient`: one that lives only as long as an operation of this
-   * daemon (a build step): its record and bundle are written without fsync, and a daemon
-   * that starts removes it (the operation died with the daemon before it).
+   * Create a container. For the daemon's own containers (builds), never from the API:
+   * `transient`, one that lives only as long as an operation of this daemon (a build step):
+   * its record and bundle are written without fsync, and a daemon that starts removes it (the
+   * operation died with the daemon before it); `mounts`, host directories to mount.
    */
-  async create(req: CreateRequest, options: { transient?: boolean } = {}): Promise<ContainerView> {
+  async create(req: CreateRequest, options: { transient?: boolean; mounts?: readonly HostMount[] } = {}): Promise<ContainerView> {
     const name = this.records.reserveName(req.name);
     try {
       const limits = checkLimits(req);
@@ -195,7 +196,11 @@ export class ContainerManager {
       const image = await this.images.resolve(req.image);
       const lease = this.images.lease([image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest), ...image.config.rootfs.diff_ids]);
       try {
-        return await this.createFrom({ name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) }, options.transient === true);
+        return await this.createFrom(
+          { name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) },
+          options.transient === true,
+          options.mounts ?? [],
+        );
       } finally {
         lease.release();
       }
@@ -204,7 +209,11 @@ export class ContainerManager {
     }
   }
 
-  private async createFrom(o: Omit<Parameters<typeof recordFor>[0], 'id' | 'lowers'>, transient: boolean): Promise<ContainerView> {
+  private async createFrom(
+    o: Omit<Parameters<typeof recordFor>[0], 'id' | 'lowers'>,
+    transient: boolean,
+    mounts: readonly HostMount[],
+  ): Promise<ContainerView> {
     const id = randomBytes(32).toString('hex');
     const dir = this.records.containerDir(id);
     try {
@@ -212,7 +221,7 @@ export class ContainerManager {
       const rec = await recordFor({ ...o, id, lowers });
       if (transient) rec.transient = true;
       await mkdir(join(dir, 'rw'), { recursive: true, mode: 0o700 });
-      await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name }), { durable: !transient });
+      await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name, mounts }), { durable: !transient });
       await this.records.save(rec);
       this.log.info({ id, name: o.name, image: o.req.image }, 'container created');
       return viewOf(rec);
