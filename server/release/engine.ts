@@ -17,7 +17,7 @@ import { checksFor, dockerHealthcheck, parseHealthchecks } from './healthchecks.
 import { validatePlan } from './plan.js';
 import { appContainers, releaseOf, removeAll, startProcesses } from './processes.js';
 import { runReleasePhase } from './release-phase.js';
-import { switchTraffic } from './switch.js';
+import { switchTraffic, whileNginxUp } from './switch.js';
 import {
   defaultReleaseSettings,
   labels,
@@ -156,7 +156,8 @@ class Engine implements ReleaseEngine {
   }
 
   async stopApp(app: string): Promise<void> {
-    await this.#router.remove(app);
+    const log = this.#log.child({ app });
+    await whileNginxUp(app, () => this.#router.remove(app), { waitSeconds: this.#settings.switchWaitSeconds, line: (t) => log.warn(t) });
     const all = appContainers(this.#containers, app);
     const removed = await removeAll(
       this.#containers,

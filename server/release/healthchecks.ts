@@ -117,6 +117,7 @@ export function parseHealthchecks(value: unknown): AppHealthchecks {
 
 function describe(issue: z.core.$ZodIssue): string {
   const where = `healthchecks${issuePath(issue.path, '').replace(/^(?=[^[])/, '.')}`.replace(/\.$/, '');
+  if (issue.code === 'invalid_key') return `${where}: not a process type (letters, digits, _ and -, starting with a letter or digit)`;
   if (issue.code === 'unrecognized_keys')
     return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   return `${where}: ${issue.message}`;

@@ -13,21 +13,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, toBerthError } from '../core/index.js';
 import type { ProxyRouter, Upstream } from '../proxy/index.js';
 
-/** How often the switch asks again while nginx is down. */
+/** How often a route change asks again while nginx is down. */
 const RETRY_MS = 250;
 
-export async function switchTraffic(
-  router: ProxyRouter,
-  route: { app: string; domains: string[]; upstreams: Upstream[] },
-  o: { waitSeconds: number; line(text: string): void },
-): Promise<void> {
-  const options = router.route(route.app)?.options;
+/**
+ * Run `change` (a router call), waiting up to `waitSeconds` while nginx is down; then fail
+ * with E_RELEASE_SWITCH_FAILED. Other errors (a refused config, a taken domain) pass through.
+ */
+export async function whileNginxUp(app: string, change: () => Promise<unknown>, o: { waitSeconds: number; line(text: string): void }): Promise<void> {
   const deadline = Date.now() + o.waitSeconds * 1000;
   let told = false;
   for (;;) {
     try {
-      await router.apply({ ...route, ...(options ? { options } : {}) });
-      if (told) o.line('nginx is back: the switch went through');
+      await change();
+      if (told) o.line('nginx is back: the route changed');
       return;
     } catch (e) {
       const err = toBerthError(e);
@@ -35,8 +34,8 @@ export async function switchTraffic(
       if (Date.now() >= deadline) {
         throw new BerthError(
           'E_RELEASE_SWITCH_FAILED',
-          `nginx was not available at the switch and did not come back within ${o.waitSeconds} s, so app ${route.app}'s route was not changed: ${err.message}`,
-          { cause: err, details: { app: route.app, waitedSeconds: o.waitSeconds } },
+          `nginx was not available and did not come back within ${o.waitSeconds} s, so app ${app}'s route was not changed: ${err.message}`,
+          { cause: err, details: { app, waitedSeconds: o.waitSeconds } },
         );
       }
       if (!told) o.line(`nginx is not available (${err.message.split('\n')[0]}); waiting up to ${o.waitSeconds} s for it to come back`);
@@ -44,4 +43,14 @@ export async function switchTraffic(
       await sleep(RETRY_MS);
     }
   }
+}
+
+/** Route the app's domains to `upstreams`, keeping the options of its live route. */
+export function switchTraffic(
+  router: ProxyRouter,
+  route: { app: string; domains: string[]; upstreams: Upstream[] },
+  o: { waitSeconds: number; line(text: string): void },
+): Promise<void> {
+  const options = router.route(route.app)?.options;
+  return whileNginxUp(route.app, () => router.apply({ ...route, ...(options ? { options } : {}) }), o);
 }
