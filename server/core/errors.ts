@@ -382,8 +382,8 @@ export const errorTable = {
   E_RELEASE_SWITCH_FAILED: {
     status: 503,
     description:
-      'Traffic could not be moved to the new containers: nginx was down at the switch and did not come back in time; the route was not changed and the new containers were removed.',
-    hint: 'Read the nginx error log (BERTH_HOME/nginx/logs/error.log); deploy again once nginx runs.',
+      "An app's route could not be changed because nginx was down and did not come back in time: at a deploy's switch (the new containers were removed, the running release is untouched) or at apps:destroy (nothing was removed).",
+    hint: 'Read the nginx error log (BERTH_HOME/nginx/logs/error.log); try again once nginx runs.',
   },
   E_RELEASE_CANCELLED: {
     status: 499,
