@@ -5,7 +5,7 @@
  */
 export { createReleaseEngine } from './engine.js';
 export { parseHealthchecks, type AppHealthchecks } from './healthchecks.js';
-export { validatePlan } from './plan.js';
+export { validatePlan, webPortOf, DEFAULT_PORT } from './plan.js';
 export {
   defaultReleaseSettings,
   labels as releaseLabels,

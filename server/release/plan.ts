@@ -9,6 +9,22 @@ import { BerthError, issuePath, validateAppName, validateConfigKey, validateProc
 import { validateAppRoute } from '../proxy/index.js';
 import type { ReleasePlan } from './types.js';
 
+/** Heroku's and Dokku's PORT for an app that does not say. */
+export const DEFAULT_PORT = 5000;
+
+/**
+ * The port a web process of this image listens on: the first TCP port the image config
+ * EXPOSEs (Dockerfile order), else 5000. What a deploy puts in `ReleasePlan.port`.
+ */
+export function webPortOf(config: { ExposedPorts?: Record<string, unknown> | null } | undefined): number {
+  for (const key of Object.keys(config?.ExposedPorts ?? {})) {
+    const m = /^(\d{1,5})(?:\/tcp)?$/i.exec(key);
+    const port = Number(m?.[1]);
+    if (m && port >= 1 && port <= 65535) return port;
+  }
+  return DEFAULT_PORT;
+}
+
 /** Most containers of one process type: far above a single host's use, well below its limits. */
 export const MAX_SCALE = 100;
 

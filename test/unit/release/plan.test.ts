@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { BerthError } from '../../../server/core/index.js';
-import { validatePlan } from '../../../server/release/plan.js';
+import { validatePlan, webPortOf } from '../../../server/release/plan.js';
 import { processRequest, releasePhaseRequest, wanted } from '../../../server/release/processes.js';
 import type { ReleasePlan } from '../../../server/release/index.js';
 
@@ -82,4 +82,12 @@ test("each container's request: name, labels, env with PORT and DYNO over the co
     env: ['GREETING=hi', 'PORT=1', 'DYNO=release.1'],
     labels: { 'berth.app': 'hello', 'berth.release': '3', 'berth.phase': 'release' },
   });
+});
+
+test("the web port: the image's first EXPOSEd TCP port, else 5000", (t) => {
+  t.is(webPortOf(undefined), 5000);
+  t.is(webPortOf({ ExposedPorts: null }), 5000);
+  t.is(webPortOf({ ExposedPorts: { '53/udp': {}, '8080/tcp': {}, '3000/tcp': {} } }), 8080);
+  t.is(webPortOf({ ExposedPorts: { '9000': {} } }), 9000);
+  t.is(webPortOf({ ExposedPorts: { '53/udp': {} } }), 5000);
 });
