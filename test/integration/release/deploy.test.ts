@@ -15,6 +15,11 @@ import { uniqueName } from '../../helpers/temp-dir.js';
 
 const RATE_PER_SECOND = 50;
 const MAX_REQUESTS = 3000;
+/** A request not answered in this time counts as failed (generous: the test machine is shared and loaded). */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** When each stage began, relative to `at`: what a failed request's message shows. */
+const timeline = (stages: { name: string; at: number }[], at: number) => stages.map((s) => `${s.name} ${s.at - at} ms`).join(', ');
 
 test('v1 serves; v2 replaces it with 0 failed requests and one switch; a v3 that never listens is refused while v2 keeps answering', async (t) => {
   const r = await useRelease(t);
@@ -53,6 +58,7 @@ test('v1 serves; v2 replaces it with 0 failed requests and one switch; a v3 that
     headers: { Host: `${app}.localhost` },
     ratePerSecond: RATE_PER_SECOND,
     max: MAX_REQUESTS,
+    timeoutMs: REQUEST_TIMEOUT_MS,
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const two = recorder();
@@ -60,7 +66,7 @@ test('v1 serves; v2 replaces it with 0 failed requests and one switch; a v3 that
   const switched = two.stages.find((s) => s.name === 'retire')?.at ?? Infinity;
   const samples = await loop.finish(1000);
   const s2 = summarize(samples, ['v1', 'v2']);
-  t.deepEqual(s2.failed, [], 'no request failed during the deploy of v2');
+  t.deepEqual(s2.failed, [], `no request failed during the deploy of v2 (stages after the first failure: ${timeline(two.stages, s2.failed[0]?.at ?? 0)})`);
   t.is(s2.answers[0], 'v1');
   t.is(s2.answers.at(-1), 'v2');
   t.is(s2.switches, 1, `answers switched ${s2.switches} times: ${s2.answers.join(' ')}`);
@@ -83,6 +89,7 @@ test('v1 serves; v2 replaces it with 0 failed requests and one switch; a v3 that
     headers: { Host: `${app}.localhost` },
     ratePerSecond: RATE_PER_SECOND,
     max: MAX_REQUESTS,
+    timeoutMs: REQUEST_TIMEOUT_MS,
   });
   const three = recorder();
   const never = { web: { argv: ['sh', '-c', 'echo "v3 boots but never listens"; exec sleep 600'] } };
@@ -95,7 +102,7 @@ test('v1 serves; v2 replaces it with 0 failed requests and one switch; a v3 that
   t.regex(err?.message ?? '', /the container's last log lines:\n {2}v3 boots but never listens/);
   const samples3 = await loop3.finish(1000);
   const s3 = summarize(samples3, ['v2']);
-  t.deepEqual(s3.failed, [], 'v2 answered every request while v3 was checked and refused');
+  t.deepEqual(s3.failed, [], `v2 answered every request while v3 was checked and refused (${timeline(three.stages, s3.failed[0]?.at ?? 0)})`);
   t.true(samples3.length >= 100, `${samples3.length} requests`);
   t.deepEqual(
     three.stages.map((s) => s.name),
