@@ -41,7 +41,7 @@ import {
   type ExecStream,
   type RuntimeClient,
 } from '../runtime/index.js';
-import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkWorkdir, mergeEnv, resolveUser } from './config.js';
+import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkUserns, checkWorkdir, mergeEnv, resolveUser } from './config.js';
 import { readLog } from './logs.js';
 import { prepareNetwork, type NetworkSettings } from './network.js';
 import { reconcileAll, recordExit, removeContainer, type ContainerContext } from './reconcile.js';
@@ -193,11 +193,12 @@ export class ContainerManager {
       const limits = checkLimits(req);
       const ports = checkPorts(req.publish ?? []);
       const networkGroup = req.networkGroup === undefined ? undefined : checkNetworkGroup(req.networkGroup);
+      const userns = req.userns === undefined ? undefined : checkUserns(req.userns);
       const image = await this.images.resolve(req.image);
       const lease = this.images.lease([image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest), ...image.config.rootfs.diff_ids]);
       try {
         return await this.createFrom(
-          { name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) },
+          { name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }), ...(userns === undefined ? {} : { userns }) },
           options.transient === true,
           options.mounts ?? [],
         );
@@ -409,7 +410,14 @@ export class ContainerManager {
     await mkdir(upper, { recursive: true, mode: 0o755 });
     // What the runtime made only to mount on stays out of the image, as with Docker.
     const mountPoints = mountDestinations(await readBundle(join(dir, 'bundle')));
-    return { image: rec.imageDigest, upper, fsutil: this.fsutil ?? defaultFsutilBinary, mountPoints };
+    return {
+      image: rec.imageDigest,
+      upper,
+      fsutil: this.fsutil ?? defaultFsutilBinary,
+      mountPoints,
+      // A user-namespaced container's upper directory holds host ids (docs/isolation.md): mapped back to the container's.
+      ...(rec.userns ? { idMap: rec.userns } : {}),
+    };
   }
 
   /**
