@@ -4,7 +4,7 @@
  * new one, never a half-written file. Temp files a crash leaves behind carry a fixed
  * marker so `removeStaleTempFiles` can clear them at start.
  */
-import { rename, unlink, readdir } from 'node:fs/promises';
+import { chown, rename, unlink, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { BerthError } from './errors.js';
@@ -15,6 +15,11 @@ const TEMP_MARKER = '.berth-tmp-';
 export interface AtomicWriteOptions {
   /** File mode for the new file (default 0o644); applied before any byte is written. */
   mode?: number;
+  /**
+   * The new file's owner, set before the rename, so that the file is never in place with
+   * another owner (files the daemon, as root, writes for a system user). @defaultValue the writer's
+   */
+  owner?: { uid: number; gid: number };
 }
 
 /** Replace `path` with `data` atomically and durably. */
@@ -24,6 +29,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   const mode = options.mode ?? 0o644;
   try {
     await writeNewFile(temp, data, mode);
+    if (options.owner) await chown(temp, options.owner.uid, options.owner.gid);
     await rename(temp, path);
     await fsyncPath(dir);
   } catch (cause) {

@@ -249,6 +249,33 @@ export const errorTable = {
     description: "berth-runtime could not create or start the container's process (program not found, not executable, a mount or network failure).",
     hint: "The message quotes the runtime's own words; fix the command or the image, then start the container again.",
   },
+  E_GIT_SSH_KEY_INVALID: {
+    status: 400,
+    description:
+      'A public key given to `ssh-keys:add` is not one OpenSSH public key line (type, base64 blob, optional comment): a private key, options before the key, several keys, a type OpenSSH does not accept by default (DSA, certificates), an RSA key under 2048 bits, or a blob that does not hold what its type says; nothing was stored.',
+    hint: 'Give the `.pub` file (`ssh-keygen -y -f KEY` prints the public key of a private one), one key per `ssh-keys:add`; the message says what is wrong.',
+  },
+  E_GIT_SSH_KEY_EXISTS: {
+    status: 409,
+    description: 'A key with that name is already added, or the same key is already added under another name (the message names it); nothing was changed.',
+    hint: 'Choose another name, or remove the key the message names first (`berth ssh-keys:remove NAME`).',
+  },
+  E_GIT_SSH_KEY_NOT_FOUND: {
+    status: 404,
+    description: 'No SSH key has that name.',
+    hint: '`berth ssh-keys:list` shows the keys there are.',
+  },
+  E_GIT_SSH_USER_UNUSABLE: {
+    status: 503,
+    description:
+      'The system user sshd runs git over SSH as (BERTH_SSH_USER, default berth) does not exist, is root, has no shell to run the forced command with, or has a home or `~/.ssh` that sshd would not trust; no key was installed.',
+    hint: 'Run `scripts/up` (it creates the user), or fix what the message names; `docs/ssh.md` says what the user needs.',
+  },
+  E_GIT_SSH_COMMAND_REFUSED: {
+    status: 403,
+    description: "A command sent over SSH is neither git's push or fetch of an app nor a Berth command that may run over SSH: Berth gives no shell.",
+    hint: 'Push with `git push ssh://berth@HOST/APP`, or run a Berth command such as `ssh berth@HOST apps:list`; `ssh berth@HOST help` lists them.',
+  },
   E_QUEUE_UNAVAILABLE: {
     status: 503,
     description: 'The deploy queue could not reach its Redis in time; nothing was queued or changed.',
