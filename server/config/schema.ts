@@ -196,6 +196,13 @@ export const configKeys = {
     allowed: 'a size in bytes of at least 1k: digits with an optional k, m or g (1024-based), e.g. 500m',
     doc: 'The largest build context (the tar stream `berth image:build` sends) the API accepts; a larger one is E_BUILD_CONTEXT_TOO_LARGE.',
   }),
+  BERTH_SSH_USER: key({
+    field: 'sshUser',
+    schema: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/),
+    default: 'berth',
+    allowed: 'a system user name: 1 to 32 of a-z, 0-9, _ and -, starting with a letter or _',
+    doc: 'The system user sshd runs git over SSH as (docs/ssh.md): Berth writes its ~/.ssh/authorized_keys, one forced `berth git-shell` line per key. `scripts/up` creates it.',
+  }),
 } as const;
 
 export type ConfigKey = keyof typeof configKeys;

@@ -140,7 +140,16 @@ test('defaults apply when neither the environment nor the file sets a key', asyn
     buildCpus: undefined,
     buildPids: 1024,
     buildContextMax: 2 * 1024 ** 3,
+    sshUser: 'berth',
   });
+});
+
+test('BERTH_SSH_USER: a system user name; a name with a dot, a capital or over 32 characters is refused', async (t) => {
+  const file = await configFile(t, '');
+  t.is(loadConfig({ BERTH_CONFIG: file, BERTH_SSH_USER: 'git_berth-2' }).sshUser, 'git_berth-2');
+  for (const bad of ['Berth', 'a.b', '-berth', '', 'x'.repeat(33), 'root;id']) {
+    t.throws(() => loadConfig({ BERTH_CONFIG: file, BERTH_SSH_USER: bad }), { message: /BERTH_SSH_USER/ }, bad);
+  }
 });
 
 test('the build limits: sizes with k, m or g, CPUs as a decimal, pids as an integer', async (t) => {
