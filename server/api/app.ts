@@ -10,6 +10,7 @@ import { containersRouter } from './containers.js';
 import { buildRouter } from './builds.js';
 import type { BuildService, ContainerService } from './services.js';
 import { imagesRouter } from './images.js';
+import { sshKeysRouter, type SshKeyService } from './ssh-keys.js';
 import type { StatusReport } from './wire.js';
 
 export interface ApiOptions {
@@ -22,6 +23,8 @@ export interface ApiOptions {
   containers?: ContainerService;
   /** The Dockerfile builder behind /v1/build; its cache's images are roots of the images GC. */
   builds?: BuildService;
+  /** The SSH keys behind /v1/ssh-keys (git over SSH, docs/ssh.md). */
+  sshKeys?: SshKeyService;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -46,6 +49,7 @@ export function createApi(o: ApiOptions): Express {
     );
   if (o.builds) v1.use('/build', buildRouter(o.builds, o.log));
   if (o.containers) v1.use('/containers', containersRouter(o.containers, o.log));
+  if (o.sshKeys) v1.use('/ssh-keys', sshKeysRouter(o.sshKeys));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => {

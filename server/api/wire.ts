@@ -12,6 +12,7 @@ export type { ContainerView, ContainerState, CreateRequest, CommitRequest, ExitS
 export type { ContainerStats } from '../runtime/index.js';
 export type { BuildEvent } from '../build/index.js';
 export type { GcResult, ImageSummary, ProgressEvent, PushResult } from '../images/index.js';
+export type { SshKeyView } from '../git/index.js';
 
 /** What `GET /v1/status` answers. */
 export interface StatusReport {
