@@ -62,6 +62,11 @@ export const errorTable = {
     description: 'Another Berth daemon already runs with the same BERTH_HOME.',
     hint: 'Use the running daemon (`berth status`), or stop it first (kill the PID in BERTH_HOME/daemon.pid).',
   },
+  E_DAEMON_NO_PIPELINE: {
+    status: 500,
+    description: 'The daemon has no deploy pipeline wired to its queue, so a queued job was failed instead of being run.',
+    hint: 'Run a Berth build that includes the deploy room (server/deploy); nothing was deployed, the running release is untouched.',
+  },
   E_CLI_NOT_CONFIGURED: {
     status: 400,
     description: 'The CLI cannot tell which Berth API to talk to, or with which token.',
@@ -286,6 +291,28 @@ export const errorTable = {
       'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
     hint: 'Push again (or repeat the command); the daemon log around that time says why it stopped.',
   },
+  E_GIT_FAILED: {
+    status: 500,
+    description:
+      "A git program Berth runs on an app's repository (receive-pack, upload-pack, pack-objects, ls-tree) failed; the message quotes git's own words.",
+    hint: "Read git's message; check that git is installed (apt-get install -y git) and that the app's repository under BERTH_HOME/apps is intact.",
+  },
+  E_GIT_PUSH_INVALID: {
+    status: 400,
+    description:
+      "What the pre-receive hook reported of a push is not deployable: a ref that is not a branch, a commit that is not 40 hex digits or not in the app's repository, a quarantine directory that is not the repository's.",
+    hint: 'Push a branch (`git push berth main`); the message names the field that is wrong.',
+  },
+  E_GIT_SYMLINK_OUTSIDE: {
+    status: 422,
+    description: "The pushed commit has a symlink that leads outside the repository's tree (an absolute target, or `..` beyond the top); nothing was deployed.",
+    hint: 'Remove the symlinks the message lists or point them inside the repository, commit, and push again.',
+  },
+  E_GIT_FILE_TOO_LARGE: {
+    status: 422,
+    description: 'The pushed commit has a file larger than the daemon accepts (BERTH_GIT_MAX_FILE_BYTES); nothing was deployed.',
+    hint: 'Remove the files the message lists from the commit (keep large data outside git), or raise BERTH_GIT_MAX_FILE_BYTES on the server.',
+  },
   E_BUILD_DOCKERFILE_INVALID: {
     status: 400,
     description: 'A Dockerfile has a syntax error: an unknown instruction, a malformed argument, an unterminated quote or a bad variable substitution.',
@@ -375,7 +402,7 @@ export const errorAreas = {
   IMAGE: 'images: the image store and registries',
   CONTAINER: 'containers: Docker-like containers',
   APP: 'apps: app records, config vars, domains, scale (reserved)',
-  GIT: 'git: repositories, pushes and the hook (reserved)',
+  GIT: 'git: repositories, pushes and the hook',
   QUEUE: 'queue: the deploy queue',
   BUILD: 'build: Dockerfile and buildpack builds',
   RELEASE: 'release: releases, health checks, switch and retire (reserved)',
