@@ -9,6 +9,8 @@ import { gitShellCommands } from './commands/git-shell/index.js';
 import { imageCommands } from './commands/image/index.js';
 import { sshKeysCommands } from './commands/ssh-keys/index.js';
 import { systemCommands } from './commands/system/index.js';
+import { buildsCommands } from './commands/builds/index.js';
+import { gitHookCommands } from './commands/git-hook/index.js';
 import type { CommandDeclaration } from './lib/command.js';
 import { versionLine } from './lib/version.js';
 
@@ -25,6 +27,8 @@ const declarations: readonly CommandDeclaration[] = [
   ...systemCommands,
   ...imageCommands,
   ...containerCommands,
+  ...buildsCommands,
+  ...gitHookCommands,
   ...sshKeysCommands,
   ...gitShellCommands({ run: (argv) => run(argv), runsOverSsh }),
 ];

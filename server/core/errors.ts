@@ -62,6 +62,11 @@ export const errorTable = {
     description: 'Another Berth daemon already runs with the same BERTH_HOME.',
     hint: 'Use the running daemon (`berth status`), or stop it first (kill the PID in BERTH_HOME/daemon.pid).',
   },
+  E_DAEMON_NO_PIPELINE: {
+    status: 500,
+    description: 'The daemon has no deploy pipeline wired to its queue, so a queued job was failed instead of being run.',
+    hint: 'Run a Berth build that includes the deploy room (server/deploy); nothing was deployed, the running release is untouched.',
+  },
   E_CLI_NOT_CONFIGURED: {
     status: 400,
     description: 'The CLI cannot tell which Berth API to talk to, or with which token.',
@@ -249,6 +254,44 @@ export const errorTable = {
     description: "berth-runtime could not create or start the container's process (program not found, not executable, a mount or network failure).",
     hint: "The message quotes the runtime's own words; fix the command or the image, then start the container again.",
   },
+  E_APP_NOT_FOUND: {
+    status: 404,
+    description: 'No app has that name.',
+    hint: '`berth apps:list` lists the apps; `berth apps:create APP` creates one.',
+  },
+  E_APP_EXISTS: {
+    status: 409,
+    description: 'An app with that name already exists; nothing was created or renamed.',
+    hint: 'Choose another name, or destroy the other app first (`berth apps:destroy APP`).',
+  },
+  E_APP_SETTING_INVALID: {
+    status: 400,
+    description:
+      "A value for an app's setting (a buildpack, the builder, the deploy branch, a buildpack index, a config var, a scale) or a release's field is not allowed; nothing was changed.",
+    hint: 'The message names the value and what is allowed; `docs/apps.md` lists every setting (`berth buildpacks:list APP`, `berth apps:info APP` show the current ones).',
+  },
+  E_APP_RECORD_INVALID: {
+    status: 500,
+    description:
+      "An app's state file (app.json or a release under BERTH_HOME/apps/<app>/) does not parse or does not have the expected shape; it is never repaired silently.",
+    hint: 'The message names the file and the field; restore it from a backup, or fix the field by hand while the daemon is stopped.',
+  },
+  E_APP_USERNS_EXHAUSTED: {
+    status: 507,
+    description: 'Every user-namespace range Berth hands out to apps is taken (one per app, `docs/apps.md`); the app was not created.',
+    hint: 'Destroy apps you no longer need (`berth apps:destroy APP`), or free ranges that /etc/subuid and /etc/subgid reserve in the window.',
+  },
+  E_APP_DESTROY_UNCONFIRMED: {
+    status: 400,
+    description:
+      '`apps:destroy` was not confirmed: the name typed again did not match, or there is no terminal to ask on and `--force` was not given; nothing was removed.',
+    hint: "Type the app's name exactly when asked, or run `berth apps:destroy APP --force`.",
+  },
+  E_RELEASE_NOT_FOUND: {
+    status: 404,
+    description: 'The app has no release with that number.',
+    hint: '`berth releases APP` lists its releases.',
+  },
   E_GIT_SSH_KEY_INVALID: {
     status: 400,
     description:
@@ -312,6 +355,28 @@ export const errorTable = {
     description:
       'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
     hint: 'Push again (or repeat the command); the daemon log around that time says why it stopped.',
+  },
+  E_GIT_FAILED: {
+    status: 500,
+    description:
+      "A git program Berth runs on an app's repository (receive-pack, upload-pack, pack-objects, ls-tree) failed; the message quotes git's own words.",
+    hint: "Read git's message; check that git is installed (apt-get install -y git) and that the app's repository under BERTH_HOME/apps is intact.",
+  },
+  E_GIT_PUSH_INVALID: {
+    status: 400,
+    description:
+      "What the pre-receive hook reported of a push is not deployable: a ref that is not a branch, a commit that is not 40 hex digits or not in the app's repository, a quarantine directory that is not the repository's.",
+    hint: 'Push a branch (`git push berth main`); the message names the field that is wrong.',
+  },
+  E_GIT_SYMLINK_OUTSIDE: {
+    status: 422,
+    description: "The pushed commit has a symlink that leads outside the repository's tree (an absolute target, or `..` beyond the top); nothing was deployed.",
+    hint: 'Remove the symlinks the message lists or point them inside the repository, commit, and push again.',
+  },
+  E_GIT_FILE_TOO_LARGE: {
+    status: 422,
+    description: 'The pushed commit has a file larger than the daemon accepts (BERTH_GIT_MAX_FILE_BYTES); nothing was deployed.',
+    hint: 'Remove the files the message lists from the commit (keep large data outside git), or raise BERTH_GIT_MAX_FILE_BYTES on the server.',
   },
   E_BUILD_DOCKERFILE_INVALID: {
     status: 400,
@@ -401,8 +466,8 @@ export const errorAreas = {
   RUNTIME: 'runtime: berth-runtime',
   IMAGE: 'images: the image store and registries',
   CONTAINER: 'containers: Docker-like containers',
-  APP: 'apps: app records, config vars, domains, scale (reserved)',
-  GIT: 'git: repositories, pushes and the hook (reserved)',
+  APP: 'apps: app records, settings, releases and their user-namespace ranges',
+  GIT: 'git: repositories, pushes and the hook',
   QUEUE: 'queue: the deploy queue',
   BUILD: 'build: Dockerfile and buildpack builds',
   RELEASE: 'release: releases, health checks, switch and retire (reserved)',

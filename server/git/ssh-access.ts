@@ -33,8 +33,8 @@ export async function lookupUser(name: string): Promise<SystemUser | undefined> 
 
 /** How sshd starts git-shell: Berth's pinned Node and its CLI, by absolute path. */
 export interface ForcedCommand {
-  node: string;
-  cli: string;
+  /** The CLI's command, program first (`[node, …/dist/cli/main.js]`); `git-shell …` is appended. */
+  argv: string[];
   /** The API settings file git-shell reads (BERTH_HOME/ssh/cli.json). */
   apiConfig: string;
 }
@@ -51,11 +51,12 @@ function checkPath(what: string, path: string): void {
 
 /** authorized_keys' text for `keys`: `command="<node> <cli> git-shell --api-config <file> <name>",restrict <type> <key> <name>`. */
 export function authorizedKeysText(keys: readonly SshKey[], command: ForcedCommand): string {
-  checkPath('the Node binary', command.node);
-  checkPath('the berth CLI', command.cli);
+  const [program, ...args] = command.argv;
+  if (program === undefined) throw new BerthError('E_CONFIG_INVALID', 'the command sshd runs for a key is empty');
+  for (const arg of command.argv) checkPath('the git-shell command', arg);
   checkPath('the API settings file', command.apiConfig);
   const line = (k: SshKey) =>
-    `command="${formatCommand(command.node, [command.cli, 'git-shell', '--api-config', command.apiConfig, k.name])}",restrict ${k.type} ${k.key} ${k.name}`;
+    `command="${formatCommand(program, [...args, 'git-shell', '--api-config', command.apiConfig, k.name])}",restrict ${k.type} ${k.key} ${k.name}`;
   return ['# Written by Berth: `berth ssh-keys:add` and `ssh-keys:remove` change it; edits here are lost (docs/ssh.md).', ...keys.map(line), ''].join('\n');
 }
 
