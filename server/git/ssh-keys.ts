@@ -191,7 +191,7 @@ export class SshKeyStore {
   }
 
   /** Add `text` (one public key) as `name`; the same name or the same key twice is E_GIT_SSH_KEY_EXISTS naming its holder. */
-  add(name: string, text: string): Promise<SshKey> {
+  async add(name: string, text: string): Promise<SshKey> {
     validateKeyName(name);
     const parsed = parsePublicKey(text);
     return this.serial(async () => {
@@ -215,7 +215,7 @@ export class SshKeyStore {
   }
 
   /** Remove the key named `name`; E_GIT_SSH_KEY_NOT_FOUND when there is none. */
-  remove(name: string): Promise<SshKey> {
+  async remove(name: string): Promise<SshKey> {
     validateKeyName(name);
     return this.serial(async () => {
       const keys = await this.read();

@@ -12,6 +12,7 @@ import type { BuildService, ContainerService } from '../../../server/api/service
 import { BerthError } from '../../../server/core/index.js';
 import type { ContainerView, LogLine } from '../../../server/containers/index.js';
 import { ImageStore } from '../../../server/images/index.js';
+import { SshKeyStore } from '../../../server/git/index.js';
 import { testLogger } from '../../helpers/logger.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
@@ -140,6 +141,7 @@ export async function apiFixture(t: ExecutionContext, logLines?: LogLine[] | Err
     images: { store, debootstrapCache: `${dir}/debootstrap` },
     containers,
     builds: fakeBuilds(calls, contextDir, failWith),
+    sshKeys: new SshKeyStore({ file: `${dir}/ssh-keys.json`, install: async () => undefined }),
   });
   return { app, calls, containers, contextDir };
 }
