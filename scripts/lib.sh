@@ -16,7 +16,7 @@ BERTH_APT_PACKAGES=(
 
 # What only the tests and benchmarks need: the reference runtimes and a timer; qemu for the
 # pure cgroup v2 guest (test/kvm).
-BERTH_TEST_APT_PACKAGES=(crun runc hyperfine qemu-system-x86 skopeo attr docker-registry apache2-utils python3 podman conmon netavark aardvark-dns iptables containerd)  # images: skopeo is the oracle, getfattr, a registry and htpasswd; python3: its pty module drives `container:run -it`; podman (conmon, netavark and its iptables) and containerd run berth-runtime as a drop-in for runc
+BERTH_TEST_APT_PACKAGES=(crun runc hyperfine qemu-system-x86 skopeo attr docker-registry apache2-utils python3 podman conmon netavark aardvark-dns iptables containerd openssh-server)  # images: skopeo is the oracle, getfattr, a registry and htpasswd; python3: its pty module drives `container:run -it`; podman (conmon, netavark and its iptables) and containerd run berth-runtime as a drop-in for runc; openssh-server: a private sshd for the git-over-SSH tests
 
 say() { printf -- '-----> %s\n' "$*"; }
 fail() { printf -- ' !     %s\n' "$@" >&2; exit 1; }

@@ -9,8 +9,11 @@ import { appsRouter } from './apps.js';
 import { requireToken } from './auth.js';
 import { containersRouter } from './containers.js';
 import { buildRouter } from './builds.js';
+import { allDeploysRouter, deploysRouter, type DeployService } from './deploys.js';
+import { gitHttpRouter, type GitHttpOptions } from '../git/index.js';
 import type { AppService, BuildService, ContainerService } from './services.js';
 import { imagesRouter } from './images.js';
+import { sshKeysRouter, type SshKeyService } from './ssh-keys.js';
 import type { StatusReport } from './wire.js';
 
 export interface ApiOptions {
@@ -25,6 +28,12 @@ export interface ApiOptions {
   builds?: BuildService;
   /** The apps store behind /v1/apps. */
   apps?: AppService;
+  /** git's smart HTTP at /<app>.git/… (docs/git.md), behind the same token check as every route. */
+  git?: GitHttpOptions;
+  /** The deploy queue behind /v1/apps/:app/deploys and /v1/deploys. */
+  deploys?: DeployService;
+  /** The SSH keys behind /v1/ssh-keys (git over SSH, docs/ssh.md). */
+  sshKeys?: SshKeyService;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -32,6 +41,7 @@ export function createApi(o: ApiOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requireToken(o.token));
+  if (o.git) app.use(gitHttpRouter(o.git, o.log));
 
   const v1 = express.Router();
   v1.use(express.json({ limit: '1mb' }));
@@ -49,6 +59,11 @@ export function createApi(o: ApiOptions): Express {
     );
   if (o.builds) v1.use('/build', buildRouter(o.builds, o.log));
   if (o.containers) v1.use('/containers', containersRouter(o.containers, o.log));
+  if (o.deploys) {
+    v1.use('/apps/:app/deploys', deploysRouter(o.deploys, o.log));
+    v1.use('/deploys', allDeploysRouter(o.deploys));
+  }
+  if (o.sshKeys) v1.use('/ssh-keys', sshKeysRouter(o.sshKeys));
   if (o.apps) v1.use('/apps', appsRouter(o.apps));
   app.use('/v1', v1);
 

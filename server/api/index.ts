@@ -4,4 +4,6 @@
  */
 export { createApi } from './app.js';
 export { containerUpgradeHandler } from './streams.js';
+export { sshUpgradeHandler, type GitSshStreams } from './ssh-git.js';
+export type { SshKeyService } from './ssh-keys.js';
 export type * from './wire.js';

@@ -16,7 +16,7 @@ import { flagParam, jsonParam, numberParam, stringParam } from './params.js';
 import type { ExitStatus } from './wire.js';
 
 /** An HTTP error answer on a socket that was not upgraded. */
-function refuse(socket: Duplex, err: BerthError, extraHeaders: string[] = []): void {
+export function refuse(socket: Duplex, err: BerthError, extraHeaders: string[] = []): void {
   const text = JSON.stringify(err.toJSON());
   const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict' }[err.httpStatus] ?? 'Error';
   socket.end(
@@ -32,7 +32,7 @@ function refuse(socket: Duplex, err: BerthError, extraHeaders: string[] = []): v
   );
 }
 
-function exitFrame(status: ExitStatus): Buffer {
+export function exitFrame(status: ExitStatus): Buffer {
   return encodeFrame(frameTypes.exit, Buffer.from(JSON.stringify(status)));
 }
 
@@ -77,7 +77,7 @@ function readClientFrames(socket: Duplex, head: Buffer, on: { stdin(b: Buffer): 
 }
 
 /** Writes output frames; pauses `source` while the client reads slowly. */
-function sender(socket: Duplex, source: { pause(): void; resume(): void }): (frame: Buffer) => void {
+export function sender(socket: Duplex, source: { pause(): void; resume(): void }): (frame: Buffer) => void {
   let waiting = false;
   return (frame) => {
     if (socket.destroyed) return;
@@ -166,6 +166,16 @@ async function execStream(
   socket.end();
 }
 
+/** The token check of every upgrade request; an unauthorized one is answered (401) and false returned. */
+export function authorizeUpgrade(token: string, req: IncomingMessage, socket: Duplex): boolean {
+  if (tokenMatches(token, req.headers.authorization)) return true;
+  const given = req.headers.authorization !== undefined;
+  refuse(socket, new BerthError('E_API_UNAUTHORIZED', given ? 'the API token is wrong' : 'this request carries no API token'), [
+    'WWW-Authenticate: Basic realm="berth", Bearer realm="berth"',
+  ]);
+  return false;
+}
+
 export interface UpgradeOptions {
   token: string;
   log: Logger;
@@ -180,13 +190,7 @@ export function containerUpgradeHandler(o: UpgradeOptions): (req: IncomingMessag
   return (req, socket, head) => {
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://berth');
-    if (!tokenMatches(o.token, req.headers.authorization)) {
-      const given = req.headers.authorization !== undefined;
-      refuse(socket, new BerthError('E_API_UNAUTHORIZED', given ? 'the API token is wrong' : 'this request carries no API token'), [
-        'WWW-Authenticate: Basic realm="berth", Bearer realm="berth"',
-      ]);
-      return;
-    }
+    if (!authorizeUpgrade(o.token, req, socket)) return;
     const m = /^\/v1\/containers\/([^/]+)\/(attach|exec)$/.exec(url.pathname);
     if (!m || req.method !== 'POST' || !o.containers) {
       refuse(socket, new BerthError('E_API_NOT_FOUND', `no stream route for ${req.method} ${url.pathname}`));

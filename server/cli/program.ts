@@ -9,14 +9,24 @@ import { builderCommands } from './commands/builder/index.js';
 import { buildpacksCommands } from './commands/buildpacks/index.js';
 import { containerCommands } from './commands/container/index.js';
 import { gitCommands } from './commands/git/index.js';
-import { imageCommands } from './commands/image/index.js';
 import { repoCommands } from './commands/repo/index.js';
+import { gitShellCommands } from './commands/git-shell/index.js';
+import { imageCommands } from './commands/image/index.js';
+import { sshKeysCommands } from './commands/ssh-keys/index.js';
 import { systemCommands } from './commands/system/index.js';
+import { buildsCommands } from './commands/builds/index.js';
+import { gitHookCommands } from './commands/git-hook/index.js';
 import type { CommandDeclaration } from './lib/command.js';
 import { versionLine } from './lib/version.js';
 
 /** Exit status for usage errors (unknown command or flag, bad flag value), as in BSD sysexits' spirit and Dokku. */
 export const USAGE_EXIT = 2;
+
+/** Whether `berth <name>` may run over SSH (git-shell): a command `berth --help` lists that is not the server's own (the daemon). */
+function runsOverSsh(name: string): boolean {
+  if (['help', '--help', '-h', '--version', '-v'].includes(name)) return true;
+  return declarations.some((d) => !d.hidden && !d.local && (d.command.name() === name || d.command.aliases().includes(name)));
+}
 
 const declarations: readonly CommandDeclaration[] = [
   ...systemCommands,
@@ -27,6 +37,10 @@ const declarations: readonly CommandDeclaration[] = [
   ...builderCommands,
   ...gitCommands,
   ...repoCommands,
+  ...buildsCommands,
+  ...gitHookCommands,
+  ...sshKeysCommands,
+  ...gitShellCommands({ run: (argv) => run(argv), runsOverSsh }),
 ];
 
 /** Errors commander has already printed (usage errors); others thrown by an action are printed by `run`. */
@@ -43,7 +57,7 @@ export function buildProgram(): Command {
       printed.add(err);
       throw err;
     });
-  for (const { command, usageExit } of declarations) {
+  for (const { command, usageExit, hidden } of declarations) {
     command.exitOverride((err) => {
       printed.add(err);
       if (err.exitCode === 0 || usageExit === undefined) throw err;
@@ -51,7 +65,7 @@ export function buildProgram(): Command {
       printed.add(mapped);
       throw mapped;
     });
-    program.addCommand(command.showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`));
+    program.addCommand(command.showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`), { hidden: hidden === true });
   }
   return program;
 }

@@ -4,7 +4,7 @@
  * new one, never a half-written file. Temp files a crash leaves behind carry a fixed
  * marker so `removeStaleTempFiles` can clear them at start.
  */
-import { rename, unlink, readdir } from 'node:fs/promises';
+import { chown, rename, unlink, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { BerthError } from './errors.js';
@@ -22,6 +22,11 @@ export interface AtomicWriteOptions {
    * it may be the old one, or empty. @defaultValue true
    */
   durable?: boolean;
+  /**
+   * The new file's owner, set before the rename, so that the file is never in place with
+   * another owner (files the daemon, as root, writes for a system user). @defaultValue the writer's
+   */
+  owner?: { uid: number; gid: number };
 }
 
 /** Replace `path` with `data` atomically and (unless `durable: false`) durably. */
@@ -32,6 +37,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   const durable = options.durable ?? true;
   try {
     await writeNewFile(temp, data, mode, { sync: durable });
+    if (options.owner) await chown(temp, options.owner.uid, options.owner.gid);
     await rename(temp, path);
     if (durable) await fsyncPath(dir);
   } catch (cause) {

@@ -62,6 +62,11 @@ export const errorTable = {
     description: 'Another Berth daemon already runs with the same BERTH_HOME.',
     hint: 'Use the running daemon (`berth status`), or stop it first (kill the PID in BERTH_HOME/daemon.pid).',
   },
+  E_DAEMON_NO_PIPELINE: {
+    status: 500,
+    description: 'The daemon has no deploy pipeline wired to its queue, so a queued job was failed instead of being run.',
+    hint: 'Run a Berth build that includes the deploy room (server/deploy); nothing was deployed, the running release is untouched.',
+  },
   E_CLI_NOT_CONFIGURED: {
     status: 400,
     description: 'The CLI cannot tell which Berth API to talk to, or with which token.',
@@ -287,6 +292,33 @@ export const errorTable = {
     description: 'The app has no release with that number.',
     hint: '`berth releases APP` lists its releases.',
   },
+  E_GIT_SSH_KEY_INVALID: {
+    status: 400,
+    description:
+      'A public key given to `ssh-keys:add` is not one OpenSSH public key line (type, base64 blob, optional comment): a private key, options before the key, several keys, a type OpenSSH does not accept by default (DSA, certificates), an RSA key under 2048 bits, or a blob that does not hold what its type says; nothing was stored.',
+    hint: 'Give the `.pub` file (`ssh-keygen -y -f KEY` prints the public key of a private one), one key per `ssh-keys:add`; the message says what is wrong.',
+  },
+  E_GIT_SSH_KEY_EXISTS: {
+    status: 409,
+    description: 'A key with that name is already added, or the same key is already added under another name (the message names it); nothing was changed.',
+    hint: 'Choose another name, or remove the key the message names first (`berth ssh-keys:remove NAME`).',
+  },
+  E_GIT_SSH_KEY_NOT_FOUND: {
+    status: 404,
+    description: 'No SSH key has that name.',
+    hint: '`berth ssh-keys:list` shows the keys there are.',
+  },
+  E_GIT_SSH_USER_UNUSABLE: {
+    status: 503,
+    description:
+      'The system user sshd runs git over SSH as (BERTH_SSH_USER, default berth) does not exist, is root, has no shell to run the forced command with, or has a home or `~/.ssh` that sshd would not trust; no key was installed.',
+    hint: 'Run `scripts/up` (it creates the user), or fix what the message names; `docs/ssh.md` says what the user needs.',
+  },
+  E_GIT_SSH_COMMAND_REFUSED: {
+    status: 403,
+    description: "A command sent over SSH is neither git's push or fetch of an app nor a Berth command that may run over SSH: Berth gives no shell.",
+    hint: 'Push with `git push ssh://berth@HOST/APP`, or run a Berth command such as `ssh berth@HOST apps:list`; `ssh berth@HOST help` lists them.',
+  },
   E_QUEUE_UNAVAILABLE: {
     status: 503,
     description: 'The deploy queue could not reach its Redis in time; nothing was queued or changed.',
@@ -323,6 +355,28 @@ export const errorTable = {
     description:
       'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
     hint: 'Push again (or repeat the command); the daemon log around that time says why it stopped.',
+  },
+  E_GIT_FAILED: {
+    status: 500,
+    description:
+      "A git program Berth runs on an app's repository (receive-pack, upload-pack, pack-objects, ls-tree) failed; the message quotes git's own words.",
+    hint: "Read git's message; check that git is installed (apt-get install -y git) and that the app's repository under BERTH_HOME/apps is intact.",
+  },
+  E_GIT_PUSH_INVALID: {
+    status: 400,
+    description:
+      "What the pre-receive hook reported of a push is not deployable: a ref that is not a branch, a commit that is not 40 hex digits or not in the app's repository, a quarantine directory that is not the repository's.",
+    hint: 'Push a branch (`git push berth main`); the message names the field that is wrong.',
+  },
+  E_GIT_SYMLINK_OUTSIDE: {
+    status: 422,
+    description: "The pushed commit has a symlink that leads outside the repository's tree (an absolute target, or `..` beyond the top); nothing was deployed.",
+    hint: 'Remove the symlinks the message lists or point them inside the repository, commit, and push again.',
+  },
+  E_GIT_FILE_TOO_LARGE: {
+    status: 422,
+    description: 'The pushed commit has a file larger than the daemon accepts (BERTH_GIT_MAX_FILE_BYTES); nothing was deployed.',
+    hint: 'Remove the files the message lists from the commit (keep large data outside git), or raise BERTH_GIT_MAX_FILE_BYTES on the server.',
   },
   E_BUILD_DOCKERFILE_INVALID: {
     status: 400,
@@ -492,7 +546,7 @@ export const errorAreas = {
   IMAGE: 'images: the image store and registries',
   CONTAINER: 'containers: Docker-like containers',
   APP: 'apps: app records, settings, releases and their user-namespace ranges',
-  GIT: 'git: repositories, pushes and the hook (reserved)',
+  GIT: 'git: repositories, pushes and the hook',
   QUEUE: 'queue: the deploy queue',
   BUILD: 'build: Dockerfile and buildpack builds',
   RELEASE: 'release: release phase, containers, health checks, switch and retire',

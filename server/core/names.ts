@@ -96,3 +96,17 @@ export function validateContainerId(id: string): string {
     rule: 'container ids use letters, digits, "_", "." and "-", start with a letter or digit, and are 1 to 128 characters long',
   });
 }
+
+/**
+ * The names of SSH keys (`ssh-keys:add NAME`): they end the forced command in the system
+ * user's authorized_keys and name the pusher in logs, so no quoting is ever needed.
+ */
+export function validateKeyName(name: string): string {
+  return checkName(name, {
+    kind: 'key name',
+    maxLength: 64,
+    allowed: /^[A-Za-z0-9_.@-]$/,
+    first: /^[A-Za-z0-9]$/,
+    rule: 'key names use letters, digits, "_", ".", "@" and "-", start with a letter or digit, and are 1 to 64 characters long',
+  });
+}

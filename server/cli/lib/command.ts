@@ -16,8 +16,12 @@ export interface CommandDeclaration {
    * that streams until the end (logs -f, attach) awaits that end in its action.
    */
   longRunning?: boolean;
+  /** Left out of `berth --help`: commands git hooks and sshd run, not people. */
+  hidden?: boolean;
   /** The exit status of a usage error (unknown flag, bad value): Docker's 125 for run and exec. @defaultValue 2 */
   usageExit?: number;
+  /** Runs on the server itself only (the daemon): never over SSH (docs/ssh.md). Hidden commands never run over SSH either. */
+  local?: boolean;
 }
 
 /** `--format text|json`, where Dokku and Docker have it. */

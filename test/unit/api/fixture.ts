@@ -13,6 +13,7 @@ import { BerthError } from '../../../server/core/index.js';
 import type { ContainerView, LogLine } from '../../../server/containers/index.js';
 import { ImageStore } from '../../../server/images/index.js';
 import { AppStore } from '../../../server/apps/index.js';
+import { SshKeyStore } from '../../../server/git/index.js';
 import { testLogger } from '../../helpers/logger.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
@@ -150,6 +151,7 @@ export async function apiFixture(t: ExecutionContext, logLines?: LogLine[] | Err
     containers,
     builds: fakeBuilds(calls, contextDir, failWith),
     apps,
+    sshKeys: new SshKeyStore({ file: `${dir}/ssh-keys.json`, install: async () => undefined }),
   });
   return { app, calls, containers, contextDir, apps };
 }

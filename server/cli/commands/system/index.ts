@@ -19,4 +19,4 @@ const daemon = new Command('daemon')
   .option('--print-config', 'validate the configuration, print it as JSON and exit')
   .action(async (o) => (await import('./daemon.js')).daemon(o));
 
-export const systemCommands: CommandDeclaration[] = [{ command: status }, { command: version }, { command: daemon, longRunning: true }];
+export const systemCommands: CommandDeclaration[] = [{ command: status }, { command: version }, { command: daemon, longRunning: true, local: true }];
