@@ -19,3 +19,4 @@ export { livePid, killStale } from './pidfile.js';
 export { cannotRunStatus } from './exit-status.js';
 export { frameTypes, encodeFrame, encodeResize, decodeResize, FrameDecoder, MAX_FRAME_PAYLOAD, type Frame, type FrameType } from './frames.js';
 export { ignorePatterns, dockerignoreMatcher, type IgnoreMatcher } from './dockerignore.js';
+export { extractTar, tarEntryPath, type ExtractedTar, type TarRules } from './tar-extract.js';
