@@ -196,6 +196,13 @@ export const configKeys = {
     allowed: 'a size in bytes of at least 1k: digits with an optional k, m or g (1024-based), e.g. 500m',
     doc: 'The largest build context (the tar stream `berth image:build` sends) the API accepts; a larger one is E_BUILD_CONTEXT_TOO_LARGE.',
   }),
+  BERTH_DEPLOY_MAX_FILE: key({
+    field: 'deployMaxFile',
+    schema: size(1024),
+    default: '100m',
+    allowed: 'a size in bytes of at least 1k: digits with an optional k, m or g (1024-based), e.g. 50m',
+    doc: "The largest file a pushed commit's tree may hold; a deploy of a larger one fails in its receive stage with E_DEPLOY_SOURCE_INVALID naming the file (the whole tree is bounded by BERTH_BUILD_CONTEXT_MAX).",
+  }),
 } as const;
 
 export type ConfigKey = keyof typeof configKeys;

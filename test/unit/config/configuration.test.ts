@@ -140,6 +140,7 @@ test('defaults apply when neither the environment nor the file sets a key', asyn
     buildCpus: undefined,
     buildPids: 1024,
     buildContextMax: 2 * 1024 ** 3,
+    deployMaxFile: 100 * 1024 ** 2,
   });
 });
 
