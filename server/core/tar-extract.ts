@@ -91,6 +91,9 @@ export async function extractTar(body: Readable, dir: string, rules: TarRules): 
   const ex = extract();
   ex.on('entry', (header, source, next) => {
     const stream = source as unknown as Readable;
+    // When the whole extraction fails mid-file (too many bytes), tar-stream destroys the
+    // entry's stream with that error too; the extraction reports it once, through its pipeline.
+    stream.on('error', () => undefined);
     entry(header, stream).then(
       () => next(),
       (err: unknown) => {
