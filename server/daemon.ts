@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { containerUpgradeHandler, createApi, type ServiceHealth, type StatusReport } from './api/index.js';
+import { AppStore } from './apps/index.js';
 import { BuildCache, buildDockerfile, type BuildLimits } from './build/index.js';
 import { type BerthConfig } from './config/index.js';
 import { BerthError, berthVersion, describePortHolder, livePid, nodeVersion, toBerthError, writeFileAtomic, type Logger } from './core/index.js';
@@ -185,8 +186,12 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
     });
     cleanups.push(async () => containers.close());
     const builds = await buildService(config, files, images, containers);
+    // Apps live in BERTH_HOME/apps; other rooms plug their create/destroy work in with apps.addHooks.
+    const apps = new AppStore({ home: config.home });
+    const recovered = await apps.recover();
+    if (recovered.length > 0) log.info({ removed: recovered }, 'removed what an interrupted apps change left');
     const server = createServer(
-      createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers, builds }),
+      createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers, builds, apps }),
     );
     // attach and exec streams: upgraded sockets leave the server's bookkeeping, so they are tracked here.
     const streams = new Set<Duplex>();

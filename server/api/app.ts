@@ -5,10 +5,11 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { BerthError, toBerthError, type Logger } from '../core/index.js';
 import type { ImageStore } from '../images/index.js';
+import { appsRouter } from './apps.js';
 import { requireToken } from './auth.js';
 import { containersRouter } from './containers.js';
 import { buildRouter } from './builds.js';
-import type { BuildService, ContainerService } from './services.js';
+import type { AppService, BuildService, ContainerService } from './services.js';
 import { imagesRouter } from './images.js';
 import type { StatusReport } from './wire.js';
 
@@ -22,6 +23,8 @@ export interface ApiOptions {
   containers?: ContainerService;
   /** The Dockerfile builder behind /v1/build; its cache's images are roots of the images GC. */
   builds?: BuildService;
+  /** The apps store behind /v1/apps. */
+  apps?: AppService;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -46,6 +49,7 @@ export function createApi(o: ApiOptions): Express {
     );
   if (o.builds) v1.use('/build', buildRouter(o.builds, o.log));
   if (o.containers) v1.use('/containers', containersRouter(o.containers, o.log));
+  if (o.apps) v1.use('/apps', appsRouter(o.apps));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => {

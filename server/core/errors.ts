@@ -249,6 +249,44 @@ export const errorTable = {
     description: "berth-runtime could not create or start the container's process (program not found, not executable, a mount or network failure).",
     hint: "The message quotes the runtime's own words; fix the command or the image, then start the container again.",
   },
+  E_APP_NOT_FOUND: {
+    status: 404,
+    description: 'No app has that name.',
+    hint: '`berth apps:list` lists the apps; `berth apps:create APP` creates one.',
+  },
+  E_APP_EXISTS: {
+    status: 409,
+    description: 'An app with that name already exists; nothing was created or renamed.',
+    hint: 'Choose another name, or destroy the other app first (`berth apps:destroy APP`).',
+  },
+  E_APP_SETTING_INVALID: {
+    status: 400,
+    description:
+      "A value for an app's setting (a buildpack, the builder, the deploy branch, a buildpack index, a config var, a scale) or a release's field is not allowed; nothing was changed.",
+    hint: 'The message names the value and what is allowed; `docs/apps.md` lists every setting (`berth buildpacks:list APP`, `berth apps:info APP` show the current ones).',
+  },
+  E_APP_RECORD_INVALID: {
+    status: 500,
+    description:
+      "An app's state file (app.json or a release under BERTH_HOME/apps/<app>/) does not parse or does not have the expected shape; it is never repaired silently.",
+    hint: 'The message names the file and the field; restore it from a backup, or fix the field by hand while the daemon is stopped.',
+  },
+  E_APP_USERNS_EXHAUSTED: {
+    status: 507,
+    description: 'Every user-namespace range Berth hands out to apps is taken (one per app, `docs/apps.md`); the app was not created.',
+    hint: 'Destroy apps you no longer need (`berth apps:destroy APP`), or free ranges that /etc/subuid and /etc/subgid reserve in the window.',
+  },
+  E_APP_DESTROY_UNCONFIRMED: {
+    status: 400,
+    description:
+      '`apps:destroy` was not confirmed: the name typed again did not match, or there is no terminal to ask on and `--force` was not given; nothing was removed.',
+    hint: "Type the app's name exactly when asked, or run `berth apps:destroy APP --force`.",
+  },
+  E_RELEASE_NOT_FOUND: {
+    status: 404,
+    description: 'The app has no release with that number.',
+    hint: '`berth releases APP` lists its releases.',
+  },
   E_QUEUE_UNAVAILABLE: {
     status: 503,
     description: 'The deploy queue could not reach its Redis in time; nothing was queued or changed.',
@@ -407,7 +445,7 @@ export const errorAreas = {
   RUNTIME: 'runtime: berth-runtime',
   IMAGE: 'images: the image store and registries',
   CONTAINER: 'containers: Docker-like containers',
-  APP: 'apps: app records, config vars, domains, scale (reserved)',
+  APP: 'apps: app records, settings, releases and their user-namespace ranges',
   GIT: 'git: repositories, pushes and the hook (reserved)',
   QUEUE: 'queue: the deploy queue',
   DEPLOY: "deploy: the pipeline's stages",
