@@ -24,6 +24,13 @@ const size = (min: number) =>
       return Number(power === 0 ? v : v.slice(0, -1)) * 1024 ** power;
     })
     .pipe(z.number().int().min(min).max(Number.MAX_SAFE_INTEGER));
+// Whole seconds, digits only (reject, never repair).
+const seconds = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/);
 
 interface KeySpec<F extends string, S extends z.ZodType, D extends string | undefined> {
@@ -196,12 +203,33 @@ export const configKeys = {
     allowed: 'a size in bytes of at least 1k: digits with an optional k, m or g (1024-based), e.g. 500m',
     doc: 'The largest build context (the tar stream `berth image:build` sends) the API accepts; a larger one is E_BUILD_CONTEXT_TOO_LARGE.',
   }),
-  BERTH_DEPLOY_MAX_FILE: key({
-    field: 'deployMaxFile',
-    schema: size(1024),
-    default: '100m',
-    allowed: 'a size in bytes of at least 1k: digits with an optional k, m or g (1024-based), e.g. 50m',
-    doc: "The largest file a pushed commit's tree may hold; a deploy of a larger one fails in its receive stage with E_DEPLOY_SOURCE_INVALID naming the file (the whole tree is bounded by BERTH_BUILD_CONTEXT_MAX).",
+  BERTH_CHECKS_UPTIME: key({
+    field: 'checksUptime',
+    schema: seconds(0, 600),
+    default: '1',
+    allowed: 'a whole number of seconds from 0 to 600',
+    doc: "The default health check (docs/releases.md): how long a new web container must stay up after its port first answers (other process types: after they start) before traffic moves to it. An app's app.json healthchecks replace it.",
+  }),
+  BERTH_CHECKS_BOOT_TIMEOUT: key({
+    field: 'checksBootTimeout',
+    schema: seconds(1, 3600),
+    default: '60',
+    allowed: 'a whole number of seconds from 1 to 3600',
+    doc: "How long a new web container has to listen on its PORT before the default health check fails the deploy (Heroku's boot timeout).",
+  }),
+  BERTH_WAIT_TO_RETIRE: key({
+    field: 'waitToRetire',
+    schema: seconds(0, 3600),
+    default: '60',
+    allowed: 'a whole number of seconds from 0 to 3600',
+    doc: "After a deploy's switch, the longest wait for requests in flight to the old containers to finish before they get SIGTERM (Dokku's wait-to-retire); Berth stops waiting as soon as nginx's old workers are done.",
+  }),
+  BERTH_STOP_TIMEOUT: key({
+    field: 'stopTimeout',
+    schema: seconds(0, 3600),
+    default: '10',
+    allowed: 'a whole number of seconds from 0 to 3600',
+    doc: "How long a retired or stopped app container has between SIGTERM and SIGKILL (Dokku's and Docker's 10 s).",
   }),
 } as const;
 

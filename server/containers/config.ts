@@ -70,6 +70,19 @@ export function checkNetworkGroup(group: string): string {
   return group;
 }
 
+/** A user namespace map (defaultSpec's userns): whole numbers, never host root, below 2^32. */
+export function checkUserns(userns: { hostId: number; size: number }): { hostId: number; size: number } {
+  const { hostId, size } = userns;
+  if (!Number.isSafeInteger(hostId) || !Number.isSafeInteger(size) || hostId < 1 || size < 1 || hostId + size > 0xffff_ffff) {
+    throw invalid(
+      'userns',
+      `user namespace map ${JSON.stringify(userns)} is not allowed: give hostId of at least 1 (host root is never mapped) and size of at least 1, whole numbers ending below 2^32`,
+      userns,
+    );
+  }
+  return { hostId, size };
+}
+
 export function checkWorkdir(dir: string): string {
   if (!isAbsolute(dir) || dir.includes('\0')) throw invalid('workdir', `working directory ${JSON.stringify(dir)} must be an absolute path such as /app`, dir);
   return dir;

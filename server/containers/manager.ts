@@ -29,7 +29,7 @@ import {
   type ExecStream,
   type RuntimeClient,
 } from '../runtime/index.js';
-import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkWorkdir, mergeEnv, resolveUser } from './config.js';
+import { checkLimits, checkNetworkGroup, checkPorts, checkSignal, checkUserns, checkWorkdir, mergeEnv, resolveUser } from './config.js';
 import { readLog } from './logs.js';
 import { prepareNetwork, type NetworkSettings } from './network.js';
 import { reconcileAll, recordExit, removeContainer, type ContainerContext } from './reconcile.js';
@@ -176,10 +176,22 @@ export class ContainerManager {
       const limits = checkLimits(req);
       const ports = checkPorts(req.publish ?? []);
       const networkGroup = req.networkGroup === undefined ? undefined : checkNetworkGroup(req.networkGroup);
+      const userns = req.userns === undefined ? undefined : checkUserns(req.userns);
       const image = await this.images.resolve(req.image);
       const lease = this.images.lease([image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest), ...image.config.rootfs.diff_ids]);
       try {
-        return await this.createFrom({ name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) }, extra.mounts ?? []);
+        return await this.createFrom(
+          {
+            name,
+            req,
+            image,
+            limits,
+            ports,
+            ...(networkGroup === undefined ? {} : { networkGroup }),
+            ...(userns === undefined ? {} : { userns }),
+          },
+          extra.mounts ?? [],
+        );
       } finally {
         lease.release();
       }
@@ -400,6 +412,8 @@ export class ContainerManager {
       ...(req.author === undefined ? {} : { author: req.author }),
       fsutil: this.fsutil ?? defaultFsutilBinary,
       mountPoints,
+      // Its upper directory holds host ids (docs/isolation.md): mapped back to the container's.
+      ...(rec.userns ? { idMap: rec.userns } : {}),
     });
   }
 

@@ -23,6 +23,8 @@ export interface NewRecord {
   ports: { hostPort: number; containerPort: number }[];
   /** Checked already. @defaultValue none: the container is alone in its group */
   networkGroup?: string;
+  /** Checked already. @defaultValue none: no user namespace */
+  userns?: { hostId: number; size: number };
 }
 
 export async function recordFor(o: NewRecord): Promise<ContainerRecord> {
@@ -50,6 +52,7 @@ export async function recordFor(o: NewRecord): Promise<ContainerRecord> {
     autoRemove: req.rm ?? false,
     limits: o.limits,
     ...(o.networkGroup === undefined ? {} : { networkGroup: o.networkGroup }),
+    ...(o.userns === undefined ? {} : { userns: o.userns }),
     config: { env, workdir, ...(userSpec ? { user: userSpec } : {}), labels: { ...(ic.Labels ?? {}), ...(req.labels ?? {}) } },
     process: user,
   };
@@ -72,6 +75,7 @@ export function containerSpec(rec: ContainerRecord, o: { dir: string; lowers: st
     stdin: rec.stdin,
     logPath: join(o.dir, 'container.log'),
     user: rec.process,
+    ...(rec.userns ? { userns: rec.userns } : {}),
   });
   spec.mounts = [...(spec.mounts ?? []), ...(o.mounts ?? []).map(ociMount)];
   return spec;

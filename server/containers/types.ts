@@ -29,6 +29,11 @@ export const createRequestSchema = z.strictObject({
   labels: z.record(z.string(), z.string()).optional(),
   /** The network group to join: containers of one group reach each other. @defaultValue a group of its own */
   networkGroup: z.string().optional(),
+  /**
+   * Run in a user namespace: container ids 0..size-1 are host ids hostId..hostId+size-1
+   * (docs/isolation.md). An app's containers share one map. @defaultValue no user namespace
+   */
+  userns: z.strictObject({ hostId: z.number(), size: z.number() }).optional(),
 });
 export type CreateRequest = z.infer<typeof createRequestSchema>;
 
@@ -61,6 +66,8 @@ export interface ContainerView {
   network?: { name: string; address: string };
   /** The network group it joined when asked for one; absent, it is alone in its own. */
   networkGroup?: string;
+  /** Its user namespace's map, when it has one. */
+  userns?: { hostId: number; size: number };
   ports: { hostPort: number; containerPort: number }[];
   tty: boolean;
   stdin: boolean;
@@ -93,6 +100,7 @@ export const containerRecordSchema = z.strictObject({
   pid: z.number().int().optional(),
   network: z.strictObject({ name: z.string(), address: z.string() }).optional(),
   networkGroup: z.string().optional(),
+  userns: z.strictObject({ hostId: z.number().int(), size: z.number().int() }).optional(),
   ports: z.array(publishSchema),
   tty: z.boolean(),
   stdin: z.boolean(),

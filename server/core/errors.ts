@@ -455,6 +455,51 @@ export const errorTable = {
       "A buildpack's `bin/release` printed something that is not the YAML the classic buildpack API describes (a map with `default_process_types` and `config_vars` maps of strings).",
     hint: 'The message names the buildpack and the line; fix its bin/release output.',
   },
+  E_RELEASE_PLAN_INVALID: {
+    status: 400,
+    description:
+      'A release cannot be deployed as planned: a bad app name, process type, config key, domain or user namespace, or a scale naming a process type the release does not have; nothing was started.',
+    hint: 'The message lists every problem; fix the Procfile, the scale or the app setting it names and deploy again.',
+  },
+  E_RELEASE_HEALTHCHECKS_INVALID: {
+    status: 400,
+    description:
+      "The app's app.json `healthchecks` do not validate: an unknown or misspelt key, a value out of range, a check with no strategy or with two, or `onFailure` (not supported); nothing was started.",
+    hint: 'The message names each key at fault (`healthchecks.web[0].timeout`); `docs/releases.md` lists the fields and their ranges.',
+  },
+  E_RELEASE_PHASE_FAILED: {
+    status: 422,
+    description:
+      'The release phase (the Procfile `release:` command) exited with a non-zero status; no new process was started and the running release is untouched.',
+    hint: 'Its exit status and last lines are in the message; fix the command (or what it needs, such as a database) and deploy again.',
+  },
+  E_RELEASE_START_FAILED: {
+    status: 422,
+    description: 'A container of the new release could not be created or started; the others were removed and the running release is untouched.',
+    hint: "The message quotes the container's error (a missing program, a bad limit); fix it and deploy again.",
+  },
+  E_RELEASE_CHECK_FAILED: {
+    status: 422,
+    description:
+      'A new container failed its health check (it never listened on its PORT, exited, answered an error, or a check command failed); the new containers were removed and the running release keeps serving, untouched.',
+    hint: "The message gives the check's output and the container's last log lines; make the app listen on $PORT (0.0.0.0) and pass its checks, then deploy again.",
+  },
+  E_RELEASE_SWITCH_FAILED: {
+    status: 503,
+    description:
+      'Traffic could not be moved to the new containers: nginx was down at the switch and did not come back in time; the route was not changed and the new containers were removed.',
+    hint: 'Read the nginx error log (BERTH_HOME/nginx/logs/error.log); deploy again once nginx runs.',
+  },
+  E_RELEASE_CANCELLED: {
+    status: 499,
+    description: 'The deploy was cancelled before its switch; the new containers were removed and the running release is untouched.',
+    hint: 'Deploy again when you want it to run.',
+  },
+  E_RELEASE_STOP_FAILED: {
+    status: 500,
+    description: "Some of an app's containers could not be stopped and removed (apps:destroy).",
+    hint: 'The daemon log names each container and why; remove them with `berth container:rm -f` and try again.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -484,7 +529,7 @@ export const errorAreas = {
   QUEUE: 'queue: the deploy queue',
   DEPLOY: "deploy: the pipeline's stages",
   BUILD: 'build: Dockerfile and buildpack builds',
-  RELEASE: 'release: releases, health checks, switch and retire (reserved)',
+  RELEASE: 'release: release phase, containers, health checks, switch and retire',
   PROXY: 'proxy: per-app nginx config',
   PLUGIN: 'plugins: plugin.toml, triggers and subcommands (reserved)',
   SERVICE: 'service plugins: Postgres, Redis (reserved)',

@@ -128,7 +128,7 @@ export interface StreamingOptions {
 const MAX_LINE = 64 * 1024;
 
 /** Splits a byte stream into lines, keeping a UTF-8 sequence cut by a chunk boundary whole. */
-class LineSplitter {
+export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private partial = '';
 

@@ -4,7 +4,7 @@
  */
 export { BerthError, errorTable, isErrno, issuePath, toBerthError, type ErrorCode, type BerthErrorOptions } from './errors.js';
 export { validateAppName, validateProcessType, validateConfigKey, validateContainerId } from './names.js';
-export { run, start, runStreaming, formatCommand, type RunOptions, type RunResult, type StreamingOptions, type OutputStream } from './exec.js';
+export { run, start, runStreaming, formatCommand, LineSplitter, type RunOptions, type RunResult, type StreamingOptions, type OutputStream } from './exec.js';
 export { KeyedLock } from './lock.js';
 export { parseEnvEntry, mergeEnv, envRecord, DEFAULT_PATH, type EnvEntry } from './env.js';
 export { fsyncPath, writeNewFile, readTextIfExists } from './fs.js';

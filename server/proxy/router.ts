@@ -21,6 +21,7 @@ import { validateAppRoute, type AppRoute, type AppRouteInput } from './app-route
 import { appConfigName, appSnippetName, renderAppConfig } from './render-app.js';
 import { testNginxConfig, type EmbeddedNginx } from './embedded.js';
 import { nginxPaths } from './main-config.js';
+import { waitOldWorkersGone } from './workers.js';
 
 /** A change to apply: a route to set, or an app whose routes go away. */
 export type RouteChange = AppRouteInput | { app: string; remove: true };
@@ -121,6 +122,17 @@ export class ProxyRouter {
   async remove(app: string): Promise<void> {
     validateAppName(app);
     await this.#single({ app, remove: true });
+  }
+
+  /**
+   * Wait, at most `timeoutMs`, until nginx's workers from before the last reload have
+   * finished their requests and exited: after that no request can reach an upstream a
+   * change took away, so its containers can be stopped (release/'s wait-to-retire). True
+   * when they are gone (or nginx is not running), false when the time ran out.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const pid = this.#nginx.supervisor.pid;
+    return pid === undefined ? true : waitOldWorkersGone(pid, timeoutMs);
   }
 
   /** Apply several changes in one reload; each refused change is reported and the others still go through. */

@@ -57,3 +57,18 @@ export async function waitWorkersReplaced(masterPid: number, before: ReadonlySet
     await sleep(10);
   }
 }
+
+/**
+ * Wait until no worker of the master is shutting down: each old worker has finished the
+ * requests it had when a reload replaced it, so none can reach an upstream of the old
+ * config any more. Resolves true then, false when `timeoutMs` passes first (a long request,
+ * or a WebSocket, still holds one).
+ */
+export async function waitOldWorkersGone(masterPid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!(await nginxChildren(masterPid)).some(shuttingDown)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+}

@@ -140,8 +140,26 @@ test('defaults apply when neither the environment nor the file sets a key', asyn
     buildCpus: undefined,
     buildPids: 1024,
     buildContextMax: 2 * 1024 ** 3,
-    deployMaxFile: 100 * 1024 ** 2,
+    checksUptime: 1,
+    checksBootTimeout: 60,
+    waitToRetire: 60,
+    stopTimeout: 10,
   });
+});
+
+test('the release timings: whole seconds in their ranges, digits only', async (t) => {
+  const file = await configFile(t, '');
+  const c = loadConfig({ BERTH_CONFIG: file, BERTH_CHECKS_UPTIME: '0', BERTH_CHECKS_BOOT_TIMEOUT: '5', BERTH_WAIT_TO_RETIRE: '0', BERTH_STOP_TIMEOUT: '30' });
+  t.deepEqual([c.checksUptime, c.checksBootTimeout, c.waitToRetire, c.stopTimeout], [0, 5, 0, 30]);
+  for (const [key, value] of [
+    ['BERTH_CHECKS_UPTIME', '601'],
+    ['BERTH_CHECKS_BOOT_TIMEOUT', '0'],
+    ['BERTH_WAIT_TO_RETIRE', '1.5'],
+    ['BERTH_STOP_TIMEOUT', '-1'],
+  ] as const) {
+    const err = berthError(t, () => loadConfig({ BERTH_CONFIG: file, [key]: value }), 'E_CONFIG_INVALID');
+    t.regex(err.message, new RegExp(`${key}="${value.replace('.', '\\.')}"`));
+  }
 });
 
 test('the build limits: sizes with k, m or g, CPUs as a decimal, pids as an integer', async (t) => {
