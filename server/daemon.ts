@@ -7,10 +7,13 @@ import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { containerUpgradeHandler, createApi, type ServiceHealth, type StatusReport } from './api/index.js';
 import { AppStore } from './apps/index.js';
+import { installHook } from './git/index.js';
+import { openQueue, type DeployQueue, type InterruptedHook, type Processor } from './queue/index.js';
 import { BuildCache, buildDockerfile, type BuildLimits } from './build/index.js';
 import { type BerthConfig } from './config/index.js';
 import { BerthError, berthVersion, describePortHolder, livePid, nodeVersion, toBerthError, writeFileAtomic, type Logger } from './core/index.js';
@@ -99,13 +102,47 @@ async function buildService(config: BerthConfig, files: ReturnType<typeof homeFi
   };
 }
 
+/** The services a deploy processor is built from (the deploy room's ports). */
+export interface DaemonServices {
+  config: BerthConfig;
+  log: Logger;
+  apps: AppStore;
+  images: ImageStore;
+  containers: ContainerManager;
+  queue: DeployQueue;
+}
+
+/** What the composition root plugs in beyond the configuration. */
+export interface DaemonWiring {
+  /**
+   * The deploy pipeline the queue's worker runs, and its clean-up of a job a killed daemon
+   * left. Unset: every job fails with E_DAEMON_NO_PIPELINE (it is never reported done).
+   */
+  deploys?: (services: DaemonServices) => { processor: Processor; onInterrupted?: InterruptedHook };
+  /**
+   * The command the pre-receive hook runs, program first, absolute paths (docs/git.md).
+   * @defaultValue this Node (process.execPath) running the built CLI beside this file, `git-hook pre-receive`
+   */
+  hookCommand?: string[];
+}
+
+/** Without a pipeline, a job fails and says why: never a success that deployed nothing. */
+const noPipeline: Processor = async (job) => {
+  throw new BerthError('E_DAEMON_NO_PIPELINE', `deploy ${job.id} was not run: this daemon has no deploy pipeline wired to its queue`, {
+    details: { id: job.id },
+  });
+};
+
+/** The built CLI beside this file (dist/cli/main.js beside dist/daemon.js), run by this very Node. */
+const defaultHookCommand = (): string[] => [process.execPath, fileURLToPath(new URL('./cli/main.js', import.meta.url)), 'git-hook', 'pre-receive'];
+
 export interface RunningDaemon {
   url: string;
   stop(): Promise<void>;
 }
 
 /** Start every part; on failure, stop what already started and rethrow. */
-export async function startDaemon(config: BerthConfig, log: Logger): Promise<RunningDaemon> {
+export async function startDaemon(config: BerthConfig, log: Logger, wiring: DaemonWiring = {}): Promise<RunningDaemon> {
   const files = homeFiles(config.home);
   await mkdir(config.home, { recursive: true, mode: 0o711 });
   await mkdir(files.logs, { recursive: true, mode: 0o700 });
@@ -190,8 +227,28 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
     const apps = new AppStore({ home: config.home });
     const recovered = await apps.recover();
     if (recovered.length > 0) log.info({ removed: recovered }, 'removed what an interrupted apps change left');
+    const hookCommand = wiring.hookCommand ?? defaultHookCommand();
+    apps.addHooks({ created: (app) => installHook(apps.paths(app.name).repo, hookCommand) });
+    // The queue closes before Redis stops (cleanups run in reverse): running jobs are told first.
+    const queue = await openQueue({ endpoint: redisEndpoint, log });
+    cleanups.push(() => queue.close());
+    const deploys = wiring.deploys?.({ config, log, apps, images, containers, queue }) ?? { processor: noPipeline };
+    await queue.work({ ...deploys, concurrency: config.queueConcurrency });
+    let apiUrl = '';
     const server = createServer(
-      createApi({ token, log, status, images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') }, containers, builds, apps }),
+      // No limit on how long a request body takes: a large push (or build context) on a slow link takes what it takes.
+      { requestTimeout: 0 },
+      createApi({
+        token,
+        log,
+        status,
+        images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') },
+        containers,
+        builds,
+        apps,
+        git: { apps, autoCreate: config.appsAutocreate, hookEnvironment: () => ({ url: apiUrl, token }) },
+        deploys: { queue, apps, limits: { maxFileBytes: config.gitMaxFileBytes } },
+      }),
     );
     // attach and exec streams: upgraded sockets leave the server's bookkeeping, so they are tracked here.
     const streams = new Set<Duplex>();
@@ -211,6 +268,7 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
         }),
     );
     const url = localUrl(config.apiHost, address.port);
+    apiUrl = url;
     await writeFileAtomic(files.cli, `${JSON.stringify({ url, token }, null, 2)}\n`, { mode: 0o600 });
     log.info({ url, home: config.home }, `Berth ${berthVersion} is up: API at ${url}`);
     return { url, stop: stopAll };
@@ -221,8 +279,8 @@ export async function startDaemon(config: BerthConfig, log: Logger): Promise<Run
 }
 
 /** Run the daemon until SIGTERM or SIGINT, then stop every child and exit 0. */
-export async function runDaemon(config: BerthConfig, log: Logger): Promise<void> {
-  const daemon = await startDaemon(config, log);
+export async function runDaemon(config: BerthConfig, log: Logger, wiring: DaemonWiring = {}): Promise<void> {
+  const daemon = await startDaemon(config, log, wiring);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;

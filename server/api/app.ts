@@ -9,6 +9,8 @@ import { appsRouter } from './apps.js';
 import { requireToken } from './auth.js';
 import { containersRouter } from './containers.js';
 import { buildRouter } from './builds.js';
+import { allDeploysRouter, deploysRouter, type DeployService } from './deploys.js';
+import { gitHttpRouter, type GitHttpOptions } from '../git/index.js';
 import type { AppService, BuildService, ContainerService } from './services.js';
 import { imagesRouter } from './images.js';
 import type { StatusReport } from './wire.js';
@@ -25,6 +27,10 @@ export interface ApiOptions {
   builds?: BuildService;
   /** The apps store behind /v1/apps. */
   apps?: AppService;
+  /** git's smart HTTP at /<app>.git/… (docs/git.md), behind the same token check as every route. */
+  git?: GitHttpOptions;
+  /** The deploy queue behind /v1/apps/:app/deploys and /v1/deploys. */
+  deploys?: DeployService;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -32,6 +38,7 @@ export function createApi(o: ApiOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requireToken(o.token));
+  if (o.git) app.use(gitHttpRouter(o.git, o.log));
 
   const v1 = express.Router();
   v1.use(express.json({ limit: '1mb' }));
@@ -50,6 +57,10 @@ export function createApi(o: ApiOptions): Express {
   if (o.builds) v1.use('/build', buildRouter(o.builds, o.log));
   if (o.containers) v1.use('/containers', containersRouter(o.containers, o.log));
   if (o.apps) v1.use('/apps', appsRouter(o.apps));
+  if (o.deploys) {
+    v1.use('/apps/:app/deploys', deploysRouter(o.deploys, o.log));
+    v1.use('/deploys', allDeploysRouter(o.deploys));
+  }
   app.use('/v1', v1);
 
   app.use((req, _res, next) => {

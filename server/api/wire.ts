@@ -8,12 +8,14 @@ import type { LogLine } from '../containers/index.js';
 import type { BuildEvent } from '../build/index.js';
 import type { GcResult, ProgressEvent } from '../images/index.js';
 import type { AppPaths, AppRecord } from '../apps/index.js';
+import type { JobId, JobInfo, JsonObject } from '../queue/index.js';
 
 export type { ContainerView, ContainerState, CreateRequest, CommitRequest, ExitStatus, LogLine } from '../containers/index.js';
 export type { ContainerStats } from '../runtime/index.js';
 export type { BuildEvent } from '../build/index.js';
 export type { GcResult, ImageSummary, ProgressEvent, PushResult } from '../images/index.js';
 export type { AppPaths, AppRecord, BuilderName, ReleaseRecord } from '../apps/index.js';
+export type { JobInfo, JobState, JobError, CancelResult } from '../queue/index.js';
 
 /** What `GET /v1/status` answers. */
 export interface StatusReport {
@@ -115,3 +117,16 @@ export interface DestroyResult {
 export interface PurgeResult {
   purged: string;
 }
+
+/** Progress of a deploy's stream: its job id (first), each stage as it begins, and events trimmed off a long output. */
+export type DeployProgress = { id: JobId } | { stage: string } | { dropped: number };
+
+/** The result of `POST /v1/apps/:app/deploys`: the job's own result, or why the push did not deploy. */
+export type DeployResultView = { deployed: true; branch: string; id: JobId; result: JsonObject } | { deployed: false; branch: string; deployBranch: string };
+
+/** `POST /v1/apps/:app/deploys` (what the pre-receive hook sends): lines as they happen, then the result. */
+export type DeployEnvelope = Envelope<DeployProgress, string, DeployResultView>;
+/** `GET /v1/apps/:app/deploys/:id/output`: the job's lines and stages, then (once it ended, or without follow) its info. */
+export type DeployOutputEnvelope = Envelope<DeployProgress, string, JobInfo>;
+/** `GET /v1/apps/:app/deploys`, `GET /v1/deploys`: newest first. */
+export type DeployList = JobInfo[];

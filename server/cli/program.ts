@@ -7,13 +7,15 @@ import { Command, CommanderError } from '@commander-js/extra-typings';
 import { containerCommands } from './commands/container/index.js';
 import { imageCommands } from './commands/image/index.js';
 import { systemCommands } from './commands/system/index.js';
+import { buildsCommands } from './commands/builds/index.js';
+import { gitHookCommands } from './commands/git-hook/index.js';
 import type { CommandDeclaration } from './lib/command.js';
 import { versionLine } from './lib/version.js';
 
 /** Exit status for usage errors (unknown command or flag, bad flag value), as in BSD sysexits' spirit and Dokku. */
 export const USAGE_EXIT = 2;
 
-const declarations: readonly CommandDeclaration[] = [...systemCommands, ...imageCommands, ...containerCommands];
+const declarations: readonly CommandDeclaration[] = [...systemCommands, ...imageCommands, ...containerCommands, ...buildsCommands, ...gitHookCommands];
 
 /** Errors commander has already printed (usage errors); others thrown by an action are printed by `run`. */
 const printed = new WeakSet<Error>();
@@ -29,7 +31,7 @@ export function buildProgram(): Command {
       printed.add(err);
       throw err;
     });
-  for (const { command, usageExit } of declarations) {
+  for (const { command, usageExit, hidden } of declarations) {
     command.exitOverride((err) => {
       printed.add(err);
       if (err.exitCode === 0 || usageExit === undefined) throw err;
@@ -37,7 +39,7 @@ export function buildProgram(): Command {
       printed.add(mapped);
       throw mapped;
     });
-    program.addCommand(command.showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`));
+    program.addCommand(command.showHelpAfterError(`(run \`berth ${command.name()} --help\` for usage)`), { hidden: hidden === true });
   }
   return program;
 }

@@ -167,6 +167,20 @@ export const configKeys = {
     allowed: 'an integer from 1 to 64',
     doc: "How many apps deploy at once. One app's deploys always run one at a time, in the order they were pushed (docs/queue.md).",
   }),
+  BERTH_APPS_AUTOCREATE: key({
+    field: 'appsAutocreate',
+    schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    default: 'true',
+    allowed: 'true or false',
+    doc: 'Whether a `git push` to an app that does not exist creates it, as Dokku does (false: the push is refused, naming `berth apps:create`).',
+  }),
+  BERTH_GIT_MAX_FILE_BYTES: key({
+    field: 'gitMaxFileBytes',
+    schema: size(1),
+    default: '100m',
+    allowed: 'a size in bytes of at least 1: digits with an optional k, m or g (1024-based), e.g. 50m',
+    doc: 'The largest file a pushed commit may hold to be deployed (docs/git.md); a larger one rejects the push with E_GIT_FILE_TOO_LARGE, naming it.',
+  }),
   BERTH_BUILD_MEMORY: key({
     field: 'buildMemory',
     schema: size(6 * 1024 * 1024),

@@ -62,6 +62,11 @@ export const errorTable = {
     description: 'Another Berth daemon already runs with the same BERTH_HOME.',
     hint: 'Use the running daemon (`berth status`), or stop it first (kill the PID in BERTH_HOME/daemon.pid).',
   },
+  E_DAEMON_NO_PIPELINE: {
+    status: 500,
+    description: 'The daemon has no deploy pipeline wired to its queue, so a queued job was failed instead of being run.',
+    hint: 'Run a Berth build that includes the deploy room (server/deploy); nothing was deployed, the running release is untouched.',
+  },
   E_CLI_NOT_CONFIGURED: {
     status: 400,
     description: 'The CLI cannot tell which Berth API to talk to, or with which token.',
@@ -327,7 +332,7 @@ export const errorTable = {
   E_DEPLOY_SOURCE_INVALID: {
     status: 422,
     description:
-      "The pushed commit's tree holds what a deploy refuses: a symlink leading outside the tree, a file larger than BERTH_DEPLOY_MAX_FILE, a tree larger than BERTH_BUILD_CONTEXT_MAX, or an entry that is not a file, a directory or a link.",
+      "The pushed commit's tree holds what a deploy refuses: a symlink leading outside the tree, a file larger than BERTH_GIT_MAX_FILE_BYTES, a tree larger than BERTH_BUILD_CONTEXT_MAX, or an entry that is not a file, a directory or a link.",
     hint: 'Remove the entry the message names from the repository (rewriting the commits that added a large file), commit, and push again.',
   },
   E_DEPLOY_COMMIT_NOT_FOUND: {
@@ -356,6 +361,28 @@ export const errorTable = {
     status: 400,
     description: 'A scale names a process type the current release does not have (or the `release` type, which runs once per release and is never scaled).',
     hint: 'Scale one of the process types the message lists, or add the type to the Procfile and push first.',
+  },
+  E_GIT_FAILED: {
+    status: 500,
+    description:
+      "A git program Berth runs on an app's repository (receive-pack, upload-pack, pack-objects, ls-tree) failed; the message quotes git's own words.",
+    hint: "Read git's message; check that git is installed (apt-get install -y git) and that the app's repository under BERTH_HOME/apps is intact.",
+  },
+  E_GIT_PUSH_INVALID: {
+    status: 400,
+    description:
+      "What the pre-receive hook reported of a push is not deployable: a ref that is not a branch, a commit that is not 40 hex digits or not in the app's repository, a quarantine directory that is not the repository's.",
+    hint: 'Push a branch (`git push berth main`); the message names the field that is wrong.',
+  },
+  E_GIT_SYMLINK_OUTSIDE: {
+    status: 422,
+    description: "The pushed commit has a symlink that leads outside the repository's tree (an absolute target, or `..` beyond the top); nothing was deployed.",
+    hint: 'Remove the symlinks the message lists or point them inside the repository, commit, and push again.',
+  },
+  E_GIT_FILE_TOO_LARGE: {
+    status: 422,
+    description: 'The pushed commit has a file larger than the daemon accepts (BERTH_GIT_MAX_FILE_BYTES); nothing was deployed.',
+    hint: 'Remove the files the message lists from the commit (keep large data outside git), or raise BERTH_GIT_MAX_FILE_BYTES on the server.',
   },
   E_BUILD_DOCKERFILE_INVALID: {
     status: 400,
@@ -525,7 +552,7 @@ export const errorAreas = {
   IMAGE: 'images: the image store and registries',
   CONTAINER: 'containers: Docker-like containers',
   APP: 'apps: app records, settings, releases and their user-namespace ranges',
-  GIT: 'git: repositories, pushes and the hook (reserved)',
+  GIT: 'git: repositories, pushes and the hook',
   QUEUE: 'queue: the deploy queue',
   DEPLOY: "deploy: the pipeline's stages",
   BUILD: 'build: Dockerfile and buildpack builds',

@@ -44,7 +44,7 @@ function rules(o: ReceiveOptions): TarRules {
         `the pushed tree's file ${JSON.stringify(entry)} is ${size} bytes, more than the ${max} bytes a file may have`,
         {
           details: { entry, size, max },
-          hint: 'Keep that file out of the repository (git rm --cached, then rewrite the commits that added it), or raise BERTH_DEPLOY_MAX_FILE in the daemon configuration; then push again.',
+          hint: 'Keep that file out of the repository (git rm --cached, then rewrite the commits that added it), or raise BERTH_GIT_MAX_FILE_BYTES in the daemon configuration; then push again.',
         },
       ),
     unreadable: (cause) => new BerthError('E_DEPLOY_SOURCE_INVALID', `git archive of commit ${o.commit} gave no readable tar: ${cause.message}`, { cause }),

@@ -79,3 +79,34 @@ export async function apiFetch(
   if (res.ok) return res;
   throw errorFromAnswer(await res.text(), `${method} ${path} answered HTTP ${res.status}`);
 }
+
+/**
+ * Call the API and return the answer's body as a stream, for answers that may stay silent
+ * for long (a deploy queued behind another, a build step that prints nothing): node:http has
+ * no idle timeout on a body, where fetch (undici) gives up after 300 s of silence. An error
+ * answer becomes the BerthError it was.
+ */
+export async function apiStream(settings: CliSettings, method: string, path: string, body?: unknown): Promise<import('node:http').IncomingMessage> {
+  const url = new URL(`${settings.url}${path}`);
+  const request = await requestFor(url);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const req = request(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${settings.token}`,
+        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+      },
+    });
+    req.once('response', resolve);
+    req.once('error', reject);
+    req.end(payload);
+  }).catch((err: unknown) => {
+    throw new BerthError('E_CLI_UNREACHABLE', `cannot reach the Berth API at ${settings.url} (from ${settings.source}): ${networkReason(err)}`, { cause: err });
+  });
+  const status = res.statusCode ?? 0;
+  if (status >= 200 && status <= 299) return res;
+  let text = '';
+  for await (const chunk of res) text += String(chunk);
+  throw errorFromAnswer(text, `${method} ${path} answered HTTP ${status}`);
+}

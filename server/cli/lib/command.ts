@@ -16,6 +16,8 @@ export interface CommandDeclaration {
    * that streams until the end (logs -f, attach) awaits that end in its action.
    */
   longRunning?: boolean;
+  /** Left out of `berth --help`: commands git hooks and sshd run, not people. */
+  hidden?: boolean;
   /** The exit status of a usage error (unknown flag, bad value): Docker's 125 for run and exec. @defaultValue 2 */
   usageExit?: number;
 }

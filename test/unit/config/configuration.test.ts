@@ -136,6 +136,8 @@ test('defaults apply when neither the environment nor the file sets a key', asyn
     networkSubnet: undefined,
     networkNat: true,
     queueConcurrency: 2,
+    appsAutocreate: true,
+    gitMaxFileBytes: 100 * 1024 ** 2,
     buildMemory: 2 * 1024 ** 3,
     buildCpus: undefined,
     buildPids: 1024,
@@ -160,6 +162,15 @@ test('the release timings: whole seconds in their ranges, digits only', async (t
     const err = berthError(t, () => loadConfig({ BERTH_CONFIG: file, [key]: value }), 'E_CONFIG_INVALID');
     t.regex(err.message, new RegExp(`${key}="${value.replace('.', '\\.')}"`));
   }
+});
+
+test('the git keys: BERTH_APPS_AUTOCREATE true or false, BERTH_GIT_MAX_FILE_BYTES a size', async (t) => {
+  const file = await configFile(t, '');
+  const c = loadConfig({ BERTH_CONFIG: file, BERTH_APPS_AUTOCREATE: 'false', BERTH_GIT_MAX_FILE_BYTES: '5k' });
+  t.deepEqual([c.appsAutocreate, c.gitMaxFileBytes], [false, 5 * 1024]);
+  const err = t.throws(() => loadConfig({ BERTH_CONFIG: file, BERTH_APPS_AUTOCREATE: 'yes', BERTH_GIT_MAX_FILE_BYTES: '0' }));
+  t.regex(err.message, /BERTH_APPS_AUTOCREATE="yes"/);
+  t.regex(err.message, /BERTH_GIT_MAX_FILE_BYTES="0"/);
 });
 
 test('the build limits: sizes with k, m or g, CPUs as a decimal, pids as an integer', async (t) => {

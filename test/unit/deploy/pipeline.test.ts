@@ -228,7 +228,7 @@ const refused: [string, Record<string, unknown>, RegExp][] = [
   ],
   ['a symlink climbing out with ..', { 'a/up': { symlink: '../../x' } }, /entry "a\/up" is a symlink to "\.\.\/\.\.\/x", which leads outside the tree/],
   [
-    'a file over BERTH_DEPLOY_MAX_FILE',
+    'a file over BERTH_GIT_MAX_FILE_BYTES',
     { 'big.bin': { bytes: 5000 } },
     /the pushed tree's file "big\.bin" is 5000 bytes, more than the 4096 bytes a file may have/,
   ],
