@@ -16,6 +16,7 @@ export function createDeployProcessor(ports: DeployPorts): DeployProcessor {
 export { createInterruptedCleanup } from './cleanup.js';
 export { stages, stageNames, type StageName, type StageSpec } from './stages.js';
 export { releaseTag } from './pipeline.js';
+export { imageFacts } from './process-types.js';
 export type {
   DeployPorts,
   DeployProcessor,
@@ -27,9 +28,6 @@ export type {
   ImagesPort,
   ImageFacts,
   ReleasePort,
-  ReleasePlan,
-  ReleaseIo,
   DeploySettings,
-  BuildpackSettings,
   BuiltImage,
 } from './ports.js';

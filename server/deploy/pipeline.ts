@@ -12,14 +12,16 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, formatBytes, writeFileAtomic } from '../core/index.js';
-import { formatEvent, type BuildEvent } from '../build/index.js';
+import type { AppRecord, BuilderName, ReleaseRecord } from '../apps/index.js';
+import { formatEvent, parseProcfile, selectBuilder, type BuildEvent } from '../build/index.js';
+import type { ReleasePlan } from '../release/index.js';
 import { parseAppJson, type AppJson } from './app-json.js';
 import { choosePort, labels, processModel, releaseCommand, scaleFor } from './process-types.js';
 import { receiveTree } from './receive.js';
 import { readCommitFile, readSourceFile } from './source.js';
 import { StageRunner } from './stage-runner.js';
 import { isStage } from './stages.js';
-import type { AppView, BuilderName, DeployJob, DeployPorts, ImageFacts, JsonObject, ReleasePlan, ReleaseView } from './ports.js';
+import type { DeployJob, DeployPorts, ImageFacts, JsonObject } from './ports.js';
 
 const DEFAULT_GIT = '/usr/bin/git';
 
@@ -38,7 +40,7 @@ export interface WorkState {
 }
 
 /** The domains an app answers on: its own, else `<app>.<BERTH_DOMAIN>`. */
-export function appDomains(app: Pick<AppView, 'name' | 'domains'>, domain: string): string[] {
+export function appDomains(app: Pick<AppRecord, 'name' | 'domains'>, domain: string): string[] {
   return app.domains.length > 0 ? [...app.domains] : [`${app.name}.${domain}`];
 }
 
@@ -52,7 +54,7 @@ export function appUrl(domains: readonly string[], httpPort: number): string {
  * else buildpacks the app names (`buildpacks:set`, BUILDPACK_URL, a `.buildpacks` file)
  * mean herokuish, as in Dokku, even beside a Dockerfile; else undefined (a Dockerfile decides).
  */
-export function builderSetting(app: Pick<AppView, 'builder' | 'buildpacks' | 'env'>, hasBuildpacksFile: boolean): BuilderName | undefined {
+export function builderSetting(app: Pick<AppRecord, 'builder' | 'buildpacks' | 'env'>, hasBuildpacksFile: boolean): BuilderName | undefined {
   if (app.builder !== undefined) return app.builder;
   if (app.buildpacks.length > 0 || (app.env.BUILDPACK_URL ?? '') !== '' || hasBuildpacksFile) return 'herokuish';
   return undefined;
@@ -60,7 +62,7 @@ export function builderSetting(app: Pick<AppView, 'builder' | 'buildpacks' | 'en
 
 /** What a release is made of, whichever job made it. */
 interface ReleaseInput {
-  app: AppView;
+  app: AppRecord;
   image: ImageFacts;
   builder: BuilderName | 'none';
   commit?: string;
@@ -104,7 +106,7 @@ export class Pipeline {
   }
 
   /** receive and build: a pushed commit to an image. */
-  async #build(job: DeployJob, request: PushRequest, runner: StageRunner, app: AppView, src: string): Promise<ReleaseInput> {
+  async #build(job: DeployJob, request: PushRequest, runner: StageRunner, app: AppRecord, src: string): Promise<ReleaseInput> {
     const { commit, ref } = request;
     const { settings } = this.ports;
     const paths = this.ports.apps.paths(app.name);
@@ -120,12 +122,12 @@ export class Pipeline {
     });
     runner.detail(`${tree.files} files, ${formatBytes(tree.bytes)}`);
     const procfileText = await readSourceFile(src, 'Procfile');
-    const procfile = procfileText === undefined ? undefined : this.ports.build.parseProcfile(procfileText);
+    const procfile = procfileText === undefined ? undefined : parseProcfile(procfileText);
     const appJson = parseAppJson(await readSourceFile(src, 'app.json'));
     const hasBuildpacksFile = (await readSourceFile(src, '.buildpacks')) !== undefined;
 
     job.signal.throwIfAborted();
-    const builder = await this.ports.build.select(src, builderSetting(app, hasBuildpacksFile));
+    const builder = await selectBuilder(src, builderSetting(app, hasBuildpacksFile));
     runner.begin('build', builder === 'dockerfile' ? `${app.name} from its Dockerfile` : `${app.name} with buildpacks`);
     const progress = (e: BuildEvent) => job.line(formatEvent(e));
     const built =
@@ -169,7 +171,7 @@ export class Pipeline {
     job: DeployJob,
     request: Exclude<DeployJob['request'], PushRequest>,
     runner: StageRunner,
-    app: AppView,
+    app: AppRecord,
   ): Promise<ReleaseInput | undefined> {
     const current = app.currentRelease;
     if (current === undefined && request.kind !== 'rollback') {
@@ -177,7 +179,7 @@ export class Pipeline {
       return undefined;
     }
     runner.begin('release');
-    const base: ReleaseView = await this.ports.apps.release(app.name, request.kind === 'rollback' ? request.release : (current as number));
+    const base: ReleaseRecord = await this.ports.apps.release(app.name, request.kind === 'rollback' ? request.release : (current as number));
     const image = await this.ports.images.inspect(base.image);
     const appJson =
       base.commit === undefined ? {} : parseAppJson(await readCommitFile(this.#git, this.ports.apps.paths(app.name).repo, base.commit, 'app.json'));
@@ -214,7 +216,7 @@ export class Pipeline {
     const model = processModel(image);
     const port = choosePort(model, image, input.env);
     const scale = input.scale ?? scaleFor(model, app.scale);
-    const command = input.releasePhase ? releaseCommand(model, image, input.appJson.predeploy) : undefined;
+    const command = input.releasePhase ? releaseCommand(model, input.appJson.predeploy) : undefined;
     const record = await this.ports.apps.addRelease(app.name, {
       image: image.id,
       ...(input.commit === undefined ? {} : { commit: input.commit }),
@@ -250,7 +252,8 @@ export class Pipeline {
     job.signal.throwIfAborted();
     await this.ports.release.deploy(plan, {
       line: (text) => job.line(text),
-      stage: (name) => (isStage(name) ? runner.begin(name) : runner.detail(name)),
+      // The engine prints its own `----->` headings, with what it does (the command, the counts).
+      stage: (name) => (isStage(name) ? runner.begin(name, undefined, { heading: false }) : runner.detail(name)),
       signal: job.signal,
     });
     // Serving now: nothing below may be cancelled, or the record would lag what serves.

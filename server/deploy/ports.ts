@@ -6,75 +6,28 @@
  * change in another room's wider surface does not reach here.
  */
 import type { Logger } from '../core/index.js';
-import type { BuildProgress, DockerfileBuildOptions } from '../build/index.js';
+import type { AppStore } from '../apps/index.js';
+import type { BuildProgress, BuildpackSettings, DockerfileBuildOptions } from '../build/index.js';
+import type { ReleaseEngine } from '../release/index.js';
 
-/** The two builders (Contract 2). */
-export type BuilderName = 'dockerfile' | 'herokuish';
-
-/** An app as the pipeline reads it (server/apps' AppRecord, Contract 1). */
-export interface AppView {
-  name: string;
-  deployBranch?: string;
-  builder?: BuilderName;
-  buildpacks: string[];
-  env: Record<string, string>;
-  scale: Record<string, number>;
-  domains: string[];
-  userns: { hostId: number; size: number };
-  currentRelease?: number;
-}
-
-/** A release as the pipeline writes and reads it (server/apps' ReleaseRecord, Contract 1). */
-export interface ReleaseView {
-  number: number;
-  createdAt: string;
-  image: string;
-  commit?: string;
-  builder: BuilderName | 'none';
-  env: Record<string, string>;
-  processTypes: Record<string, string>;
-  scale: Record<string, number>;
-  description: string;
-}
-
-/** The apps store's part the pipeline uses (server/apps' AppStore). */
-export interface AppsPort {
-  get(name: string): Promise<AppView>;
-  update(name: string, change: (app: AppView) => void): Promise<AppView>;
-  paths(name: string): { dir: string; repo: string; cache: string };
-  addRelease(name: string, release: Omit<ReleaseView, 'number' | 'createdAt'>): Promise<ReleaseView>;
-  releases(name: string): Promise<ReleaseView[]>;
-  release(name: string, number: number): Promise<ReleaseView>;
-  setCurrent(name: string, number: number): Promise<void>;
-}
-
-/** The buildpack builder's settings (Contract 2's BuildpackSettings). */
-export interface BuildpackSettings {
-  app: string;
-  cacheDir: string;
-  env?: Record<string, string>;
-  buildpacks?: string[];
-  commit?: string;
-  tags?: string[];
-  signal?: AbortSignal;
-}
+/** The apps store's part the pipeline uses (server/apps, Contract 1). */
+export type AppsPort = Pick<AppStore, 'get' | 'update' | 'paths' | 'addRelease' | 'releases' | 'release' | 'setCurrent'>;
 
 /** What a build gives back that the pipeline reads: the image's id (its manifest digest). */
 export interface BuiltImage {
   image: { digest: string };
 }
 
-/** The builders, each bound to the daemon's image store, containers, cache and limits. */
+/**
+ * The two builders (server/build, Contract 2), each bound by the composition root to the
+ * daemon's image store, containers, build cache and build limits.
+ */
 export interface BuildPort {
-  /** Contract 2's selectBuilder: the app's setting, else a Dockerfile in `dir` → dockerfile, else herokuish. */
-  select(dir: string, setting?: BuilderName): Promise<BuilderName>;
   dockerfile(dir: string, options: DockerfileBuildOptions, progress: BuildProgress): Promise<BuiltImage>;
-  buildpacks(dir: string, settings: BuildpackSettings, progress: BuildProgress): Promise<BuiltImage>;
-  /** Contract 2's parseProcfile (core's strict parser): type → command, or E_PROCFILE_INVALID naming the line. */
-  parseProcfile(text: string): Record<string, string>;
+  buildpacks(dir: string, settings: Omit<BuildpackSettings, 'limits'>, progress: BuildProgress): Promise<BuiltImage>;
 }
 
-/** The parts of an image's config the pipeline decides on. */
+/** The parts of an image's config the pipeline decides on (see imageFacts). */
 export interface ImageFacts {
   /** The manifest digest. */
   id: string;
@@ -92,34 +45,8 @@ export interface ImagesPort {
   tag(id: string, tag: string): Promise<void>;
 }
 
-/** Contract 3's plan: what the release engine makes serve. */
-export interface ReleasePlan {
-  app: string;
-  release: number;
-  image: string;
-  processes: Record<string, { argv: string[] }>;
-  scale: Record<string, number>;
-  env: Record<string, string>;
-  port: number;
-  domains: string[];
-  userns: { hostId: number; size: number };
-  healthchecks?: unknown;
-  releaseCommand?: string[];
-  limits?: { memory?: number; cpus?: number; pids?: number };
-}
-
-/** What the release engine reports through while it works. */
-export interface ReleaseIo {
-  line(text: string): void;
-  stage(name: string): void;
-  signal: AbortSignal;
-}
-
-/** Contract 3's ReleaseEngine, the part the pipeline uses. */
-export interface ReleasePort {
-  deploy(plan: ReleasePlan, io: ReleaseIo): Promise<{ containers: string[] }>;
-  cleanupInterrupted(app: string, release: number): Promise<void>;
-}
+/** The release engine's part the pipeline uses (server/release, Contract 3). */
+export type ReleasePort = Pick<ReleaseEngine, 'deploy' | 'cleanupInterrupted'>;
 
 /** The daemon's settings the pipeline reads. */
 export interface DeploySettings {

@@ -1,16 +1,18 @@
 /**
  * From an image (and the Procfile it was built from) to what the release engine runs: the
  * process types and each one's argv, the release command, the port the web process listens
- * on, and the scale. Pure functions; docs/deploys.md ("Process types, port and scale") is
- * the same rules in words.
+ * on, and the scale. Pure functions; docs/deploys.md ("release: process types, port and
+ * scale") is the same rules in words. An argv replaces the image's Cmd and keeps its
+ * Entrypoint, as `docker run IMAGE argv…` does (release/'s ProcessSpec); an empty one runs the
+ * image's own Entrypoint and Cmd.
  *
  * - A buildpack image (label `berth.buildpacks`) names its types in `berth.process-types`
  *   (Procfile, then the buildpacks' defaults); each runs as `/start <type>` and the release
  *   command as `/exec bash -c <command>`, herokuish's launcher (Contract 2).
  * - A Dockerfile image carries the source's Procfile in `berth.process-types` when there was
- *   one (the pipeline adds that label at build time). A Procfile command runs as the image's
- *   ENTRYPOINT followed by `/bin/sh -c <command>`, exactly as Docker runs a shell-form CMD, so
- *   `$PORT` expands. Without a Procfile the image's ENTRYPOINT + CMD is `web`.
+ *   one (the pipeline adds that label at build time). A Procfile command runs as
+ *   `/bin/sh -c <command>` after the image's ENTRYPOINT, exactly as Docker runs a shell-form
+ *   CMD, so `$PORT` expands. Without a Procfile the image's own ENTRYPOINT + CMD is `web`.
  */
 import { BerthError, formatCommand } from '../core/index.js';
 import type { ImageFacts } from './ports.js';
@@ -79,14 +81,14 @@ export function processModel(image: ImageFacts): ProcessModel {
   if (types !== undefined) {
     processTypes = types;
     for (const [type, command] of Object.entries(types)) {
-      const argv = [...image.entrypoint, '/bin/sh', '-c', command];
+      const argv = ['/bin/sh', '-c', command];
       if (type === RELEASE_TYPE) releaseCommand = argv;
       else processes[type] = { argv };
     }
   } else {
-    const argv = [...image.entrypoint, ...image.cmd];
-    processTypes = argv.length === 0 ? {} : { web: formatCommand(argv[0] as string, argv.slice(1)) };
-    if (argv.length > 0) processes.web = { argv };
+    const own = [...image.entrypoint, ...image.cmd];
+    processTypes = own.length === 0 ? {} : { web: formatCommand(own[0] as string, own.slice(1)) };
+    if (own.length > 0) processes.web = { argv: [] };
   }
   return finish({ kind: 'dockerfile', processTypes, processes, releaseCommand }, image);
 }
@@ -106,12 +108,12 @@ function finish(parts: ProcessModel, image: ImageFacts): ProcessModel {
  * `scripts.dokku.predeploy`, the predeploy first when both are given (Dokku's order), each
  * run the way the image runs commands; undefined when there is neither.
  */
-export function releaseCommand(model: ProcessModel, image: ImageFacts, predeploy: string | undefined): string[] | undefined {
+export function releaseCommand(model: ProcessModel, predeploy: string | undefined): string[] | undefined {
   if (predeploy === undefined) return model.releaseCommand;
   const release = model.processTypes[RELEASE_TYPE];
   // Newlines, not `;`: a command ending in a comment must not swallow what follows.
   const script = release === undefined ? predeploy : `(\n${predeploy}\n) && (\n${release}\n)`;
-  return model.kind === 'buildpacks' ? ['/exec', 'bash', '-c', script] : [...image.entrypoint, '/bin/sh', '-c', script];
+  return model.kind === 'buildpacks' ? ['/exec', 'bash', '-c', script] : ['/bin/sh', '-c', script];
 }
 
 /**
@@ -152,4 +154,21 @@ export function scaleFor(model: ProcessModel, current: Record<string, number>): 
   const out: Record<string, number> = {};
   for (const type of Object.keys(model.processes).sort()) out[type] = current[type] ?? (type === 'web' ? 1 : 0);
   return out;
+}
+
+/** The facts the pipeline reads from a stored image (its manifest digest and config). */
+export function imageFacts(image: {
+  digest: string;
+  config: {
+    config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; ExposedPorts?: Record<string, unknown> | null; Labels?: Record<string, string> | null };
+  };
+}): ImageFacts {
+  const c = image.config.config ?? {};
+  return {
+    id: image.digest,
+    entrypoint: c.Entrypoint ?? [],
+    cmd: c.Cmd ?? [],
+    exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+    labels: { ...(c.Labels ?? {}) },
+  };
 }

@@ -26,16 +26,17 @@ export class StageRunner {
 
   /**
    * Start `name`: the previous stage ends. A stage already passed (or announced twice) is
-   * ignored, so that the stages stay in order whatever a port reports.
+   * ignored, so that the stages stay in order whatever a port reports. `heading: false` for
+   * a stage whose owner prints its own heading (the release engine's).
    */
-  begin(name: StageName, detail?: string): void {
+  begin(name: StageName, detail?: string, o: { heading?: boolean } = {}): void {
     const at = this.#current === undefined ? -1 : stageNames.indexOf(this.#current);
     if (stageNames.indexOf(name) <= at) return;
     this.#close();
     this.#current = name;
     this.#startedAt = Date.now();
     this.job.stage(name);
-    this.job.line(`${markers.step}${stageSpec(name)?.heading ?? name}${detail === undefined ? '' : ` ${detail}`}`);
+    if (o.heading !== false) this.job.line(`${markers.step}${stageSpec(name)?.heading ?? name}${detail === undefined ? '' : ` ${detail}`}`);
   }
 
   /** An indented line under the current stage's heading. */

@@ -1,13 +1,12 @@
 /**
- * What the deploy tests share: a real bare git repo with commits made from file maps (as a
- * push leaves it), an in-memory apps store with Contract 1's behaviour, and a job whose
- * lines and stages are recorded.
+ * What the deploy tests share: commits made from file maps and pushed into an app's bare
+ * repo (as a push leaves it), and a job whose lines and stages are recorded.
  */
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { BerthError, run } from '../../../server/core/index.js';
-import type { AppView, AppsPort, DeployJob, ReleaseView } from '../../../server/deploy/ports.js';
+import { run } from '../../../server/core/index.js';
+import type { DeployJob } from '../../../server/deploy/ports.js';
 import { requireBinary } from '../../helpers/prereq.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
@@ -26,7 +25,7 @@ export interface Repo {
 const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1' };
 const identity = ['-c', 'user.name=Berth Test', '-c', 'user.email=test@berth.invalid', '-c', 'init.defaultBranch=main'];
 
-/** A bare repo at `bare` (created), and a work tree of the test's own that pushes to it. */
+/** A work tree of the test's own that pushes to the bare repo `bare` (created if it is not there). */
 export async function makeRepo(t: ExecutionContext, bare: string): Promise<Repo> {
   const work = join(await tempDir(t, 'deploy-work-'), 'work');
   await mkdir(dirname(bare), { recursive: true });
@@ -51,56 +50,6 @@ export async function makeRepo(t: ExecutionContext, bare: string): Promise<Repo>
       return (await g(['rev-parse', 'HEAD'], work)).stdout.trim();
     },
   };
-}
-
-/** Contract 1's AppStore, in memory, for the apps the test creates. */
-export class MemoryApps implements AppsPort {
-  readonly apps = new Map<string, AppView>();
-  readonly history = new Map<string, ReleaseView[]>();
-
-  constructor(private readonly home: string) {}
-
-  create(name: string, o: Partial<AppView> = {}): AppView {
-    const app: AppView = { name, buildpacks: [], env: {}, scale: {}, domains: [], userns: { hostId: 200_000, size: 65_536 }, ...o };
-    this.apps.set(name, app);
-    this.history.set(name, []);
-    return app;
-  }
-  async get(name: string): Promise<AppView> {
-    const app = this.apps.get(name);
-    if (app === undefined) throw new BerthError('E_BERTH_INTERNAL', `app ${name} does not exist`);
-    return structuredClone(app);
-  }
-  async update(name: string, change: (app: AppView) => void): Promise<AppView> {
-    const app = await this.get(name);
-    change(app);
-    this.apps.set(name, app);
-    return structuredClone(app);
-  }
-  paths(name: string) {
-    const dir = join(this.home, 'apps', name);
-    return { dir, repo: join(dir, 'repo.git'), cache: join(dir, 'cache') };
-  }
-  async addRelease(name: string, release: Omit<ReleaseView, 'number' | 'createdAt'>): Promise<ReleaseView> {
-    const list = this.history.get(name) ?? [];
-    const record = { ...structuredClone(release), number: list.length + 1, createdAt: new Date().toISOString() };
-    list.push(record);
-    return structuredClone(record);
-  }
-  async releases(name: string): Promise<ReleaseView[]> {
-    return structuredClone(this.history.get(name) ?? []);
-  }
-  async release(name: string, number: number): Promise<ReleaseView> {
-    const r = this.history.get(name)?.find((x) => x.number === number);
-    if (r === undefined) throw new BerthError('E_BERTH_INTERNAL', `app ${name} has no release v${number}`);
-    return structuredClone(r);
-  }
-  async setCurrent(name: string, number: number): Promise<void> {
-    await this.release(name, number);
-    await this.update(name, (a) => {
-      a.currentRelease = number;
-    });
-  }
 }
 
 export interface RecordedJob extends DeployJob {

@@ -7,7 +7,7 @@ import test from 'ava';
 import { BerthError } from '../../../server/core/index.js';
 import { parseAppJson } from '../../../server/deploy/app-json.js';
 import { appDomains, appUrl, builderSetting, describeConfig, releaseTag } from '../../../server/deploy/pipeline.js';
-import { choosePort, processModel, releaseCommand, scaleFor } from '../../../server/deploy/process-types.js';
+import { choosePort, imageFacts, processModel, releaseCommand, scaleFor } from '../../../server/deploy/process-types.js';
 import type { ImageFacts } from '../../../server/deploy/ports.js';
 
 const image = (o: Partial<ImageFacts> = {}): ImageFacts => ({ id: 'sha256:' + 'a'.repeat(64), entrypoint: [], cmd: [], exposedPorts: [], labels: {}, ...o });
@@ -29,13 +29,13 @@ test('a Dockerfile image with a Procfile: ENTRYPOINT then /bin/sh -c <command>, 
   t.deepEqual(plain.processes, { web: { argv: ['/bin/sh', '-c', 'httpd -f -p $PORT'] } });
   t.deepEqual(plain.releaseCommand, ['/bin/sh', '-c', './migrate']);
   const withEntrypoint = processModel(image({ entrypoint: ['/entry.sh'], labels: { 'berth.process-types': JSON.stringify({ web: 'serve' }) } }));
-  t.deepEqual(withEntrypoint.processes.web?.argv, ['/entry.sh', '/bin/sh', '-c', 'serve']);
+  t.deepEqual(withEntrypoint.processes.web?.argv, ['/bin/sh', '-c', 'serve'], 'the engine keeps the Entrypoint and replaces the Cmd');
   t.false('releaseCommand' in withEntrypoint);
 });
 
-test("a Dockerfile image without a Procfile: web is the image's ENTRYPOINT + CMD, argv as it is", (t) => {
+test("a Dockerfile image without a Procfile: web is the image's own ENTRYPOINT + CMD (an empty argv), recorded as a command line", (t) => {
   const m = processModel(image({ entrypoint: ['/bin/app'], cmd: ['--port', '5000', "it's"] }));
-  t.deepEqual(m.processes, { web: { argv: ['/bin/app', '--port', '5000', "it's"] } });
+  t.deepEqual(m.processes, { web: { argv: [] } });
   t.deepEqual(m.processTypes, { web: `/bin/app --port 5000 'it'\\''s'` });
   t.false('releaseCommand' in m);
 });
@@ -56,11 +56,11 @@ test('an image with nothing to run, or a malformed process-types label, is E_DEP
 test("the release command: Procfile release:, app.json's predeploy, or both (predeploy first, each in its own group)", (t) => {
   const df = image({ labels: { 'berth.process-types': JSON.stringify({ web: 'w', release: 'echo release # done' }) } });
   const m = processModel(df);
-  t.deepEqual(releaseCommand(m, df, undefined), ['/bin/sh', '-c', 'echo release # done']);
-  t.deepEqual(releaseCommand(m, df, 'echo pre'), ['/bin/sh', '-c', '(\necho pre\n) && (\necho release # done\n)']);
+  t.deepEqual(releaseCommand(m, undefined), ['/bin/sh', '-c', 'echo release # done']);
+  t.deepEqual(releaseCommand(m, 'echo pre'), ['/bin/sh', '-c', '(\necho pre\n) && (\necho release # done\n)']);
   const bp = buildpackImage({ web: 'w' });
-  t.deepEqual(releaseCommand(processModel(bp), bp, 'rake db:migrate'), ['/exec', 'bash', '-c', 'rake db:migrate']);
-  t.is(releaseCommand(processModel(bp), bp, undefined), undefined);
+  t.deepEqual(releaseCommand(processModel(bp), 'rake db:migrate'), ['/exec', 'bash', '-c', 'rake db:migrate']);
+  t.is(releaseCommand(processModel(bp), undefined), undefined);
 });
 
 test("the port: 5000 for buildpacks; a Dockerfile image's one EXPOSEd TCP port, 5000 without; several need PORT", (t) => {
@@ -130,4 +130,17 @@ test('app.json: optional; healthchecks passed on as they are; predeploy must be 
     t.is(e?.code, 'E_DEPLOY_APP_JSON_INVALID', text);
     t.regex(e?.message ?? '', message);
   }
+});
+
+test("imageFacts reads an image's digest, Entrypoint, Cmd, EXPOSEd ports and labels; absent or null fields are empty", (t) => {
+  const digest = 'sha256:' + 'b'.repeat(64);
+  t.deepEqual(
+    imageFacts({
+      digest,
+      config: { config: { Entrypoint: ['/e'], Cmd: ['c'], ExposedPorts: { '8080/tcp': {}, '53/udp': {} }, Labels: { a: 'b' } } },
+    }),
+    { id: digest, entrypoint: ['/e'], cmd: ['c'], exposedPorts: ['8080/tcp', '53/udp'], labels: { a: 'b' } },
+  );
+  t.deepEqual(imageFacts({ digest, config: {} }), { id: digest, entrypoint: [], cmd: [], exposedPorts: [], labels: {} });
+  t.deepEqual(imageFacts({ digest, config: { config: { Entrypoint: null, Cmd: null, ExposedPorts: null, Labels: null } } }).cmd, []);
 });
