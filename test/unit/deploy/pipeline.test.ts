@@ -131,12 +131,7 @@ test('a push of a Dockerfile app goes through every stage in order and ends live
   t.deepEqual(job.stages, ['receive', 'build', 'release', 'release-phase', 'start', 'checks', 'switch', 'retire', 'record']);
   t.deepEqual(
     job.lines.filter((l) => l.startsWith('-----> ')),
-    [
-      `-----> Receiving commit ${commit.slice(0, 7)} of main`,
-      '-----> Building hello from its Dockerfile',
-      '-----> Releasing',
-      '-----> Recording',
-    ],
+    [`-----> Receiving commit ${commit.slice(0, 7)} of main`, '-----> Building hello from its Dockerfile', '-----> Releasing', '-----> Recording'],
     "the pipeline's own headings; the release engine prints its stages' headings itself",
   );
   t.true(job.lines.includes(`       4 files, ${Object.values(dockerApp).reduce((n, text) => n + Buffer.byteLength(text), 0)} B`), job.lines.join('\n'));
