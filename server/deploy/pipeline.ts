@@ -95,7 +95,7 @@ export class Pipeline {
       await rm(work.dir, { recursive: true, force: true });
       await mkdir(work.src, { recursive: true, mode: 0o700 });
       const request = job.request;
-      const input = request.kind === 'push' ? await this.#build(job, request, runner, app, work.src) : await this.#withoutBuild(job, request, runner, app);
+      const input = request.kind === 'push' ? await this.#build(job, request, runner, app, work.src) : await this.#withoutBuild(request, runner, app);
       if (input === undefined) return { release: null, note: `app ${app.name} has no release yet: the change applies at its first deploy` };
       return await this.#release(job, runner, input, work.state);
     } catch (err) {
@@ -167,12 +167,7 @@ export class Pipeline {
   }
 
   /** A config change, a scale or a rollback: the image of an existing release; undefined when there is none yet. */
-  async #withoutBuild(
-    job: DeployJob,
-    request: Exclude<DeployJob['request'], PushRequest>,
-    runner: StageRunner,
-    app: AppRecord,
-  ): Promise<ReleaseInput | undefined> {
+  async #withoutBuild(request: Exclude<DeployJob['request'], PushRequest>, runner: StageRunner, app: AppRecord): Promise<ReleaseInput | undefined> {
     const current = app.currentRelease;
     if (current === undefined && request.kind !== 'rollback') {
       if (request.kind === 'scale') await this.ports.apps.update(app.name, (a) => void Object.assign(a.scale, request.scale));
