@@ -18,8 +18,10 @@ import { BuildCache, buildBuildpacks, buildDockerfile, type BuildLimits, type Bu
 import { type BerthConfig } from './config/index.js';
 import { BerthError, berthVersion, describePortHolder, livePid, nodeVersion, toBerthError, writeFileAtomic, type Logger } from './core/index.js';
 import { ContainerManager } from './containers/index.js';
+import { createDeployProcessor, createInterruptedCleanup, imageFacts, type DeployPorts } from './deploy/index.js';
 import { ImageStore } from './images/index.js';
-import { probeNginx, startEmbeddedNginx, nginxVersion, type EmbeddedNginx } from './proxy/index.js';
+import { ProxyRouter, probeNginx, startEmbeddedNginx, nginxVersion, type EmbeddedNginx } from './proxy/index.js';
+import { createReleaseEngine } from './release/index.js';
 import { endpointFromUrl, probeRedis, startEmbeddedRedis, type EmbeddedRedis, type RedisEndpoint } from './redis/index.js';
 import { RuntimeClient } from './runtime/index.js';
 
@@ -38,6 +40,8 @@ export const homeFiles = (home: string) => ({
   buildContexts: join(home, 'tmp', 'build-contexts'),
   /** git over SSH (docs/ssh.md): the keys, and the API settings the SSH user's git-shell reads. */
   ssh: join(home, 'ssh'),
+  /** A deploy's received tree and state, one directory per running job (docs/deploys.md). */
+  deploys: join(home, 'tmp', 'deploys'),
 });
 
 /** The API token: generated at first start, kept with mode 0600. */
@@ -105,6 +109,9 @@ async function buildService(config: BerthConfig, files: ReturnType<typeof homeFi
         await rm(cacheDir, { recursive: true, force: true });
       }
     },
+    /** The deploy pipeline's buildpack builds: the app's own cache directory and settings. */
+    appBuildpacks: (dir: string, settings: Parameters<typeof buildBuildpacks>[1], progress: Parameters<typeof buildBuildpacks>[2]) =>
+      buildBuildpacks({ dir, images, containers }, { ...settings, limits }, progress),
     contextDir: files.buildContexts,
     contextMax: config.buildContextMax,
     cacheRoots: () => cache.roots(images),
@@ -148,6 +155,60 @@ const noPipeline: Processor = async (job) => {
     details: { id: job.id },
   });
 };
+
+/** Without Berth's own nginx there is nothing to route apps through: a job fails and says so. */
+const noRouter: Processor = async (job) => {
+  throw new BerthError(
+    'E_DAEMON_NO_PIPELINE',
+    `deploy ${job.id} was not run: apps are routed through Berth's embedded nginx, and this daemon runs with BERTH_NGINX_MODE=external`,
+    {
+      details: { id: job.id },
+      hint: 'Run the daemon with BERTH_NGINX_MODE=embedded (the default) to deploy apps.',
+    },
+  );
+};
+
+/**
+ * The deploy pipeline from the daemon's parts (docs/deploys.md): the proxy router on the
+ * embedded nginx, the release engine with the configured timings, the builders with the
+ * build limits, the apps store. apps:destroy stops the app's containers and removes its route
+ * through the engine.
+ */
+async function deployPipeline(
+  o: DaemonServices & { files: ReturnType<typeof homeFiles>; nginx: EmbeddedNginx; builds: Awaited<ReturnType<typeof buildService>> },
+): Promise<{ processor: Processor; onInterrupted: InterruptedHook }> {
+  const { config, log, images } = o;
+  const router = await ProxyRouter.open({ nginx: o.nginx, log });
+  const release = createReleaseEngine({
+    containers: o.containers,
+    images,
+    router,
+    log,
+    settings: {
+      uptimeSeconds: config.checksUptime,
+      bootTimeoutSeconds: config.checksBootTimeout,
+      waitToRetireSeconds: config.waitToRetire,
+      stopTimeoutSeconds: config.stopTimeout,
+    },
+  });
+  o.apps.addHooks({ destroying: (app) => release.stopApp(app.name) });
+  await mkdir(o.files.deploys, { recursive: true, mode: 0o700 });
+  const ports: DeployPorts = {
+    apps: o.apps,
+    build: { dockerfile: o.builds.build, buildpacks: o.builds.appBuildpacks },
+    images: { inspect: async (ref) => imageFacts(await images.resolve(ref)), tag: async (id, tag) => void (await images.tag(id, tag)) },
+    release,
+    settings: {
+      domain: config.domain,
+      httpPort: config.httpPort,
+      workDir: o.files.deploys,
+      maxSourceBytes: config.buildContextMax,
+      maxFileBytes: config.gitMaxFileBytes,
+    },
+    log,
+  };
+  return { processor: createDeployProcessor(ports), onInterrupted: createInterruptedCleanup(ports) };
+}
 
 /** The built CLI beside this file (dist/cli/main.js beside dist/daemon.js), run by this very Node. */
 const defaultHookCommand = (): string[] => [process.execPath, fileURLToPath(new URL('./cli/main.js', import.meta.url)), 'git-hook', 'pre-receive'];
@@ -264,7 +325,10 @@ export async function startDaemon(config: BerthConfig, log: Logger, wiring: Daem
     // The queue closes before Redis stops (cleanups run in reverse): running jobs are told first.
     const queue = await openQueue({ endpoint: redisEndpoint, log });
     cleanups.push(() => queue.close());
-    const deploys = wiring.deploys?.({ config, log, apps, images, containers, queue }) ?? { processor: noPipeline };
+    const services: DaemonServices = { config, log, apps, images, containers, queue };
+    const deploys =
+      wiring.deploys?.(services) ??
+      (nginx ? await deployPipeline({ ...services, files, nginx, builds }) : { processor: config.nginxMode === 'external' ? noRouter : noPipeline });
     await queue.work({ ...deploys, concurrency: config.queueConcurrency });
     let apiUrl = '';
     const git: GitHttpOptions = { apps, autoCreate: config.appsAutocreate, hookEnvironment: () => ({ url: apiUrl, token }) };

@@ -118,6 +118,7 @@ export interface DestroyResult {
 export interface PurgeResult {
   purged: string;
 }
+
 /** Progress of a deploy's stream: its job id (first), each stage as it begins, and events trimmed off a long output. */
 export type DeployProgress = { id: JobId } | { stage: string } | { dropped: number };
 

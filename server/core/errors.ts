@@ -356,6 +356,39 @@ export const errorTable = {
       'The daemon stopped (it crashed or was killed) while this job ran; at the next start the job was marked failed and what it left was cleaned up.',
     hint: 'Push again (or repeat the command); the daemon log around that time says why it stopped.',
   },
+  E_DEPLOY_SOURCE_INVALID: {
+    status: 422,
+    description:
+      "The pushed commit's tree holds what a deploy refuses: a symlink leading outside the tree, a file larger than BERTH_GIT_MAX_FILE_BYTES, a tree larger than BERTH_BUILD_CONTEXT_MAX, or an entry that is not a file, a directory or a link.",
+    hint: 'Remove the entry the message names from the repository (rewriting the commits that added a large file), commit, and push again.',
+  },
+  E_DEPLOY_COMMIT_NOT_FOUND: {
+    status: 404,
+    description: "The commit a deploy was asked to build is not in the app's repository.",
+    hint: 'Push the branch again; the message quotes what git said.',
+  },
+  E_DEPLOY_PROCESS_TYPES: {
+    status: 422,
+    description:
+      'The built image has nothing to run: no Procfile, no buildpack default process type and no Dockerfile CMD or ENTRYPOINT; or its `berth.process-types` label is not a JSON object of type → command.',
+    hint: 'Add a Procfile with a web process (`web: <command>`), or a CMD to the Dockerfile, commit, and push again.',
+  },
+  E_DEPLOY_PORT_AMBIGUOUS: {
+    status: 422,
+    description:
+      "A Dockerfile image EXPOSEs several TCP ports and the app's PORT config var names none of them, so Berth cannot tell where the web process listens.",
+    hint: "Set the app's PORT config var to the port the web process listens on (`berth config:set APP PORT=<port>`), or EXPOSE only that one.",
+  },
+  E_DEPLOY_APP_JSON_INVALID: {
+    status: 422,
+    description: "The app's `app.json` is not a JSON object, or a field Berth reads from it (`scripts.dokku.predeploy`) has the wrong type.",
+    hint: 'Fix the field the message names, commit, and push again.',
+  },
+  E_DEPLOY_SCALE_INVALID: {
+    status: 400,
+    description: 'A scale names a process type the current release does not have (or the `release` type, which runs once per release and is never scaled).',
+    hint: 'Scale one of the process types the message lists, or add the type to the Procfile and push first.',
+  },
   E_GIT_FAILED: {
     status: 500,
     description:
@@ -548,6 +581,7 @@ export const errorAreas = {
   APP: 'apps: app records, settings, releases and their user-namespace ranges',
   GIT: 'git: repositories, pushes and the hook',
   QUEUE: 'queue: the deploy queue',
+  DEPLOY: "deploy: the pipeline's stages",
   BUILD: 'build: Dockerfile and buildpack builds',
   RELEASE: 'release: release phase, containers, health checks, switch and retire',
   PROXY: 'proxy: per-app nginx config',

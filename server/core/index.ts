@@ -20,3 +20,4 @@ export { cannotRunStatus } from './exit-status.js';
 export { frameTypes, encodeFrame, encodeResize, decodeResize, FrameDecoder, MAX_FRAME_PAYLOAD, type Frame, type FrameType } from './frames.js';
 export { parseProcfile } from './procfile.js';
 export { ignorePatterns, dockerignoreMatcher, type IgnoreMatcher } from './dockerignore.js';
+export { extractTar, tarEntryPath, type ExtractedTar, type TarRules } from './tar-extract.js';
