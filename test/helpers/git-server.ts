@@ -14,7 +14,7 @@ import type { ExecutionContext } from 'ava';
 import { createApi } from '../../server/api/index.js';
 import { AppStore } from '../../server/apps/index.js';
 import { installHook } from '../../server/git/index.js';
-import type { DeployQueue, Processor } from '../../server/queue/index.js';
+import type { DeployQueue, JobContext, Processor } from '../../server/queue/index.js';
 import { testLogger } from './logger.js';
 import { requireBinary } from './prereq.js';
 import { repoRoot } from './start-daemon.js';
@@ -162,9 +162,23 @@ export async function commitFiles(dir: string, files: Record<string, string>, me
 }
 
 /** Resolves when `check()` holds, polling every 20 ms; rejects after `timeoutMs`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+export async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
   for (const end = Date.now() + timeoutMs; !check();) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A gate a processor waits on; fails the job (not the test's wait) if nobody opens it in time. */
+export function gate(timeoutMs = 120_000): { open(): void; wait(job: JobContext): Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return {
+    open,
+    wait: (job) =>
+      Promise.race([
+        opened,
+        new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`gate of ${job.id} not opened in ${timeoutMs} ms`)), timeoutMs).unref()),
+      ]),
+  };
 }
