@@ -223,7 +223,10 @@ export async function startDaemon(config: BerthConfig, log: Logger, wiring: Daem
     });
     cleanups.push(async () => containers.close());
     const builds = await buildService(config, files, images, containers);
+    // Apps live in BERTH_HOME/apps; other rooms plug their create/destroy work in with apps.addHooks.
     const apps = new AppStore({ home: config.home });
+    const recovered = await apps.recover();
+    if (recovered.length > 0) log.info({ removed: recovered }, 'removed what an interrupted apps change left');
     const hookCommand = wiring.hookCommand ?? defaultHookCommand();
     apps.addHooks({ created: (app) => installHook(apps.paths(app.name).repo, hookCommand) });
     // The queue closes before Redis stops (cleanups run in reverse): running jobs are told first.
@@ -242,6 +245,7 @@ export async function startDaemon(config: BerthConfig, log: Logger, wiring: Daem
         images: { store: images, debootstrapCache: join(config.home, 'cache', 'debootstrap') },
         containers,
         builds,
+        apps,
         git: { apps, autoCreate: config.appsAutocreate, hookEnvironment: () => ({ url: apiUrl, token }) },
         deploys: { queue, apps, limits: { maxFileBytes: config.gitMaxFileBytes } },
       }),

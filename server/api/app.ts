@@ -5,12 +5,13 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { BerthError, toBerthError, type Logger } from '../core/index.js';
 import type { ImageStore } from '../images/index.js';
+import { appsRouter } from './apps.js';
 import { requireToken } from './auth.js';
 import { containersRouter } from './containers.js';
 import { buildRouter } from './builds.js';
 import { allDeploysRouter, deploysRouter, type DeployService } from './deploys.js';
 import { gitHttpRouter, type GitHttpOptions } from '../git/index.js';
-import type { BuildService, ContainerService } from './services.js';
+import type { AppService, BuildService, ContainerService } from './services.js';
 import { imagesRouter } from './images.js';
 import type { StatusReport } from './wire.js';
 
@@ -28,6 +29,8 @@ export interface ApiOptions {
   git?: GitHttpOptions;
   /** The deploy queue behind /v1/apps/:app/deploys and /v1/deploys. */
   deploys?: DeployService;
+  /** The apps store behind /v1/apps. */
+  apps?: AppService;
 }
 
 export function createApi(o: ApiOptions): Express {
@@ -57,6 +60,7 @@ export function createApi(o: ApiOptions): Express {
     v1.use('/apps/:app/deploys', deploysRouter(o.deploys, o.log));
     v1.use('/deploys', allDeploysRouter(o.deploys));
   }
+  if (o.apps) v1.use('/apps', appsRouter(o.apps));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => {

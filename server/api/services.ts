@@ -1,3 +1,4 @@
+import type { AppStore } from '../apps/index.js';
 import type { BuildProgress, BuildResult, DockerfileBuildOptions } from '../build/index.js';
 import type { ContainerManager } from '../containers/index.js';
 
@@ -26,3 +27,9 @@ export interface BuildService {
   /** Drop every cache entry; how many. */
   pruneCache(): Promise<number>;
 }
+
+/**
+ * What the API uses of the apps store (server/apps): a type of its own so that router
+ * tests could stand in another implementation; the unit tests use the real store on a temp home.
+ */
+export type AppService = Pick<AppStore, 'list' | 'create' | 'get' | 'rename' | 'destroy' | 'update' | 'paths' | 'purgeCache'>;

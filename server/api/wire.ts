@@ -8,12 +8,14 @@ import type { LogLine } from '../containers/index.js';
 import type { BuildEvent } from '../build/index.js';
 import type { GcResult, ProgressEvent } from '../images/index.js';
 import type { JobId, JobInfo, JsonObject } from '../queue/index.js';
+import type { AppPaths, AppRecord } from '../apps/index.js';
 
 export type { ContainerView, ContainerState, CreateRequest, CommitRequest, ExitStatus, LogLine } from '../containers/index.js';
 export type { ContainerStats } from '../runtime/index.js';
 export type { BuildEvent } from '../build/index.js';
 export type { GcResult, ImageSummary, ProgressEvent, PushResult } from '../images/index.js';
 export type { JobInfo, JobState, JobError, CancelResult } from '../queue/index.js';
+export type { AppPaths, AppRecord, BuilderName, ReleaseRecord } from '../apps/index.js';
 
 /** What `GET /v1/status` answers. */
 export interface StatusReport {
@@ -110,3 +112,20 @@ export type DeployEnvelope = Envelope<DeployProgress, string, DeployResultView>;
 export type DeployOutputEnvelope = Envelope<DeployProgress, string, JobInfo>;
 /** `GET /v1/apps/:app/deploys`, `GET /v1/deploys`: newest first. */
 export type DeployList = JobInfo[];
+/** What the API tells about an app (`GET /v1/apps`, `GET /v1/apps/:app`, and every route answering an app): its record and where its files are. */
+export type AppInfo = AppRecord & { paths: AppPaths };
+
+/** `GET|POST|PUT|DELETE /v1/apps/:app/buildpacks`: the app's buildpacks, in order, after the change. */
+export interface BuildpackList {
+  buildpacks: string[];
+}
+
+/** `DELETE /v1/apps/:app`. */
+export interface DestroyResult {
+  destroyed: string;
+}
+
+/** `POST /v1/apps/:app/purge-cache`. */
+export interface PurgeResult {
+  purged: string;
+}

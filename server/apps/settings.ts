@@ -8,6 +8,9 @@ import type { BuilderName } from './types.js';
 
 export const builderNames: readonly BuilderName[] = ['dockerfile', 'herokuish'];
 
+/** The branches a push deploys when the app sets none (`git:set APP deploy-branch`): main, else master, as Dokku. */
+export const DEFAULT_DEPLOY_BRANCHES: readonly string[] = ['main', 'master'];
+
 function invalid(what: string, value: string, why: string, hint: string): BerthError {
   return new BerthError('E_APP_SETTING_INVALID', `invalid ${what} ${JSON.stringify(value)}: ${why}`, { hint, details: { setting: what, value } });
 }

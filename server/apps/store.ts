@@ -56,6 +56,16 @@ function releaseNotFound(name: string, number: number): BerthError {
 
 const suffix = (): string => randomBytes(6).toString('hex');
 
+/** `p`'s value, or `fallback` when what it reads does not exist; other failures are thrown. */
+const unlessMissing = <T>(p: Promise<T>, fallback: T, ...codes: string[]): Promise<T> =>
+  p.catch((e: unknown) => (isErrno(e, 'ENOENT', ...codes) ? fallback : Promise.reject(e)));
+
+const pathExists = (path: string): Promise<boolean> =>
+  unlessMissing(
+    lstat(path).then(() => true),
+    false,
+  );
+
 export class AppStore {
   /** BERTH_HOME/apps. */
   readonly dir: string;
@@ -104,13 +114,7 @@ export class AppStore {
 
   /** Every app, sorted by name. */
   async list(): Promise<AppRecord[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (e) {
-      if (isErrno(e, 'ENOENT')) return [];
-      throw e;
-    }
+    const names = await unlessMissing(readdir(this.dir), []);
     const apps = await Promise.all(names.filter((n) => !n.startsWith('.')).map((n) => this.find(n)));
     return apps.filter((a): a is AppRecord => a !== undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -125,12 +129,7 @@ export class AppStore {
     return this.lock.run(REGISTRY, async () => {
       const { dir } = this.paths(name);
       if (await this.find(name)) throw exists(name);
-      if (
-        await lstat(dir).then(
-          () => true,
-          (e: unknown) => (isErrno(e, 'ENOENT') ? false : Promise.reject(e)),
-        )
-      ) {
+      if (await pathExists(dir)) {
         throw exists(name, `cannot be created: ${dir} exists but holds no app (remove it by hand)`);
       }
       const taken = [...(await this.list()).map((a) => a.userns), ...(await reservedRanges(this.policy.reservedFiles))];
@@ -187,13 +186,7 @@ export class AppStore {
     return this.lock.run(REGISTRY, async () => {
       await this.get(from);
       const target = this.paths(to).dir;
-      if (
-        await lstat(target).then(
-          () => true,
-          (e: unknown) => (isErrno(e, 'ENOENT') ? false : Promise.reject(e)),
-        )
-      )
-        throw exists(to);
+      if (await pathExists(target)) throw exists(to);
       await this.lock.run(from, async () => {
         await rename(this.paths(from).dir, target);
         await fsyncPath(this.dir);
@@ -246,7 +239,7 @@ export class AppStore {
   async releases(name: string): Promise<ReleaseRecord[]> {
     await this.get(name);
     const dir = join(this.paths(name).dir, 'releases');
-    const names = await readdir(dir).catch((e: unknown) => (isErrno(e, 'ENOENT') ? [] : Promise.reject(e)));
+    const names = await unlessMissing(readdir(dir), []);
     const numbers = names
       .map((n) => /^([1-9]\d*)\.json$/.exec(n)?.[1])
       .filter((n): n is string => n !== undefined)
@@ -285,7 +278,7 @@ export class AppStore {
     await this.lock.run(name, async () => {
       await this.get(name);
       const { cache } = this.paths(name);
-      const before = await stat(cache).catch((e: unknown) => (isErrno(e, 'ENOENT') ? undefined : Promise.reject(e)));
+      const before = await unlessMissing(stat(cache), undefined);
       const trash = join(this.dir, `${TRASH_PREFIX}cache-${name}-${suffix()}`);
       if (before) await rename(cache, trash);
       await mkdir(cache, { mode: 0o700 });
@@ -303,7 +296,7 @@ export class AppStore {
    * interrupted writes. Run at the daemon's start; returns what it removed.
    */
   async recover(): Promise<string[]> {
-    const names = await readdir(this.dir).catch((e: unknown) => (isErrno(e, 'ENOENT') ? [] : Promise.reject(e)));
+    const names = await unlessMissing(readdir(this.dir), []);
     const removed: string[] = [];
     for (const n of names) {
       if (n.startsWith(NEW_PREFIX) || n.startsWith(TRASH_PREFIX)) {
@@ -311,7 +304,7 @@ export class AppStore {
         removed.push(n);
       } else if (!n.startsWith('.')) {
         for (const d of [join(this.dir, n), join(this.dir, n, 'releases')]) {
-          const stale = await removeStaleTempFiles(d).catch((e: unknown) => (isErrno(e, 'ENOENT', 'ENOTDIR') ? [] : Promise.reject(e)));
+          const stale = await unlessMissing(removeStaleTempFiles(d), [], 'ENOTDIR');
           removed.push(...stale.map((s) => join(n, s)));
         }
       }

@@ -4,8 +4,13 @@
  * which parses argv, runs the command and says how it ended.
  */
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { appsCommands } from './commands/apps/index.js';
+import { builderCommands } from './commands/builder/index.js';
+import { buildpacksCommands } from './commands/buildpacks/index.js';
 import { containerCommands } from './commands/container/index.js';
+import { gitCommands } from './commands/git/index.js';
 import { imageCommands } from './commands/image/index.js';
+import { repoCommands } from './commands/repo/index.js';
 import { systemCommands } from './commands/system/index.js';
 import { buildsCommands } from './commands/builds/index.js';
 import { gitHookCommands } from './commands/git-hook/index.js';
@@ -15,7 +20,18 @@ import { versionLine } from './lib/version.js';
 /** Exit status for usage errors (unknown command or flag, bad flag value), as in BSD sysexits' spirit and Dokku. */
 export const USAGE_EXIT = 2;
 
-const declarations: readonly CommandDeclaration[] = [...systemCommands, ...imageCommands, ...containerCommands, ...buildsCommands, ...gitHookCommands];
+const declarations: readonly CommandDeclaration[] = [
+  ...systemCommands,
+  ...imageCommands,
+  ...containerCommands,
+  ...appsCommands,
+  ...buildpacksCommands,
+  ...builderCommands,
+  ...gitCommands,
+  ...repoCommands,
+  ...buildsCommands,
+  ...gitHookCommands,
+];
 
 /** Errors commander has already printed (usage errors); others thrown by an action are printed by `run`. */
 const printed = new WeakSet<Error>();

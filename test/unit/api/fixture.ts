@@ -12,6 +12,7 @@ import type { BuildService, ContainerService } from '../../../server/api/service
 import { BerthError } from '../../../server/core/index.js';
 import type { ContainerView, LogLine } from '../../../server/containers/index.js';
 import { ImageStore } from '../../../server/images/index.js';
+import { AppStore } from '../../../server/apps/index.js';
 import { testLogger } from '../../helpers/logger.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
@@ -119,6 +120,8 @@ export interface ApiFixture {
   containers: ContainerService;
   /** Where the fake builder's contexts are extracted. */
   contextDir: string;
+  /** The real apps store behind /v1/apps, on the fixture's temp home (no /etc/subuid reservations). */
+  apps: AppStore;
 }
 
 /** The whole API, every router mounted. */
@@ -129,6 +132,7 @@ export async function apiFixture(t: ExecutionContext, logLines?: LogLine[] | Err
   t.teardown(() => store.close());
   const calls: Calls = [];
   const containers = fakeContainers(calls, logLines);
+  const apps = new AppStore({ home: dir, userns: { reservedFiles: [] } });
   const app = createApi({
     token,
     log: testLogger(dir),
@@ -140,8 +144,9 @@ export async function apiFixture(t: ExecutionContext, logLines?: LogLine[] | Err
     images: { store, debootstrapCache: `${dir}/debootstrap` },
     containers,
     builds: fakeBuilds(calls, contextDir, failWith),
+    apps,
   });
-  return { app, calls, containers, contextDir };
+  return { app, calls, containers, contextDir, apps };
 }
 
 interface Layer {
