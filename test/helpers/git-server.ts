@@ -2,11 +2,13 @@
  * A test wiring of git's side of Berth, as daemon.ts wires it: the real apps store in a fresh
  * BERTH_HOME (its `created` hook installs the real pre-receive hook), the real deploy queue on
  * a private Redis with a worker running the test's processor, and the real API (token check,
- * git smart HTTP, deploys routes) on a random loopback port. The hook runs the CLI from source
+ * git smart HTTP, deploys routes) on a random loopback port, its URL and token in
+ * BERTH_HOME/cli.json as the daemon writes them. The hook runs the CLI from source
  * (tsx), by this Node's absolute path. Everything stops in teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -76,6 +78,9 @@ export async function startGitServer(
   );
   const port = (server.address() as AddressInfo).port;
   url = `http://127.0.0.1:${port}`;
+  // As the daemon does once it listens: the hook reads the API's URL and token from here (docs/git.md, "The hook").
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, 'cli.json'), `${JSON.stringify({ url, token })}\n`, { mode: 0o600 });
   return {
     url,
     token,
