@@ -143,8 +143,10 @@ function watchGit(ps: ChildProcess, service: string, repo: string, log: Logger):
 function servePost(repos: Git, name: string, service: ServiceName, req: Request, res: Response, log: Logger): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (err: BerthError): void => {
-      if (!res.headersSent) reject(err);
-      else {
+      if (!res.headersSent) {
+        res.removeHeader('content-type'); // git's, set below: the error answer is JSON
+        reject(err);
+      } else {
         log.warn({ err, app: name }, `${service} for ${name} broke off after it answered: ${err.message}`);
         res.destroy();
       }
@@ -167,7 +169,7 @@ function servePost(repos: Git, name: string, service: ServiceName, req: Request,
       resolve();
     });
     action.on('error', (err: Error & { code?: string }) => {
-      // git's output written after an error answer (below) went out: nothing more to say.
+      // git's output arriving after `fail` answered with an error: nothing more to say.
       if (err.code === 'ERR_STREAM_WRITE_AFTER_END') return;
       fail(
         new BerthError('E_GIT_FAILED', `${service} on ${cwd} failed: ${err.message}`, {

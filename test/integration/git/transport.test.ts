@@ -3,7 +3,8 @@
  * node-git-server alone goes wrong: a push whose first command is outside refs/heads and
  * refs/tags (its header regex never matches: it would hang), gzip-encoded request bodies
  * (inflated by Berth; a body that is not gzip would crash the process), and a pusher that
- * breaks off mid-upload (it would crash the process, or leave git waiting for the rest).
+ * breaks off mid-upload (it would crash the process, or leave git waiting for the rest); and
+ * the hook, which finds its app from the repository it runs in (git gets no per-request env).
  */
 import { readdir, readlink } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -92,6 +93,7 @@ test('a gzip-encoded fetch request is inflated on its way into git; a body that 
 
   const bad = await post(server, `/${app}.git/git-upload-pack`, { ...headers, 'content-encoding': 'gzip' }, fetchRequest);
   t.is(bad.status, 400);
+  t.regex(String(bad.headers['content-type']), /^application\/json/);
   const { error } = JSON.parse(bad.body.toString()) as { error: { code: string; message: string } };
   t.is(error.code, 'E_API_BAD_REQUEST');
   t.regex(error.message, new RegExp(`the body of POST /${app}\\.git/git-upload-pack is not valid gzip`));
@@ -129,4 +131,26 @@ test('a pusher that breaks off mid-pack: git sees its input end and exits, nothi
   const answer = await fetch(`${server.url}/${app}.git/info/refs?service=git-upload-pack`, { headers: { authorization: `Bearer ${server.token}` } });
   t.is(answer.status, 200);
   t.regex(await answer.text(), /^001e# service=git-upload-pack\n0000/);
+});
+
+test('the hook finds its app from the repository it runs in: after a rename, a push deploys the renamed app', async (t) => {
+  const server = await startGitServer(t, {
+    processor: async (job) => {
+      job.line(`deploying ${job.app}`);
+      return { app: job.app };
+    },
+  });
+  const before = uniqueName('app');
+  const after = uniqueName('app');
+  await server.apps.create(before);
+  await server.apps.rename(before, after);
+  const work = await workTree(t);
+  const r = await startGit(work, ['push', server.remote(after), 'main'], 60_000).done;
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, new RegExp(`remote: deploying ${after}\\s`));
+  t.deepEqual(
+    (await server.queue.list(after)).map((j) => j.result),
+    [{ app: after }],
+  );
+  t.deepEqual(await server.queue.list(before), []);
 });
