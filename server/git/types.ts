@@ -20,7 +20,12 @@ export interface GitApps {
   paths(name: string): { repo: string };
 }
 
-/** The environment git's processes (and so the pre-receive hook) get for one request. */
+/**
+ * What a git run that Berth spawns itself (git over SSH) passes its pre-receive hook as
+ * BERTH_API_URL and BERTH_TOKEN, beside BERTH_APP. git over HTTP is spawned by node-git-server
+ * with the daemon's environment only; its hook reads the same from its repository's
+ * BERTH_HOME (cli/commands/git-hook).
+ */
 export interface HookEnvironment {
   /** The daemon's API URL the hook posts to (`http://127.0.0.1:7070`). */
   url: string;
@@ -33,11 +38,14 @@ export interface GitHttpOptions {
   /** Create an app on its first push (`BERTH_APPS_AUTOCREATE`). @defaultValue true */
   autoCreate?: boolean;
   /**
-   * What the hook needs to reach the daemon; a function because the API's port is known only
-   * once it listens.
+   * What the hook of a git Berth spawns itself needs to reach the daemon; a function because
+   * the API's port is known only once it listens.
    */
   hookEnvironment: () => HookEnvironment;
-  /** The git binary. @defaultValue 'git' (from PATH) */
+  /**
+   * The git binary of the git runs Berth spawns itself. node-git-server (git over HTTP) runs
+   * `git-upload-pack` and `git-receive-pack` from the daemon's PATH. @defaultValue 'git' (from PATH)
+   */
   git?: string;
 }
 

@@ -2,11 +2,13 @@
  * A test wiring of git's side of Berth, as daemon.ts wires it: the real apps store in a fresh
  * BERTH_HOME (its `created` hook installs the real pre-receive hook), the real deploy queue on
  * a private Redis with a worker running the test's processor, and the real API (token check,
- * git smart HTTP, deploys routes) on a random loopback port. The hook runs the CLI from source
+ * git smart HTTP, deploys routes) on a random loopback port, its URL and token in
+ * BERTH_HOME/cli.json as the daemon writes them. The hook runs the CLI from source
  * (tsx), by this Node's absolute path. Everything stops in teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +16,7 @@ import type { ExecutionContext } from 'ava';
 import { createApi } from '../../server/api/index.js';
 import { AppStore } from '../../server/apps/index.js';
 import { installHook } from '../../server/git/index.js';
-import type { DeployQueue, Processor } from '../../server/queue/index.js';
+import type { DeployQueue, JobContext, Processor } from '../../server/queue/index.js';
 import { testLogger } from './logger.js';
 import { requireBinary } from './prereq.js';
 import { repoRoot } from './start-daemon.js';
@@ -76,6 +78,9 @@ export async function startGitServer(
   );
   const port = (server.address() as AddressInfo).port;
   url = `http://127.0.0.1:${port}`;
+  // As the daemon does once it listens: the hook reads the API's URL and token from here (docs/git.md, "The hook").
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, 'cli.json'), `${JSON.stringify({ url, token })}\n`, { mode: 0o600 });
   return {
     url,
     token,
@@ -162,9 +167,23 @@ export async function commitFiles(dir: string, files: Record<string, string>, me
 }
 
 /** Resolves when `check()` holds, polling every 20 ms; rejects after `timeoutMs`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+export async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
   for (const end = Date.now() + timeoutMs; !check();) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A gate a processor waits on; fails the job (not the test's wait) if nobody opens it in time. */
+export function gate(timeoutMs = 120_000): { open(): void; wait(job: JobContext): Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return {
+    open,
+    wait: (job) =>
+      Promise.race([
+        opened,
+        new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`gate of ${job.id} not opened in ${timeoutMs} ms`)), timeoutMs).unref()),
+      ]),
+  };
 }

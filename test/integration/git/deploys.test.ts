@@ -5,22 +5,8 @@
  * push that rolls history back.
  */
 import test from 'ava';
-import type { JobContext } from '../../../server/queue/index.js';
-import { commitFiles, git, gitOk, startGit, startGitServer, until, workTree } from '../../helpers/git-server.js';
+import { commitFiles, gate, git, gitOk, startGit, startGitServer, until, workTree } from '../../helpers/git-server.js';
 import { tempDir, uniqueName } from '../../helpers/temp-dir.js';
-
-function gate(timeoutMs = 30_000): { open(): void; wait(job: JobContext): Promise<void> } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return {
-    open,
-    wait: (job) =>
-      Promise.race([
-        opened,
-        new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`gate of ${job.id} not opened in ${timeoutMs} ms`)), timeoutMs).unref()),
-      ]),
-  };
-}
 
 test('two pushes to one app deploy in order, one at a time; the second says it waits, and each gets its own output', async (t) => {
   const g = gate();

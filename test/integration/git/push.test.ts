@@ -8,23 +8,9 @@ import { access, constants, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { BerthError } from '../../../server/core/index.js';
-import type { JobContext, JsonObject } from '../../../server/queue/index.js';
-import { commitFiles, git, gitOk, startGit, startGitServer, until, workTree } from '../../helpers/git-server.js';
+import type { JsonObject } from '../../../server/queue/index.js';
+import { commitFiles, gate, git, gitOk, startGit, startGitServer, until, workTree } from '../../helpers/git-server.js';
 import { uniqueName } from '../../helpers/temp-dir.js';
-
-/** A gate a processor waits on; fails the job (not the test's wait) if nobody opens it in time. */
-function gate(timeoutMs = 30_000): { open(): void; wait(job: JobContext): Promise<void> } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return {
-    open,
-    wait: (job) =>
-      Promise.race([
-        opened,
-        new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`gate of ${job.id} not opened in ${timeoutMs} ms`)), timeoutMs).unref()),
-      ]),
-  };
-}
 
 test('a push to main streams each line to the terminal as it is written, and exits 0 when the deploy succeeds', async (t) => {
   const g = gate();

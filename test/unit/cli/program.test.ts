@@ -81,6 +81,9 @@ test('every command of every topic is registered, once, with its help', (t) => {
     'ssh-keys:list',
     'ssh-keys:remove',
     'git-shell',
+    'builds:list',
+    'builds:output',
+    'git-hook',
   ])
     t.true(names.includes(name), name);
   t.is(new Set(names).size, names.length, 'no command twice');
