@@ -6,7 +6,7 @@
  * only what changed. Its output is passed on line by line as progress.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, DEFAULT_PATH, formatBytes, runStreaming } from '../core/index.js';
 import { assembleImage, writeLayerStream } from './build.js';
@@ -68,6 +68,7 @@ export async function buildStackImage(store: ImageStore, options: StackOptions):
     for (const d of ['var/lib/apt/lists', 'var/cache/apt', 'var/log', 'dev', 'tmp', 'var/tmp']) {
       for (const name of await readdir(join(root, d)).catch(() => [] as string[])) await rm(join(root, d, name), { recursive: true, force: true });
     }
+    await addLocalCertificates(root, onLine);
     onLine('-----> packing the root filesystem as a layer');
     const tar = spawn('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name', '-C', root, '-cf', '-', '.'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,6 +94,29 @@ export async function buildStackImage(store: ImageStore, options: StackOptions):
     lease.release();
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Where Debian keeps the CA certificates an administrator added (update-ca-certificates(8)). */
+const localCertificates = '/usr/local/share/ca-certificates';
+
+/**
+ * The host's local CA certificates, into the stack as well: a server whose outbound HTTPS
+ * goes through a TLS-intercepting proxy trusts its CA there, and without it no buildpack
+ * reaches a registry. They are copied where update-ca-certificates finds them and appended
+ * to the bundle curl, Python and (with NODE_EXTRA_CA_CERTS) Node.js read.
+ */
+async function addLocalCertificates(root: string, onLine: (line: string) => void): Promise<void> {
+  const names = (await readdir(localCertificates).catch(() => [] as string[])).filter((n) => n.endsWith('.crt')).sort();
+  if (names.length === 0) return;
+  await mkdir(join(root, localCertificates), { recursive: true });
+  let bundle = '';
+  for (const name of names) {
+    const pem = await readFile(join(localCertificates, name), 'utf8');
+    await writeFile(join(root, localCertificates, name), pem);
+    bundle += pem.endsWith('\n') ? pem : `${pem}\n`;
+  }
+  await appendFile(join(root, 'etc/ssl/certs/ca-certificates.crt'), bundle);
+  onLine(`-----> the host's local CA certificates (${localCertificates}): ${names.join(', ')}`);
 }
 
 function includeArgument(packages: readonly string[]): string {
