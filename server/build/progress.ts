@@ -37,5 +37,7 @@ export function formatEvent(e: BuildEvent): string {
       return `Successfully built ${e.id}`;
     case 'tagged':
       return `Successfully tagged ${e.tag}`;
+    case 'line':
+      return e.line;
   }
 }

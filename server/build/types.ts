@@ -76,7 +76,9 @@ export type BuildEvent =
   /** `Successfully built <id>` */
   | { type: 'built'; id: string }
   /** `Successfully tagged <name>` */
-  | { type: 'tagged'; tag: string };
+  | { type: 'tagged'; tag: string }
+  /** A line printed as is: a buildpack build's output, in Heroku's words (`-----> Node.js app detected`). */
+  | { type: 'line'; line: string };
 
 /** Receives a build's events as they happen. It must not throw. */
 export type BuildProgress = (event: BuildEvent) => void;

@@ -4,4 +4,4 @@
  */
 export { ContainerManager } from './manager.js';
 export { createRequestSchema } from './types.js';
-export type { CommitRequest, ContainerState, ContainerView, CreateRequest, ExecRequest, ExitStatus, LogLine } from './types.js';
+export type { CommitRequest, ContainerState, ContainerView, CreateRequest, ExecRequest, ExitStatus, HostMount, LogLine } from './types.js';

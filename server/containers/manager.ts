@@ -35,7 +35,7 @@ import { prepareNetwork, type NetworkSettings } from './network.js';
 import { reconcileAll, recordExit, removeContainer, type ContainerContext } from './reconcile.js';
 import { ContainerRecords, viewOf, type ListOptions } from './records.js';
 import { containerSpec, recordFor } from './spec.js';
-import type { CommitRequest, ContainerRecord, ContainerView, CreateRequest, ExecRequest, ExitStatus, LogLine, LogOptions } from './types.js';
+import type { CommitRequest, ContainerRecord, ContainerView, CreateRequest, ExecRequest, ExitStatus, HostMount, LogLine, LogOptions } from './types.js';
 import { ExitWatcher, type Watch } from './watcher.js';
 
 export interface ContainerManagerOptions {
@@ -169,7 +169,8 @@ export class ContainerManager {
 
   // ---- the operations
 
-  async create(req: CreateRequest): Promise<ContainerView> {
+  /** `extra.mounts`: host directories for the daemon's own containers (builds); the API never passes any. */
+  async create(req: CreateRequest, extra: { mounts?: readonly HostMount[] } = {}): Promise<ContainerView> {
     const name = this.records.reserveName(req.name);
     try {
       const limits = checkLimits(req);
@@ -178,7 +179,7 @@ export class ContainerManager {
       const image = await this.images.resolve(req.image);
       const lease = this.images.lease([image.digest, image.configDigest, ...image.manifest.layers.map((l) => l.digest), ...image.config.rootfs.diff_ids]);
       try {
-        return await this.createFrom({ name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) });
+        return await this.createFrom({ name, req, image, limits, ports, ...(networkGroup === undefined ? {} : { networkGroup }) }, extra.mounts ?? []);
       } finally {
         lease.release();
       }
@@ -187,14 +188,14 @@ export class ContainerManager {
     }
   }
 
-  private async createFrom(o: Omit<Parameters<typeof recordFor>[0], 'id' | 'lowers'>): Promise<ContainerView> {
+  private async createFrom(o: Omit<Parameters<typeof recordFor>[0], 'id' | 'lowers'>, mounts: readonly HostMount[]): Promise<ContainerView> {
     const id = randomBytes(32).toString('hex');
     const dir = this.records.containerDir(id);
     try {
       const lowers = await this.images.unpackImage(o.image);
       const rec = await recordFor({ ...o, id, lowers });
       await mkdir(join(dir, 'rw'), { recursive: true, mode: 0o700 });
-      await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name }));
+      await writeBundle(join(dir, 'bundle'), containerSpec(rec, { dir, lowers, network: this.network.name, mounts }));
       await this.records.save(rec);
       this.log.info({ id, name: o.name, image: o.req.image }, 'container created');
       return viewOf(rec);

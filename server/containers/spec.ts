@@ -6,11 +6,11 @@
  * limits asked for.
  */
 import { join } from 'node:path';
-import { envRecord } from '../core/index.js';
+import { BerthError, envRecord } from '../core/index.js';
 import type { Image } from '../images/index.js';
 import { defaultSpec, type OciSpec } from '../runtime/index.js';
 import { checkWorkdir, mergeEnv, resolveProgram, resolveUser, type Limits } from './config.js';
-import type { ContainerRecord, CreateRequest } from './types.js';
+import type { ContainerRecord, CreateRequest, HostMount } from './types.js';
 
 export interface NewRecord {
   id: string;
@@ -56,8 +56,8 @@ export async function recordFor(o: NewRecord): Promise<ContainerRecord> {
 }
 
 /** The container's config.json; `dir` is its directory (rw/ and container.log are there). */
-export function containerSpec(rec: ContainerRecord, o: { dir: string; lowers: string[]; network: string }): OciSpec {
-  return defaultSpec({
+export function containerSpec(rec: ContainerRecord, o: { dir: string; lowers: string[]; network: string; mounts?: readonly HostMount[] }): OciSpec {
+  const spec = defaultSpec({
     args: rec.command,
     env: envRecord(rec.config.env),
     hostname: rec.id.slice(0, 12),
@@ -73,4 +73,23 @@ export function containerSpec(rec: ContainerRecord, o: { dir: string; lowers: st
     logPath: join(o.dir, 'container.log'),
     user: rec.process,
   });
+  spec.mounts = [...(spec.mounts ?? []), ...(o.mounts ?? []).map(ociMount)];
+  return spec;
+}
+
+/** A host mount as the runtime takes it; paths are absolute and free of what overlayfs' option list cannot hold. */
+function ociMount(m: HostMount): NonNullable<OciSpec['mounts']>[number] {
+  const paths = m.type === 'bind' ? [m.source, m.destination] : [m.destination, m.lower, m.upper, m.work];
+  for (const p of paths) {
+    if (!p.startsWith('/') || /[,:\0]/.test(p)) {
+      throw new BerthError('E_BERTH_INTERNAL', `host mount path ${JSON.stringify(p)} must be absolute, without "," or ":"`, { details: { mount: m } });
+    }
+  }
+  if (m.type === 'bind') return { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readonly ? 'ro' : 'rw', 'nosuid', 'nodev'] };
+  return {
+    destination: m.destination,
+    type: 'overlay',
+    source: 'overlay',
+    options: [`lowerdir=${m.lower}`, `upperdir=${m.upper}`, `workdir=${m.work}`, 'redirect_dir=off', 'metacopy=off', 'nosuid', 'nodev'],
+  };
 }

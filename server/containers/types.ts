@@ -32,6 +32,16 @@ export const createRequestSchema = z.strictObject({
 });
 export type CreateRequest = z.infer<typeof createRequestSchema>;
 
+/**
+ * A host directory mounted into one of the daemon's own containers (a buildpack build's
+ * source, cache and buildpacks): given by the daemon's code, never taken from the API.
+ * `overlay` mounts `lower` read-only under a fresh `upper`, so the container's changes land
+ * in `upper` only.
+ */
+export type HostMount =
+  | { type: 'bind'; source: string; destination: string; readonly?: boolean }
+  | { type: 'overlay'; destination: string; lower: string; upper: string; work: string };
+
 /** What the API shows of a container (inspect includes `config`). */
 export interface ContainerView {
   id: string;

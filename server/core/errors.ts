@@ -350,6 +350,40 @@ export const errorTable = {
     description: "The build was cancelled (the client went away or asked to stop); the running step's container was removed and nothing was tagged.",
     hint: 'Build again when you are ready; the steps that had finished are in the cache.',
   },
+  E_BUILD_PROCFILE_INVALID: {
+    status: 400,
+    description:
+      'A Procfile line is not `name: command`, a process type name has a character other than letters, digits, `_` and `-`, a name is declared twice, or a command is empty.',
+    hint: 'The message names the line; fix it (docs/buildpacks.md, "Procfile") and push or build again.',
+  },
+  E_BUILD_APP_JSON_INVALID: {
+    status: 400,
+    description: "The app's `app.json` is not JSON, or its `buildpacks` is not a list of `{url}` objects.",
+    hint: 'Fix app.json (the message says where) or remove its `buildpacks` key, and build again.',
+  },
+  E_BUILD_BUILDPACK_UNAVAILABLE: {
+    status: 422,
+    description:
+      'A buildpack the build asks for cannot be had: no bundled buildpack of that name, a local path that is not a buildpack directory (no executable `bin/detect` and `bin/compile`), or a git URL that cannot be cloned (or has no such ref).',
+    hint: 'Check the name, path or URL (`berth buildpacks:list APP` shows what the app asks for); the message gives the git or file error.',
+  },
+  E_BUILD_BUILDPACK_NOT_DETECTED: {
+    status: 422,
+    description: 'No buildpack recognised the app (every `bin/detect` tried exited non-zero), or a buildpack the app names explicitly does not recognise it.',
+    hint: 'Add a Procfile, or the file the buildpack for your language looks for (the message lists those tried), or set the buildpacks with `berth buildpacks:set APP …`.',
+  },
+  E_BUILD_BUILDPACK_FAILED: {
+    status: 422,
+    description:
+      "A buildpack's `bin/compile` or `bin/release` exited non-zero (or was killed for using more than the build's memory limit); the message gives the exit code and its last lines. The cache is left as it was before the build.",
+    hint: 'Its output above says why; fix the app (or the buildpack) and push again. A build over the memory limit needs a higher BERTH_BUILD_MEMORY.',
+  },
+  E_BUILD_BUILDPACK_RELEASE_INVALID: {
+    status: 422,
+    description:
+      "A buildpack's `bin/release` printed something that is not the YAML the classic buildpack API describes (a map with `default_process_types` and `config_vars` maps of strings).",
+    hint: 'The message names the buildpack and the line; fix its bin/release output.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorTable;

@@ -18,4 +18,5 @@ export { Supervisor, type SupervisorOptions } from './supervisor.js';
 export { livePid, killStale } from './pidfile.js';
 export { cannotRunStatus } from './exit-status.js';
 export { frameTypes, encodeFrame, encodeResize, decodeResize, FrameDecoder, MAX_FRAME_PAYLOAD, type Frame, type FrameType } from './frames.js';
+export { parseProcfile } from './procfile.js';
 export { ignorePatterns, dockerignoreMatcher, type IgnoreMatcher } from './dockerignore.js';

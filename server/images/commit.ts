@@ -136,7 +136,7 @@ async function walk(root: string): Promise<Node[]> {
 }
 
 /** Every entry's xattrs, by path ("." is the root), from one berth-fsutil run. */
-async function readXattrs(fsutil: string, root: string, paths: string[]): Promise<Map<string, Map<string, Buffer>>> {
+export async function readXattrs(fsutil: string, root: string, paths: string[]): Promise<Map<string, Map<string, Buffer>>> {
   const input = Buffer.from(paths.map((p) => `${p}\0`).join(''), 'utf8');
   const r = await run(fsutil, ['xattrs', root], { input, allowFailure: true });
   if (r.code !== 0) throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot read the xattrs of ${root}: ${r.stderr.trim()}`);

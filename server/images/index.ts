@@ -10,5 +10,5 @@ export { buildBusyboxImage, ensureBusyboxImage, busyboxLayer } from './busybox.j
 export { importArchive, exportArchive, exportOciArchive, type ArchiveFormat, type ImportOptions } from './archive.js';
 export { pullImage, pushImage, type RegistryOptions, type RegistryCredentials, type ProgressEvent, type PushResult } from './registry.js';
 export { ensureStackImage, type StackOptions } from './stack.js';
-export { commitContainer, type CommitOptions, type ConfigChanges } from './commit.js';
+export { commitContainer, diffLayer, readXattrs, type CommitOptions, type ConfigChanges, type DiffOptions } from './commit.js';
 export type { IdMap } from './idmap.js';
