@@ -36,6 +36,11 @@ async function freePort(): Promise<number> {
 export async function useApps(t: ExecutionContext): Promise<AppsEnv> {
   const b = await useBuildpacks(t);
   // The build reaches registries through outbound NAT, as on a server (BERTH_NETWORK_NAT).
+  // The manager makes its network (without NAT, as tests' networks are) when it first
+  // starts a container, once: make it so, then turn NAT on.
+  const first = await b.c.manager.create({ image: 'busybox', cmd: ['true'] });
+  await b.c.manager.start(first.id);
+  await b.c.manager.remove(first.id, true);
   await b.c.runtime.networkUpdate(b.c.network, { nat: true });
   const base = await tempDir(t, 'bpapps-');
   let n = 0;
