@@ -2,6 +2,16 @@
 # with their ETag, so a warm build downloads none) and tarballs checked against their
 # integrity. Sourced by bin/compile, after lib/output.sh; uses REGISTRY and CACHE_DIR.
 
+# fetch_documents NAME…: registry_document for each, at once (one round trip, not one each).
+fetch_documents() {
+  local name pids=() pid
+  for name in "$@"; do
+    registry_document "$name" >/dev/null &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || exit 1; done
+}
+
 # registry_document NAME: prints the path of the registry's JSON document for package NAME.
 registry_document() {
   local name=$1 dir="$CACHE_DIR/registry" file status err
@@ -27,14 +37,14 @@ registry_document() {
   echo "$file"
 }
 
-# fetch_tarball URL INTEGRITY DIR: download a package tarball, check its integrity
-# (sha512-<base64>, as the registry publishes it), unpack its package/ into DIR.
-fetch_tarball() {
-  local url=$1 integrity=$2 dir=$3 tgz
-  tgz=$(mktemp --suffix=.tgz)
-  curl -fsS --retry 2 --connect-timeout 10 --max-time 600 -o "$tgz" "$url" ||
+# download URL INTEGRITY FILE: download a package tarball to FILE once its integrity
+# (sha512-<base64>, as the registry publishes it) is checked.
+download() {
+  local url=$1 integrity=$2 file=$3
+  mkdir -p "$(dirname "$file")"
+  curl -fsS --retry 2 --connect-timeout 10 --max-time 600 -o "$file.partial" "$url" ||
     fail "Cannot download $url"
-  python3 - "$tgz" "$integrity" <<'PY' || fail "$url does not match its integrity $integrity: download it again (a proxy may have altered it)."
+  python3 - "$file.partial" "$integrity" <<'PY' || fail "$url does not match its integrity $integrity: download it again (a proxy may have altered it)."
 import base64, hashlib, sys
 path, integrity = sys.argv[1], sys.argv[2]
 algorithm, expected = integrity.split("-", 1)
@@ -44,10 +54,15 @@ with open(path, "rb") as f:
         h.update(block)
 sys.exit(0 if base64.b64encode(h.digest()).decode() == expected else 1)
 PY
-  rm -rf "$dir.partial" && mkdir -p "$dir.partial"
-  tar -xzf "$tgz" -C "$dir.partial" --strip-components=1 --no-same-owner
-  rm -f "$tgz"
-  rm -rf "$dir" && mv "$dir.partial" "$dir"
+  mv "$file.partial" "$file"
+}
+
+# unpack FILE DIR [MEMBER…]: a package tarball's package/ (or those members of it) into DIR.
+unpack() {
+  local file=$1 dir=$2
+  shift 2
+  rm -rf "$dir" && mkdir -p "$dir"
+  tar -xzf "$file" -C "$dir" --strip-components=1 --no-same-owner "${@/#/package/}"
 }
 
 # resolve NAME RANGE [NODE_VERSION]: prints "VERSION TARBALL INTEGRITY", the highest

@@ -17,8 +17,8 @@ export const fixtures = new URL('../../fixtures/apps/', import.meta.url).pathnam
 export interface AppsEnv extends BuildpackEnv {
   /** A copy of test/fixtures/apps/<name> to build (and change). */
   fixture(name: string): Promise<string>;
-  /** Run `image` as the app runs (its own command, PORT 5000 published on loopback) until the test ends; its URL once it answers. */
-  serve(image: string, env?: string[]): Promise<{ url: string; get(path: string): Promise<HttpAnswer> }>;
+  /** Run `image` as the app runs (its own command, PORT 5000 published on loopback) until `stop` or the test's end; its URL once it answers. */
+  serve(image: string, env?: string[]): Promise<{ url: string; get(path: string): Promise<HttpAnswer>; stop(): Promise<void> }>;
 }
 
 /** A loopback port nothing listens on now. */
@@ -53,7 +53,12 @@ export async function useApps(t: ExecutionContext): Promise<AppsEnv> {
     serve: async (image: string, env: string[] = []) => {
       const hostPort = await freePort();
       const view = await b.c.manager.create({ image, env, publish: [{ hostPort, containerPort: 5000 }] });
-      t.teardown(() => b.c.manager.remove(view.id, true));
+      let removed: Promise<unknown> | undefined;
+      const stop = async () => {
+        removed ??= b.c.manager.remove(view.id, true);
+        await removed;
+      };
+      t.teardown(stop);
       await b.c.manager.start(view.id);
       const url = `http://127.0.0.1:${hostPort}`;
       const get = (path: string) => httpGet(`${url}${path}`);
@@ -66,7 +71,7 @@ export async function useApps(t: ExecutionContext): Promise<AppsEnv> {
         },
         60_000,
       );
-      return { url, get };
+      return { url, get, stop };
     },
   });
 }

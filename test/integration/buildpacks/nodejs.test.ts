@@ -50,6 +50,8 @@ test.serial('a Node.js app with a lockfile builds, answers HTTP, and its second 
   t.log(`cold build ${(coldMs / 1000).toFixed(1)} s, warm build (no change) ${(warmMs / 1000).toFixed(1)} s`);
   const again = await b.serve('node-app:2');
   t.regex((await again.get('/')).body, /^hello from node v24\./);
+  await app.stop();
+  await again.stop();
   t.deepEqual(
     b.leftovers().filter((l) => !l.startsWith('container ')),
     [],
@@ -62,7 +64,7 @@ test.serial('a package.json that does not parse, and an engines.node no version 
   const broken = await b.context({ 'package.json': '{ "name": "x", }\n', 'index.js': '' });
   const r = await b.build2(broken, { tags: ['broken:1'] });
   t.truthy(r.error, r.text);
-  t.regex(r.text, / ! {5}package\.json is not valid JSON: .*line 1 column 17/, r.text);
+  t.regex(r.text, / ! {5}package\.json is not valid JSON: .*line 1 column 16/, r.text);
   t.regex(r.text, / ! {5}Fix package\.json/);
   t.false(b.c.store.tags().has('broken:1'), 'nothing tagged');
 
