@@ -11,9 +11,9 @@ install does). Exit 2: nothing satisfies; exit 3: RANGE is not a semver range.
 The range grammar is node-semver's (https://github.com/npm/node-semver#ranges): `1.2.3`,
 `=1.2.3`, `v1.2.3`, comparators `<` `<=` `>` `>=` (a space after the operator is allowed),
 x-ranges `1.x` `1.2.*` `1` `*` `""`, tilde `~1.2`, caret `^1.2.3`, hyphen ranges
-`1.2 - 2.3.4`, comparators joined by spaces (and) and `||` (or). Prerelease versions are
-never picked (as semver.maxSatisfying without includePrerelease), and a range naming a
-prerelease matches nothing. Test: test/integration/buildpacks/semver.test.ts compares it
+`1.2 - 2.3.4`, comparators joined by spaces (and) and `||` (or). A prerelease version
+(`24.0.0-rc.1`) is picked only by a range that names a prerelease of the same x.y.z, as
+semver.maxSatisfying does without includePrerelease. Test: test/integration/buildpacks/semver.test.ts compares it
 with the npm `semver` package on many ranges.
 """
 import json
@@ -22,8 +22,18 @@ import sys
 
 INF = 10**9
 XR = r"(?:x|X|\*|0|[1-9]\d*)"
-PARTIAL = re.compile(rf"^v?({XR})(?:\.({XR})(?:\.({XR}))?)?$")
-VERSION = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+PRE = r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?"
+PARTIAL = re.compile(rf"^v?({XR})(?:\.({XR})(?:\.({XR}){PRE})?)?$")
+VERSION = re.compile(rf"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*){PRE}$")
+# A version is (major, minor, patch, pre): pre is (1,) for a release, which sorts after any
+# prerelease (0, ids…) of the same x.y.z; (0,) is "x.y.z-0", below every prerelease of it.
+RELEASE, LOWEST_PRE = (1,), (0,)
+
+
+def prerelease(text):
+    if text is None:
+        return RELEASE
+    return (0,) + tuple((0, int(i)) if i.isdigit() else (1, i) for i in text.split("."))
 
 
 class RangeError(Exception):
@@ -35,28 +45,29 @@ def partial(text):
     m = PARTIAL.match(text)
     if not m:
         raise RangeError(f"{text!r} is not a version")
-    parts = [None if p is None or p in "xX*" else int(p) for p in m.groups()]
+    parts = [None if p is None or p in "xX*" else int(p) for p in m.groups()[:3]]
     # An x stops the version: 1.x.3 means 1.x
     for i, p in enumerate(parts):
         if p is None:
             parts[i + 1:] = [None] * (2 - i)
             break
-    return parts
+    return parts + [prerelease(m.group(4)) if parts[2] is not None else RELEASE]
 
 
 def floor(p):
-    return tuple(0 if v is None else v for v in p)
+    """The lowest version the partial p covers: 1 -> 1.0.0-0 ... as node-semver, 1.0.0."""
+    return tuple(0 if v is None else v for v in p[:3]) + (p[3],)
 
 
 def bump(p):
-    """The first version after every version the partial p covers: 1 -> 2.0.0, 1.2 -> 1.3.0."""
+    """The first version after every version the partial p covers: 1 -> 2.0.0-0, 1.2 -> 1.3.0-0."""
     if p[0] is None:
-        return (INF, 0, 0)
+        return (INF, 0, 0, LOWEST_PRE)
     if p[1] is None:
-        return (p[0] + 1, 0, 0)
+        return (p[0] + 1, 0, 0, LOWEST_PRE)
     if p[2] is None:
-        return (p[0], p[1] + 1, 0)
-    return (p[0], p[1], p[2] + 1)
+        return (p[0], p[1] + 1, 0, LOWEST_PRE)
+    return (p[0], p[1], p[2] + 1, LOWEST_PRE)
 
 
 def comparator(token):
@@ -67,15 +78,15 @@ def comparator(token):
     if op in ("", "="):
         return [(">=", floor(p)), ("<", bump(p))] if None in p else [("=", floor(p))]
     if op in ("~", "~>"):
-        upper = bump(p[:1] + [None, None]) if p[1] is None else bump(p[:2] + [None])
+        upper = bump(p[:1] + [None, None, RELEASE]) if p[1] is None else bump(p[:2] + [None, RELEASE])
         return [(">=", floor(p)), ("<", upper)]
     if op == "^":
         if p[0] is None:
-            return [(">=", (0, 0, 0))]
+            return [(">=", (0, 0, 0, RELEASE))]
         if p[0] > 0 or p[1] is None:
-            upper = bump([p[0], None, None])
+            upper = bump([p[0], None, None, RELEASE])
         elif p[1] > 0 or p[2] is None:
-            upper = bump([p[0], p[1], None])
+            upper = bump([p[0], p[1], None, RELEASE])
         else:
             upper = bump(p)
         return [(">=", floor(p)), ("<", upper)]
@@ -106,7 +117,7 @@ def parse(text):
         comparators = []
         for token in part.split():
             comparators += comparator(token)
-        alternatives.append(comparators or [(">=", (0, 0, 0))])
+        alternatives.append(comparators or [(">=", (0, 0, 0, RELEASE))])
     return alternatives
 
 
@@ -118,13 +129,19 @@ def satisfies(version, alternatives):
         ">": lambda a, b: a > b,
         ">=": lambda a, b: a >= b,
     }
-    return any(all(ops[op](version, bound) for op, bound in alt) for alt in alternatives)
+    for alt in alternatives:
+        if not all(ops[op](version, bound) for op, bound in alt):
+            continue
+        # A prerelease only where the range names a prerelease of the same x.y.z.
+        if version[3] == RELEASE or any(b[:3] == version[:3] and len(b[3]) > 1 for _, b in alt):
+            return True
+    return False
 
 
 def release(text):
-    """'1.2.3' -> (1, 2, 3); None for a prerelease or anything else."""
+    """'1.2.3' -> (1, 2, 3, (1,)); '1.2.3-rc.1' -> (1, 2, 3, (0, (1, 'rc'), (0, 1))); None for anything else."""
     m = VERSION.match(text)
-    return tuple(int(g) for g in m.groups()) if m else None
+    return tuple(int(g) for g in m.groups()[:3]) + (prerelease(m.group(4)),) if m else None
 
 
 def main(argv):

@@ -2,7 +2,8 @@
  * The nodejs buildpack picks versions with buildpacks/nodejs/lib/semver.py (bash and python3
  * are what the stack has before Node.js is installed). It must agree with the npm `semver`
  * package, which npm itself uses: for every range below, both pick the same highest version
- * out of the same published list (prereleases included in the list, never picked).
+ * out of the same published list (prereleases in it too, picked only by a range that names
+ * a prerelease of the same x.y.z).
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -65,6 +66,12 @@ const ranges = [
   '<0.0.1',
   '1.2.3 - 1.2.4',
   '24.13.0-rc.1',
+  '>=24.13.0-rc.0',
+  '^24.13.0-rc.1',
+  '~2.0.0-beta',
+  '>=2.0.0-beta.0 <2.0.0',
+  '27.0.0-nightly',
+  '>26 <27.0.0-0',
   '>*',
   '<*',
   '>=*',
