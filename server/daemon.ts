@@ -2,7 +2,7 @@
  * The composition root: reads the configuration, starts (or checks) Redis and nginx,
  * serves the API, and stops everything it started on SIGTERM/SIGINT.
  */
-import { chmod, mkdir, readFile, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { containerUpgradeHandler, createApi, type ServiceHealth, type StatusReport } from './api/index.js';
-import { BuildCache, buildDockerfile, type BuildLimits } from './build/index.js';
+import { BuildCache, buildBuildpacks, buildDockerfile, type BuildLimits, type BuildpackSettings } from './build/index.js';
 import { type BerthConfig } from './config/index.js';
 import { BerthError, berthVersion, describePortHolder, livePid, nodeVersion, toBerthError, writeFileAtomic, type Logger } from './core/index.js';
 import { ContainerManager } from './containers/index.js';
@@ -91,6 +91,14 @@ async function buildService(config: BerthConfig, files: ReturnType<typeof homeFi
   return {
     build: (dir: string, options: Parameters<typeof buildDockerfile>[1], progress: Parameters<typeof buildDockerfile>[2]) =>
       buildDockerfile({ dir, images, containers, cache }, { ...options, limits }, progress),
+    buildpacks: async (dir: string, options: Pick<BuildpackSettings, 'tags' | 'buildpacks' | 'signal'>, progress: Parameters<typeof buildBuildpacks>[2]) => {
+      const cacheDir = await mkdtemp(join(files.buildContexts, 'buildpack-cache-'));
+      try {
+        return await buildBuildpacks({ dir, images, containers }, { ...options, app: 'image-build', cacheDir, limits }, progress);
+      } finally {
+        await rm(cacheDir, { recursive: true, force: true });
+      }
+    },
     contextDir: files.buildContexts,
     contextMax: config.buildContextMax,
     cacheRoots: () => cache.roots(images),

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import express, { type Request, type Router } from 'express';
 import { BerthError, type Logger } from '../core/index.js';
-import { formatEvent, type BuildEvent, type DockerfileBuildOptions } from '../build/index.js';
+import { formatEvent, selectBuilder, type BuildEvent, type BuilderName, type DockerfileBuildOptions } from '../build/index.js';
 import { extractContext } from './build-context.js';
 import { streamNdjson } from './ndjson.js';
 import { flagParam, repeatedParam, stringParam, type Query } from './params.js';
@@ -66,15 +66,35 @@ async function receiveContext(req: Request, builds: BuildService): Promise<strin
   }
 }
 
+/** `?builder=dockerfile|herokuish`; absent: chosen by the context (a Dockerfile or not). */
+function builderOf(query: Query): BuilderName | undefined {
+  const b = stringParam(query, 'builder');
+  if (b === undefined || b === '') return undefined;
+  if (b !== 'dockerfile' && b !== 'herokuish') throw new BerthError('E_API_BAD_REQUEST', `?builder= takes dockerfile or herokuish, not ${JSON.stringify(b)}`);
+  return b;
+}
+
 export function buildRouter(builds: BuildService, log: Logger): Router {
   const r = express.Router();
   r.post('/', async (req, res) => {
     const options = buildOptionsOf(req.query); // bad parameters are an answer before the body is read
+    const builder = builderOf(req.query);
+    const buildpacks = repeatedParam(req.query, 'buildpack');
     const dir = await receiveContext(req, builds);
+    // Without a Dockerfile (or with ?builder=herokuish) the context is built with buildpacks (docs/buildpacks.md).
+    const chosen = await selectBuilder(dir, builder).catch(async (err: unknown) => {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    });
     // streamNdjson never throws; the context is removed before the last line is written.
     await streamNdjson<BuildProgressView, never, BuildResultView>(res, log, `building ${options.tags?.join(', ') || 'an image'}`, async (out) => {
       const progress = (event: BuildEvent): void => void out.progress({ ...event, text: formatEvent(event) });
       try {
+        if (chosen === 'herokuish') {
+          if (!builds.buildpacks) throw new BerthError('E_BUILD_OPTIONS_INVALID', 'this daemon has no buildpack builder; give the context a Dockerfile');
+          const settings = { tags: options.tags ?? [], signal: out.signal, ...(buildpacks.length > 0 ? { buildpacks } : {}) };
+          return resultView(await builds.buildpacks(dir, settings, progress));
+        }
         return resultView(await builds.build(dir, { ...options, signal: out.signal }, progress));
       } finally {
         await rm(dir, { recursive: true, force: true }).catch((err: unknown) => log.error({ err, dir }, 'cannot remove a build context'));

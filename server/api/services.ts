@@ -1,4 +1,4 @@
-import type { BuildProgress, BuildResult, DockerfileBuildOptions } from '../build/index.js';
+import type { BuildpackSettings, BuildProgress, BuildResult, DockerfileBuildOptions } from '../build/index.js';
 import type { ContainerManager } from '../containers/index.js';
 
 /**
@@ -17,6 +17,8 @@ export type ContainerService = Pick<
  */
 export interface BuildService {
   build(dir: string, options: Omit<DockerfileBuildOptions, 'limits'>, progress: BuildProgress): Promise<BuildResult>;
+  /** A buildpack build of a context without a Dockerfile (`image:build`): a cache of its own, dropped after. */
+  buildpacks?(dir: string, options: Pick<BuildpackSettings, 'tags' | 'buildpacks' | 'signal'>, progress: BuildProgress): Promise<BuildResult>;
   /** Where contexts are extracted (a directory under BERTH_HOME, each build in a fresh one below it). */
   contextDir: string;
   /** The most bytes of context tar a build may send (BERTH_BUILD_CONTEXT_MAX). */

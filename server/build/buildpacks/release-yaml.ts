@@ -64,7 +64,7 @@ function readDocument(text: string): Map<string, Value> {
     const n = i + 1;
     const line = raw.replace(/\r$/, '');
     const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#') || ((trimmed === '---' || trimmed === '...') && line === trimmed)) return;
+    if (trimmed === '' || trimmed.startsWith('#') || ((trimmed === '---' || trimmed === '...') && !/^\s/.test(line))) return;
     if (/^\s*\t/.test(line)) throw new YamlError(n, 'a tab in the indentation');
     const indent = line.length - line.trimStart().length;
     if (indent === 0) {
@@ -133,13 +133,9 @@ export function parseRelease(text: string, buildpack: string): ReleaseInfo {
     return info;
   } catch (e) {
     if (!(e instanceof YamlError)) throw e;
-    const where = e.line > 0 ? ` line ${e.line}` : '';
-    throw new BerthError(
-      'E_BUILD_BUILDPACK_RELEASE_INVALID',
-      `buildpack ${buildpack}, release: bin/release printed invalid YAML (output${where}): ${e.message}`,
-      {
-        details: { buildpack, phase: 'release', ...(e.line > 0 ? { line: e.line } : {}) },
-      },
-    );
+    const where = e.line > 0 ? `, line ${e.line}` : '';
+    throw new BerthError('E_BUILD_BUILDPACK_RELEASE_INVALID', `buildpack ${buildpack}, release: bin/release printed invalid YAML${where}: ${e.message}`, {
+      details: { buildpack, phase: 'release', ...(e.line > 0 ? { line: e.line } : {}) },
+    });
   }
 }

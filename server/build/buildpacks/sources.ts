@@ -124,7 +124,9 @@ export async function bundledBuildpacks(root = bundledRoot): Promise<Buildpack[]
   return out;
 }
 
+/** The commit checked out in `dir`, when `dir` is itself the top of a git checkout (not a folder inside one). */
 async function gitHead(dir: string): Promise<string | undefined> {
+  if ((await lstat(join(dir, '.git')).catch(() => undefined)) === undefined) return undefined;
   const r = await run('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeoutMs: 10_000, allowFailure: true }).catch(() => undefined);
   return r?.code === 0 ? r.stdout.trim() : undefined;
 }

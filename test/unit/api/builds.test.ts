@@ -167,3 +167,33 @@ test('POST /v1/images/prune keeps the build cache as roots, and drops it with ?b
   t.is(dropped.body.buildCacheEntries, 3);
   t.deepEqual(calls, [['pruneCache'], ['cacheRoots']]);
 });
+
+test('POST /v1/build: a context without a Dockerfile, or ?builder=herokuish, is a buildpack build with its ?buildpack= list', async (t) => {
+  const { app, calls, contextDir } = await apiFixture(t);
+  const procfileOnly = await tarball([{ name: 'Procfile', content: 'web: true\n' }]);
+  const res = await request(app).post('/v1/build?t=app:1&buildpack=procfile').set(auth).set('content-type', 'application/x-tar').send(procfileOnly);
+  t.is(res.status, 200);
+  t.deepEqual(lines(res.text), [
+    { progress: { type: 'line', line: '-----> Procfile app detected', text: '-----> Procfile app detected' } },
+    { result: { id: 'ffffffffffff', digest: `sha256:${'f'.repeat(64)}`, tags: ['app:1'], steps: 1, cached: 0 } },
+  ]);
+  const withDockerfile = await tarball([
+    { name: 'Dockerfile', content: 'FROM scratch\n' },
+    { name: 'Procfile', content: 'web: true\n' },
+  ]);
+  t.is((await request(app).post('/v1/build?builder=herokuish').set(auth).set('content-type', 'application/x-tar').send(withDockerfile)).status, 200);
+  t.is((await request(app).post('/v1/build?builder=dockerfile').set(auth).set('content-type', 'application/x-tar').send(withDockerfile)).status, 200);
+  t.deepEqual(
+    calls.map((c) => c.slice(0, 2)),
+    [
+      ['buildpacks', ['Procfile']],
+      ['buildpacks', ['Dockerfile', 'Procfile']],
+      ['build', ['Dockerfile', 'Procfile']],
+    ],
+  );
+  t.deepEqual(calls[0]?.[2], { tags: ['app:1'], buildpacks: ['procfile'], signal: true });
+  const bad = await request(app).post('/v1/build?builder=heroku').set(auth).set('content-type', 'application/x-tar').send(procfileOnly);
+  t.is(bad.status, 400);
+  t.regex(bad.text, /\?builder= takes dockerfile or herokuish, not \\"heroku\\"/);
+  t.deepEqual(await readdir(contextDir), []);
+});

@@ -102,6 +102,11 @@ export function fakeBuilds(calls: Calls, contextDir: string, failWith?: BerthErr
       const digest = `sha256:${'e'.repeat(64)}`;
       return { image: { digest } as never, id: 'e'.repeat(12), tags: options.tags ?? [], steps: 1, cached: 0 };
     },
+    async buildpacks(dir, options, progress) {
+      calls.push(['buildpacks', (await readdir(dir, { recursive: true })).sort(), { ...options, signal: options.signal instanceof AbortSignal }]);
+      progress({ type: 'line', line: '-----> Procfile app detected' });
+      return { image: { digest: `sha256:${'f'.repeat(64)}` } as never, id: 'f'.repeat(12), tags: options.tags ?? [], steps: 1, cached: 0 };
+    },
     async cacheRoots() {
       calls.push(['cacheRoots']);
       return [];

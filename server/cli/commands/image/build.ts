@@ -15,6 +15,10 @@ export interface BuildFlags {
   label: string[];
   quiet?: true;
   format: 'text' | 'json';
+  /** dockerfile or herokuish; absent: the daemon decides (a Dockerfile or not). */
+  builder?: 'dockerfile' | 'herokuish';
+  /** Buildpacks for a buildpack build (names, paths on the server, git URLs). */
+  buildpack?: string[];
 }
 
 /** `--build-arg K=V`, or `K` alone: its value from this environment, left out when unset (Docker's rule). */
@@ -39,10 +43,12 @@ function labels(args: string[]): string[] {
  */
 export async function build(dir: string, o: BuildFlags): Promise<void> {
   const warn = (message: string): void => void process.stderr.write(`WARNING: ${message}\n`);
-  const context = await packContext(dir, o.file, warn);
+  const context = await packContext(dir, o.file, warn, o.builder !== 'dockerfile');
   const q = new URLSearchParams();
   for (const t of o.tag) q.append('t', t);
-  q.set('dockerfile', context.dockerfile);
+  if (context.dockerfile !== undefined) q.set('dockerfile', context.dockerfile);
+  if (o.builder !== undefined) q.set('builder', o.builder);
+  for (const b of o.buildpack ?? []) q.append('buildpack', b);
   for (const a of buildArgs(o.buildArg)) q.append('buildarg', a);
   if (o.target !== undefined) q.set('target', o.target);
   if (!o.cache) q.set('nocache', 'true');

@@ -47,7 +47,9 @@ const builderPrune = new Command('builder:prune')
   .action(async (o) => (await import('./prune.js')).prune({ ...o, buildCache: true }));
 
 const build = new Command('image:build')
-  .description('build an image from a Dockerfile; DIR is the build context, sent to the daemon less what .dockerignore excludes')
+  .description(
+    'build an image from a Dockerfile, or with buildpacks when DIR has none; DIR is the build context, sent to the daemon less what .dockerignore excludes',
+  )
   .argument('<dir>', 'the build context')
   .option('-f, --file <file>', 'the Dockerfile (default: DIR/Dockerfile)')
   .option('-t, --tag <name[:tag]>', 'name the image; repeatable', collect, [] as string[])
@@ -56,6 +58,18 @@ const build = new Command('image:build')
   .option('--no-cache', 'run every step, ignoring the build cache')
   .option('--label <K=V>', 'add a label to the image; repeatable', collect, [] as string[])
   .option('-q, --quiet', "print only the image's digest")
+  .addOption(
+    new Option('--builder <builder>', 'which builder (default: dockerfile when DIR has a Dockerfile, else herokuish)').choices([
+      'dockerfile',
+      'herokuish',
+    ] as const),
+  )
+  .option(
+    '--buildpack <name|path|url>',
+    'a buildpack for a buildpack build (bundled name, path on the server, git URL#ref); repeatable, in order',
+    collect,
+    [] as string[],
+  )
   .addOption(formatOption())
   .action(async (dir, o) => (await import('./build.js')).build(dir, o));
 

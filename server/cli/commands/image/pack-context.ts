@@ -16,8 +16,8 @@ import { BerthError, dockerignoreMatcher, ignorePatterns } from '../../../core/i
 export interface PackedContext {
   /** The tar stream; it fails (is destroyed) when reading the context fails. */
   stream: Pack;
-  /** The Dockerfile's path inside the context, as the API takes it. */
-  dockerfile: string;
+  /** The Dockerfile's path inside the context, as the API takes it; undefined for a context without one (a buildpack build). */
+  dockerfile: string | undefined;
   /** Why reading the context failed, once it did: the request then fails for that reason. */
   failure(): BerthError | undefined;
 }
@@ -25,21 +25,23 @@ export interface PackedContext {
 /**
  * Pack `dir` with the Dockerfile `file` (a path from the current directory; `DIR/Dockerfile`
  * by default). A Dockerfile outside the context is added to it under a name of its own, as
- * Docker's client does.
+ * Docker's client does. With `optional`, a context without DIR/Dockerfile (and no `file`)
+ * is packed as it is: the daemon builds it with buildpacks.
  */
-export async function packContext(dir: string, file: string | undefined, warn: (message: string) => void): Promise<PackedContext> {
+export async function packContext(dir: string, file: string | undefined, warn: (message: string) => void, optional = false): Promise<PackedContext> {
   const root = resolve(dir);
   const st = await lstat(root).catch(() => undefined);
   if (!st?.isDirectory()) throw new BerthError('E_BUILD_CONTEXT_INVALID', `the build context ${dir} is not a directory`);
   const dockerfilePath = resolve(file ?? join(root, 'Dockerfile'));
   const dfStat = await lstat(dockerfilePath).catch(() => undefined);
-  if (!dfStat?.isFile()) throw new BerthError('E_BUILD_CONTEXT_INVALID', `the Dockerfile ${file ?? join(dir, 'Dockerfile')} is not a file`);
+  const none = optional && file === undefined && dfStat === undefined;
+  if (!none && !dfStat?.isFile()) throw new BerthError('E_BUILD_CONTEXT_INVALID', `the Dockerfile ${file ?? join(dir, 'Dockerfile')} is not a file`);
   const inside = relative(root, dockerfilePath);
   const outside = inside.startsWith(`..${sep}`) || inside === '..';
-  const dockerfile = outside ? `.dockerfile.${process.pid}` : inside.split(sep).join('/');
+  const dockerfile = none ? undefined : outside ? `.dockerfile.${process.pid}` : inside.split(sep).join('/');
   const patterns = ignorePatterns(await readFile(join(root, '.dockerignore'), 'utf8').catch(() => ''));
   const matcher = dockerignoreMatcher(patterns);
-  const always = new Set([dockerfile, '.dockerignore']);
+  const always = new Set([...(dockerfile === undefined ? [] : [dockerfile]), '.dockerignore']);
   const stream = pack();
 
   const entry = (header: Parameters<Pack['entry']>[0], body?: string): Promise<void> =>
@@ -77,7 +79,7 @@ export async function packContext(dir: string, file: string | undefined, warn: (
   let failure: BerthError | undefined;
   void (async () => {
     await walk('');
-    if (outside) await addFile(dockerfilePath, dockerfile, 0o644, dfStat.size, dfStat.mtime);
+    if (outside && dfStat && dockerfile !== undefined) await addFile(dockerfilePath, dockerfile, 0o644, dfStat.size, dfStat.mtime);
     stream.finalize();
   })().catch((err: unknown) => {
     failure = new BerthError('E_BUILD_CONTEXT_INVALID', `cannot read the build context ${dir}: ${(err as Error).message}`, { cause: err });
