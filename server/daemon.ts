@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { containerUpgradeHandler, createApi, sshUpgradeHandler, type ServiceHealth, type StatusReport } from './api/index.js';
-import { AppStore } from './apps/index.js';
+import { AppStore, type AppHooks } from './apps/index.js';
 import { installHook, SshAccess, SshKeyStore, startGitService, type GitHttpOptions } from './git/index.js';
 import { openQueue, type DeployQueue, type InterruptedHook, type Processor } from './queue/index.js';
 import { BuildCache, buildBuildpacks, buildDockerfile, type BuildLimits, type BuildpackSettings } from './build/index.js';
@@ -191,7 +191,15 @@ async function deployPipeline(
       stopTimeoutSeconds: config.stopTimeout,
     },
   });
-  o.apps.addHooks({ destroying: (app) => release.stopApp(app.name) });
+  // apps:destroy and apps:rename: the app's containers stop and its route goes; a renamed app
+  // is deployed again under its new name (its current release, from the queue: Dokku rebuilds).
+  o.apps.addHooks({
+    destroying: (app) => release.stopApp(app.name),
+    renamed: async (from, app) => {
+      await release.stopApp(from);
+      if (app.currentRelease !== undefined) await o.queue.enqueue(app.name, { kind: 'rollback', release: app.currentRelease });
+    },
+  });
   await mkdir(o.files.deploys, { recursive: true, mode: 0o700 });
   const ports: DeployPorts = {
     apps: o.apps,
@@ -208,6 +216,41 @@ async function deployPipeline(
     log,
   };
   return { processor: createDeployProcessor(ports), onInterrupted: createInterruptedCleanup(ports) };
+}
+
+/**
+ * What the queue and the image store hold of an app, for apps:destroy and apps:rename
+ * (docs/apps.md): neither runs while a deploy of the app runs or waits; destroy drops the
+ * app's jobs and its release tags (`berth/<app>:vN`; the blobs go at the next image GC);
+ * rename moves the tags to the new name and drops the old name's jobs.
+ */
+function appJobsAndImages(queue: DeployQueue, images: ImageStore): AppHooks {
+  const releaseTags = (app: string) => [...images.tags().keys()].filter((t) => t.startsWith(`berth/${app}:v`));
+  return {
+    changing: async (app, change) => {
+      const busy = (await queue.list(app.name)).find((j) => j.state === 'running' || j.state === 'queued');
+      if (busy === undefined) return;
+      throw new BerthError(
+        'E_APP_DEPLOY_RUNNING',
+        `app ${app.name} cannot be ${change === 'destroy' ? 'destroyed' : 'renamed'} now: its job ${busy.id} is ${busy.state}`,
+        {
+          details: { app: app.name, job: busy.id },
+          hint: `\`berth builds:output ${app.name}\` follows it; \`berth builds:cancel ${app.name}\` stops it. Then run the command again.`,
+        },
+      );
+    },
+    destroying: async (app) => {
+      await queue.forget(app.name);
+      for (const tag of releaseTags(app.name)) await images.untag(tag);
+    },
+    renamed: async (from, app) => {
+      await queue.forget(from);
+      for (const tag of releaseTags(from)) {
+        await images.tag(tag, `berth/${app.name}:${tag.slice(tag.lastIndexOf(':') + 1)}`);
+        await images.untag(tag);
+      }
+    },
+  };
 }
 
 /** The built CLI beside this file (dist/cli/main.js beside dist/daemon.js), run by this very Node. */
@@ -325,6 +368,7 @@ export async function startDaemon(config: BerthConfig, log: Logger, wiring: Daem
     // The queue closes before Redis stops (cleanups run in reverse): running jobs are told first.
     const queue = await openQueue({ endpoint: redisEndpoint, log });
     cleanups.push(() => queue.close());
+    apps.addHooks(appJobsAndImages(queue, images));
     const services: DaemonServices = { config, log, apps, images, containers, queue };
     const deploys =
       wiring.deploys?.(services) ??

@@ -9,6 +9,7 @@
  * app's key asks for the registry's, so the two never wait on each other in a circle.
  */
 import { lstat, mkdir, readdir, rename, rm, stat, chmod, chown } from 'node:fs/promises';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
@@ -54,6 +55,13 @@ function releaseNotFound(name: string, number: number): BerthError {
   });
 }
 
+function beingDestroyed(name: string): BerthError {
+  return new BerthError('E_APP_DESTROYING', `app ${name} is being destroyed`, {
+    hint: `Nothing can be pushed to or changed in ${name} now; once \`berth apps:destroy\` is done, \`berth apps:create ${name}\` makes a new app.`,
+    details: { app: name },
+  });
+}
+
 const suffix = (): string => randomBytes(6).toString('hex');
 
 /** `p`'s value, or `fallback` when what it reads does not exist; other failures are thrown. */
@@ -73,6 +81,12 @@ export class AppStore {
   private readonly policy: UsernsPolicy;
   private readonly git: string;
   private readonly lock = new KeyedLock();
+  /**
+   * Apps whose destroy has begun: reading one is E_APP_DESTROYING (a push during apps:destroy
+   * says so), except from the destroy's own hooks (the async context `destroyer` marks).
+   */
+  private readonly leaving = new Set<string>();
+  private readonly destroyer = new AsyncLocalStorage<string>();
 
   constructor(options: AppStoreOptions) {
     this.dir = join(options.home, 'apps');
@@ -101,6 +115,7 @@ export class AppStore {
   }
 
   async find(name: string): Promise<AppRecord | undefined> {
+    if (this.leaving.has(name) && this.destroyer.getStore() !== name) throw beingDestroyed(name);
     const file = this.appFile(name);
     const text = await readTextIfExists(file);
     return text === undefined ? undefined : readAppFile(text, name, file);
@@ -115,7 +130,7 @@ export class AppStore {
   /** Every app, sorted by name. */
   async list(): Promise<AppRecord[]> {
     const names = await unlessMissing(readdir(this.dir), []);
-    const apps = await Promise.all(names.filter((n) => !n.startsWith('.')).map((n) => this.find(n)));
+    const apps = await Promise.all(names.filter((n) => !n.startsWith('.') && !this.leaving.has(n)).map((n) => this.find(n)));
     return apps.filter((a): a is AppRecord => a !== undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -163,30 +178,44 @@ export class AppStore {
   }
 
   /**
-   * Destroy an app: every `destroying` hook (containers, proxy, queue), then its directory
-   * (record, releases, repo, cache). A hook that fails keeps the app, after the others ran.
+   * Destroy an app: the `changing` hooks (which may refuse: a deploy runs), then every
+   * `destroying` hook (containers, proxy, images, queue), then its directory (record,
+   * releases, repo, cache). A hook that fails keeps the app, after the others ran. From the
+   * first `destroying` hook on, reading the app is E_APP_DESTROYING.
    */
   async destroy(name: string): Promise<void> {
     validateAppName(name);
     await this.lock.run(REGISTRY, async () => {
       const app = await this.get(name);
-      const failures: unknown[] = [];
-      for (const h of this.hooks) {
-        if (h.destroying) await h.destroying(app).catch((e: unknown) => failures.push(e));
+      for (const h of this.hooks) await h.changing?.(app, 'destroy');
+      this.leaving.add(name);
+      try {
+        const failures: unknown[] = [];
+        await this.destroyer.run(name, async () => {
+          for (const h of this.hooks) {
+            if (h.destroying) await h.destroying(app).catch((e: unknown) => failures.push(e));
+          }
+        });
+        if (failures.length > 0) throw failures[0];
+        await this.lock.run(name, () => this.removeDir(name));
+      } finally {
+        this.leaving.delete(name);
       }
-      if (failures.length > 0) throw failures[0];
-      await this.lock.run(name, () => this.removeDir(name));
     });
   }
 
-  /** Rename an app's directory (its record, releases, repo, cache and range go with it), then the `renamed` hooks. */
+  /**
+   * Rename an app: the `changing` hooks (which may refuse), then its directory (its record,
+   * releases, repo, cache and range go with it), then the `renamed` hooks.
+   */
   async rename(from: string, to: string): Promise<AppRecord> {
     validateAppName(from);
     validateAppName(to);
     return this.lock.run(REGISTRY, async () => {
-      await this.get(from);
+      const before = await this.get(from);
       const target = this.paths(to).dir;
       if (await pathExists(target)) throw exists(to);
+      for (const h of this.hooks) await h.changing?.(before, 'rename');
       await this.lock.run(from, async () => {
         await rename(this.paths(from).dir, target);
         await fsyncPath(this.dir);

@@ -78,6 +78,11 @@ export interface AppPaths {
  * destroy apps.
  */
 export interface AppHooks {
+  /**
+   * Before an app is destroyed or renamed, before any other hook: a hook that throws refuses
+   * the change with nothing changed (the queue refuses while a deploy of the app runs or waits).
+   */
+  changing?: (app: AppRecord, change: 'destroy' | 'rename') => Promise<void>;
   /** After the app's directory and bare repo exist (git installs its hook). A failure undoes the create. */
   created?: (app: AppRecord) => Promise<void>;
   /**

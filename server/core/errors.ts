@@ -287,6 +287,16 @@ export const errorTable = {
       '`apps:destroy` was not confirmed: the name typed again did not match, or there is no terminal to ask on and `--force` was not given; nothing was removed.',
     hint: "Type the app's name exactly when asked, or run `berth apps:destroy APP --force`.",
   },
+  E_APP_DESTROYING: {
+    status: 409,
+    description: 'The app is being destroyed (`apps:destroy` has begun): a push to it, or a change of it, is refused; nothing was stored.',
+    hint: 'Wait for `apps:destroy` to finish; `berth apps:create APP` then makes a new app of that name.',
+  },
+  E_APP_DEPLOY_RUNNING: {
+    status: 409,
+    description: 'A deploy of the app is running or waiting in the queue, so it cannot be destroyed or renamed now; nothing was changed.',
+    hint: '`berth builds:list APP` shows the jobs; wait for them to end, or stop them with `berth builds:cancel APP`, then run the command again.',
+  },
   E_RELEASE_NOT_FOUND: {
     status: 404,
     description: 'The app has no release with that number.',

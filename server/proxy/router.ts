@@ -347,6 +347,8 @@ export class ProxyRouter {
     } else {
       await rm(file, { force: true });
       this.#routes.delete(p.app);
+      // The app is gone (apps:destroy, rename): its last good copies go with it, else they outlive it.
+      for (const name of [appConfigName(p.app), appSnippetName(p.app)]) await rm(join(this.#paths.previous, name), { force: true });
     }
     for (const name of [appConfigName(p.app), appSnippetName(p.app), `app-${p.app}.error`]) await rm(join(this.#paths.rejected, name), { force: true });
   }

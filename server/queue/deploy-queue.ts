@@ -27,6 +27,12 @@ export interface DeployQueue {
   wait(id: JobId, options?: { signal?: AbortSignal }): Promise<JsonObject>;
   /** Signal the app's running job to stop and remove its queued jobs. */
   cancel(app: string): Promise<CancelResult>;
+  /**
+   * Drop everything the queue holds of an app (its jobs, finished ones included, their output,
+   * its job counter), for apps:destroy and apps:rename: a new app of that name starts at job 1.
+   * Refused with E_APP_DEPLOY_RUNNING while one of its jobs runs.
+   */
+  forget(app: string): Promise<void>;
   /** Start this process's worker: crash recovery first, then jobs. At most once per queue. */
   work(options: WorkerOptions): Promise<void>;
   /** Stop the worker (its running jobs are interrupted and marked failed) and close every connection. */
@@ -201,6 +207,22 @@ class Queue implements DeployQueue {
       const id = formatJobId(app, running.id ?? '');
       await this.store.commands.publish(keys.cancelChannel(this.store.settings.prefix), JSON.stringify({ id }));
       return { running: id, removed };
+    });
+  }
+
+  async forget(app: string): Promise<void> {
+    validateAppName(app);
+    await this.store.guard(`forget the jobs of app ${app}`, async () => {
+      await this.store.forget(app);
+      const prefix = this.store.settings.prefix;
+      // App names hold no `.`, so `<app>.*` is this app's streams only.
+      let cursor = '0';
+      do {
+        const [next, found] = await this.store.commands.scan(cursor, 'MATCH', keys.output(prefix, `${app}.*`), 'COUNT', 1000);
+        if (found.length > 0) await this.store.commands.del(...found);
+        cursor = next;
+      } while (cursor !== '0');
+      await this.store.commands.srem(keys.apps(prefix), app);
     });
   }
 

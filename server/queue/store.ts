@@ -5,7 +5,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../core/index.js';
+import { BerthError, type Logger } from '../core/index.js';
 import type { RedisEndpoint } from '../redis/index.js';
 import { connect, guard } from './connection.js';
 import type { StoredData } from './jobs.js';
@@ -89,6 +89,26 @@ export class Store {
     if (this.serial.has(app)) return;
     await this.appQueue(app).setGlobalConcurrency(1);
     this.serial.add(app);
+  }
+
+  /**
+   * Remove the app's BullMQ queue and all its jobs (BullMQ's obliterate, which refuses while a
+   * job is active). The next job of that name makes the queue (and its serial limit) anew.
+   */
+  async forget(app: string): Promise<void> {
+    const queue = this.appQueue(app);
+    try {
+      await queue.obliterate();
+    } catch (err) {
+      throw new BerthError('E_APP_DEPLOY_RUNNING', `the jobs of app ${app} cannot be removed while one of them runs`, {
+        cause: err,
+        hint: `\`berth builds:cancel ${app}\` stops it.`,
+        details: { app },
+      });
+    }
+    this.serial.delete(app);
+    this.queues.delete(app);
+    await queue.close();
   }
 
   /** Every app that ever had a job. */

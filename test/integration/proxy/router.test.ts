@@ -209,6 +209,11 @@ test('remove() takes an app off nginx: its hosts get the default 404 and its fil
     (await readdir(nginx.paths.sites)).filter((n) => n.includes(name)),
     [],
   );
+  t.deepEqual(
+    (await readdir(join(nginx.prefix, 'previous'))).filter((n) => n.includes(name)),
+    [],
+    'no last good copy outlives the app',
+  );
   t.deepEqual(router.apps(), []);
   await router.remove(name); // again: nothing to do
 });

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, freePort } from '../../../server/core/index.js';
 import { openQueue, type DeployQueue, type JobId, type JsonObject, type OutputEvent } from '../../../server/queue/index.js';
 import { startTestRedis } from '../../helpers/start-redis.js';
+import { redisClient } from '../../helpers/redis-client.js';
 import { queuePrefix, startQueue } from '../../helpers/start-queue.js';
 import { testLogger } from '../../helpers/logger.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -242,4 +243,50 @@ test('closing the queue signals the running job, which ends failed with E_QUEUE_
   t.is(info.state, 'failed');
   t.is(info.error?.code, 'E_QUEUE_INTERRUPTED');
   t.regex(info.error?.message ?? '', /the daemon stopped during this deploy \(deploy #1 of app hello\): it was shutting down/);
+});
+
+test('forget drops every job of an app, finished ones and their output included, refuses while one runs, and a new app of that name starts at job 1', async (t) => {
+  const redis = await startTestRedis(t);
+  const prefix = queuePrefix();
+  const queue = await startQueue(t, redis.endpoint, redis.dir, prefix);
+  let gate = (): void => undefined;
+  const held = new Promise<void>((resolve) => (gate = resolve));
+  await queue.work({
+    processor: async (job) => {
+      job.line(`ran ${job.id}`);
+      if (job.id === 'gone.2') await held;
+      return { ok: true };
+    },
+  });
+  const first = await queue.enqueue('gone', push(1));
+  await queue.wait(first);
+  const kept = await queue.enqueue('kept', push(2));
+  await queue.wait(kept);
+  const second = await queue.enqueue('gone', push(3));
+  t.is(second, 'gone.2');
+  await until(async () => (await queue.info(second)).state === 'running');
+  const e = await t.throwsAsync<BerthError>(queue.forget('gone'));
+  t.is(e!.code, 'E_APP_DEPLOY_RUNNING');
+  t.is((await queue.list('gone')).length, 2, 'nothing dropped while a job runs');
+  gate();
+  await queue.wait(second);
+  await queue.forget('gone');
+  t.deepEqual(await queue.list('gone'), []);
+  t.deepEqual(
+    (await queue.list()).map((j) => j.id),
+    ['kept.1'],
+  );
+  t.is((await t.throwsAsync<BerthError>(queue.info(first)))!.code, 'E_QUEUE_JOB_NOT_FOUND', 'its output is gone too');
+  const redisKeys = redisClient(t, redis.endpoint);
+  await redisKeys.connect();
+  t.deepEqual(await redisKeys.keys(`${prefix}:output:gone.*`), []);
+  t.deepEqual(await redisKeys.keys(`${prefix}:output:kept.*`), [`${prefix}:output:kept.1`]);
+  t.false(await redisKeys.sismember(`${prefix}:apps`, 'gone').then(Boolean));
+  const again = await queue.enqueue('gone', push(4));
+  t.is(again, 'gone.1', 'the job counter went with the app');
+  t.deepEqual(await queue.wait(again), { ok: true });
+  t.deepEqual(
+    shown(await collect(queue, again)).filter((l) => l.startsWith('ran')),
+    ['ran gone.1'],
+  );
 });

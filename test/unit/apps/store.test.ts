@@ -305,6 +305,61 @@ test('destroy runs every destroying hook, then removes everything; a failing hoo
   t.is((gone as BerthError).code, 'E_APP_NOT_FOUND');
 });
 
+test('a changing hook refuses destroy and rename before anything is touched', async (t) => {
+  const seen: string[] = [];
+  let busy = true;
+  const { store } = await storeOf(t, [
+    {
+      changing: async (app, change) => {
+        seen.push(`${change} ${app.name}`);
+        if (busy) throw new BerthError('E_APP_DEPLOY_RUNNING', `app ${app.name} deploys`);
+      },
+      destroying: async () => void seen.push('destroying'),
+      renamed: async () => void seen.push('renamed'),
+    },
+  ]);
+  await store.create('busy');
+  t.is((await t.throwsAsync<BerthError>(store.destroy('busy')))!.code, 'E_APP_DEPLOY_RUNNING');
+  t.is((await t.throwsAsync<BerthError>(store.rename('busy', 'other')))!.code, 'E_APP_DEPLOY_RUNNING');
+  t.deepEqual(seen, ['destroy busy', 'rename busy'], 'no other hook ran');
+  t.is((await store.get('busy')).name, 'busy');
+  t.is(await store.find('other'), undefined);
+  busy = false;
+  await store.rename('busy', 'other');
+  t.deepEqual(seen.slice(2), ['rename busy', 'renamed']);
+});
+
+test('while its destroying hooks run, the app reads as E_APP_DESTROYING to everyone but those hooks, and list skips it', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const inHook = new Promise<void>((resolve) => (entered = resolve));
+  const { store } = await storeOf(t, [
+    {
+      destroying: async (app) => {
+        t.is((await store.get(app.name)).name, 'leaving', 'the hook itself still reads the app');
+        entered();
+        await gate;
+      },
+    },
+  ]);
+  await store.create('leaving');
+  await store.create('staying');
+  const destroyed = store.destroy('leaving');
+  await inHook;
+  const e = await t.throwsAsync<BerthError>(store.get('leaving'));
+  t.is(e!.code, 'E_APP_DESTROYING');
+  t.is(e!.message, 'app leaving is being destroyed');
+  t.is((await t.throwsAsync<BerthError>(store.find('leaving')))!.code, 'E_APP_DESTROYING');
+  t.deepEqual(
+    (await store.list()).map((a) => a.name),
+    ['staying'],
+  );
+  release();
+  await destroyed;
+  t.is(await store.find('leaving'), undefined, 'gone afterwards: a plain not-found again');
+});
+
 test('rename moves record, releases, repo and cache; keeps the range; refuses a taken name', async (t) => {
   const seen: string[] = [];
   const { home, store } = await storeOf(t, [{ renamed: async (from, app) => void seen.push(`${from}->${app.name}`) }]);
