@@ -78,7 +78,10 @@ test('a bundled buildpack whose bin/compile is not executable is an error naming
   for (const attempt of [() => bundledBuildpacks(root), async () => fetchBuildpack('heroku/nodejs', join(await tempDir(t), 'c'), root)]) {
     const e = (await t.throwsAsync(attempt())) as Error & { code: string; details: Record<string, unknown> };
     t.is(e.code, 'E_BUILD_BUILDPACK_UNAVAILABLE');
-    t.regex(e.message, /^buildpack (heroku\/)?nodejs: the bundled buildpack in .*\/nodejs is broken: it has no executable bin\/compile \(the file is there, mode 0644: make it executable with chmod \+x\)$/);
+    t.regex(
+      e.message,
+      /^buildpack (heroku\/)?nodejs: the bundled buildpack in .*\/nodejs is broken: it has no executable bin\/compile \(the file is there, mode 0644: make it executable with chmod \+x\)$/,
+    );
   }
   await chmod(join(root, 'nodejs', 'bin/compile'), 0o755);
   t.deepEqual(
