@@ -84,7 +84,7 @@ try {
   row('Node app, cold (fresh cache)', s(median(cold)), `runs: ${cold.map(s).join(', ')}`);
   row('Node app, warm (no change)', s(median(warm)), `cold/warm = ${(median(cold) / median(warm)).toFixed(1)}x (goal >= 5x); runs: ${warm.map(s).join(', ')}`);
   row('Node app, one source file changed', s(median(oneFile)), `runs: ${oneFile.map(s).join(', ')}`);
-  row('slug layer (gzip)', slug.replace(/^Done: /, ''));
+  row('slug layer (zstd)', slug.replace(/^Done: /, ''));
 } finally {
   containers.close();
   await store.close();
