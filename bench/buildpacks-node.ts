@@ -39,12 +39,16 @@ const fixture = new URL('../test/fixtures/apps/node/', import.meta.url).pathname
 
 let n = 0;
 let slug = '';
+/** PROFILE=1: each build's lines with the seconds since its start, to see where the time goes. */
+const profile = process.env.PROFILE === '1';
 async function build(dir: string, cacheDir: string): Promise<number> {
   const lines: string[] = [];
   const t0 = process.hrtime.bigint();
+  const at = (): string => (Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2).padStart(6);
   try {
     await buildBuildpacks({ dir, images: store, containers }, { app: 'bench', cacheDir, tags: [`bench:${n++}`] }, (e: BuildEvent) => {
       if (e.type === 'line') lines.push(e.line);
+      if (profile) console.error(`${at()} ${e.type === 'line' ? e.line : e.type}`);
     });
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${lines.slice(-20).join('\n')}`);
@@ -80,7 +84,7 @@ try {
   row('Node app, cold (fresh cache)', s(median(cold)), `runs: ${cold.map(s).join(', ')}`);
   row('Node app, warm (no change)', s(median(warm)), `cold/warm = ${(median(cold) / median(warm)).toFixed(1)}x (goal >= 5x); runs: ${warm.map(s).join(', ')}`);
   row('Node app, one source file changed', s(median(oneFile)), `runs: ${oneFile.map(s).join(', ')}`);
-  row('slug layer (gzip)', slug.replace(/^Done: /, ''));
+  row('slug layer (zstd)', slug.replace(/^Done: /, ''));
 } finally {
   containers.close();
   await store.close();

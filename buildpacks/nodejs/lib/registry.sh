@@ -12,11 +12,20 @@ fetch_documents() {
   for pid in "${pids[@]}"; do wait "$pid" || exit 1; done
 }
 
+# Documents already revalidated by this build: fetch_documents reads them at once, and
+# resolve, which asks again, must not pay a second round trip for each (a file per name:
+# fetch_documents runs registry_document in subshells).
+REGISTRY_FRESH=$(mktemp -d)
+
 # registry_document NAME: prints the path of the registry's JSON document for package NAME.
 registry_document() {
   local name=$1 dir="$CACHE_DIR/registry" file status err
   mkdir -p "$dir"
   file="$dir/$name.json"
+  if [[ -e $REGISTRY_FRESH/$name && -s $file ]]; then
+    echo "$file"
+    return 0
+  fi
   [[ -s $file && -s $file.etag ]] || { rm -f "$file" "$file.etag"; : >"$file.etag"; }
   err=$(mktemp)
   if ! status=$(curl -sS --retry 2 --connect-timeout 10 --max-time 300 -H 'Accept: application/json' \
@@ -34,6 +43,7 @@ registry_document() {
     304) rm -f "$file.new" "$file.etag.new" ;;
     *) fail "The npm registry $REGISTRY answered HTTP $status for $name." ;;
   esac
+  : >"$REGISTRY_FRESH/$name"
   echo "$file"
 }
 

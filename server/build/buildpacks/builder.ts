@@ -23,12 +23,13 @@ import { chmod, lstat, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, KeyedLock, parseProcfile, run, validateAppName, validateConfigKey } from '../../core/index.js';
 import type { ContainerManager, ExitStatus, HostMount } from '../../containers/index.js';
-import { defaultFsutilBinary, diffLayer, writeLayerStream, type Image, type Lease } from '../../images/index.js';
+import { defaultFsutilBinary, diffLayer, type Image, type Lease } from '../../images/index.js';
 import { shortId, writeStepImage } from '../image.js';
 import { checkOptions } from '../options.js';
 import type { Builder, BuildProgress, BuildResult } from '../types.js';
 import { mergeCache } from './cache-overlay.js';
 import { parseRelease, type ReleaseInfo } from './release-yaml.js';
+import { writeSlugLayer } from './slug-layer.js';
 import { driverScript, execScript, paths, startScript } from './scripts.js';
 import { bundledBuildpacks, chooseList, fetchBuildpack, type Buildpack, type ListSource } from './sources.js';
 import type { BuildpackSettings, BuildpackSource } from './types.js';
@@ -350,9 +351,9 @@ class BuildpackBuild {
     await writeFile(join(slug, 'start'), startScript(types), { mode: 0o755 });
     await writeFile(join(slug, 'exec'), execScript, { mode: 0o755 });
     this.line('-----> Compressing...');
-    const layer = await writeLayerStream(this.source.images, await diffLayer(slug, { fsutil: defaultFsutilBinary }), 'gzip', this.lease);
+    const { layer, reused } = await writeSlugLayer(this.source.images, this.settings.app, () => diffLayer(slug, { fsutil: defaultFsutilBinary }), this.lease);
     this.lease.add(layer.diffId);
-    this.line(`       Done: ${(layer.descriptor.size / 1048576).toFixed(1)}M`);
+    this.line(`       Done: ${(layer.descriptor.size / 1048576).toFixed(1)}M${reused ? " (the previous build's slug layer: same content, reused)" : ''}`);
     const configVars = Object.assign({}, ...selected.map((s) => s.release?.configVars ?? {})) as Record<string, string>;
     const base = stack.config.config ?? {};
     const env = [

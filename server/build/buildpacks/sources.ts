@@ -103,23 +103,38 @@ async function readSourceFile(dir: string, name: string): Promise<string | undef
   }
 }
 
+/**
+ * What keeps `dir` from being a buildpack, undefined when nothing does: a missing or
+ * non-executable bin/detect or bin/compile ("executable bin/compile (…)", read after
+ * "it has no").
+ */
 async function isBuildpack(dir: string): Promise<string | undefined> {
   for (const f of ['bin/detect', 'bin/compile']) {
     try {
       await access(join(dir, f), constants.X_OK);
     } catch {
-      return f;
+      const s = await stat(join(dir, f)).catch(() => undefined);
+      if (s === undefined) return `executable ${f}`;
+      if (!s.isFile()) return `executable ${f} (it is not a regular file)`;
+      return `executable ${f} (the file is there, mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}: make it executable with chmod +x)`;
     }
   }
   return undefined;
 }
 
-/** The bundled buildpacks present, in detection order. */
+/**
+ * The bundled buildpacks present, in detection order. One whose folder is there but is not
+ * a buildpack (a bin/compile that lost its x bit in a copy) is an error, not skipped: a
+ * skipped one would leave its apps to the next buildpack's detection, or to none.
+ */
 export async function bundledBuildpacks(root = bundledRoot): Promise<Buildpack[]> {
   const out: Buildpack[] = [];
   for (const name of BUNDLED_ORDER) {
     const dir = join(root, name);
-    if ((await isBuildpack(dir)) === undefined) out.push({ name, given: name, dir, revision: `berth-${berthVersion}` });
+    if ((await lstat(dir).catch(() => undefined)) === undefined) continue;
+    const missing = await isBuildpack(dir);
+    if (missing !== undefined) throw unavailable(name, `the bundled buildpack in ${dir} is broken: it has no ${missing}`);
+    out.push({ name, given: name, dir, revision: `berth-${berthVersion}` });
   }
   return out;
 }
@@ -142,14 +157,16 @@ export async function fetchBuildpack(given: string, cloneDir: string, root = bun
     });
     if (!s.isDirectory()) throw unavailable(given, 'is not a directory');
     const missing = await isBuildpack(given);
-    if (missing !== undefined) throw unavailable(given, `is not a buildpack: it has no executable ${missing}`);
+    if (missing !== undefined) throw unavailable(given, `is not a buildpack: it has no ${missing}`);
     return { name: basename(given), given, dir: given, revision: (await gitHead(given)) ?? 'local' };
   }
   const bundled = BUNDLED_NAME.exec(given);
   if (bundled) {
     const name = bundled[1] as string;
     const dir = join(root, name);
-    if ((await isBuildpack(dir)) === undefined) return { name, given, dir, revision: `berth-${berthVersion}` };
+    const missing = (await lstat(dir).catch(() => undefined)) === undefined ? 'absent' : await isBuildpack(dir);
+    if (missing === undefined) return { name, given, dir, revision: `berth-${berthVersion}` };
+    if (missing !== 'absent') throw unavailable(given, `the bundled buildpack in ${dir} is broken: it has no ${missing}`);
     const known = (await bundledBuildpacks(root)).map((b) => b.name);
     throw unavailable(given, `no bundled buildpack of that name (bundled: ${known.join(', ') || 'none'}); give a git URL or an absolute path for another`);
   }
@@ -178,7 +195,7 @@ async function cloneBuildpack(given: string, url: string, ref: string | undefine
     if (!co.ok) throw unavailable(given, `${url} has no ref ${ref as string}: ${co.err}`);
   }
   const missing = await isBuildpack(dir);
-  if (missing !== undefined) throw unavailable(given, `${url} is not a buildpack: it has no executable ${missing}`);
+  if (missing !== undefined) throw unavailable(given, `${url} is not a buildpack: it has no ${missing}`);
   const name =
     url
       .replace(/\/+$/, '')

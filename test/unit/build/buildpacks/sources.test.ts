@@ -68,6 +68,28 @@ test('bundled buildpacks: the present ones in the fixed order; names and heroku/
   t.regex(e.message, /^buildpack ruby: no bundled buildpack of that name \(bundled: static, procfile\)/);
 });
 
+test('a bundled buildpack whose bin/compile is not executable is an error naming it, not skipped', async (t) => {
+  const root = await tempDir(t);
+  for (const name of ['nodejs', 'procfile']) {
+    await files(root, { [`${name}/bin/detect`]: '#!/bin/sh\n', [`${name}/bin/compile`]: '#!/bin/sh\n' });
+    await chmod(join(root, name, 'bin/detect'), 0o755);
+  }
+  await chmod(join(root, 'procfile', 'bin/compile'), 0o755);
+  for (const attempt of [() => bundledBuildpacks(root), async () => fetchBuildpack('heroku/nodejs', join(await tempDir(t), 'c'), root)]) {
+    const e = (await t.throwsAsync(attempt())) as Error & { code: string; details: Record<string, unknown> };
+    t.is(e.code, 'E_BUILD_BUILDPACK_UNAVAILABLE');
+    t.regex(
+      e.message,
+      /^buildpack (heroku\/)?nodejs: the bundled buildpack in .*\/nodejs is broken: it has no executable bin\/compile \(the file is there, mode 0644: make it executable with chmod \+x\)$/,
+    );
+  }
+  await chmod(join(root, 'nodejs', 'bin/compile'), 0o755);
+  t.deepEqual(
+    (await bundledBuildpacks(root)).map((b) => b.name),
+    ['nodejs', 'procfile'],
+  );
+});
+
 test('local paths must be buildpacks; URLs must be git URLs; a clone that fails names the URL', async (t) => {
   const scratch = await tempDir(t);
   const notBp = await files(await tempDir(t), { 'bin/detect': '' });
