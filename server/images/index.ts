@@ -14,10 +14,10 @@ export {
   commitContainer,
   commitLayer,
   diffLayer,
-  readXattrs,
   type CommitOptions,
   type ConfigChanges,
   type DiffOptions,
   type LayerCommitOptions,
 } from './commit.js';
 export type { IdMap } from './idmap.js';
+export { readXattrs, type XattrMap } from './xattr-reader.js';
