@@ -92,7 +92,11 @@ function lowerLayer(dir: string, fsutil: string, likely: readonly string[]): Lay
       }
       if (ask.length > 0) {
         const found = await readXattrs(fsutil, dir, ask);
-        for (const p of ask) known.set(p, OPAQUE.some((n) => found.get(p)?.get(n)?.toString() === 'y'));
+        for (const p of ask)
+          known.set(
+            p,
+            OPAQUE.some((n) => found.get(p)?.get(n)?.toString() === 'y'),
+          );
       }
       return paths.some((p) => known.get(p) === true);
     },
