@@ -93,6 +93,8 @@ struct berth_attach
   /* What berth_attach_pollfds put where.  */
   size_t poll_listen, poll_stdin, poll_first_client;
   bool finished;
+  void (*on_start) (void *arg);
+  void *on_start_arg;
 };
 
 int
@@ -111,6 +113,7 @@ berth_attach_parse_header (const unsigned char hdr[8], enum berth_frame_type *ty
         return -1;
       break;
     case BERTH_FRAME_CLOSE_STDIN:
+    case BERTH_FRAME_START:
       if (n != 0)
         return -1;
       break;
@@ -191,6 +194,13 @@ berth_attach_set_stdin (struct berth_attach *a, int fd, bool tty, int master, be
   if (master >= 0 && master != fd && set_nonblocking (master, "the terminal", err) < 0)
     return -1;
   return 0;
+}
+
+void
+berth_attach_on_start (struct berth_attach *a, void (*fn) (void *arg), void *arg)
+{
+  a->on_start = fn;
+  a->on_start_arg = arg;
 }
 
 /* Close client i and take it out of the list (which reorders it).  */
@@ -389,6 +399,8 @@ frame_done (struct berth_attach *a, struct client *c)
       else
         a->close_stdin = true;
     }
+  else if (c->type == BERTH_FRAME_START && a->on_start)
+    a->on_start (a->on_start_arg);
   c->hdr_len = 0;
   c->small_len = 0;
 }

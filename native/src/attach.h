@@ -8,7 +8,8 @@
  *
  *   monitor → client   1 stdout, 2 stderr (with a terminal everything is 1), and last
  *                      3 exit: exit.json's content, once it is written, then EOF
- *   client → monitor   0 stdin bytes, 4 resize (rows u16 BE, cols u16 BE), 5 close stdin
+ *   client → monitor   0 stdin bytes, 4 resize (rows u16 BE, cols u16 BE), 5 close stdin,
+ *                      6 start (no payload): start the created container, as `start` does
  *
  * Output is broadcast live to every client (no replay: the log has the history).  A client
  * with more than BERTH_ATTACH_MAX_BACKLOG bytes of output unsent is dropped: the container
@@ -38,6 +39,7 @@ enum berth_frame_type
   BERTH_FRAME_EXIT = 3,
   BERTH_FRAME_RESIZE = 4,
   BERTH_FRAME_CLOSE_STDIN = 5,
+  BERTH_FRAME_START = 6,
 };
 
 struct berth_attach;
@@ -50,6 +52,10 @@ int berth_attach_listen (const char *path, struct berth_attach **out, berth_erro
    character).  -1: stdin frames are dropped.  `master` (or -1, not owned) takes resizes.
    Both are made nonblocking.  */
 int berth_attach_set_stdin (struct berth_attach *a, int fd, bool tty, int master, berth_error_t *err);
+
+/* What a start frame calls (in the monitor: the `start` rendezvous), with `arg`; NULL: start
+   frames are ignored.  */
+void berth_attach_on_start (struct berth_attach *a, void (*fn) (void *arg), void *arg);
 
 /* Send one chunk of the program's output to every client.  */
 void berth_attach_broadcast (struct berth_attach *a, enum berth_frame_type type, const char *data, size_t len);

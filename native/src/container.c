@@ -85,7 +85,7 @@ wants_monitor (const struct berth_config *c, bool *monitor, berth_error_t *err)
 {
   static const char *const needs_monitor[] = {
     BERTH_ANNOTATION_ATTACH,       BERTH_ANNOTATION_STDIN,         BERTH_ANNOTATION_LOG_PATH,
-    BERTH_ANNOTATION_LOG_MAX_SIZE, BERTH_ANNOTATION_LOG_MAX_FILES,
+    BERTH_ANNOTATION_LOG_MAX_SIZE, BERTH_ANNOTATION_LOG_MAX_FILES, BERTH_ANNOTATION_DELETE_ON_EXIT,
   };
   const char *v = berth_config_annotation (c, BERTH_ANNOTATION_MONITOR);
   size_t i;
@@ -176,16 +176,33 @@ write_pid_file (const char *path, pid_t pid, berth_error_t *err)
   return berth_write_file_replace (path, buf, (size_t) len, 0644, err);
 }
 
-/* berth.rootfs.keep, from the annotations state.json recorded.  */
+/* Whether boolean annotation `key` is "true" in the annotations state.json recorded.  */
 static bool
-state_keeps_writable (const struct berth_state *s)
+state_annotation_true (const struct berth_state *s, const char *key)
 {
   size_t i;
 
   for (i = 0; i < s->n_annotations; i++)
-    if (s->annotation_keys[i] && strcmp (s->annotation_keys[i], BERTH_ANNOTATION_ROOTFS_KEEP) == 0)
+    if (s->annotation_keys[i] && strcmp (s->annotation_keys[i], key) == 0)
       return s->annotation_values[i] && strcmp (s->annotation_values[i], "true") == 0;
   return false;
+}
+
+/* Without a pid namespace, the program's children outlive it: kill what is left in the
+   cgroup (best effort: what cannot be listed is left to the cgroup's removal to report).  */
+static void
+kill_leftovers (const char *cgroup)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0, i;
+  berth_error_t ignored = NULL;
+
+  if (cgroup == NULL)
+    return;
+  if (berth_cgroup_pids (cgroup, &pids, &n, &ignored) < 0)
+    berth_error_release (&ignored);
+  for (i = 0; i < n; i++)
+    kill (pids[i], SIGKILL);
 }
 
 /* Remove the state directory, the cgroup and the writable layer (NULL: kept) of a dead
@@ -203,6 +220,73 @@ cleanup_container (const char *dir, const char *cgroup, const char *writable, be
 }
 
 /* ---- create: the monitor.  */
+
+static void run_hooks_warn (const struct berth_state *s, const struct berth_config *given, enum berth_status status,
+                            int which);
+static int start_rendezvous (const char *dir, const char *id, pid_t pid, unsigned long long pid_start,
+                             berth_error_t *err);
+
+/* What the monitor's start frame handler works on.  */
+struct monitor_start
+{
+  struct berth_state *st;
+  const struct berth_config *c;
+  struct berth_attach *attach;
+};
+
+/* An attach client's start frame (docs/runtime.md, "The attach socket"): `start`'s
+   rendezvous and poststart hooks, done by the monitor, so that a client can attach and
+   start with no `start` run.  Ignored once the container has started.  */
+static void
+monitor_start (void *arg)
+{
+  struct monitor_start *m = arg;
+  cleanup_free char *fifo = xasprintf ("%s/exec.fifo", m->st->dir);
+  berth_error_t err = NULL;
+
+  if (access (fifo, F_OK) < 0)
+    return;
+  if (start_rendezvous (m->st->dir, m->st->id, m->st->pid, m->st->pid_start, &err) < 0)
+    {
+      /* What the container reported (op "start") is on its stderr already and its exit
+         status says what failed; any other failure leaves it waiting at the fifo: it is
+         killed, and the clients are told why.  */
+      if (err->op == NULL || strcmp (err->op, "start") != 0)
+        {
+          cleanup_free char *line = xasprintf ("berth-runtime: start: %s\n", err->msg);
+          kill (m->st->pid, SIGKILL);
+          berth_attach_broadcast (m->attach, BERTH_FRAME_STDERR, line, strlen (line));
+        }
+      berth_error_release (&err);
+      return;
+    }
+  run_hooks_warn (m->st, m->c, BERTH_STATUS_RUNNING, 0);
+}
+
+/* berth.delete-on-exit: what `delete` does, done by the monitor once exit.json is
+   written; the poststop hooks after, as delete runs them.  */
+static int
+delete_at_exit (struct berth_state *st, const struct berth_config *c, const char *cgroup, berth_error_t *err)
+{
+  int ret;
+
+  kill_leftovers (cgroup);
+  ret = cleanup_container (st->dir, cgroup, c->rootfs_keep ? NULL : c->overlay_writable, err);
+  if (c->hooks.poststop.n)
+    run_hooks_warn (st, c, BERTH_STATUS_STOPPED, 1);
+  return ret;
+}
+
+/* exit.json's content with `"deleted": true` added, for the exit frame.  */
+static char *
+exit_json_deleted (const char *exit_json)
+{
+  const char *end = strrchr (exit_json, '}');
+
+  if (end == NULL)
+    return xstrdup (exit_json);
+  return xasprintf ("%.*s,\"deleted\":true}", (int) (end - exit_json), exit_json);
+}
 
 struct report
 {
@@ -244,6 +328,7 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
   struct berth_log *log = NULL;
   struct berth_state *st = NULL;
   struct berth_attach *attach = NULL;
+  struct monitor_start ms;
   struct berth_loop loop = { .winch_from = -1, .winch_to = -1, .resize_from = -1, .resize_to = -1 };
   int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, master = -1, devnull, status = 0;
   bool keep_terminal = monitor_keeps_terminal (c, o);
@@ -341,6 +426,9 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
       kill (pid, SIGKILL);
       goto fail;
     }
+  ms = (struct monitor_start){ .st = st, .c = c, .attach = attach };
+  if (attach)
+    berth_attach_on_start (attach, monitor_start, &ms);
   r.pid = pid;
   berth_write_all (report_fd, &r, sizeof (r));
   close (report_fd);
@@ -366,16 +454,28 @@ monitor_main (const char *id, const char *dir, const char *bundle, struct berth_
   berth_state_write_exit (dir, status, oom_killed (cgroup), &err);
   berth_error_release (&err);
   /* exit.json first, then the exit frame and EOF: a client that sees them can read the
-     status at once.  */
-  if (attach)
-    {
-      cleanup_free char *exit_path = xasprintf ("%s/exit.json", dir);
-      cleanup_free char *exit_json = NULL;
-      size_t len;
-      if (berth_read_file (exit_path, &exit_json, &len, &err) < 0)
-        berth_error_release (&err);
+     status at once.  With berth.delete-on-exit the container is deleted in between, and the
+     frame says so ("deleted": true; left out when the delete failed).  */
+  {
+    cleanup_free char *exit_path = xasprintf ("%s/exit.json", dir);
+    cleanup_free char *exit_json = NULL;
+    size_t len;
+    if (attach && berth_read_file (exit_path, &exit_json, &len, &err) < 0)
+      berth_error_release (&err);
+    if (c->delete_on_exit)
+      {
+        if (delete_at_exit (st, c, cgroup, &err) < 0)
+          berth_error_release (&err);
+        else if (exit_json)
+          {
+            char *deleted = exit_json_deleted (exit_json);
+            free (exit_json);
+            exit_json = deleted;
+          }
+      }
+    if (attach)
       berth_attach_finish (attach, exit_json, 5000);
-    }
+  }
   berth_attach_free (attach);
   if (master >= 0)
     close (master);
@@ -617,20 +717,17 @@ start_failed (int fd, const char *id, berth_error_t *err)
   return berth_make_error_op (err, 0, "start", "container `%s` failed to start: %s", id, len ? msg : "(no reason given)");
 }
 
-int
-berth_container_start (const char *root, const char *id, berth_error_t *err)
+/* start's rendezvous at <dir>/exec.fifo with the waiting container process (pid, its start
+   time pid_start): it goes on once we read its byte, and we wait until it has executed the
+   program (the fifo's end closes) or reported why it could not; then the fifo is removed,
+   and the container's status is running.  */
+static int
+start_rendezvous (const char *dir, const char *id, pid_t pid, unsigned long long pid_start, berth_error_t *err)
 {
-  cleanup_state struct berth_state *s = NULL;
-  cleanup_free char *fifo = NULL;
+  cleanup_free char *fifo = xasprintf ("%s/exec.fifo", dir);
   cleanup_close int fd = -1;
   char byte;
 
-  if (berth_state_load (root, id, &s, err) < 0)
-    return -1;
-  if (s->status != BERTH_STATUS_CREATED)
-    return berth_make_error_op (err, 0, "start", "container `%s` is %s, not created: only a created container can be started",
-                                id, berth_status_name (s->status));
-  fifo = xasprintf ("%s/exec.fifo", s->dir);
   fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return berth_make_error_op (err, errno, "open", "open %s", fifo);
@@ -644,11 +741,11 @@ berth_container_start (const char *root, const char *id, berth_error_t *err)
       n = read (fd, &byte, 1);
       if (n == 1)
         break;
-      if (n == 0 && berth_pid_start_time (s->pid) == s->pid_start)
+      if (n == 0 && berth_pid_start_time (pid) == pid_start)
         continue; /* no writer yet */
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return berth_make_error_op (err, errno, "read", "read %s", fifo);
-      if (berth_pid_start_time (s->pid) != s->pid_start)
+      if (berth_pid_start_time (pid) != pid_start)
         return berth_make_error_op (err, 0, "start", "the process of container `%s` died before it could start", id);
     }
   /* The container keeps its end open until it executes the program: wait for that, so
@@ -663,13 +760,28 @@ berth_container_start (const char *root, const char *id, berth_error_t *err)
       n = read (fd, &byte, 1);
       if (n == 1 && byte == 'E')
         return start_failed (fd, id, err);
-      if (n == 0 || berth_pid_start_time (s->pid) != s->pid_start)
+      if (n == 0 || berth_pid_start_time (pid) != pid_start)
         break;
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return berth_make_error_op (err, errno, "read", "read %s", fifo);
     }
   if (unlink (fifo) < 0)
     return berth_make_error_op (err, errno, "unlink", "unlink %s", fifo);
+  return 0;
+}
+
+int
+berth_container_start (const char *root, const char *id, berth_error_t *err)
+{
+  cleanup_state struct berth_state *s = NULL;
+
+  if (berth_state_load (root, id, &s, err) < 0)
+    return -1;
+  if (s->status != BERTH_STATUS_CREATED)
+    return berth_make_error_op (err, 0, "start", "container `%s` is %s, not created: only a created container can be started",
+                                id, berth_status_name (s->status));
+  if (start_rendezvous (s->dir, id, s->pid, s->pid_start, err) < 0)
+    return -1;
   s->status = BERTH_STATUS_RUNNING;
   run_hooks_warn (s, NULL, BERTH_STATUS_RUNNING, 0);
   return 0;
@@ -931,16 +1043,17 @@ berth_container_delete (const char *root, const char *id, bool force, berth_erro
       if (! wait_gone (s->pid, s->pid_start, 5000))
         return berth_make_error_op (err, 0, "delete", "container `%s` (pid %d) did not die after SIGKILL", id, (int) s->pid);
     }
-  if (s->cgroup)
+  kill_leftovers (s->cgroup);
+  if (s->status != BERTH_STATUS_CREATING && s->monitor_pid > 0 && s->monitor_pid != getpid ()
+      && state_annotation_true (s, BERTH_ANNOTATION_DELETE_ON_EXIT))
     {
-      /* Without a pid namespace, the program's children outlive it: kill what is left.  */
-      cleanup_free pid_t *pids = NULL;
-      size_t n = 0, i;
-      berth_error_t ignored = NULL;
-      if (berth_cgroup_pids (s->cgroup, &pids, &n, &ignored) < 0)
-        berth_error_release (&ignored);
-      for (i = 0; i < n; i++)
-        kill (pids[i], SIGKILL);
+      /* The monitor deletes it (berth.delete-on-exit): wait for that rather than race it;
+         a monitor that died first leaves it to us.  */
+      int ms;
+      for (ms = 0; ms < 10000 && kill (s->monitor_pid, 0) == 0 && access (s->dir, F_OK) == 0; ms += 10)
+        poll (NULL, 0, 10);
+      if (access (s->dir, F_OK) < 0 && errno == ENOENT)
+        return 0;
     }
   if (s->status != BERTH_STATUS_CREATING)
     {
@@ -961,7 +1074,7 @@ berth_container_delete (const char *root, const char *id, bool force, berth_erro
     }
   /* runtime.md: poststop hooks run after the container is deleted, before delete returns
      (its config is read first: the state directory goes with the container).  */
-  ret = cleanup_container (s->dir, s->cgroup, state_keeps_writable (s) ? NULL : s->writable, err);
+  ret = cleanup_container (s->dir, s->cgroup, state_annotation_true (s, BERTH_ANNOTATION_ROOTFS_KEEP) ? NULL : s->writable, err);
   if (stopped)
     run_hooks_warn (s, stopped, BERTH_STATUS_STOPPED, 1);
   return ret;

@@ -159,7 +159,7 @@ parse_bool_annotation (const struct berth_config *c, const char *key, bool *out,
   return 0;
 }
 
-/* berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep.  Whether the log's
+/* berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep, berth.delete-on-exit.  Whether the log's
    directory exists is checked by create (berth_config_check_paths), not here: exec and
    delete re-read the config long after.  */
 static int
@@ -169,7 +169,8 @@ parse_io_annotations (struct berth_config *c, berth_error_t *err)
 
   if (parse_bool_annotation (c, BERTH_ANNOTATION_ATTACH, &c->attach, err) < 0
       || parse_bool_annotation (c, BERTH_ANNOTATION_STDIN, &c->attach_stdin, err) < 0
-      || parse_bool_annotation (c, BERTH_ANNOTATION_ROOTFS_KEEP, &c->rootfs_keep, err) < 0)
+      || parse_bool_annotation (c, BERTH_ANNOTATION_ROOTFS_KEEP, &c->rootfs_keep, err) < 0
+      || parse_bool_annotation (c, BERTH_ANNOTATION_DELETE_ON_EXIT, &c->delete_on_exit, err) < 0)
     return -1;
   if (c->attach_stdin && ! c->attach)
     return annotation_error (err, BERTH_ANNOTATION_STDIN,

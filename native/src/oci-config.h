@@ -37,6 +37,7 @@
 #define BERTH_ANNOTATION_LOG_PATH "berth.log.path"   /* absolute path of the log; delete keeps it */
 #define BERTH_ANNOTATION_ROOTFS_KEEP "berth.rootfs.keep" /* "true": delete keeps the writable directory */
 #define BERTH_ANNOTATION_MONITOR "berth.monitor"     /* "true"/"false": Berth's monitor or runc's pass-through */
+#define BERTH_ANNOTATION_DELETE_ON_EXIT "berth.delete-on-exit" /* "true": the monitor deletes the container at exit */
 
 struct berth_mount
 {
@@ -166,6 +167,7 @@ struct berth_config
   bool attach;       /* berth.attach */
   bool attach_stdin; /* berth.stdin */
   bool rootfs_keep;  /* berth.rootfs.keep */
+  bool delete_on_exit; /* berth.delete-on-exit */
 };
 
 /* Read and validate <bundle>/config.json.  bundle must be absolute.  */

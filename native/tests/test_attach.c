@@ -1,7 +1,8 @@
 /*
  * Unit tests for src/attach.c: the frames a client may send, and the server on a real unix
  * socket: broadcast to several clients, stdin into a pipe, close-stdin, a malformed frame
- * and a client that does not read dropped alone, the exit frame and EOF at the end.
+ * and a client that does not read dropped alone, start frames to their handler, the exit
+ * frame and EOF at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,12 @@ test_parse_header (void)
   header (h, 3, 1);
   TAP_CHECK_INT_EQ (berth_attach_parse_header (h, &type, &len), -1);
   header (h, 6, 0);
+  TAP_CHECK_INT_EQ (berth_attach_parse_header (h, &type, &len), 0);
+  TAP_CHECK (type == BERTH_FRAME_START && len == 0);
+
+  header (h, 6, 1); /* start carries nothing */
+  TAP_CHECK_INT_EQ (berth_attach_parse_header (h, &type, &len), -1);
+  header (h, 7, 0);
   TAP_CHECK_INT_EQ (berth_attach_parse_header (h, &type, &len), -1);
   header (h, 4, 3);
   TAP_CHECK_INT_EQ (berth_attach_parse_header (h, &type, &len), -1);
@@ -161,6 +168,12 @@ send_frame (int fd, unsigned type, const char *payload, size_t len)
   return 0;
 }
 
+static void
+count_start (void *arg)
+{
+  (*(int *) arg)++;
+}
+
 static size_t
 clients (struct berth_attach *a)
 {
@@ -218,6 +231,22 @@ test_server (void)
   TAP_CHECK_INT_EQ (expect_frame (bad, 1, "hello\n"), 0);
   TAP_CHECK_INT_EQ (expect_frame (bad, 2, "oops\n"), 0);
   TAP_CHECK (recv (bad, buf, sizeof (buf), 0) == 0); /* EOF */
+
+  /* A start frame calls the handler, once per frame; without a handler it is ignored.  */
+  {
+    int started = 0;
+    TAP_CHECK_INT_EQ (send_frame (one, 6, "", 0), 0);
+    TAP_CHECK_INT_EQ (rounds (a, 2), 0);
+    berth_attach_on_start (a, count_start, &started);
+    TAP_CHECK_INT_EQ (send_frame (two, 6, "", 0), 0);
+    TAP_CHECK_INT_EQ (rounds (a, 2), 0);
+    TAP_CHECK_INT_EQ (started, 1);
+    TAP_CHECK_INT_EQ (send_frame (one, 6, "", 0), 0);
+    TAP_CHECK_INT_EQ (rounds (a, 2), 0);
+    TAP_CHECK_INT_EQ (started, 2);
+    berth_attach_on_start (a, NULL, NULL);
+    TAP_CHECK_INT_EQ (clients (a), 2);
+  }
 
   /* stdin frames, split across writes, from both clients; then close-stdin: EOF.  */
   TAP_CHECK_INT_EQ (send_frame (one, 0, "abc", 3), 0);

@@ -287,8 +287,43 @@ test_fsutil_reads_xattrs_without_following_symlinks (void)
   return 0;
 }
 
+/* serve: several requests on one run; a failing one is answered with its error and the
+   next is still served; input that ends inside a request is exit 1.  */
+static int
+test_fsutil_serve_answers_each_request (void)
+{
+  cleanup_tmpdir char *dir = make_tmpdir ();
+  TAP_CHECK (dir != NULL);
+  cleanup_free char *root = xasprintf ("%s/upper", dir);
+  cleanup_free char *sub = xasprintf ("%s/upper/d", dir);
+  TAP_CHECK (mkdir (root, 0755) == 0 && mkdir (sub, 0755) == 0);
+  TAP_CHECK (setxattr (sub, "user.k", "v", 1, 0) == 0);
+  char input[512], out[1024], err[512];
+  const char *const fields[] = { root, "d", ".", "", root, "missing", "d", "", root, "d", "", NULL };
+  size_t len = records (input, sizeof (input), fields);
+  memset (out, 0, sizeof (out));
+  int rc = run_fsutil_verb ("serve", NULL, input, len, out, sizeof (out), err, sizeof (err));
+  TAP_CHECK_MSG (rc == 0, "exit %d: %s", rc, err);
+  static const char first[] = "ok\0d\0" "1\0user.k\0" "76\0.\0" "0\0";
+  TAP_CHECK (memcmp (out, first, sizeof (first)) == 0);
+  const char *p = out + sizeof (first);
+  TAP_CHECK_STR_EQ (p, "error");
+  p += strlen (p) + 1;
+  TAP_CHECK_MSG (strstr (p, "`missing`") != NULL && strstr (p, "No such file") != NULL, "%s", p);
+  p += strlen (p) + 1;
+  static const char third[] = "ok\0d\0" "1\0user.k\0" "76\0";
+  TAP_CHECK (memcmp (p, third, sizeof (third)) == 0);
+
+  const char *const cut[] = { root, "d", NULL };
+  len = records (input, sizeof (input), cut);
+  rc = run_fsutil_verb ("serve", NULL, input, len, out, sizeof (out), err, sizeof (err));
+  TAP_CHECK_MSG (rc == 1 && strstr (err, "ends inside a request") != NULL, "exit %d: %s", rc, err);
+  return 0;
+}
+
 static const struct tap_test tests[] = {
   TAP_TEST (test_fsutil_reads_xattrs_without_following_symlinks),
+  TAP_TEST (test_fsutil_serve_answers_each_request),
   TAP_TEST (test_fsutil_makes_nodes_and_sets_xattrs),
   TAP_TEST (test_fsutil_user_xattr_on_a_fifo_fails_naming_the_record),
   TAP_TEST (test_fsutil_never_reaches_outside),

@@ -7,6 +7,7 @@
  *
  *   berth-fsutil apply ROOT < OPS
  *   berth-fsutil xattrs ROOT < PATHS
+ *   berth-fsutil serve < REQUESTS
  *
  * OPS is a sequence of records, each a list of NUL-terminated fields:
  *
@@ -26,12 +27,20 @@
  * lowercase hex value (llistxattr/lgetxattr: a symlink's own, never its target's).  It
  * reads overlay upper directories for `berth image:commit`-style diffs.
  *
+ * `serve` answers `xattrs` requests one after another, so that a caller reading many
+ * directories (a build commits one per RUN step) starts this program once: each request is
+ * ROOT and then its PATHS, NUL-terminated fields ended by an empty one; each answer is `ok`
+ * followed by the fields `xattrs` writes and an empty field, or `error` and the message, as
+ * fields.  A failing request does not end the service.  It exits 0 at the end of input
+ * between requests, 1 when input ends inside one or cannot be read.
+ *
  * Stops at the first failing record: exit 1 with one line on stderr naming the record
  * number, the call, its object and errno.  Exit 2 on a usage error.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -328,8 +337,10 @@ write_field (FILE *out, const char *s)
   return fwrite (s, 1, strlen (s) + 1, out) == strlen (s) + 1 ? 0 : -1;
 }
 
+/* Read paths from `in` up to its end (or, with `request`, up to an empty field: 1 when
+   one was read) and write their xattrs to `out`.  */
 static int
-list_xattrs (const char *root, FILE *in, FILE *out, berth_error_t *err)
+list_xattrs (const char *root, FILE *in, FILE *out, bool request, berth_error_t *err)
 {
   cleanup_close int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
@@ -341,7 +352,13 @@ list_xattrs (const char *root, FILE *in, FILE *out, berth_error_t *err)
       if (ret < 0)
         return ret;
       if (ret == 0)
-        break;
+        {
+          if (request)
+            return berth_make_error (err, 0, "the request for `%s` ends without its empty field", root);
+          break;
+        }
+      if (request && path[0] == '\0')
+        return 1;
       cleanup_close int dirfd = -1;
       cleanup_free char *target = NULL;
       ret = entry_target (rootfd, path, index, &dirfd, &target, err);
@@ -381,16 +398,78 @@ list_xattrs (const char *root, FILE *in, FILE *out, berth_error_t *err)
   return 0;
 }
 
+/* Skip the rest of a failed request, up to its empty field; 1 once there, 0 at the end of input.  */
+static int
+skip_request (FILE *in, berth_error_t *err)
+{
+  for (;;)
+    {
+      cleanup_free char *path = NULL;
+      int ret = read_field (in, &path, err);
+      if (ret <= 0)
+        return ret;
+      if (path[0] == '\0')
+        return 1;
+    }
+}
+
+/* `serve`: one answer per request until the end of input.  */
+static int
+serve (FILE *in, FILE *out, berth_error_t *err)
+{
+  for (;;)
+    {
+      cleanup_free char *root = NULL;
+      cleanup_free char *answer = NULL;
+      size_t len = 0;
+      berth_error_t failed = NULL;
+      int ret = read_field (in, &root, err);
+      if (ret <= 0)
+        return ret;
+      {
+        cleanup_file FILE *buf = open_memstream (&answer, &len);
+        if (buf == NULL)
+          return berth_make_error_op (err, errno, "open_memstream", "buffer an answer");
+        ret = list_xattrs (root, in, buf, true, &failed);
+        if (fflush (buf) != 0)
+          return berth_make_error_op (err, errno, "write", "buffer an answer");
+      }
+      if (ret < 0)
+        {
+          /* What was not read of this request is skipped; the next one is answered.  */
+          ret = skip_request (in, err);
+          if (ret <= 0)
+            {
+              berth_error_release (&failed);
+              return ret < 0 ? ret : berth_make_error (err, 0, "input ends inside a request");
+            }
+          ret = write_field (out, "error") < 0 || write_field (out, failed->msg) < 0 ? -1 : 0;
+          berth_error_release (&failed);
+        }
+      else
+        ret = write_field (out, "ok") < 0 || fwrite (answer, 1, len, out) != len || write_field (out, "") < 0 ? -1 : 0;
+      if (ret < 0 || fflush (out) != 0)
+        return berth_make_error_op (err, errno, "write", "write to stdout");
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   berth_error_t err = NULL;
-  if (argc != 3 || (strcmp (argv[1], "apply") != 0 && strcmp (argv[1], "xattrs") != 0))
+  int ret;
+  if (argc == 2 && strcmp (argv[1], "serve") == 0)
+    ret = serve (stdin, stdout, &err);
+  else if (argc == 3 && strcmp (argv[1], "apply") == 0)
+    ret = apply (argv[2], stdin, &err);
+  else if (argc == 3 && strcmp (argv[1], "xattrs") == 0)
+    ret = list_xattrs (argv[2], stdin, stdout, false, &err);
+  else
     {
-      fprintf (stderr, "usage: berth-fsutil apply ROOT < OPERATIONS\n       berth-fsutil xattrs ROOT < PATHS\n");
+      fprintf (stderr, "usage: berth-fsutil apply ROOT < OPERATIONS\n       berth-fsutil xattrs ROOT < PATHS\n"
+                       "       berth-fsutil serve < REQUESTS\n");
       return 2;
     }
-  int ret = strcmp (argv[1], "apply") == 0 ? apply (argv[2], stdin, &err) : list_xattrs (argv[2], stdin, stdout, &err);
   if (ret < 0)
     {
       fprintf (stderr, "berth-fsutil: %s\n", err->msg);

@@ -93,7 +93,8 @@ export async function runStep(step: RunStep): Promise<{ descriptor: Descriptor; 
       step.signal?.addEventListener('abort', abort, { once: true });
     });
     if (step.signal?.aborted) throw cancelled(step.where);
-    await containers.start(view.id, { details: false });
+    // Started by the attach connection's start frame: no `start` run of the runtime.
+    await containers.start(view.id, { details: false, session });
     const status: ExitStatus | undefined | 'aborted' = await Promise.race([exit, aborted]);
     if (status === 'aborted') {
       await containers.kill(view.id).catch(() => undefined);

@@ -13,6 +13,9 @@ import type { ContainerConfig } from '../images/index.js';
 import type { RuntimeSignal } from '../runtime/index.js';
 import type { CreateRequest } from './types.js';
 
+/** The host's CPU count, read once: os.cpus() parses /proc/cpuinfo (milliseconds), and a build checks it per RUN step. */
+let hostCpuCount: number | undefined;
+
 function invalid(option: string, message: string, value?: unknown): BerthError {
   return new BerthError('E_CONTAINER_INVALID', message, { details: { option, ...(value === undefined ? {} : { value }) } });
 }
@@ -106,7 +109,7 @@ export function checkLimits(req: Pick<CreateRequest, 'memory' | 'cpus' | 'pids'>
     out.memoryBytes = req.memory;
   }
   if (req.cpus !== undefined) {
-    const n = hostCpus().length;
+    const n = (hostCpuCount ??= hostCpus().length);
     if (!Number.isFinite(req.cpus) || req.cpus < 0.01 || req.cpus > n) {
       throw invalid('cpus', `cpus ${req.cpus} is not allowed: give a number from 0.01 to ${n} (the CPUs this host has)`, req.cpus);
     }

@@ -236,15 +236,19 @@ export class ContainerManager {
    * Start (create in the runtime first when needed: on its kept writable layer after a stop;
    * not when `attach` has just created it). With `details: false` the pid and address are
    * not asked of the runtime (two runs of it): for a container whose view nobody shows
-   * while it runs, as a build step's.
+   * while it runs, as a build step's. With `session` (from `attach`, before this start) the
+   * start goes as that connection's start frame, and the monitor does it: no runtime run.
+   * Then a failure to start is not thrown: the container ends with its reason on stderr and
+   * a status of 126 or 127, as a program that fails does.
    */
-  async start(ref: string, options: { details?: boolean } = {}): Promise<ContainerView> {
+  async start(ref: string, options: { details?: boolean; session?: AttachSession } = {}): Promise<ContainerView> {
     return this.locked(ref, async (rec) => {
       if (rec.state === 'running') return viewOf(rec);
       try {
         if (this.watcher.watching(rec.id) === undefined) await this.runtimeCreate(rec);
         try {
-          await this.runtime.start(rec.id);
+          if (options.session === undefined) await this.runtime.start(rec.id);
+          else if (!options.session.start()) throw new BerthError('E_CONTAINER_NOT_RUNNING', 'its attach connection has ended', { details: { id: rec.id } });
         } catch (e) {
           await this.runtime.delete(rec.id, { force: true }).catch(() => undefined);
           throw startFailed(e, rec);

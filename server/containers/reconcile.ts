@@ -57,7 +57,8 @@ export async function removeContainer(c: ContainerContext, rec: ContainerRecord,
 export async function recordExit(c: ContainerContext, id: string, known?: AttachExit): Promise<ExitStatus | undefined> {
   const exit = known ?? (await c.runtime.exitStatus(id));
   if (exit === undefined && (await c.runtime.exists(id))) return undefined; // created or running
-  if (exit !== undefined) await deleteFromRuntime(c.runtime, id);
+  // A monitor with berth.delete-on-exit has deleted it already (its exit frame says so).
+  if (exit !== undefined && known?.deleted !== true) await deleteFromRuntime(c.runtime, id);
   const rec = c.records.get(id);
   if (!rec) return undefined;
   const status: ExitStatus = {

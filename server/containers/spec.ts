@@ -76,6 +76,8 @@ export function containerSpec(rec: ContainerRecord, o: { dir: string; lowers: st
     logPath: join(o.dir, 'container.log'),
     user: rec.process,
     ...(rec.userns ? { userns: rec.userns } : {}),
+    // A transient container's exit is recorded from its exit frame: its monitor deletes it (no `delete` run).
+    ...(rec.transient ? { deleteOnExit: true } : {}),
   });
   spec.mounts = [...(spec.mounts ?? []), ...(o.mounts ?? []).map(ociMount)];
   return spec;

@@ -23,6 +23,8 @@ export const frameTypes = {
   resize: 4,
   /** client → container: no payload; the program's stdin ends (EOF; ^D on a terminal). */
   closeStdin: 5,
+  /** client → monitor: no payload; start the created container (as the runtime's `start`). */
+  start: 6,
 } as const;
 
 export type FrameType = (typeof frameTypes)[keyof typeof frameTypes];

@@ -9,7 +9,7 @@
  * within the layer stay hard links; modes, numeric owners, times, symlink targets, FIFOs and
  * devices are kept; xattrs too, except overlayfs' own. An upper directory overlayfs marked
  * with a redirect (a renamed directory) or a metacopy (metadata-only copy-up) is refused: its
- * content is not all there. xattrs are read by berth-fsutil, which Node cannot do.
+ * content is not all there. xattrs are read by berth-fsutil (xattr-reader.ts), which Node cannot do.
  *
  * A user-namespaced container's upper directory holds HOST ids (overlayfs cannot idmap its
  * upper layer; docs/isolation.md): given the container's id map, every owner (and the ids
@@ -27,13 +27,14 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import { BerthError, mergeEnv, run } from '../core/index.js';
+import { BerthError, mergeEnv } from '../core/index.js';
 import { assembleHistoryImage, writeLayerStream } from './build.js';
 import { mapIds, type IdMap } from './idmap.js';
 import { runtimeMountPoints } from './mount-points.js';
 import type { Compression, ContainerConfig, Descriptor } from './schemas.js';
 import type { Image, ImageStore, Lease } from './store.js';
 import { packEntry, xattrPaxValue } from './tar-compat.js';
+import { readXattrs } from './xattr-reader.js';
 
 export interface ConfigChanges {
   Cmd?: string[];
@@ -132,27 +133,6 @@ async function walk(root: string): Promise<Node[]> {
     }
   };
   await visit('');
-  return out;
-}
-
-/** Every entry's xattrs, by path ("." is the root), from one berth-fsutil run. */
-export async function readXattrs(fsutil: string, root: string, paths: string[]): Promise<Map<string, Map<string, Buffer>>> {
-  const input = Buffer.from(paths.map((p) => `${p}\0`).join(''), 'utf8');
-  const r = await run(fsutil, ['xattrs', root], { input, allowFailure: true });
-  if (r.code !== 0) throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot read the xattrs of ${root}: ${r.stderr.trim()}`);
-  const fields = r.stdout.split('\0');
-  const out = new Map<string, Map<string, Buffer>>();
-  let i = 0;
-  while (i < fields.length - 1) {
-    const path = fields[i++] as string;
-    const n = Number(fields[i++]);
-    const attrs = new Map<string, Buffer>();
-    for (let k = 0; k < n; k++) {
-      const name = fields[i++] as string;
-      attrs.set(name, Buffer.from(fields[i++] as string, 'hex'));
-    }
-    out.set(path, attrs);
-  }
   return out;
 }
 

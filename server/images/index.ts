@@ -10,14 +10,6 @@ export { buildBusyboxImage, ensureBusyboxImage, busyboxLayer } from './busybox.j
 export { importArchive, exportArchive, exportOciArchive, type ArchiveFormat, type ImportOptions } from './archive.js';
 export { pullImage, pushImage, type RegistryOptions, type RegistryCredentials, type ProgressEvent, type PushResult } from './registry.js';
 export { ensureStackImage, type StackOptions } from './stack.js';
-export {
-  commitContainer,
-  commitLayer,
-  diffLayer,
-  readXattrs,
-  type CommitOptions,
-  type ConfigChanges,
-  type DiffOptions,
-  type LayerCommitOptions,
-} from './commit.js';
+export { commitContainer, commitLayer, diffLayer, type CommitOptions, type ConfigChanges, type DiffOptions, type LayerCommitOptions } from './commit.js';
 export type { IdMap } from './idmap.js';
+export { readXattrs, type XattrMap } from './xattr-reader.js';

@@ -22,7 +22,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError, run } from '../core/index.js';
+import { readXattrs } from './xattr-reader.js';
 
 /** An entry of the upper directory, its owner already in the container's ids. */
 export interface UpperEntry {
@@ -74,8 +74,8 @@ function upperLayer(upper: string, xattrs: MountPointScan['xattrs']): Layer {
 }
 
 /**
- * A layer of the image. Its opaque directories are read with berth-fsutil (Node cannot read
- * xattrs), once per layer where it can be: the first question also asks about the `likely`
+ * A layer of the image. Its opaque directories are read with berth-fsutil (xattr-reader.ts),
+ * once per layer where it can be: the first question also asks about the `likely`
  * directories this layer has (the ones on the way to the mount destinations).
  */
 function lowerLayer(dir: string, fsutil: string, likely: readonly string[]): Layer {
@@ -91,17 +91,12 @@ function lowerLayer(dir: string, fsutil: string, likely: readonly string[]): Lay
         ask = [...new Set([...ask, ...present.filter((p): p is string => p !== undefined)])];
       }
       if (ask.length > 0) {
-        const r = await run(fsutil, ['xattrs', dir], { input: Buffer.from(ask.map((p) => `${p}\0`).join('')), allowFailure: true });
-        if (r.code !== 0) throw new BerthError('E_IMAGE_LAYER_INVALID', `cannot read the xattrs of ${dir}: ${r.stderr.trim()}`);
-        for (const p of ask) known.set(p, false);
-        const f = r.stdout.split('\0');
-        for (let i = 0; i < f.length - 1;) {
-          const path = f[i++] as string;
-          const n = Number(f[i++]);
-          for (let k = 0; k < n; k++, i += 2) {
-            if (OPAQUE.includes(f[i] as string) && Buffer.from(f[i + 1] as string, 'hex').toString() === 'y') known.set(path, true);
-          }
-        }
+        const found = await readXattrs(fsutil, dir, ask);
+        for (const p of ask)
+          known.set(
+            p,
+            OPAQUE.some((n) => found.get(p)?.get(n)?.toString() === 'y'),
+          );
       }
       return paths.some((p) => known.get(p) === true);
     },

@@ -4,7 +4,8 @@
  * and speaks the frames of server/core/frames.ts both ways. Output is broadcast live to
  * every client; the monitor drops a client that falls more than 1 MiB behind. At the end
  * it writes exit.json, sends every client a last frame (type 3) with its content, then
- * closes them: a client that got the exit frame knows how the container ended.
+ * closes them: a client that got the exit frame knows how the container ended. A client may
+ * also start the created container (a start frame).
  */
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
@@ -32,6 +33,8 @@ export interface AttachExit {
   finishedAt: string;
   /** The kernel's OOM killer killed a process of the container. */
   oomKilled: boolean;
+  /** With `berth.delete-on-exit`: the monitor has deleted the container (no `delete` is needed). */
+  deleted?: boolean;
 }
 
 /** How an attach connection ended. */
@@ -117,6 +120,16 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     this.send(encodeFrame(frameTypes.closeStdin));
   }
 
+  /**
+   * Start the created container (the start frame): the monitor does what the runtime's
+   * `start` does, so attaching and starting cost no runtime run. A container that has
+   * started already ignores it; one that cannot start ends, its reason on stderr and in its
+   * exit status (126, 127). False when the connection has ended.
+   */
+  start(): boolean {
+    return this.send(encodeFrame(frameTypes.start));
+  }
+
   /** Stop reading output (backpressure); the monitor drops this client past 1 MiB unsent. */
   pause(): void {
     this.socket.pause();
@@ -150,6 +163,7 @@ function parseExit(payload: Buffer): AttachExit {
       ...(typeof v.signal === 'string' ? { signal: v.signal } : {}),
       finishedAt: typeof v.finishedAt === 'string' ? v.finishedAt : '',
       oomKilled: v.oomKilled === true,
+      ...(v.deleted === true ? { deleted: true } : {}),
     };
   } catch {
     return { exitCode: -1, finishedAt: '', oomKilled: false }; // the monitor could not read exit.json back

@@ -38,6 +38,8 @@ export const annotations = {
   logPath: 'berth.log.path',
   /** "true": delete keeps the writable directory, so the container can be created again on it. */
   rootfsKeep: 'berth.rootfs.keep',
+  /** "true": the monitor deletes the container when it exits, and its exit frame says `"deleted": true`. */
+  deleteOnExit: 'berth.delete-on-exit',
 } as const;
 
 /** A container's place on a Berth network (docs/networking.md). */
@@ -122,6 +124,11 @@ export interface DefaultSpecOptions {
   keepWritable?: boolean;
   /** The program's user and groups. @defaultValue uid 0, gid 0 */
   user?: { uid: number; gid: number; additionalGids?: number[] };
+  /**
+   * The monitor deletes the container when it exits (berth.delete-on-exit), as `delete`
+   * would: for a container whose exit only its attach clients need. @defaultValue false
+   */
+  deleteOnExit?: boolean;
 }
 
 /** The limits Berth sets on a container's cgroup (docs/isolation.md). */
@@ -193,7 +200,7 @@ function checkLayers(layers: RootfsLayers): void {
   }
 }
 
-/** berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep: checked as berth-runtime checks them. */
+/** berth.attach, berth.stdin, berth.log.path, berth.rootfs.keep, berth.delete-on-exit: checked as berth-runtime checks them. */
 function ioAnnotations(o: DefaultSpecOptions): Record<string, string> {
   const out: Record<string, string> = {};
   if (o.stdin && !o.attach) throw invalid("stdin needs attach: only attach clients can write to a container's stdin", { stdin: o.stdin });
@@ -209,6 +216,7 @@ function ioAnnotations(o: DefaultSpecOptions): Record<string, string> {
     if (!o.layers) throw invalid('keepWritable needs layers: only a layered root has a writable directory to keep', { keepWritable: true });
     out[annotations.rootfsKeep] = 'true';
   }
+  if (o.deleteOnExit) out[annotations.deleteOnExit] = 'true';
   return out;
 }
 

@@ -97,6 +97,52 @@ test('output reaches every client connected between create and start, and the lo
   t.deepEqual(leftovers(id), []);
 });
 
+test('a start frame starts the created container with no `start` run; berth.delete-on-exit: the monitor deletes it, and its exit frame says so', async (t) => {
+  const rt = await useRuntime(t);
+  const dir = await tempDir(t, 'berth-doe-');
+  const writable = join(dir, 'rw');
+  const b = await makeBundle(t, ['/bin/sh', '-c', 'echo first; echo > /made; echo oops >&2; exit 3'], (c) => {
+    c.root = { path: 'merged', readonly: false };
+    attachAnnotations(c, { 'berth.rootfs.writable': writable, 'berth.rootfs.keep': 'true', 'berth.delete-on-exit': 'true' });
+  });
+  b.config.annotations!['berth.rootfs.lower'] = b.rootfs;
+  await mkdir(join(b.dir, 'merged'));
+  await b.save();
+  const id = containerId();
+  create(t, rt, b.dir, id);
+  const watch = await attachContainer(rt.root, id);
+  const one = await attachContainer(rt.root, id);
+  const got = collect(one);
+  t.is(state(rt, id).status, 'created', 'attaching alone starts nothing');
+  t.true(one.start());
+  t.true(watch.start(), 'a second start frame is ignored');
+  const [end, watchEnd] = await Promise.all([one.ended, watch.ended]);
+  t.is(got.stdout(), 'first\n', 'nothing is missed by the client that started it');
+  t.is(got.stderr(), 'oops\n');
+  t.like(end, { exited: true, exit: { exitCode: 3, oomKilled: false, deleted: true } });
+  t.like(watchEnd, { exited: true, exit: { exitCode: 3, deleted: true } });
+  t.false(existsSync(join(rt.root, id)), 'the state directory is gone before the exit frame');
+  t.deepEqual(leftovers(id), []);
+  t.is(await readFile(join(writable, 'upper', 'made'), 'utf8'), '\n', 'berth.rootfs.keep still keeps the writable layer');
+  const del = rt.run(['delete', id]);
+  t.not(del.status, 0, 'there is nothing left to delete');
+  t.is(runtimeError(del.stderr)?.errno, 2);
+
+  // Killed while running: delete waits for the monitor's own delete instead of racing it.
+  b.config.process.args = ['/bin/sleep', '600'];
+  await b.save();
+  const id2 = containerId();
+  create(t, rt, b.dir, id2);
+  const two = await attachContainer(rt.root, id2);
+  t.true(two.start());
+  await waitFor(`${id2} to run`, async () => (state(rt, id2).status === 'running' ? true : undefined));
+  const forced = rt.run(['delete', '--force', id2]);
+  t.is(forced.status, 0, forced.stderr);
+  t.like(await two.ended, { exited: true, exit: { exitCode: 137, deleted: true } });
+  t.false(existsSync(join(rt.root, id2)));
+  t.deepEqual(leftovers(id2), []);
+});
+
 test('berth.stdin: bytes sent before start wait in the pipe, close-stdin ends it, and a program that closed stdin does not kill the monitor', async (t) => {
   const rt = await useRuntime(t);
   const b = await makeBundle(t, ['/bin/cat'], (c) => attachAnnotations(c, { 'berth.stdin': 'true' }));
