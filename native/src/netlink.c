@@ -14,6 +14,7 @@
 #include <linux/veth.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -294,9 +295,20 @@ berth_nl_bridge_add (struct berth_nl *nl, const char *name, berth_error_t *err)
   struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
   struct nlattr *info;
   struct msg m;
+  unsigned char mac[6];
 
+  /* A bridge without an address of its own takes the lowest of its ports' and changes it as
+     veths come and go.  A container that resolved the gateway to the old address then sends
+     its replies to a MAC nobody owns until its ARP entry expires (seconds): requests from
+     the host to it time out, as a deploy's start or retire adds or removes a veth.  An
+     address given at creation is NET_ADDR_SET, which the bridge keeps (Docker and
+     systemd-networkd do the same).  Random, locally administered (bit 1), unicast (bit 0).  */
+  if (getrandom (mac, sizeof (mac), 0) != (ssize_t) sizeof (mac))
+    return berth_make_error_op (err, errno ? errno : EIO, "getrandom", "a MAC address for bridge %s", name);
+  mac[0] = (unsigned char) ((mac[0] & 0xfe) | 0x02);
   msg_start (&m, buf, sizeof (buf), RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof (ifi));
   attr_str (&m, IFLA_IFNAME, name);
+  attr_put (&m, IFLA_ADDRESS, mac, sizeof (mac));
   info = nest_start (&m, IFLA_LINKINFO);
   attr_str (&m, IFLA_INFO_KIND, "bridge");
   nest_end (&m, info);

@@ -2,8 +2,8 @@
  * git over HTTP to the real daemon (the built CLI, as scripts/up runs it): the daemon's
  * wiring of the apps store, the git transport, the hook from dist/ run by the pinned Node,
  * the deploy queue's worker on the embedded Redis, and the builds:* commands. What a deploy
- * of the deploy branch does belongs to the pipeline (test/e2e of the deploy room); here a
- * push to another branch exercises the whole path short of it.
+ * of the deploy branch does is push*.test.ts's; here a push to another branch exercises the
+ * whole path short of it.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -50,29 +50,4 @@ test('the real daemon refuses an unauthenticated receive-pack with 401, and buil
   t.is(r.code, 1);
   t.regex(r.stderr, /app nobody does not exist \[E_APP_NOT_FOUND\]/);
   t.regex(r.stderr, /apps:create nobody/);
-});
-
-// Until the deploy room's pipeline is wired into daemon.ts (DaemonWiring.deploys), a deploy
-// must fail and say so, never succeed having deployed nothing. This test goes when it is wired.
-test('without a deploy pipeline, a push to the deploy branch is rejected with E_DAEMON_NO_PIPELINE, and builds:* show the failed job', async (t) => {
-  const d = await startTestDaemon(t);
-  const app = uniqueName('app');
-  const remote = `${d.url.replace('http://', `http://berth:${d.token}@`)}/${app}.git`;
-  const work = await workTree(t);
-  const r = await git(work, 'push', remote, 'main');
-  t.not(r.code, 0);
-  t.regex(
-    r.stderr,
-    new RegExp(`remote:  ! {5}deploy ${app}\\.1 was not run: this daemon has no deploy pipeline wired to its queue \\[E_DAEMON_NO_PIPELINE\\]`),
-  );
-  t.regex(r.stderr, /pre-receive hook declined/);
-  const list = await runCli(['builds:list', app], d.env);
-  t.is(list.code, 0, list.stderr);
-  t.regex(list.stdout, new RegExp(`^${app}\\.1 +failed +`, 'm'));
-  const output = await runCli(['builds:output', app, '1'], d.env);
-  t.is(output.code, 1);
-  t.regex(output.stderr, /E_DAEMON_NO_PIPELINE/);
-  const info = await runCli(['builds:info', app, 'current', '--format', 'json'], d.env);
-  t.is(info.code, 0, info.stderr);
-  t.like(JSON.parse(info.stdout), { id: `${app}.1`, state: 'failed', error: { code: 'E_DAEMON_NO_PIPELINE' } });
 });

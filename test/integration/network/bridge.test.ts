@@ -6,6 +6,8 @@
  * synchronously, which would stall the other tests' HTTP clients in this process.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { containerId, runtimeError, useRuntime, type Runtime } from '../../helpers/runtime.js';
@@ -94,6 +96,34 @@ test.serial('two containers: the host reaches each, each reaches its own lo; hos
   t.is(rt.run(['delete', '--force', a]).status, 0);
   t.is(rt.run(['delete', '--force', b]).status, 0);
   t.is(inspectNetwork(rt, net.name).leases, 0);
+  removeAndCheck(t, rt, net.name, net.subnet);
+});
+
+test.serial("the bridge keeps its own MAC as veths come and go, so a container's gateway entry never goes stale", async (t) => {
+  const rt = await useRuntime(t);
+  const net = await useNetwork(t, rt);
+  const rootfs = await makeNetRootfs(t);
+  const sys = (what: string) => readFileSync(`/sys/class/net/${net.bridge}/${what}`, 'utf8').trim();
+  const mac = sys('address');
+  t.regex(mac, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/, 'random, locally administered, unicast');
+  t.is(sys('addr_assign_type'), '3', "NET_ADDR_SET: the kernel never replaces it with a port's");
+
+  // A's veth gets the lowest address there is: a bridge without its own would take it.
+  const a = containerId();
+  await runOnNetwork(t, rt, rootfs, a, { network: net.name });
+  const vethA = inspectNetwork(rt, net.name).containers.find((c) => c.id === a)!.veth;
+  const set = spawnSync('/usr/sbin/ip', ['link', 'set', 'dev', vethA, 'address', '02:00:00:00:00:01'], { encoding: 'utf8' });
+  t.is(set.status, 0, set.stderr);
+  // B resolves its gateway while A is there, then A goes: B must still answer the host.
+  const b = containerId();
+  const ipB = await runOnNetwork(t, rt, rootfs, b, { network: net.name });
+  t.is(await waitAnswer(() => hostGet(ipB, 8080, '/etc/hostname')), `${b}\n`);
+  t.is(sys('address'), mac);
+  t.is(rt.run(['delete', '--force', a]).status, 0);
+  t.is(sys('address'), mac);
+  t.is(await hostGet(ipB, 8080, '/etc/hostname', 2000), `${b}\n`, 'B answers at once, without waiting for its ARP entry to expire');
+
+  t.is(rt.run(['delete', '--force', b]).status, 0);
   removeAndCheck(t, rt, net.name, net.subnet);
 });
 
