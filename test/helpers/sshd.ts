@@ -2,13 +2,15 @@
  * A private OpenSSH server for the git-over-SSH tests, and everything it needs, each undone
  * in teardown: a unique system user (its home in a temp dir), a host key, a config of its
  * own on a random loopback port, and a client key pair with a known_hosts file. The host's
- * own sshd, its keys and its config are never touched; /run/sshd (sshd's privilege
- * separation directory) is created only if missing, and then removed again.
+ * own sshd, its keys and its config are never touched. /run/sshd (sshd's privilege
+ * separation directory, which the openssh-server package expects) is created if missing and
+ * left in place: sshds of other test processes may be using it, and removing it under them
+ * makes their connections fail at key exchange (a CI run did).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -57,10 +59,6 @@ export async function createTestUser(t: ExecutionContext): Promise<TestUser> {
 
 /** Whether `name` is a user of this host. */
 export const userExists = (name: string): boolean => spawnSync('getent', ['passwd', name]).status === 0;
-
-/** Users of /run/sshd in this process: the directory is removed when the last sshd it made stops. */
-let privsepUsers = 0;
-let privsepOurs = false;
 
 export interface TestSshd {
   port: number;
@@ -126,10 +124,8 @@ export async function startSshd(t: ExecutionContext, user: string): Promise<Test
   await writeFile(join(dir, 'sshd_config'), config);
   const hostPub = (await readFile(join(dir, 'host_key.pub'), 'utf8')).trim().split(' ').slice(0, 2).join(' ');
   await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPub}\n`);
-  if (privsepUsers++ === 0 && !existsSync(privsepDir)) {
-    await mkdir(privsepDir, { mode: 0o755 });
-    privsepOurs = true;
-  }
+  if (!existsSync(privsepDir))
+    await mkdir(privsepDir, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
   const child = spawn(sshdBinary, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
@@ -143,10 +139,6 @@ export async function startSshd(t: ExecutionContext, user: string): Promise<Test
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
-    }
-    if (--privsepUsers === 0 && privsepOurs) {
-      privsepOurs = false;
-      await rmdir(privsepDir).catch(() => undefined);
     }
   };
   t.teardown(stop);
