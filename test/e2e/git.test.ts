@@ -52,10 +52,10 @@ test('the real daemon refuses an unauthenticated receive-pack with 401, and buil
   t.regex(r.stderr, /apps:create nobody/);
 });
 
-// Until the deploy room's pipeline is wired into daemon.ts (DaemonWiring.deploys), a deploy
-// must fail and say so, never succeed having deployed nothing. This test goes when it is wired.
-test('without a deploy pipeline, a push to the deploy branch is rejected with E_DAEMON_NO_PIPELINE, and builds:* show the failed job', async (t) => {
-  const d = await startTestDaemon(t);
+// The pipeline is wired into the daemon, but routes through Berth's embedded nginx only: with
+// BERTH_NGINX_MODE=external a deploy must fail and say so, never succeed having deployed nothing.
+test('without the embedded nginx to route through, a push to the deploy branch is rejected with E_DAEMON_NO_PIPELINE, and builds:* show the failed job', async (t) => {
+  const d = await startTestDaemon(t, { BERTH_NGINX_MODE: 'external' });
   const app = uniqueName('app');
   const remote = `${d.url.replace('http://', `http://berth:${d.token}@`)}/${app}.git`;
   const work = await workTree(t);
@@ -63,7 +63,9 @@ test('without a deploy pipeline, a push to the deploy branch is rejected with E_
   t.not(r.code, 0);
   t.regex(
     r.stderr,
-    new RegExp(`remote:  ! {5}deploy ${app}\\.1 was not run: this daemon has no deploy pipeline wired to its queue \\[E_DAEMON_NO_PIPELINE\\]`),
+    new RegExp(
+      `remote:  ! {5}deploy ${app}\\.1 was not run: apps are routed through Berth's embedded nginx, and this daemon runs with BERTH_NGINX_MODE=external \\[E_DAEMON_NO_PIPELINE\\]`,
+    ),
   );
   t.regex(r.stderr, /pre-receive hook declined/);
   const list = await runCli(['builds:list', app], d.env);
