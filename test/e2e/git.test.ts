@@ -51,3 +51,30 @@ test('the real daemon refuses an unauthenticated receive-pack with 401, and buil
   t.regex(r.stderr, /app nobody does not exist \[E_APP_NOT_FOUND\]/);
   t.regex(r.stderr, /apps:create nobody/);
 });
+
+// The pipeline is wired into the daemon, but routes through Berth's embedded nginx only: with
+// BERTH_NGINX_MODE=external a deploy must fail and say so, never succeed having deployed nothing.
+test('without the embedded nginx to route through, a push to the deploy branch is rejected with E_DAEMON_NO_PIPELINE, and builds:* show the failed job', async (t) => {
+  const d = await startTestDaemon(t, { BERTH_NGINX_MODE: 'external' });
+  const app = uniqueName('app');
+  const remote = `${d.url.replace('http://', `http://berth:${d.token}@`)}/${app}.git`;
+  const work = await workTree(t);
+  const r = await git(work, 'push', remote, 'main');
+  t.not(r.code, 0);
+  t.regex(
+    r.stderr,
+    new RegExp(
+      `remote:  ! {5}deploy ${app}\\.1 was not run: apps are routed through Berth's embedded nginx, and this daemon runs with BERTH_NGINX_MODE=external \\[E_DAEMON_NO_PIPELINE\\]`,
+    ),
+  );
+  t.regex(r.stderr, /pre-receive hook declined/);
+  const list = await runCli(['builds:list', app], d.env);
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, new RegExp(`^${app}\\.1 +failed +`, 'm'));
+  const output = await runCli(['builds:output', app, '1'], d.env);
+  t.is(output.code, 1);
+  t.regex(output.stderr, /E_DAEMON_NO_PIPELINE/);
+  const info = await runCli(['builds:info', app, 'current', '--format', 'json'], d.env);
+  t.is(info.code, 0, info.stderr);
+  t.like(JSON.parse(info.stdout), { id: `${app}.1`, state: 'failed', error: { code: 'E_DAEMON_NO_PIPELINE' } });
+});
