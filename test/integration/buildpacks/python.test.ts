@@ -55,7 +55,15 @@ async function serveIndex(t: ExecutionContext): Promise<{ url: string; host: str
     server.kill('SIGKILL');
   });
   const url = `http://${addr(2)}:8080/simple/`;
-  await waitFor(`the wheel index at ${url} (${stderr})`, () => httpGet(`${url}berth-greeting/`).then((a) => (a.status === 200 ? a : undefined)));
+  // A python3 that starts on a loaded machine can take well over 10 s; one that exited says why.
+  await waitFor(
+    `the wheel index at ${url}`,
+    () => {
+      if (server.exitCode !== null) throw new Error(`python3 -m http.server exited with ${server.exitCode}: ${stderr}`);
+      return httpGet(`${url}berth-greeting/`).then((a) => (a.status === 200 ? a : undefined));
+    },
+    60_000,
+  );
   return { url, host: addr(2), closedUrl: `http://${addr(2)}:8081/simple/` };
 }
 
