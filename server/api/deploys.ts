@@ -9,7 +9,7 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import { BerthError, type Logger } from '../core/index.js';
-import { admitPush, checkNotice, pushVerdict, type GitApps, type PushLimits } from '../git/index.js';
+import { admitPush, checkNotice, checkRefUnmoved, pushVerdict, type GitApps, type PushLimits } from '../git/index.js';
 import { parseJobId, type DeployQueue, type JobId, type JobInfo } from '../queue/index.js';
 import { streamNdjson, type NdjsonOut } from './ndjson.js';
 import { flagParam, bodyOf } from './params.js';
@@ -22,7 +22,7 @@ export interface DeployService {
   limits: PushLimits;
 }
 
-const pushBody = z.object({ commit: z.string(), ref: z.string(), quarantine: z.string().optional() }).strict();
+const pushBody = z.object({ commit: z.string(), ref: z.string(), old: z.string().optional(), quarantine: z.string().optional() }).strict();
 
 const appOf = (req: Request): string => String(req.params.app);
 
@@ -65,6 +65,8 @@ export function deploysRouter(service: DeployService, log: Logger): Router {
     checkNotice(notice);
     const record = await service.apps.get(app);
     const repo = service.apps.paths(app).repo;
+    // Pushes to one app run one at a time (git/push-lock.ts): a branch moved since this push read it stays refused.
+    await checkRefUnmoved(repo, notice);
     const verdict = await pushVerdict(record, repo, notice.ref);
     if (!verdict.deploy) {
       await streamNdjson<DeployProgress, string, DeployResultView>(res, log, `a push to app ${app}`, async (out) => {

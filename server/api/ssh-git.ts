@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BerthError, encodeFrame, FrameDecoder, frameTypes, toBerthError, validateKeyName, type Logger } from '../core/index.js';
+import { BerthError, encodeFrame, FrameDecoder, frameTypes, renderError, toBerthError, validateKeyName, type Logger } from '../core/index.js';
 import { gitSshService, type GitProcess, type GitSshRequest } from '../git/index.js';
 import { stringParam } from './params.js';
 import { authorizeUpgrade, exitFrame, refuse, sender } from './streams.js';
@@ -60,8 +60,27 @@ function feedStdin(socket: Duplex, head: Buffer, git: GitProcess): void {
 }
 
 async function relayGit(o: SshUpgradeOptions, request: GitSshRequest, socket: Duplex, head: Buffer, switchProtocols: () => void): Promise<void> {
-  const git = await o.git.start(request);
-  switchProtocols();
+  let switched = false;
+  const switchOnce = (): void => {
+    if (!switched) switchProtocols();
+    switched = true;
+  };
+  // A push waiting for another one to the same app says so at once (git shows ssh's stderr as is).
+  const waiting = (message: string): void => {
+    switchOnce();
+    socket.write(encodeFrame(frameTypes.stderr, Buffer.from(`${message}\n`)));
+  };
+  let git: GitProcess;
+  try {
+    git = await o.git.start({ ...request, waiting });
+  } catch (err) {
+    if (!switched) throw err;
+    // Already switched to tell the pusher it waits: the error goes the same way.
+    socket.write(encodeFrame(frameTypes.stderr, Buffer.from(`${renderError(toBerthError(err))}\n`)));
+    socket.end(exitFrame({ exitCode: 128 }));
+    return;
+  }
+  switchOnce();
   const outputs = [git.stdout, git.stderr];
   const send = sender(socket, { pause: () => outputs.forEach((s) => s.pause()), resume: () => outputs.forEach((s) => s.resume()) });
   git.stdout.on('data', (b: Buffer) => send(encodeFrame(frameTypes.stdout, b)));

@@ -411,6 +411,12 @@ export const errorTable = {
       "What the pre-receive hook reported of a push is not deployable: a ref that is not a branch, a commit that is not 40 hex digits or not in the app's repository, a quarantine directory that is not the repository's.",
     hint: 'Push a branch (`git push berth main`); the message names the field that is wrong.',
   },
+  E_GIT_REF_MOVED: {
+    status: 409,
+    description:
+      'Another push to the same app moved the pushed branch while this push waited its turn (pushes to one app run one at a time): the push was based on what the branch was before; nothing was deployed or stored.',
+    hint: 'Fetch what the other push stored and push again: `git pull --rebase berth main`, then `git push berth main`.',
+  },
   E_GIT_SYMLINK_OUTSIDE: {
     status: 422,
     description: "The pushed commit has a symlink that leads outside the repository's tree (an absolute target, or `..` beyond the top); nothing was deployed.",

@@ -50,6 +50,7 @@ import { createGunzip } from 'node:zlib';
 import express, { type Request, type Response, type Router } from 'express';
 import { Git, Service, noCache, type HttpDuplex } from 'node-git-server';
 import { BerthError, validateAppName, type Logger } from '../core/index.js';
+import { acquirePush } from './push-lock.js';
 import type { GitApps, GitHttpOptions } from './types.js';
 
 type ServiceName = 'git-upload-pack' | 'git-receive-pack';
@@ -139,8 +140,12 @@ function watchGit(ps: ChildProcess, service: string, repo: string, log: Logger):
  * when something fails before a byte of the answer went out, else cuts the connection.
  * git is not killed when the pusher goes away: a push whose pre-receive hook has handed a
  * deploy to the queue then still finishes (its refs are updated once the deploy succeeds).
+ * A push first waits for the app's push lock and holds it until git has exited (push-lock.ts).
  */
-function servePost(repos: Git, name: string, service: ServiceName, req: Request, res: Response, log: Logger): Promise<void> {
+async function servePost(repos: Git, name: string, service: ServiceName, req: Request, res: Response, log: Logger): Promise<void> {
+  const cwd = repos.dirMap(`${name}.git`);
+  // A push holds the app's push lock until its git has exited (push-lock.ts); a fetch never waits.
+  const release = service === 'git-receive-pack' ? await acquirePush(cwd) : () => undefined;
   return new Promise((resolve, reject) => {
     const fail = (err: BerthError): void => {
       if (!res.headersSent) {
@@ -151,8 +156,13 @@ function servePost(repos: Git, name: string, service: ServiceName, req: Request,
         res.destroy();
       }
     };
-    const body = bodyOf(req, log, fail);
-    const cwd = repos.dirMap(`${name}.git`);
+    let body: IncomingMessage;
+    try {
+      body = bodyOf(req, log, fail);
+    } catch (err) {
+      release(); // git never started
+      throw err;
+    }
     res.setHeader('content-type', `application/x-${service}-result`);
     noCache(res);
     const action = new Service({ repo: `${name}.git`, service: service === 'git-receive-pack' ? 'receive-pack' : 'upload-pack', cwd }, body, res);
@@ -171,6 +181,7 @@ function servePost(repos: Git, name: string, service: ServiceName, req: Request,
     action.on('error', (err: Error & { code?: string }) => {
       // git's output arriving after `fail` answered with an error: nothing more to say.
       if (err.code === 'ERR_STREAM_WRITE_AFTER_END') return;
+      if (git === undefined || git.exitCode !== null || git.signalCode !== null) release(); // git could not start, or is gone
       fail(
         new BerthError('E_GIT_FAILED', `${service} on ${cwd} failed: ${err.message}`, {
           cause: err,
@@ -182,6 +193,7 @@ function servePost(repos: Git, name: string, service: ServiceName, req: Request,
     });
     action.once('service', (ps: ChildProcess) => {
       git = ps;
+      ps.once('close', release);
       watchGit(ps, service, cwd, log);
       if (closed) drain();
     });

@@ -8,7 +8,7 @@
  */
 export { gitHttpRouter } from './http.js';
 export { hookScript, installHook } from './repo.js';
-export { admitPush, branchOf, checkNotice, checkTree, pushVerdict } from './push.js';
+export { admitPush, branchOf, checkNotice, checkRefUnmoved, checkTree, pushVerdict } from './push.js';
 export type { GitAppRecord, GitApps, GitHttpOptions, HookEnvironment, PushLimits, PushNotice, PushVerdict } from './types.js';
 export { SshKeyStore, parsePublicKey, fingerprintOf, type SshKey, type SshKeyView, type SshKeyStoreOptions } from './ssh-keys.js';
 export { SshAccess, authorizedKeysText, lookupUser, type ForcedCommand, type SshAccessOptions, type SystemUser } from './ssh-access.js';

@@ -42,6 +42,30 @@ export function checkNotice(notice: PushNotice): void {
   if (typeof notice.ref !== 'string') throw invalid('the pushed ref must be a string such as refs/heads/main', { field: 'ref' });
   branchOf(notice.ref);
   if (notice.quarantine !== undefined && typeof notice.quarantine !== 'string') throw invalid('quarantine must be a path', { field: 'quarantine' });
+  if (notice.old !== undefined && (typeof notice.old !== 'string' || !commitPattern.test(notice.old))) {
+    throw invalid(`the old value of the pushed ref must be 40 lowercase hex digits, not ${JSON.stringify(notice.old)}`, { field: 'old' });
+  }
+}
+
+const zero = '0'.repeat(40);
+
+/**
+ * E_GIT_REF_MOVED when the pushed branch is no longer where the push found it: another push
+ * moved it while this one waited for the app's push lock (push-lock.ts). git would refuse the
+ * ref update at the end anyway (`cannot lock ref`); refused here, nothing is deployed first.
+ */
+export async function checkRefUnmoved(repo: string, notice: PushNotice): Promise<void> {
+  if (notice.old === undefined) return;
+  const branch = branchOf(notice.ref);
+  const r = await git(repo, ['rev-parse', '--verify', '--quiet', `${notice.ref}^{commit}`], { allowFailure: true });
+  const now = r.code === 0 ? r.stdout.trim() : zero;
+  if (now === notice.old) return;
+  const was = notice.old === zero ? 'did not exist' : `was at ${notice.old.slice(0, 7)}`;
+  const moved = now === zero ? 'was deleted' : `moved to ${now.slice(0, 7)}`;
+  throw new BerthError('E_GIT_REF_MOVED', `branch ${branch} ${moved} while this push waited (it ${was} when the push began): nothing was deployed`, {
+    hint: `Another push got there first. Fetch it and push again: git pull --rebase <remote> ${branch}, then git push <remote> ${branch}.`,
+    details: { ref: notice.ref, old: notice.old, current: now },
+  });
 }
 
 /**

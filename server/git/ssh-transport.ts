@@ -9,6 +9,7 @@ import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError, start, validateAppName, type Logger } from '../core/index.js';
 import { repoOf } from './http.js';
+import { acquirePush, pushRunning, waitingMessage } from './push-lock.js';
 import type { GitHttpOptions } from './types.js';
 
 /** The two git services git over SSH runs; anything else is refused before it gets here. */
@@ -22,6 +23,8 @@ export interface GitSshRequest {
   key: string;
   /** The client's GIT_PROTOCOL (`version=2`), when sshd passed it on. */
   protocol?: string;
+  /** Told, once, when a push waits for another push to the same app to end (push-lock.ts). */
+  waiting?: (message: string) => void;
 }
 
 export type GitProcess = ChildProcessByStdio<Writable, Readable, Readable>;
@@ -51,5 +54,19 @@ export async function startGitService(o: GitHttpOptions, log: Logger, r: GitSshR
     Object.assign(env, { BERTH_APP: r.app, BERTH_API_URL: hook.url, BERTH_TOKEN: hook.token });
   }
   log.info({ app: r.app, key: r.key, service: r.service }, `git over SSH: ${r.service} ${r.app} (key ${r.key})`);
-  return (await start(o.git ?? 'git', [r.service.slice('git-'.length), repo], { env, stdio: ['pipe', 'pipe', 'pipe'], installHint: 'git' })) as GitProcess;
+  const spawnGit = async () =>
+    (await start(o.git ?? 'git', [r.service.slice('git-'.length), repo], { env, stdio: ['pipe', 'pipe', 'pipe'], installHint: 'git' })) as GitProcess;
+  if (!push) return spawnGit();
+  // A push holds the app's push lock from before git starts until it has exited: the next
+  // push's git (and its advertisement of the refs) starts after this one's refs are written.
+  if (pushRunning(repo)) r.waiting?.(waitingMessage(r.app));
+  const release = await acquirePush(repo);
+  try {
+    const ps = await spawnGit();
+    ps.once('close', release);
+    return ps;
+  } catch (err) {
+    release();
+    throw err;
+  }
 }

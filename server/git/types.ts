@@ -62,6 +62,11 @@ export interface PushNotice {
   /** The full ref name, `refs/heads/main`. */
   ref: string;
   /**
+   * The ref's value the push is based on (40 zeros: a new branch), as git gave the hook; when
+   * given, a push whose branch has moved since is refused (E_GIT_REF_MOVED).
+   */
+  old?: string;
+  /**
    * git's quarantine directory for this push (`GIT_QUARANTINE_PATH`): the pushed objects wait
    * there until the hook accepts; Berth copies the deployed commit's objects out of it first.
    */

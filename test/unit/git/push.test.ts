@@ -1,5 +1,6 @@
 import test from 'ava';
 import { branchOf, checkNotice, hookScript } from '../../../server/git/index.js';
+import type { BerthError } from '../../../server/core/index.js';
 import { leadsOutside } from '../../../server/git/push.js';
 
 const links = (entries: Record<string, string>): Map<string, string> => new Map(Object.entries(entries));
@@ -44,6 +45,15 @@ test("a hook's notice: a 40-hex commit and a branch, else E_GIT_PUSH_INVALID nam
   for (const commit of ['A'.repeat(40), 'a'.repeat(39), '']) {
     const err = t.throws(() => checkNotice({ commit, ref: 'refs/heads/main' }));
     t.regex(err.message, /40 lowercase hex digits/);
+  }
+});
+
+test("a hook's notice may carry the ref's old value: 40 hex digits, else E_GIT_PUSH_INVALID naming it", (t) => {
+  t.notThrows(() => checkNotice({ commit: 'a'.repeat(40), ref: 'refs/heads/main', old: '0'.repeat(40) }));
+  for (const old of ['B'.repeat(40), 'b'.repeat(41), '']) {
+    const err = t.throws(() => checkNotice({ commit: 'a'.repeat(40), ref: 'refs/heads/main', old }));
+    t.is((err as BerthError).code, 'E_GIT_PUSH_INVALID');
+    t.regex(err.message, new RegExp(`old value .* not ${JSON.stringify(old)}`));
   }
 });
 

@@ -1,6 +1,6 @@
 /**
  * The pre-receive hook (docs/git.md, "The hook"). git gives it one `<old> <new> <ref>` line per
- * updated ref on stdin; for each pushed branch it posts `{commit, ref, quarantine}` to
+ * updated ref on stdin; for each pushed branch it posts `{commit, ref, old, quarantine}` to
  * `POST /v1/apps/$BERTH_APP/deploys` and writes every line of the answer to stderr as it
  * arrives (git shows them to the pusher as `remote: …`). The daemon decides whether the branch
  * deploys; a deploy that fails, or a push the daemon refuses, ends the hook with status 1, so
@@ -84,7 +84,7 @@ export async function gitHook(hook: string): Promise<void> {
   if (hook !== 'pre-receive') throw new BerthError('E_CLI_USAGE', `unknown git hook ${JSON.stringify(hook)}: Berth installs only pre-receive`);
   process.stderr.on('error', () => undefined);
   const { app, settings } = hookContext(process.env, process.cwd());
-  for (const { commit, ref } of parseUpdates(await readStdin())) {
+  for (const { old, commit, ref } of parseUpdates(await readStdin())) {
     if (zero.test(commit)) {
       say(`${ref} deleted: no deploy.`);
       continue;
@@ -95,7 +95,7 @@ export async function gitHook(hook: string): Promise<void> {
     }
     const quarantine = process.env.GIT_QUARANTINE_PATH;
     try {
-      const res = await apiStream(settings, 'POST', `/v1/apps/${app}/deploys`, { commit, ref, ...(quarantine ? { quarantine } : {}) });
+      const res = await apiStream(settings, 'POST', `/v1/apps/${app}/deploys`, { commit, ref, old, ...(quarantine ? { quarantine } : {}) });
       await readResult<DeployProgress, string, DeployResultView>(res, `the deploy of ${commit.slice(0, 7)} to app ${app}`, { line: say });
     } catch (err) {
       say(renderError(toBerthError(err)));
