@@ -78,7 +78,11 @@ export function buildRouter(builds: BuildService, log: Logger): Router {
   const r = express.Router();
   r.post('/', async (req, res) => {
     const options = buildOptionsOf(req.query); // bad parameters are an answer before the body is read
-    const builder = builderOf(req.query);
+    // `-f FILE` names a Dockerfile: the Dockerfile builder, whatever the context's root holds.
+    const named = options.dockerfile === undefined ? undefined : 'dockerfile';
+    const builder = builderOf(req.query) ?? named;
+    if (named && builder !== named)
+      throw new BerthError('E_API_BAD_REQUEST', `?dockerfile= names a Dockerfile, which the ${builder} builder does not read; leave out one of them`);
     const buildpacks = repeatedParam(req.query, 'buildpack');
     const dir = await receiveContext(req, builds);
     // Without a Dockerfile (or with ?builder=herokuish) the context is built with buildpacks (docs/buildpacks.md).

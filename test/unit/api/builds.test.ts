@@ -183,14 +183,25 @@ test('POST /v1/build: a context without a Dockerfile, or ?builder=herokuish, is 
   ]);
   t.is((await request(app).post('/v1/build?builder=herokuish').set(auth).set('content-type', 'application/x-tar').send(withDockerfile)).status, 200);
   t.is((await request(app).post('/v1/build?builder=dockerfile').set(auth).set('content-type', 'application/x-tar').send(withDockerfile)).status, 200);
+  // -f names a Dockerfile elsewhere in the context: the Dockerfile builder, though the root has none.
+  const elsewhere = await tarball([{ name: 'sub/Build.df', content: 'FROM scratch\n' }]);
+  t.is((await request(app).post('/v1/build?dockerfile=sub/Build.df').set(auth).set('content-type', 'application/x-tar').send(elsewhere)).status, 200);
   t.deepEqual(
     calls.map((c) => c.slice(0, 2)),
     [
       ['buildpacks', ['Procfile']],
       ['buildpacks', ['Dockerfile', 'Procfile']],
       ['build', ['Dockerfile', 'Procfile']],
+      ['build', ['sub', 'sub/Build.df']],
     ],
   );
+  const both = await request(app)
+    .post('/v1/build?dockerfile=sub/Build.df&builder=herokuish')
+    .set(auth)
+    .set('content-type', 'application/x-tar')
+    .send(elsewhere);
+  t.is(both.status, 400);
+  t.regex(both.text, /names a Dockerfile, which the herokuish builder does not read/);
   t.deepEqual(calls[0]?.[2], { tags: ['app:1'], buildpacks: ['procfile'], signal: true });
   const bad = await request(app).post('/v1/build?builder=heroku').set(auth).set('content-type', 'application/x-tar').send(procfileOnly);
   t.is(bad.status, 400);
