@@ -46,10 +46,26 @@ test('create, push over HTTP, served through nginx; v2 under load with no failed
   await nextVersion(work, 'v2');
   const r2 = await push(work, d.remote(app));
   t.is(r2.code, 0, r2.stderr);
-  const s2 = summarize(await loop.finish(500), ['v1', 'v2']);
+  const pushed = Date.now();
+  const samples = await loop.finish(500);
+  const s2 = summarize(samples, ['v1', 'v2']);
   t.deepEqual(s2.failed, [], 'no request failed during the deploy of v2');
-  t.is(s2.switches, 1, `answers switched ${s2.switches} times: ${s2.answers.join(' ')}`);
-  t.is(s2.answers[0], 'v1');
+  // v1 until the switch; v2 from the end of the push (the retire stage waits for nginx's old
+  // workers to exit). In between, during nginx's reload, old and new workers both take new
+  // connections for a moment, so answers may alternate there (docs/releases.md, "The switch").
+  const firstV2 = s2.answers.indexOf('v2');
+  t.true(firstV2 > 0, `v1 first, then v2: ${s2.answers.join(' ')}`);
+  t.true(
+    s2.answers.slice(0, firstV2).every((a) => a === 'v1'),
+    'only v1 before the switch',
+  );
+  const after = samples.filter((x) => x.at > pushed);
+  t.true(after.length > 0 && after.every((x) => x.answer === 'v2'), `only v2 once the push ended: ${after.map((x) => x.answer).join(' ')}`);
+  const overlap = samples.filter((x, i) => i > firstV2 && x.answer === 'v1');
+  if (overlap.length > 0)
+    t.log(
+      `v1 answered ${overlap.length} times in the reload window, within ${Math.max(...overlap.map((x) => x.at)) - (samples[firstV2]?.at ?? 0)} ms of the first v2`,
+    );
   t.is(s2.answers.at(-1), 'v2');
   t.true(s2.answers.length >= 50, `${s2.answers.length} requests`);
 
