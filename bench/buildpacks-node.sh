@@ -9,20 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 node="$root/node_modules/.bin/node"
 [ "$(id -u)" = 0 ] || { echo "run as root: sudo bash bench/buildpacks-node.sh" >&2; exit 1; }
-[ -x "$node" ] || { echo "$node is missing: run npm ci in $root" >&2; exit 1; }
-for b in berth-runtime berth-fsutil; do
-  [ -x "$root/native/build/$b" ] || { echo "native/build/$b is missing: run make -C native" >&2; exit 1; }
-done
-# Short: <run root>/<64-hex id>/attach.sock must fit a unix socket path (107 bytes).
-work=$(mktemp -d /tmp/bbn.XXXXXX)
-chmod 711 "$work"
-cleanup() {
-  for id in $("$root/native/build/berth-runtime" --root "$work/r" list -q 2>/dev/null || true); do
-    "$root/native/build/berth-runtime" --root "$work/r" delete --force "$id" >/dev/null 2>&1 || true
-  done
-  "$root/native/build/berth-runtime" --root "$work/r" network rm --force "$(cat "$work/network" 2>/dev/null || echo none)" >/dev/null 2>&1 || true
-  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+. "$root/bench/lib.sh"
+bench_require_built
+bench_work bbn
 cd "$root"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg) "$node" --import tsx bench/buildpacks-node.ts "$work"
